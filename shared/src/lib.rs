@@ -1,0 +1,18 @@
+//! Tandem's wire protocol, shared by the server and the browser client.
+//!
+//! Everything both sides must agree on lives here and nowhere else: the names
+//! that are validated on both ends ([`RoomId`], [`ClientId`]), the JSON control
+//! messages carried in text frames ([`ServerMsg`], [`ClientMsg`]), the binary
+//! y-sync frames ([`SyncFrame`]), the close codes ([`close`]) and the layout of
+//! a Tandem document ([`doc`]). The crate has no I/O and builds for native and
+//! `wasm32-unknown-unknown`.
+
+pub mod close;
+pub mod doc;
+mod ids;
+pub mod protocol;
+
+pub use ids::{ClientId, InvalidRoomId, RoomId};
+pub use protocol::{
+    ClientMsg, DecodeError, ErrorCode, PROTOCOL_VERSION, SUBPROTOCOL, ServerMsg, SyncFrame,
+};

@@ -1,0 +1,361 @@
+//! The Tandem protocol, version 1 (`tandem.v1`).
+//!
+//! ```text
+//! One WebSocket per browser tab, opened with
+//!
+//!   GET /ws/{room}            room: 1–64 of [A-Za-z0-9_-], else HTTP 400
+//!   Sec-WebSocket-Protocol: tandem.v1
+//!
+//! Text frames carry JSON control messages (ServerMsg / ClientMsg), one per
+//! frame, each an object whose "type" names it. Binary frames carry CRDT sync
+//! in the standard y-sync encoding (the one yrs::sync and y-protocols use),
+//! one message per frame:
+//!
+//!   frame      = varuint(0 = sync) sync-msg
+//!   sync-msg   = varuint(0) buf(state vector)     sync step 1
+//!              | varuint(1) buf(update v1)        sync step 2
+//!              | varuint(2) buf(update v1)        update
+//!   buf(x)     = varuint(len x) x
+//!
+//! Session
+//!
+//!   client                                   server
+//!     |  HTTP upgrade, tandem.v1  ------------->|  validates room, origin, capacity
+//!     |<--------------  101 Switching Protocols |
+//!     |<-----------  text {"type":"welcome",…}  |  client id, room, protocol, read-only
+//!     |<--------------  binary step 1 (sv_s)    |  the server's state vector
+//!     |  binary step 1 (sv_c)  ---------------->|
+//!     |<--------------  binary step 2 (Δ c)     |  all the client misses
+//!     |  binary step 2 (Δ s)  ----------------->|  all the server misses: counted as an update
+//!     |  binary update  ----------------------->|  each local edit, as it happens
+//!     |<--------------  binary update           |  every other client's edits, relayed
+//!     |<-----------  text {"type":"saved",n}    |  n of this connection's updates are on disk
+//!     |  text {"type":"ping"}  ---------------->|  app heartbeat (browsers cannot send pings)
+//!     |<-----------  text {"type":"pong"}       |
+//!     |<--------------  ping / pong frames ---->|  server heartbeat, answered by the browser
+//!     |<------------->  close (code, reason)    |  see `close`
+//! ```
+//!
+//! Delivery: TCP keeps each direction in order, CRDT updates commute and are
+//! idempotent, and each (re)connect starts with the state-vector exchange, so
+//! edits made while disconnected reach the other side exactly once in effect.
+//!
+//! Durable acknowledgement: the server counts the sync step 2 and update
+//! frames each connection sends (TCP order makes the count unambiguous). Once
+//! the store has committed the first `n` of them it sends `saved` with `n`.
+//! A client may consider an edit safe only when it is covered by a `saved`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use yrs::StateVector;
+use yrs::encoding::read::{self, Cursor, Read};
+use yrs::updates::decoder::Decode;
+use yrs::encoding::write::Write;
+use yrs::updates::encoder::Encode;
+
+use crate::{ClientId, RoomId};
+
+/// The WebSocket subprotocol that names this protocol.
+pub const SUBPROTOCOL: &str = "tandem.v1";
+/// The protocol version carried in `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// JSON control messages from the server, carried in text frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// First frame of every connection: who you are and where you are.
+    Welcome {
+        /// Protocol version the server speaks ([`PROTOCOL_VERSION`]).
+        protocol: u32,
+        /// This connection's id, as others see it in presence.
+        client_id: ClientId,
+        /// The room this connection joined.
+        room: RoomId,
+        /// Whether this connection may only read: its updates are refused.
+        read_only: bool,
+    },
+    /// The first `updates` sync step 2 and update frames this connection sent
+    /// are committed to durable storage.
+    Saved {
+        /// Count of this connection's update frames now durable.
+        updates: u64,
+    },
+    /// Reply to a client [`ClientMsg::Ping`].
+    Pong,
+    /// Something the client sent was refused; the connection stays open.
+    /// Fatal problems close the connection instead (see [`crate::close`]).
+    Error {
+        /// A stable, machine-readable code.
+        code: ErrorCode,
+        /// A short human explanation.
+        reason: String,
+    },
+}
+
+/// JSON control messages from the client, carried in text frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// App-level heartbeat; the server answers [`ServerMsg::Pong`].
+    Ping,
+}
+
+/// Stable codes of [`ServerMsg::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A text frame was not a known JSON message.
+    BadMessage,
+}
+
+impl ServerMsg {
+    /// The JSON text of this message.
+    pub fn to_json(&self) -> String {
+        // Serializing these types cannot fail: no maps with non-string keys, no
+        // custom serializers that error.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ClientMsg {
+    /// The JSON text of this message.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One binary frame: a y-sync message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncFrame {
+    /// Sync step 1: the sender's state vector; the receiver answers with step 2.
+    Step1(StateVector),
+    /// Sync step 2: every change the receiver misses, as a v1 update.
+    Step2(Vec<u8>),
+    /// An incremental change, as a v1 update.
+    Update(Vec<u8>),
+}
+
+/// y-sync's outer message tag for sync messages.
+const MSG_SYNC: u32 = 0;
+const SYNC_STEP_1: u32 = 0;
+const SYNC_STEP_2: u32 = 1;
+const SYNC_UPDATE: u32 = 2;
+
+/// Why a binary frame is not a valid [`SyncFrame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The frame ended before the message did, or a length was out of range.
+    Truncated,
+    /// The outer tag is a y-sync message Tandem's endpoint does not accept
+    /// (awareness, auth, or an unknown tag).
+    UnsupportedMessage(u32),
+    /// The sync sub-tag is not step 1, step 2 or update.
+    UnknownSyncType(u32),
+    /// The state vector of a step 1 did not decode.
+    BadStateVector,
+    /// Bytes follow the message; a frame holds exactly one.
+    TrailingBytes,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("frame ends inside a message"),
+            Self::UnsupportedMessage(tag) => write!(f, "unsupported y-sync message type {tag}"),
+            Self::UnknownSyncType(tag) => write!(f, "unknown sync message type {tag}"),
+            Self::BadStateVector => f.write_str("state vector does not decode"),
+            Self::TrailingBytes => f.write_str("bytes after the end of the message"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl From<read::Error> for DecodeError {
+    fn from(_: read::Error) -> Self {
+        Self::Truncated
+    }
+}
+
+impl SyncFrame {
+    /// The bytes of this message as a binary frame.
+    pub fn encode(&self) -> Vec<u8> {
+        let (sync_type, payload): (u32, &[u8]);
+        let state_vector;
+        match self {
+            Self::Step1(sv) => {
+                state_vector = sv.encode_v1();
+                (sync_type, payload) = (SYNC_STEP_1, &state_vector);
+            }
+            Self::Step2(update) => (sync_type, payload) = (SYNC_STEP_2, update),
+            Self::Update(update) => (sync_type, payload) = (SYNC_UPDATE, update),
+        }
+        let mut frame = Vec::with_capacity(payload.len() + 8);
+        frame.write_var(MSG_SYNC);
+        frame.write_var(sync_type);
+        frame.write_buf(payload);
+        frame
+    }
+
+    /// Parses one binary frame. The update payloads are not decoded here:
+    /// whoever applies them validates them.
+    pub fn decode(frame: &[u8]) -> Result<Self, DecodeError> {
+        let mut cursor = Cursor::new(frame);
+        let tag: u32 = cursor.read_var()?;
+        if tag != MSG_SYNC {
+            return Err(DecodeError::UnsupportedMessage(tag));
+        }
+        let sync_type: u32 = cursor.read_var()?;
+        let payload = cursor.read_buf()?;
+        let message = match sync_type {
+            SYNC_STEP_1 => Self::Step1(
+                StateVector::decode_v1(payload).map_err(|_| DecodeError::BadStateVector)?,
+            ),
+            SYNC_STEP_2 => Self::Step2(payload.to_vec()),
+            SYNC_UPDATE => Self::Update(payload.to_vec()),
+            other => return Err(DecodeError::UnknownSyncType(other)),
+        };
+        if cursor.has_content() {
+            return Err(DecodeError::TrailingBytes);
+        }
+        Ok(message)
+    }
+
+    /// A one-line description for logs and the frame inspector.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Step1(_) => "sync step 1",
+            Self::Step2(_) => "sync step 2",
+            Self::Update(_) => "update",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::{GetString, ReadTxn, Text, Transact, Update};
+
+    use super::*;
+
+    fn room() -> RoomId {
+        RoomId::new("quiet-otter").expect("valid room name")
+    }
+
+    #[test]
+    fn server_messages_round_trip_as_readable_json() {
+        let cases = [
+            (
+                ServerMsg::Welcome {
+                    protocol: PROTOCOL_VERSION,
+                    client_id: ClientId(7),
+                    room: room(),
+                    read_only: false,
+                },
+                r#"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false}"#,
+            ),
+            (ServerMsg::Saved { updates: 42 }, r#"{"type":"saved","updates":42}"#),
+            (ServerMsg::Pong, r#"{"type":"pong"}"#),
+            (
+                ServerMsg::Error { code: ErrorCode::BadMessage, reason: "unknown type".into() },
+                r#"{"type":"error","code":"bad_message","reason":"unknown type"}"#,
+            ),
+        ];
+        for (msg, json) in cases {
+            assert_eq!(msg.to_json(), json);
+            assert_eq!(serde_json::from_str::<ServerMsg>(json).ok(), Some(msg));
+        }
+    }
+
+    #[test]
+    fn client_messages_round_trip_as_readable_json() {
+        let json = r#"{"type":"ping"}"#;
+        assert_eq!(ClientMsg::Ping.to_json(), json);
+        assert_eq!(serde_json::from_str::<ClientMsg>(json).ok(), Some(ClientMsg::Ping));
+    }
+
+    #[test]
+    fn malformed_json_is_refused() {
+        for bad in [
+            "",
+            "{",
+            r#"{"type":"nope"}"#,
+            r#"{"kind":"ping"}"#,
+            r#"{"type":"welcome","protocol":"one","client_id":1,"room":"r","read_only":false}"#,
+            r#"{"type":"welcome","protocol":1,"client_id":1,"room":"no spaces","read_only":false}"#,
+        ] {
+            assert!(serde_json::from_str::<ServerMsg>(bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"pong"}"#).is_err());
+    }
+
+    fn sample_update() -> (yrs::Doc, Vec<u8>) {
+        let doc = crate::doc::new_doc();
+        let text = doc.get_or_insert_text(crate::doc::CONTENT);
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "héllo 👋");
+        let update = txn.encode_update_v1();
+        drop(txn);
+        (doc, update)
+    }
+
+    #[test]
+    fn sync_frames_round_trip() {
+        let (doc, update) = sample_update();
+        let sv = doc.transact().state_vector();
+        for frame in [
+            SyncFrame::Step1(StateVector::default()),
+            SyncFrame::Step1(sv),
+            SyncFrame::Step2(update.clone()),
+            SyncFrame::Update(update),
+            SyncFrame::Update(Vec::new()),
+        ] {
+            assert_eq!(SyncFrame::decode(&frame.encode()), Ok(frame));
+        }
+    }
+
+    #[test]
+    fn sync_frames_match_the_y_sync_encoding() {
+        // What a stock Yjs client (y-protocols) sends as its first frame for an
+        // empty document: sync, step 1, a one-byte state vector holding 0 clients.
+        assert_eq!(SyncFrame::Step1(StateVector::default()).encode(), [0, 0, 1, 0]);
+        let (_, update) = sample_update();
+        let frame = SyncFrame::Update(update.clone()).encode();
+        let yrs_frame = yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(update)).encode_v1();
+        assert_eq!(frame, yrs_frame);
+    }
+
+    #[test]
+    fn updates_survive_the_frame() {
+        let (doc, update) = sample_update();
+        let Ok(SyncFrame::Update(bytes)) = SyncFrame::decode(&SyncFrame::Update(update).encode())
+        else {
+            panic!("update frame did not decode");
+        };
+        let copy = crate::doc::new_doc();
+        let text = copy.get_or_insert_text(crate::doc::CONTENT);
+        copy.transact_mut()
+            .apply_update(Update::decode_v1(&bytes).expect("update decodes"))
+            .expect("update applies");
+        let original = doc.get_or_insert_text(crate::doc::CONTENT);
+        assert_eq!(text.get_string(&copy.transact()), original.get_string(&doc.transact()));
+    }
+
+    #[test]
+    fn bad_frames_are_refused() {
+        assert_eq!(SyncFrame::decode(&[]), Err(DecodeError::Truncated));
+        assert_eq!(SyncFrame::decode(&[0]), Err(DecodeError::Truncated));
+        assert_eq!(SyncFrame::decode(&[0, 2, 5, 1]), Err(DecodeError::Truncated));
+        assert_eq!(SyncFrame::decode(&[1, 0]), Err(DecodeError::UnsupportedMessage(1)));
+        assert_eq!(SyncFrame::decode(&[7, 0]), Err(DecodeError::UnsupportedMessage(7)));
+        assert_eq!(SyncFrame::decode(&[0, 9, 0]), Err(DecodeError::UnknownSyncType(9)));
+        assert_eq!(SyncFrame::decode(&[0, 2, 0, 0]), Err(DecodeError::TrailingBytes));
+        assert_eq!(SyncFrame::decode(&[0, 0, 1, 0xff]), Err(DecodeError::BadStateVector));
+        // A length prefix claiming ~4 GiB must fail fast, not allocate.
+        assert_eq!(
+            SyncFrame::decode(&[0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+            Err(DecodeError::Truncated)
+        );
+    }
+}
