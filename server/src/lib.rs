@@ -1,1 +1,138 @@
-pub fn x(){}
+//! Tandem's server: HTTP and WebSocket on one port, one actor per room,
+//! durable per-room storage.
+//!
+//! `main.rs` parses a [`Config`] and calls [`run`] with a bound listener;
+//! tests do the same on port 0, or call [`run_with_store`] to supply the
+//! store (e.g. a [`store::MemoryStore`] they can inspect).
+
+pub mod config;
+pub mod http;
+pub mod room;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+pub use config::Config;
+pub use http::app;
+use room::{Registry, RoomSettings};
+use store::{MemoryStore, SqliteStore, Store, StoreError};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store could not be opened (missing or read-only data directory,
+    /// full disk, database from a newer version…).
+    #[error("cannot open storage in {dir}: {source}")]
+    Store {
+        /// The configured data directory.
+        dir: std::path::PathBuf,
+        /// What went wrong.
+        source: StoreError,
+    },
+    /// Serving HTTP failed.
+    #[error("server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// What every request handler and connection shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+    /// Loaded rooms.
+    pub registry: Arc<Registry>,
+    /// Cancelled when shutdown begins.
+    pub shutdown: CancellationToken,
+    /// Every open WebSocket connection, so shutdown can wait for them.
+    pub connections: TaskTracker,
+    /// Source of connection ids.
+    next_client: Arc<AtomicU64>,
+}
+
+impl AppState {
+    /// State for a server storing rooms in `store`.
+    pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
+        let shutdown = CancellationToken::new();
+        let settings = RoomSettings {
+            idle: config.room_idle,
+            compact_updates: config.compact_updates,
+            compact_bytes: config.compact_bytes,
+        };
+        let registry = Registry::new(store, settings, shutdown.clone(), TaskTracker::new());
+        Self {
+            config: Arc::new(config),
+            registry: Arc::new(registry),
+            shutdown,
+            connections: TaskTracker::new(),
+            next_client: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+/// Opens the store the configuration names.
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    Ok(match config.store {
+        config::StoreKind::Sqlite => Arc::new(SqliteStore::open(&config.data_dir).map_err(
+            |source| ServerError::Store { dir: config.data_dir.clone(), source },
+        )?),
+        config::StoreKind::Memory => Arc::new(MemoryStore::default()),
+    })
+}
+
+/// Serves on `listener` until `shutdown` resolves, then shuts down gracefully:
+/// stop accepting, let every room commit what it received, close every client
+/// with 1001, and return within `config.shutdown_timeout`.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let store = open_store(&config)?;
+    run_with_store(listener, config, store, shutdown).await
+}
+
+/// [`run`] with a store supplied by the caller.
+pub async fn run_with_store(
+    listener: TcpListener,
+    config: Config,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    if !config.static_dir.join("index.html").is_file() {
+        warn!(
+            dir = %config.static_dir.display(),
+            "the web client is not built there; pages will answer 503 (run `cargo xtask build`)"
+        );
+    }
+    let grace = config.shutdown_timeout;
+    let state = AppState::new(config, store);
+    let token = state.shutdown.clone();
+    let signal = async move {
+        shutdown.await;
+        token.cancel();
+    };
+    axum::serve(listener, app(state.clone())).with_graceful_shutdown(signal).await?;
+
+    info!(connections = state.connections.len(), rooms = state.registry.loaded(), "draining");
+    let drained = tokio::time::timeout(grace, async {
+        state.connections.close();
+        state.connections.wait().await;
+        state.registry.wait_stopped().await;
+    })
+    .await;
+    match drained {
+        Ok(()) => info!("shut down cleanly"),
+        Err(_) => warn!(?grace, "shutdown timed out; exiting with rooms or connections still open"),
+    }
+    Ok(())
+}

@@ -1,1 +1,30 @@
-fn main(){}
+//! The `tandem` binary: parse the configuration, set up logging, bind, serve.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tandem_server::{Config, shutdown::shutdown_signal, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    telemetry::init_tracing(&config);
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: cannot listen on {}: {err}", config.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!("Tandem is listening on http://{addr}"),
+        Err(err) => tracing::warn!(error = %err, "listening, address unknown"),
+    }
+    match tandem_server::run(listener, config, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

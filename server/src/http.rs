@@ -1,0 +1,76 @@
+//! The HTTP surface: the router, the built web client, and health.
+//!
+//! Routes:
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /ws/{room}` | WebSocket upgrade (see [`crate::ws`] and docs/PROTOCOL.md) |
+//! | `GET /healthz` | liveness and a few gauges, as JSON |
+//! | anything else | a file of the built client, or `index.html` for client routes such as `/d/{room}` |
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let static_dir = state.config.static_dir.clone();
+    let index = static_dir.join("index.html");
+    let files = ServeDir::new(&static_dir)
+        .fallback(tower::service_fn(move |req: Request| spa_index(index.clone(), req)));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/ws/{room}", get(crate::ws::ws_handler))
+        .fallback_service(files)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Client routes (`/`, `/d/quiet-otter`) get `index.html`, and the app routes
+/// itself; a missing asset (a path whose last segment has an extension) is a
+/// plain 404 rather than an HTML page the browser would try to parse.
+async fn spa_index(index: PathBuf, req: Request) -> Result<Response, Infallible> {
+    let last_segment = req.uri().path().rsplit('/').next().unwrap_or_default();
+    if last_segment.contains('.') {
+        return Ok((StatusCode::NOT_FOUND, "not found\n").into_response());
+    }
+    match ServeFile::new(index).oneshot(req).await {
+        Ok(response) if response.status() == StatusCode::NOT_FOUND => Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "The Tandem web client is not built. Run `cargo xtask run`, or point --static-dir at a `trunk build` output.\n",
+        )
+            .into_response()),
+        Ok(response) => Ok(response.map(Body::new)),
+        Err(err) => match err {},
+    }
+}
+
+/// `GET /healthz`: 200 with a few gauges while the server runs, 503 once it is
+/// shutting down (so a load balancer stops sending new clients).
+async fn healthz(State(state): State<AppState>) -> Response {
+    let status = if state.shutdown.is_cancelled() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::json!({
+        "status": if status == StatusCode::OK { "ok" } else { "shutting_down" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "rooms": state.registry.loaded(),
+        "connections": state.connections.len(),
+    });
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,126 @@
+//! Rooms: one actor task per open document.
+//!
+//! The [`registry`] finds or creates a room's actor atomically; the actor
+//! ([`actor`]) owns the room's yrs `Doc` and its connections' outboxes, and is
+//! the only code that touches either. Connections talk to it through a
+//! [`RoomHandle`] over a bounded channel, so a flood of frames from one
+//! connection waits in that connection's reader (and, through TCP, in the
+//! client) rather than in server memory.
+
+mod actor;
+pub mod outbox;
+pub mod registry;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tandem_shared::{ClientId, RoomId};
+use tokio::sync::{mpsc, oneshot};
+use yrs::{StateVector, Update};
+
+pub use outbox::{Outbox, OutboxReceiver, outbox};
+pub use registry::Registry;
+
+/// Capacity of a room's command channel. Large enough that a burst from many
+/// clients does not serialise them, small enough to bound memory per room.
+const ROOM_CHANNEL_CAPACITY: usize = 256;
+
+/// Tuning of every room, taken from [`crate::Config`].
+#[derive(Debug, Clone)]
+pub struct RoomSettings {
+    /// Unload a room after this long without connections.
+    pub idle: Duration,
+    /// Compact once the log holds this many updates...
+    pub compact_updates: u64,
+    /// ...or this many bytes.
+    pub compact_bytes: u64,
+}
+
+/// A message to a room's actor.
+#[derive(Debug)]
+pub(crate) enum RoomCmd {
+    /// A connection joins: the actor queues its sync step 1 in `outbox`.
+    Join {
+        /// The connection's id.
+        client: ClientId,
+        /// Where the room writes to this connection.
+        outbox: Outbox,
+        /// Whether the connection may only read.
+        read_only: bool,
+        /// Answered once the room is loaded and the connection is a member.
+        joined: oneshot::Sender<()>,
+    },
+    /// A sync step 1 from the client: answer with what it misses.
+    StateVector {
+        /// The sender.
+        client: ClientId,
+        /// Its state vector.
+        state_vector: StateVector,
+    },
+    /// A sync step 2 or update from the client, already decoded by its
+    /// connection task (so decoding does not load the room's one thread).
+    Update {
+        /// The sender.
+        client: ClientId,
+        /// The decoded update, to apply.
+        update: Update,
+        /// The bytes as received, to store and relay.
+        raw: Bytes,
+    },
+    /// Answered once every update received before it is durable.
+    Flush {
+        /// Fired when the room's store pipeline is empty.
+        done: oneshot::Sender<()>,
+    },
+    /// A connection left.
+    Leave {
+        /// The connection's id.
+        client: ClientId,
+    },
+}
+
+/// The room is gone (unloaded, failed, or the server is shutting down); the
+/// caller should look it up again in the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("room is no longer running")]
+pub struct RoomGone;
+
+/// A cheap, cloneable way to talk to one room's actor.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    /// The room's name, for logs.
+    room: RoomId,
+    /// The actor's inbox.
+    tx: mpsc::Sender<RoomCmd>,
+}
+
+impl RoomHandle {
+    /// The room's name.
+    pub fn room(&self) -> &RoomId {
+        &self.room
+    }
+
+    pub(crate) async fn send(&self, cmd: RoomCmd) -> Result<(), RoomGone> {
+        self.tx.send(cmd).await.map_err(|_| RoomGone)
+    }
+
+    /// Joins the room; returns once the room is loaded and the server's sync
+    /// step 1 is queued in `outbox`.
+    pub async fn join(
+        &self,
+        client: ClientId,
+        outbox: Outbox,
+        read_only: bool,
+    ) -> Result<(), RoomGone> {
+        let (joined, done) = oneshot::channel();
+        self.send(RoomCmd::Join { client, outbox, read_only, joined }).await?;
+        done.await.map_err(|_| RoomGone)
+    }
+
+    /// Waits until every update this handle's senders sent before is durable.
+    pub async fn flush(&self) -> Result<(), RoomGone> {
+        let (done, finished) = oneshot::channel();
+        self.send(RoomCmd::Flush { done }).await?;
+        finished.await.map_err(|_| RoomGone)
+    }
+}

@@ -1,0 +1,101 @@
+//! An in-memory [`Store`] for tests: the same contract as SQLite, plus
+//! counters and failure injection so tests can observe loads and provoke
+//! storage errors.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tandem_shared::RoomId;
+
+use super::{Store, StoreError, StoredRoom};
+
+/// Rooms kept in a map; nothing survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// Per room: snapshot, log with sequence numbers, last sequence number.
+    /// A std mutex: every critical section is a few map operations, never an await.
+    rooms: Mutex<HashMap<RoomId, MemoryRoom>>,
+    /// How many times `load` ran, for the "one load per cold room" tests.
+    loads: AtomicU64,
+    /// How many `append` calls committed, for the group-commit tests.
+    appends: AtomicU64,
+    /// When set, `append` and `compact` fail as a broken disk would.
+    fail_writes: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct MemoryRoom {
+    snapshot: Option<Vec<u8>>,
+    log: Vec<(u64, Vec<u8>)>,
+    last_seq: u64,
+}
+
+impl MemoryStore {
+    /// Total `load` calls so far.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::SeqCst)
+    }
+
+    /// Total successful `append` calls so far (each one a "transaction").
+    pub fn appends(&self) -> u64 {
+        self.appends.load(Ordering::SeqCst)
+    }
+
+    /// Makes every later write fail (or succeed again).
+    pub fn fail_writes(&self, fail: bool) {
+        self.fail_writes.store(fail, Ordering::SeqCst);
+    }
+
+    /// Number of log entries currently held for `room`.
+    pub fn log_len(&self, room: &RoomId) -> usize {
+        self.lock().get(room).map_or(0, |r| r.log.len())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, MemoryRoom>> {
+        // A panic while holding this lock can only come from a bug in this
+        // file; the map itself is never left half-updated, so keep going.
+        self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if self.fail_writes.load(Ordering::SeqCst) {
+            Err(StoreError::Injected)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&self, room: &RoomId) -> Result<StoredRoom, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        Ok(self.lock().get(room).map_or_else(StoredRoom::default, |r| StoredRoom {
+            snapshot: r.snapshot.clone(),
+            updates: r.log.iter().map(|(_, u)| u.clone()).collect(),
+            last_seq: r.last_seq,
+        }))
+    }
+
+    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
+        self.check_writable()?;
+        let mut rooms = self.lock();
+        let entry = rooms.entry(room.clone()).or_default();
+        for update in updates {
+            entry.last_seq += 1;
+            entry.log.push((entry.last_seq, update.to_vec()));
+        }
+        self.appends.fetch_add(1, Ordering::SeqCst);
+        Ok(entry.last_seq)
+    }
+
+    fn compact(&self, room: &RoomId, state: &[u8], through: u64) -> Result<(), StoreError> {
+        self.check_writable()?;
+        let mut rooms = self.lock();
+        let entry = rooms.entry(room.clone()).or_default();
+        entry.snapshot = Some(state.to_vec());
+        entry.log.retain(|(seq, _)| *seq > through);
+        entry.last_seq = entry.last_seq.max(through);
+        Ok(())
+    }
+}

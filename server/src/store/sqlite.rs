@@ -1,0 +1,164 @@
+//! The default [`Store`]: one SQLite file (`tandem.db`) in the data directory.
+//!
+//! SQLite is bundled (no system library), runs in WAL mode with
+//! `synchronous=FULL` so a commit is on disk when it returns, and its schema is
+//! versioned through `PRAGMA user_version` with forward-only migrations.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tandem_shared::RoomId;
+
+use super::{Store, StoreError, StoredRoom};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "tandem.db";
+
+/// Schema migrations, applied in order; entry `i` moves the schema from
+/// version `i` to `i + 1`. Never edit a released entry: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: rooms with an optional snapshot, and their update log.
+    "CREATE TABLE rooms (
+        name         TEXT PRIMARY KEY,
+        snapshot     BLOB,
+        snapshot_seq INTEGER NOT NULL DEFAULT 0,
+        last_seq     INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+    );
+    CREATE TABLE updates (
+        room TEXT    NOT NULL,
+        seq  INTEGER NOT NULL,
+        data BLOB    NOT NULL,
+        PRIMARY KEY (room, seq)
+    );",
+];
+
+/// Rooms in a SQLite database.
+#[derive(Debug)]
+pub struct SqliteStore {
+    /// The one connection. SQLite allows one writer at a time anyway, and
+    /// every call runs on a blocking thread, so a std mutex (held for one
+    /// short transaction, never across an await) serialises them simply.
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `data_dir/tandem.db` and brings its schema
+    /// up to date. Fails with a clear error on a missing or read-only directory,
+    /// a full disk, or a database from a newer version.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let mut conn = Connection::open(data_dir.join(DB_FILE))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "SQLite refused WAL mode; commits will be slower");
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut conn)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic inside a transaction leaves it rolled back by rusqlite's
+        // drop guard, so the connection is still consistent.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let supported = MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        txn.execute_batch(sql)?;
+        txn.pragma_update(None, "user_version", version as i64 + 1)?;
+        txn.commit()?;
+        tracing::info!(version = version + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store for SqliteStore {
+    fn load(&self, room: &RoomId) -> Result<StoredRoom, StoreError> {
+        let conn = self.lock();
+        let head: Option<(Option<Vec<u8>>, i64)> = conn
+            .prepare_cached("SELECT snapshot, last_seq FROM rooms WHERE name = ?1")?
+            .query_row([room.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        let Some((snapshot, last_seq)) = head else {
+            return Ok(StoredRoom::default());
+        };
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM updates WHERE room = ?1 ORDER BY seq")?;
+        let updates = stmt
+            .query_map([room.as_str()], |row| row.get(0))?
+            .collect::<Result<Vec<Vec<u8>>, _>>()?;
+        Ok(StoredRoom { snapshot, updates, last_seq: last_seq as u64 })
+    }
+
+    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
+        let mut conn = self.lock();
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now();
+        txn.prepare_cached(
+            "INSERT INTO rooms (name, created_at, updated_at) VALUES (?1, ?2, ?2)
+             ON CONFLICT (name) DO NOTHING",
+        )?
+        .execute(params![room.as_str(), now])?;
+        let mut seq: i64 = txn
+            .prepare_cached("SELECT last_seq FROM rooms WHERE name = ?1")?
+            .query_row([room.as_str()], |row| row.get(0))?;
+        if updates.is_empty() {
+            return Ok(seq as u64);
+        }
+        {
+            let mut insert =
+                txn.prepare_cached("INSERT INTO updates (room, seq, data) VALUES (?1, ?2, ?3)")?;
+            for update in updates {
+                seq += 1;
+                insert.execute(params![room.as_str(), seq, update])?;
+            }
+        }
+        txn.prepare_cached("UPDATE rooms SET last_seq = ?2, updated_at = ?3 WHERE name = ?1")?
+            .execute(params![room.as_str(), seq, now])?;
+        txn.commit()?;
+        Ok(seq as u64)
+    }
+
+    fn compact(&self, room: &RoomId, state: &[u8], through: u64) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now();
+        let through = through as i64;
+        txn.prepare_cached(
+            "INSERT INTO rooms (name, snapshot, snapshot_seq, last_seq, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?3, ?4, ?4)
+             ON CONFLICT (name) DO UPDATE SET
+                snapshot = excluded.snapshot,
+                snapshot_seq = excluded.snapshot_seq,
+                last_seq = max(last_seq, excluded.last_seq),
+                updated_at = excluded.updated_at",
+        )?
+        .execute(params![room.as_str(), state, through, now])?;
+        txn.prepare_cached("DELETE FROM updates WHERE room = ?1 AND seq <= ?2")?
+            .execute(params![room.as_str(), through])?;
+        txn.commit()?;
+        Ok(())
+    }
+}
