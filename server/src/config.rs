@@ -10,7 +10,11 @@ use clap::{Parser, ValueEnum};
 /// How the server runs. Build one with [`Config::parse`] in `main`, or
 /// [`Config::default`] and field updates in tests.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "tandem", version, about = "Tandem: real-time collaborative documents")]
+#[command(
+    name = "tandem",
+    version,
+    about = "Tandem: real-time collaborative documents"
+)]
 pub struct Config {
     /// Address to listen on for HTTP and WebSocket.
     #[arg(long, env = "TANDEM_LISTEN", default_value = "127.0.0.1:8080")]
@@ -132,8 +136,9 @@ mod tests {
 
     #[test]
     fn durations_are_human() {
-        let parsed = Config::try_parse_from(["tandem", "--heartbeat", "250ms", "--room-idle", "2m"])
-            .expect("parse");
+        let parsed =
+            Config::try_parse_from(["tandem", "--heartbeat", "250ms", "--room-idle", "2m"])
+                .expect("parse");
         assert_eq!(parsed.heartbeat, Duration::from_millis(250));
         assert_eq!(parsed.room_idle, Duration::from_secs(120));
     }

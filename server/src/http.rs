@@ -11,13 +11,13 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Json;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -28,8 +28,9 @@ use crate::AppState;
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
     let index = static_dir.join("index.html");
-    let files = ServeDir::new(&static_dir)
-        .fallback(tower::service_fn(move |req: Request| spa_index(index.clone(), req)));
+    let files = ServeDir::new(&static_dir).fallback(tower::service_fn(move |req: Request| {
+        spa_index(index.clone(), req)
+    }));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ws/{room}", get(crate::ws::ws_handler))

@@ -83,7 +83,10 @@ impl AppState {
 pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
     Ok(match config.store {
         config::StoreKind::Sqlite => Arc::new(SqliteStore::open(&config.data_dir).map_err(
-            |source| ServerError::Store { dir: config.data_dir.clone(), source },
+            |source| ServerError::Store {
+                dir: config.data_dir.clone(),
+                source,
+            },
         )?),
         config::StoreKind::Memory => Arc::new(MemoryStore::default()),
     })
@@ -108,22 +111,38 @@ pub async fn run_with_store(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    if !config.static_dir.join("index.html").is_file() {
+    serve(listener, AppState::new(config, store), shutdown).await
+}
+
+/// [`run`] with the whole state supplied by the caller, who keeps a clone to
+/// observe the server (its registry, its connections).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let static_dir = &state.config.static_dir;
+    if !static_dir.join("index.html").is_file() {
         warn!(
-            dir = %config.static_dir.display(),
+            dir = %static_dir.display(),
             "the web client is not built there; pages will answer 503 (run `cargo xtask build`)"
         );
     }
-    let grace = config.shutdown_timeout;
-    let state = AppState::new(config, store);
+    let grace = state.config.shutdown_timeout;
     let token = state.shutdown.clone();
     let signal = async move {
         shutdown.await;
         token.cancel();
     };
-    axum::serve(listener, app(state.clone())).with_graceful_shutdown(signal).await?;
+    axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(signal)
+        .await?;
 
-    info!(connections = state.connections.len(), rooms = state.registry.loaded(), "draining");
+    info!(
+        connections = state.connections.len(),
+        rooms = state.registry.loaded(),
+        "draining"
+    );
     let drained = tokio::time::timeout(grace, async {
         state.connections.close();
         state.connections.wait().await;
@@ -132,7 +151,10 @@ pub async fn run_with_store(
     .await;
     match drained {
         Ok(()) => info!("shut down cleanly"),
-        Err(_) => warn!(?grace, "shutdown timed out; exiting with rooms or connections still open"),
+        Err(_) => warn!(
+            ?grace,
+            "shutdown timed out; exiting with rooms or connections still open"
+        ),
     }
     Ok(())
 }

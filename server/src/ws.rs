@@ -43,7 +43,10 @@ pub(crate) async fn ws_handler(
     let room = match RoomId::new(room) {
         Ok(room) => room,
         Err(err) => {
-            return (StatusCode::BAD_REQUEST, format!("invalid room name: {err}\n"))
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("invalid room name: {err}\n"),
+            )
                 .into_response();
         }
     };
@@ -97,7 +100,12 @@ async fn handle_socket(socket: WebSocket, state: AppState, room: RoomId, client:
     let writer = tokio::spawn(write_loop(sink, outbox_rx, config.heartbeat).in_current_span());
 
     let read_only = false;
-    let welcome = ServerMsg::Welcome { protocol: PROTOCOL_VERSION, client_id: client, room: room.clone(), read_only };
+    let welcome = ServerMsg::Welcome {
+        protocol: PROTOCOL_VERSION,
+        client_id: client,
+        room: room.clone(),
+        read_only,
+    };
     let _ = outbox.push(Message::Text(welcome.to_json().into()));
 
     let end = match join(&state, &room, client, &outbox, read_only).await {
@@ -108,7 +116,10 @@ async fn handle_socket(socket: WebSocket, state: AppState, room: RoomId, client:
                 // Let the room commit what this client sent, so its last
                 // `saved` goes out before the close.
                 let _ = timeout(config.shutdown_timeout, handle.flush()).await;
-                let frame = CloseFrame { code: close::GOING_AWAY, reason: "server is shutting down; reconnect shortly".into() };
+                let frame = CloseFrame {
+                    code: close::GOING_AWAY,
+                    reason: "server is shutting down; reconnect shortly".into(),
+                };
                 if outbox.push(Message::Close(Some(frame))).is_err() {
                     outbox.close(close::GOING_AWAY, "server is shutting down");
                 }
@@ -117,11 +128,17 @@ async fn handle_socket(socket: WebSocket, state: AppState, room: RoomId, client:
             end
         }
         None if state.shutdown.is_cancelled() => {
-            outbox.close(close::GOING_AWAY, "server is shutting down; reconnect shortly");
+            outbox.close(
+                close::GOING_AWAY,
+                "server is shutting down; reconnect shortly",
+            );
             ReadEnd::ServerClosed
         }
         None => {
-            outbox.close(close::INTERNAL, "the document could not be opened; try again");
+            outbox.close(
+                close::INTERNAL,
+                "the document could not be opened; try again",
+            );
             ReadEnd::ServerClosed
         }
     };
@@ -130,7 +147,10 @@ async fn handle_socket(socket: WebSocket, state: AppState, room: RoomId, client:
     if end != ReadEnd::Gone {
         // Finish the close handshake: read until the client's close (or the
         // reply to it) has gone through and the stream ends.
-        let _ = timeout(CLOSE_GRACE, async { while stream.next().await.is_some() {} }).await;
+        let _ = timeout(CLOSE_GRACE, async {
+            while stream.next().await.is_some() {}
+        })
+        .await;
     }
     let _ = timeout(CLOSE_GRACE, writer).await;
     info!(?end, "connection closed");
@@ -196,7 +216,10 @@ async fn read_loop(
                     },
                 };
                 if outbox.push(Message::Text(reply.to_json().into())).is_err() {
-                    outbox.close(close::SLOW_CONSUMER, "you fell too far behind; reconnect to resync");
+                    outbox.close(
+                        close::SLOW_CONSUMER,
+                        "you fell too far behind; reconnect to resync",
+                    );
                     return ReadEnd::ServerClosed;
                 }
                 continue;
@@ -213,10 +236,17 @@ async fn read_loop(
 }
 
 fn read_error(err: axum::Error, outbox: &Outbox, max_message_bytes: usize) -> ReadEnd {
-    match err.into_inner().downcast::<tungstenite::Error>().map(|e| *e) {
+    match err
+        .into_inner()
+        .downcast::<tungstenite::Error>()
+        .map(|e| *e)
+    {
         Ok(tungstenite::Error::Capacity(cap)) => {
             debug!(error = %cap, "message over the size limit");
-            outbox.close(close::TOO_BIG, format!("message larger than {max_message_bytes} bytes"));
+            outbox.close(
+                close::TOO_BIG,
+                format!("message larger than {max_message_bytes} bytes"),
+            );
             ReadEnd::ServerClosed
         }
         Ok(tungstenite::Error::Protocol(protocol)) => {
@@ -244,14 +274,21 @@ fn decode_binary(client: ClientId, frame: Bytes) -> Result<RoomCmd, (u16, String
     let decoded = SyncFrame::decode(&frame)
         .map_err(|err| (close::BAD_MESSAGE, format!("bad sync frame: {err}")))?;
     match decoded {
-        SyncFrame::Step1(state_vector) => Ok(RoomCmd::StateVector { client, state_vector }),
+        SyncFrame::Step1(state_vector) => Ok(RoomCmd::StateVector {
+            client,
+            state_vector,
+        }),
         SyncFrame::Step2(payload) | SyncFrame::Update(payload) => {
             let update = Update::decode_v1(&payload)
                 .map_err(|err| (close::INVALID_UPDATE, format!("invalid update: {err}")))?;
             // The payload is the tail of the frame (decode checked nothing
             // follows it), so it can be shared instead of copied.
             let raw = frame.slice(frame.len() - payload.len()..);
-            Ok(RoomCmd::Update { client, update, raw })
+            Ok(RoomCmd::Update {
+                client,
+                update,
+                raw,
+            })
         }
     }
 }
@@ -294,7 +331,7 @@ async fn write_loop(
 
 impl AppState {
     fn next_client_id(&self) -> u64 {
-        self.next_client.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.next_client
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
-

@@ -108,7 +108,14 @@ mod tests {
         for code in [NORMAL, POLICY, DOCUMENT_TOO_LARGE] {
             assert!(!should_reconnect(code), "{code}");
         }
-        for code in [GOING_AWAY, 1006, INTERNAL, TRY_AGAIN_LATER, SLOW_CONSUMER, HEARTBEAT_TIMEOUT] {
+        for code in [
+            GOING_AWAY,
+            1006,
+            INTERNAL,
+            TRY_AGAIN_LATER,
+            SLOW_CONSUMER,
+            HEARTBEAT_TIMEOUT,
+        ] {
             assert!(should_reconnect(code), "{code}");
         }
     }

@@ -65,10 +65,10 @@ impl RoomId {
     /// built from the `entropy` the caller supplies (so this crate needs no RNG).
     pub fn generate(entropy: u64) -> Self {
         const ADJECTIVES: [&str; 32] = [
-            "amber", "bold", "brave", "bright", "calm", "clever", "cosy", "crisp", "eager",
-            "fair", "gentle", "glad", "golden", "grand", "happy", "jolly", "keen", "kind",
-            "lively", "lucky", "merry", "mild", "neat", "noble", "proud", "quick", "quiet",
-            "rapid", "sunny", "swift", "tidy", "witty",
+            "amber", "bold", "brave", "bright", "calm", "clever", "cosy", "crisp", "eager", "fair",
+            "gentle", "glad", "golden", "grand", "happy", "jolly", "keen", "kind", "lively",
+            "lucky", "merry", "mild", "neat", "noble", "proud", "quick", "quiet", "rapid", "sunny",
+            "swift", "tidy", "witty",
         ];
         const NOUNS: [&str; 32] = [
             "badger", "beacon", "birch", "brook", "canyon", "cedar", "comet", "crane", "delta",
@@ -135,7 +135,10 @@ mod tests {
     #[test]
     fn accepts_the_documented_alphabet() {
         for name in ["a", "Z", "0", "-", "_", "quiet-otter_42", &"x".repeat(64)] {
-            assert_eq!(RoomId::new(name).map(|r| r.to_string()), Ok(name.to_string()));
+            assert_eq!(
+                RoomId::new(name).map(|r| r.to_string()),
+                Ok(name.to_string())
+            );
         }
     }
 

@@ -50,8 +50,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use yrs::StateVector;
 use yrs::encoding::read::{self, Cursor, Read};
-use yrs::updates::decoder::Decode;
 use yrs::encoding::write::Write;
+use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 
 use crate::{ClientId, RoomId};
@@ -255,10 +255,16 @@ mod tests {
                 },
                 r#"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false}"#,
             ),
-            (ServerMsg::Saved { updates: 42 }, r#"{"type":"saved","updates":42}"#),
+            (
+                ServerMsg::Saved { updates: 42 },
+                r#"{"type":"saved","updates":42}"#,
+            ),
             (ServerMsg::Pong, r#"{"type":"pong"}"#),
             (
-                ServerMsg::Error { code: ErrorCode::BadMessage, reason: "unknown type".into() },
+                ServerMsg::Error {
+                    code: ErrorCode::BadMessage,
+                    reason: "unknown type".into(),
+                },
                 r#"{"type":"error","code":"bad_message","reason":"unknown type"}"#,
             ),
         ];
@@ -272,7 +278,10 @@ mod tests {
     fn client_messages_round_trip_as_readable_json() {
         let json = r#"{"type":"ping"}"#;
         assert_eq!(ClientMsg::Ping.to_json(), json);
-        assert_eq!(serde_json::from_str::<ClientMsg>(json).ok(), Some(ClientMsg::Ping));
+        assert_eq!(
+            serde_json::from_str::<ClientMsg>(json).ok(),
+            Some(ClientMsg::Ping)
+        );
     }
 
     #[test]
@@ -319,10 +328,14 @@ mod tests {
     fn sync_frames_match_the_y_sync_encoding() {
         // What a stock Yjs client (y-protocols) sends as its first frame for an
         // empty document: sync, step 1, a one-byte state vector holding 0 clients.
-        assert_eq!(SyncFrame::Step1(StateVector::default()).encode(), [0, 0, 1, 0]);
+        assert_eq!(
+            SyncFrame::Step1(StateVector::default()).encode(),
+            [0, 0, 1, 0]
+        );
         let (_, update) = sample_update();
         let frame = SyncFrame::Update(update.clone()).encode();
-        let yrs_frame = yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(update)).encode_v1();
+        let yrs_frame =
+            yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(update)).encode_v1();
         assert_eq!(frame, yrs_frame);
     }
 
@@ -339,19 +352,40 @@ mod tests {
             .apply_update(Update::decode_v1(&bytes).expect("update decodes"))
             .expect("update applies");
         let original = doc.get_or_insert_text(crate::doc::CONTENT);
-        assert_eq!(text.get_string(&copy.transact()), original.get_string(&doc.transact()));
+        assert_eq!(
+            text.get_string(&copy.transact()),
+            original.get_string(&doc.transact())
+        );
     }
 
     #[test]
     fn bad_frames_are_refused() {
         assert_eq!(SyncFrame::decode(&[]), Err(DecodeError::Truncated));
         assert_eq!(SyncFrame::decode(&[0]), Err(DecodeError::Truncated));
-        assert_eq!(SyncFrame::decode(&[0, 2, 5, 1]), Err(DecodeError::Truncated));
-        assert_eq!(SyncFrame::decode(&[1, 0]), Err(DecodeError::UnsupportedMessage(1)));
-        assert_eq!(SyncFrame::decode(&[7, 0]), Err(DecodeError::UnsupportedMessage(7)));
-        assert_eq!(SyncFrame::decode(&[0, 9, 0]), Err(DecodeError::UnknownSyncType(9)));
-        assert_eq!(SyncFrame::decode(&[0, 2, 0, 0]), Err(DecodeError::TrailingBytes));
-        assert_eq!(SyncFrame::decode(&[0, 0, 1, 0xff]), Err(DecodeError::BadStateVector));
+        assert_eq!(
+            SyncFrame::decode(&[0, 2, 5, 1]),
+            Err(DecodeError::Truncated)
+        );
+        assert_eq!(
+            SyncFrame::decode(&[1, 0]),
+            Err(DecodeError::UnsupportedMessage(1))
+        );
+        assert_eq!(
+            SyncFrame::decode(&[7, 0]),
+            Err(DecodeError::UnsupportedMessage(7))
+        );
+        assert_eq!(
+            SyncFrame::decode(&[0, 9, 0]),
+            Err(DecodeError::UnknownSyncType(9))
+        );
+        assert_eq!(
+            SyncFrame::decode(&[0, 2, 0, 0]),
+            Err(DecodeError::TrailingBytes)
+        );
+        assert_eq!(
+            SyncFrame::decode(&[0, 0, 1, 0xff]),
+            Err(DecodeError::BadStateVector)
+        );
         // A length prefix claiming ~4 GiB must fail fast, not allocate.
         assert_eq!(
             SyncFrame::decode(&[0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f]),

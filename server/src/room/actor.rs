@@ -64,7 +64,10 @@ enum InFlight {
         bytes: u64,
     },
     /// Replacing the log up to `through` with a snapshot.
-    Compact { task: JoinHandle<Result<(), StoreError>>, through: u64 },
+    Compact {
+        task: JoinHandle<Result<(), StoreError>>,
+        through: u64,
+    },
 }
 
 /// Why the actor stopped.
@@ -142,12 +145,14 @@ impl RoomActor {
     pub(super) async fn run(mut self) {
         if let Err(err) = self.load().await {
             error!(room = %self.room, error = %err, "could not load room");
-            self.fail("storage failure while loading the document").await;
+            self.fail("storage failure while loading the document")
+                .await;
             return;
         }
         let exit = self.serve().await;
         if exit == Exit::Failed {
-            self.fail("storage failure; unsaved edits stay in your browser").await;
+            self.fail("storage failure; unsaved edits stay in your browser")
+                .await;
         }
         debug!(room = %self.room, ?exit, "room stopped");
     }
@@ -202,17 +207,37 @@ impl RoomActor {
 
     async fn handle(&mut self, cmd: RoomCmd) {
         match cmd {
-            RoomCmd::Join { client, outbox, read_only, joined } => {
+            RoomCmd::Join {
+                client,
+                outbox,
+                read_only,
+                joined,
+            } => {
                 let step1 = SyncFrame::Step1(self.doc.transact().state_vector()).encode();
                 if outbox.push(Message::Binary(step1.into())).is_err() {
                     return;
                 }
-                self.peers.insert(client, Peer { outbox, read_only, received: 0, durable: 0 });
+                self.peers.insert(
+                    client,
+                    Peer {
+                        outbox,
+                        read_only,
+                        received: 0,
+                        durable: 0,
+                    },
+                );
                 self.idle_since = None;
                 let _ = joined.send(());
             }
-            RoomCmd::StateVector { client, state_vector } => self.send_missing(client, &state_vector),
-            RoomCmd::Update { client, update, raw } => self.apply(client, update, raw).await,
+            RoomCmd::StateVector {
+                client,
+                state_vector,
+            } => self.send_missing(client, &state_vector),
+            RoomCmd::Update {
+                client,
+                update,
+                raw,
+            } => self.apply(client, update, raw).await,
             RoomCmd::Flush { done } => {
                 if self.pipeline_idle() {
                     let _ = done.send(());
@@ -230,7 +255,9 @@ impl RoomActor {
     }
 
     fn send_missing(&mut self, client: ClientId, state_vector: &StateVector) {
-        let Some(peer) = self.peers.get(&client) else { return };
+        let Some(peer) = self.peers.get(&client) else {
+            return;
+        };
         let diff = self.doc.transact().encode_diff_v1(state_vector);
         let frame = Message::Binary(SyncFrame::Step2(diff).encode().into());
         if let Err(err) = peer.outbox.push(frame) {
@@ -239,9 +266,14 @@ impl RoomActor {
     }
 
     async fn apply(&mut self, client: ClientId, update: Update, raw: Bytes) {
-        let Some(peer) = self.peers.get_mut(&client) else { return };
+        let Some(peer) = self.peers.get_mut(&client) else {
+            return;
+        };
         if peer.read_only {
-            peer.outbox.close(close::POLICY, "this link is view-only: edits are not accepted");
+            peer.outbox.close(
+                close::POLICY,
+                "this link is view-only: edits are not accepted",
+            );
             self.peers.remove(&client);
             return;
         }
@@ -260,7 +292,8 @@ impl RoomActor {
                 return;
             }
             Err(_) => {
-                self.refuse_update(client, "update made the CRDT engine panic").await;
+                self.refuse_update(client, "update made the CRDT engine panic")
+                    .await;
                 return;
             }
         };
@@ -269,17 +302,21 @@ impl RoomActor {
             let frame = Message::Binary(SyncFrame::Update(raw.to_vec()).encode().into());
             let mut slow = Vec::new();
             for (&id, other) in &self.peers {
-                if id != client {
-                    if let Err(err) = other.outbox.push(frame.clone()) {
-                        slow.push((id, err));
-                    }
+                if id != client
+                    && let Err(err) = other.outbox.push(frame.clone())
+                {
+                    slow.push((id, err));
                 }
             }
             for (id, err) in slow {
                 self.drop_peer(id, err);
             }
         }
-        self.pending.push(Pending { from: client, seq, bytes: changed.then_some(raw) });
+        self.pending.push(Pending {
+            from: client,
+            seq,
+            bytes: changed.then_some(raw),
+        });
     }
 
     /// Closes `client` for a bad update. The update may have been applied in
@@ -288,7 +325,8 @@ impl RoomActor {
     async fn refuse_update(&mut self, client: ClientId, why: &str) {
         warn!(room = %self.room, %client, reason = why, "refused an update");
         if let Some(peer) = self.peers.remove(&client) {
-            peer.outbox.close(close::INVALID_UPDATE, format!("invalid update: {why}"));
+            peer.outbox
+                .close(close::INVALID_UPDATE, format!("invalid update: {why}"));
         }
         if self.peers.is_empty() {
             self.idle_since = Some(Instant::now());
@@ -328,14 +366,14 @@ impl RoomActor {
     }
 
     fn drop_peer(&mut self, client: ClientId, err: OutboxError) {
-        if let Some(peer) = self.peers.remove(&client) {
-            if err == OutboxError::Full {
-                warn!(room = %self.room, %client, "slow consumer: closing");
-                peer.outbox.close(
-                    close::SLOW_CONSUMER,
-                    "you fell too far behind; reconnect to resync",
-                );
-            }
+        if let Some(peer) = self.peers.remove(&client)
+            && err == OutboxError::Full
+        {
+            warn!(room = %self.room, %client, "slow consumer: closing");
+            peer.outbox.close(
+                close::SLOW_CONSUMER,
+                "you fell too far behind; reconnect to resync",
+            );
         }
         if self.peers.is_empty() {
             self.idle_since = Some(Instant::now());
@@ -371,13 +409,22 @@ impl RoomActor {
                 let refs: Vec<&[u8]> = batch.iter().map(|u| u.as_ref()).collect();
                 store.append(&room, &refs)
             });
-            self.in_flight = Some(InFlight::Append { task, updates, acks, count, bytes });
+            self.in_flight = Some(InFlight::Append {
+                task,
+                updates,
+                acks,
+                count,
+                bytes,
+            });
             return;
         }
         if self.log_updates >= self.settings.compact_updates.max(1)
             || self.log_bytes >= self.settings.compact_bytes.max(1)
         {
-            let state = self.doc.transact().encode_state_as_update_v1(&StateVector::default());
+            let state = self
+                .doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
             let (store, room, through) = (self.store.clone(), self.room.clone(), self.last_seq);
             let task = tokio::task::spawn_blocking(move || store.compact(&room, &state, through));
             self.in_flight = Some(InFlight::Compact { task, through });
@@ -390,9 +437,16 @@ impl RoomActor {
 
     /// Handles a finished store operation; `false` if the store failed.
     fn store_done(&mut self, result: StoreResult) -> bool {
-        let Some(in_flight) = self.in_flight.take() else { return true };
+        let Some(in_flight) = self.in_flight.take() else {
+            return true;
+        };
         match (in_flight, result) {
-            (InFlight::Append { acks, count, bytes, .. }, StoreResult::Append(Ok(seq))) => {
+            (
+                InFlight::Append {
+                    acks, count, bytes, ..
+                },
+                StoreResult::Append(Ok(seq)),
+            ) => {
                 self.last_seq = seq;
                 self.log_updates += count;
                 self.log_bytes += bytes;
@@ -428,7 +482,10 @@ impl RoomActor {
         for (client, seq) in acks {
             if let Some(peer) = self.peers.get_mut(client) {
                 peer.durable = peer.durable.max(*seq);
-                let saved = ServerMsg::Saved { updates: peer.durable }.to_json();
+                let saved = ServerMsg::Saved {
+                    updates: peer.durable,
+                }
+                .to_json();
                 if let Err(err) = peer.outbox.push(Message::Text(saved.into())) {
                     slow.push((*client, err));
                 }
@@ -462,11 +519,13 @@ fn build_doc(room: &RoomId, stored: &StoredRoom) -> Doc {
     let doc = tandem_shared::doc::new_doc();
     for bytes in stored.snapshot.iter().chain(&stored.updates) {
         // One transaction per entry: much faster in yrs than one big one.
-        let applied = Update::decode_v1(bytes).map_err(|e| e.to_string()).and_then(|update| {
-            catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update)))
-                .map_err(|_| "panic while applying".to_string())?
-                .map_err(|e| e.to_string())
-        });
+        let applied = Update::decode_v1(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|update| {
+                catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update)))
+                    .map_err(|_| "panic while applying".to_string())?
+                    .map_err(|e| e.to_string())
+            });
         if let Err(err) = applied {
             error!(%room, error = %err, "skipping a stored update that does not apply");
         }
@@ -492,7 +551,9 @@ enum StoreResult {
 }
 
 async fn wait_in_flight(in_flight: &mut Option<InFlight>) -> StoreResult {
-    fn joined<T>(r: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Result<T, StoreError> {
+    fn joined<T>(
+        r: Result<Result<T, StoreError>, tokio::task::JoinError>,
+    ) -> Result<T, StoreError> {
         r.map_err(|join| StoreError::Other(join.to_string()))?
     }
     match in_flight {

@@ -113,7 +113,13 @@ impl RoomHandle {
         read_only: bool,
     ) -> Result<(), RoomGone> {
         let (joined, done) = oneshot::channel();
-        self.send(RoomCmd::Join { client, outbox, read_only, joined }).await?;
+        self.send(RoomCmd::Join {
+            client,
+            outbox,
+            read_only,
+            joined,
+        })
+        .await?;
         done.await.map_err(|_| RoomGone)
     }
 
@@ -122,5 +128,102 @@ impl RoomHandle {
         let (done, finished) = oneshot::channel();
         self.send(RoomCmd::Flush { done }).await?;
         finished.await.map_err(|_| RoomGone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn registry(store: Arc<MemoryStore>, idle: Duration) -> Arc<Registry> {
+        let settings = RoomSettings {
+            idle,
+            compact_updates: 1000,
+            compact_bytes: 1 << 20,
+        };
+        Arc::new(Registry::new(
+            store,
+            settings,
+            CancellationToken::new(),
+            TaskTracker::new(),
+        ))
+    }
+
+    /// Lets spawned tasks (and the store's blocking loads) run.
+    async fn settle() {
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_room_unloads_after_the_configured_delay() {
+        let store = Arc::new(MemoryStore::default());
+        let registry = registry(store.clone(), Duration::from_secs(30));
+        let room = RoomId::new("idle").expect("room");
+        let handle = registry.get_or_create(&room).expect("running");
+        let (queue, _frames) = outbox(16, 1 << 20);
+        handle
+            .join(ClientId(1), queue, false)
+            .await
+            .expect("joined");
+
+        // A member keeps the room loaded however long it stays.
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        settle().await;
+        assert!(registry.is_loaded(&room));
+
+        handle
+            .send(RoomCmd::Leave {
+                client: ClientId(1),
+            })
+            .await
+            .expect("left");
+        settle().await;
+        tokio::time::advance(Duration::from_secs(29)).await;
+        settle().await;
+        assert!(registry.is_loaded(&room), "unloaded before the idle delay");
+
+        tokio::time::advance(Duration::from_secs(2)).await;
+        settle().await;
+        assert!(
+            !registry.is_loaded(&room),
+            "still loaded after the idle delay"
+        );
+        assert_eq!(store.loads(), 1);
+
+        // The next visitor gets a fresh actor that loads the room again.
+        let again = registry.get_or_create(&room).expect("running");
+        let (queue, _frames) = outbox(16, 1 << 20);
+        again.join(ClientId(2), queue, false).await.expect("joined");
+        assert_eq!(store.loads(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handle_to_an_unloaded_room_reports_it_gone() {
+        let store = Arc::new(MemoryStore::default());
+        let registry = registry(store, Duration::from_secs(1));
+        let room = RoomId::new("gone").expect("room");
+        let stale = registry.get_or_create(&room).expect("running");
+        let (queue, _frames) = outbox(16, 1 << 20);
+        stale.join(ClientId(1), queue, false).await.expect("joined");
+        stale
+            .send(RoomCmd::Leave {
+                client: ClientId(1),
+            })
+            .await
+            .expect("left");
+        settle().await;
+        tokio::time::advance(Duration::from_secs(2)).await;
+        settle().await;
+        assert!(!registry.is_loaded(&room));
+        let (queue, _frames) = outbox(16, 1 << 20);
+        assert_eq!(stale.join(ClientId(2), queue, false).await, Err(RoomGone));
     }
 }

@@ -65,7 +65,11 @@ pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver)
             queued_bytes: queued_bytes.clone(),
             max_bytes,
         },
-        OutboxReceiver { frames: frames_rx, control: control_rx, queued_bytes },
+        OutboxReceiver {
+            frames: frames_rx,
+            control: control_rx,
+            queued_bytes,
+        },
     )
 }
 
@@ -102,7 +106,10 @@ impl Outbox {
     pub fn close(&self, code: u16, reason: impl Into<String>) {
         let mut reason = reason.into();
         tandem_shared::close::truncate_reason(&mut reason);
-        let _ = self.control.try_send(CloseFrame { code, reason: reason.into() });
+        let _ = self.control.try_send(CloseFrame {
+            code,
+            reason: reason.into(),
+        });
     }
 
     /// Whether the connection's writer is gone.
@@ -114,7 +121,8 @@ impl Outbox {
 impl OutboxReceiver {
     /// Records that `message` left the queue (it was written or dropped).
     pub fn written(&self, message: &Message) {
-        self.queued_bytes.fetch_sub(payload_len(message), Ordering::AcqRel);
+        self.queued_bytes
+            .fetch_sub(payload_len(message), Ordering::AcqRel);
     }
 }
 

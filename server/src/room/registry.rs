@@ -70,7 +70,9 @@ impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Slot>> {
         // The map is never left half-updated by a panic (single inserts and
         // removes), so a poisoned lock is still safe to use.
-        self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The handle of `room`, starting its actor (which loads it) if it is not
@@ -84,12 +86,21 @@ impl Registry {
             return Some(slot.handle.clone());
         }
         let (tx, rx) = mpsc::channel(ROOM_CHANNEL_CAPACITY);
-        let handle = RoomHandle { room: room.clone(), tx };
+        let handle = RoomHandle {
+            room: room.clone(),
+            tx,
+        };
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let actor = RoomActor::new(room.clone(), generation, rx, self.clone());
         let span = tracing::info_span!("room", room = %room);
         self.tracker.spawn(actor.run().instrument(span));
-        rooms.insert(room.clone(), Slot { handle: handle.clone(), generation });
+        rooms.insert(
+            room.clone(),
+            Slot {
+                handle: handle.clone(),
+                generation,
+            },
+        );
         Some(handle)
     }
 
@@ -105,7 +116,10 @@ impl Registry {
         if !inbox.is_empty() {
             return false;
         }
-        if rooms.get(room).is_some_and(|slot| slot.generation == generation) {
+        if rooms
+            .get(room)
+            .is_some_and(|slot| slot.generation == generation)
+        {
             rooms.remove(room);
         }
         true
@@ -114,7 +128,10 @@ impl Registry {
     /// Removes the room if it is still this incarnation.
     pub(super) fn remove(&self, room: &RoomId, generation: u64) {
         let mut rooms = self.lock();
-        if rooms.get(room).is_some_and(|slot| slot.generation == generation) {
+        if rooms
+            .get(room)
+            .is_some_and(|slot| slot.generation == generation)
+        {
             rooms.remove(room);
         }
     }

@@ -55,7 +55,9 @@ impl MemoryStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, MemoryRoom>> {
         // A panic while holding this lock can only come from a bug in this
         // file; the map itself is never left half-updated, so keep going.
-        self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
@@ -70,11 +72,14 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn load(&self, room: &RoomId) -> Result<StoredRoom, StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
-        Ok(self.lock().get(room).map_or_else(StoredRoom::default, |r| StoredRoom {
-            snapshot: r.snapshot.clone(),
-            updates: r.log.iter().map(|(_, u)| u.clone()).collect(),
-            last_seq: r.last_seq,
-        }))
+        Ok(self
+            .lock()
+            .get(room)
+            .map_or_else(StoredRoom::default, |r| StoredRoom {
+                snapshot: r.snapshot.clone(),
+                updates: r.log.iter().map(|(_, u)| u.clone()).collect(),
+                last_seq: r.last_seq,
+            }))
     }
 
     fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {

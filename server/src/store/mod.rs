@@ -104,7 +104,10 @@ mod tests {
         assert_eq!(store.append(&a, &[b"three"]).expect("append"), 3);
         let loaded = store.load(&a).expect("load");
         assert_eq!(loaded.snapshot, None);
-        assert_eq!(loaded.updates, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+        assert_eq!(
+            loaded.updates,
+            vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+        );
         assert_eq!(loaded.last_seq, 3);
         assert_eq!(loaded.log_bytes(), 11);
 
@@ -121,7 +124,10 @@ mod tests {
         assert_eq!(loaded.last_seq, 3, "sequence numbers never go back");
         assert_eq!(store.append(&a, &[b"four"]).expect("append"), 4);
 
-        assert_eq!(store.load(&b).expect("load").updates, vec![b"other".to_vec()]);
+        assert_eq!(
+            store.load(&b).expect("load").updates,
+            vec![b"other".to_vec()]
+        );
         assert_eq!(store.append(&b, &[]).expect("empty append"), 1);
     }
 
@@ -145,7 +151,10 @@ mod tests {
             store.append(&a, &[b"kept"]).expect("append");
         }
         let store = SqliteStore::open(dir.path()).expect("reopen");
-        assert_eq!(store.load(&a).expect("load").updates, vec![b"kept".to_vec()]);
+        assert_eq!(
+            store.load(&a).expect("load").updates,
+            vec![b"kept".to_vec()]
+        );
     }
 
     /// A fresh directory under `target/` removed on drop, without a tempfile dependency.

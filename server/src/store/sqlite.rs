@@ -62,13 +62,17 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut conn)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic inside a transaction leaves it rolled back by rusqlite's
         // drop guard, so the connection is still consistent.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -109,7 +113,11 @@ impl Store for SqliteStore {
         let updates = stmt
             .query_map([room.as_str()], |row| row.get(0))?
             .collect::<Result<Vec<Vec<u8>>, _>>()?;
-        Ok(StoredRoom { snapshot, updates, last_seq: last_seq as u64 })
+        Ok(StoredRoom {
+            snapshot,
+            updates,
+            last_seq: last_seq as u64,
+        })
     }
 
     fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {

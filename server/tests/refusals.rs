@@ -1,0 +1,238 @@
+//! Bad input gets a clear, documented answer; the server and the room keep going.
+
+mod support;
+
+use support::TestServer;
+use tandem_shared::{ErrorCode, ServerMsg, SyncFrame, close};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// A raw HTTP/1.1 GET, returning the status code and (unless it upgraded) the body.
+async fn http_get(server: &TestServer, path: &str, extra_headers: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let connection = if extra_headers.is_empty() {
+        "Connection: close\r\n"
+    } else {
+        ""
+    };
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\n{connection}{extra_headers}\r\n",
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.expect("read");
+        assert!(n > 0, "connection closed before the headers ended");
+        response.extend_from_slice(&buf[..n]);
+    }
+    let head_end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of head")
+        + 4;
+    let status: u16 = String::from_utf8_lossy(&response[9..12])
+        .parse()
+        .expect("status code");
+    let head = String::from_utf8_lossy(&response[..head_end]).to_lowercase();
+    let mut body = response[head_end..].to_vec();
+    if status != 101 {
+        if let Some(len) = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+        {
+            let len: usize = len.trim().parse().expect("content length");
+            while body.len() < len {
+                let n = stream.read(&mut buf).await.expect("read");
+                assert!(n > 0, "connection closed inside the body");
+                body.extend_from_slice(&buf[..n]);
+            }
+        } else {
+            stream.read_to_end(&mut body).await.expect("read");
+        }
+    }
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn upgrade_headers(protocol: Option<&str>) -> String {
+    let mut headers = String::from(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    );
+    if let Some(protocol) = protocol {
+        headers.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
+    }
+    headers
+}
+
+#[tokio::test]
+async fn a_bad_room_name_is_refused_before_the_upgrade() {
+    let (server, _) = TestServer::memory().await;
+    for bad in ["has%20space", "dot.dot", &"x".repeat(65), "%C3%A9"] {
+        let (status, body) = http_get(
+            &server,
+            &format!("/ws/{bad}"),
+            &upgrade_headers(Some("tandem.v1")),
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(body.contains("invalid room name"), "{bad}: {body}");
+    }
+    // The same through a real WebSocket client: the handshake fails with 400.
+    match support::client::open(&server.ws_url("no%20spaces")).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 400),
+        other => panic!("expected HTTP 400, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_subprotocol_is_refused_and_none_is_accepted() {
+    let (server, _) = TestServer::memory().await;
+    let (status, body) = http_get(
+        &server,
+        "/ws/room",
+        &upgrade_headers(Some("chat, superchat")),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("tandem.v1"), "{body}");
+    let (status, _) = http_get(
+        &server,
+        "/ws/room",
+        &upgrade_headers(Some("chat, tandem.v1")),
+    )
+    .await;
+    assert_eq!(status, 101);
+    let (status, _) = http_get(&server, "/ws/room", &upgrade_headers(None)).await;
+    assert_eq!(status, 101, "no subprotocol at all means tandem.v1");
+}
+
+#[tokio::test]
+async fn health_is_reported() {
+    let (server, _) = TestServer::memory().await;
+    let _client = server.client("health").await;
+    let (status, body) = http_get(&server, "/healthz", "").await;
+    assert_eq!(status, 200);
+    let health: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["rooms"], 1);
+    assert_eq!(health["connections"], 1);
+}
+
+#[tokio::test]
+async fn malformed_json_gets_an_error_frame_and_the_connection_stays() {
+    let (server, _) = TestServer::memory().await;
+    let mut a = server.client("json").await;
+    for bad in ["{", r#"{"type":"nope"}"#, r#"{"no_type":1}"#, "[]"] {
+        a.send_raw(Message::Text(bad.into())).await;
+    }
+    a.pump_until("four errors", |c| c.errors.len() == 4).await;
+    for error in &a.errors {
+        let ServerMsg::Error { code, reason } = error else {
+            unreachable!()
+        };
+        assert_eq!(*code, ErrorCode::BadMessage);
+        assert!(reason.starts_with("not a Tandem message"), "{reason}");
+    }
+    a.insert(0, "still here").await;
+    a.wait_saved().await;
+}
+
+async fn assert_room_unharmed(server: &TestServer, room: &str, expected: &str) {
+    let mut reader = server.client(room).await;
+    assert_eq!(reader.content(), expected);
+    reader.insert(0, "+").await;
+    reader.wait_saved().await;
+}
+
+#[tokio::test]
+async fn a_bad_binary_frame_closes_that_client_only() {
+    let (server, _) = TestServer::memory().await;
+    let mut good = server.client("frames").await;
+    good.insert(0, "safe").await;
+    good.wait_saved().await;
+    let cases: [(&[u8], &str); 5] = [
+        (&[], "frame ends inside a message"),
+        (&[1, 0], "unsupported y-sync message type 1"),
+        (&[0, 7, 0], "unknown sync message type 7"),
+        (&[0, 2, 0, 0], "bytes after the end"),
+        (
+            &[0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f],
+            "frame ends inside a message",
+        ),
+    ];
+    for (frame, reason) in cases {
+        let mut bad = server.client("frames").await;
+        bad.send_raw(Message::Binary(frame.to_vec().into())).await;
+        let (code, got) = bad.expect_close().await;
+        assert_eq!(code, close::BAD_MESSAGE, "{frame:?}");
+        assert!(got.contains(reason), "{frame:?}: {got}");
+    }
+    good.drain().await;
+    assert!(good.closed.is_none());
+    assert_room_unharmed(&server, "frames", "safe").await;
+}
+
+#[tokio::test]
+async fn an_update_that_does_not_decode_is_refused_and_not_stored() {
+    let (server, store) = TestServer::memory().await;
+    let mut good = server.client("updates").await;
+    good.insert(0, "kept").await;
+    good.wait_saved().await;
+    let log_before = store.log_len(&tandem_shared::RoomId::new("updates").expect("room"));
+
+    let mut bad = server.client("updates").await;
+    let junk = SyncFrame::Update(vec![5, 1, 200, 3, 9, 9]).encode();
+    bad.send_raw(Message::Binary(junk.into())).await;
+    let (code, reason) = bad.expect_close().await;
+    assert_eq!(code, close::INVALID_UPDATE);
+    assert!(reason.starts_with("invalid update"), "{reason}");
+
+    good.drain().await;
+    assert!(good.closed.is_none(), "the others notice nothing");
+    assert_eq!(good.content(), "kept");
+    assert_eq!(
+        store.log_len(&tandem_shared::RoomId::new("updates").expect("room")),
+        log_before
+    );
+    assert_room_unharmed(&server, "updates", "kept").await;
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_closed_with_1009() {
+    let (server, _) = TestServer::memory_with(|c| c.max_message_bytes = 64 * 1024).await;
+    let mut a = server.client("big").await;
+    a.send_raw(Message::Binary(vec![0u8; 100 * 1024].into()))
+        .await;
+    let (code, reason) = a.expect_close().await;
+    assert_eq!(code, close::TOO_BIG);
+    assert!(reason.contains("65536"), "{reason}");
+    assert_room_unharmed(&server, "big", "").await;
+}
+
+#[tokio::test]
+async fn a_storage_failure_closes_the_room_with_1011_and_others_keep_working() {
+    let (server, store) = TestServer::memory().await;
+    let mut healthy = server.client("healthy").await;
+    let mut a = server.client("broken").await;
+    a.insert(0, "saved").await;
+    a.wait_saved().await;
+
+    store.fail_writes(true);
+    a.insert(5, " lost?").await;
+    let (code, reason) = a.expect_close().await;
+    assert_eq!(code, close::INTERNAL);
+    assert!(reason.contains("storage"), "{reason}");
+    store.fail_writes(false);
+
+    healthy.insert(0, "fine").await;
+    healthy.wait_saved().await;
+    // The room reloads from what was durable; the client's unsaved edit is
+    // still in its replica and comes back through the state-vector exchange.
+    let again = support::Client::connect_with(&server.ws_url("broken"), a.doc.clone()).await;
+    let mut again = again;
+    again.wait_saved().await;
+    assert_eq!(server.client("broken").await.content(), "saved lost?");
+}
