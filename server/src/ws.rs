@@ -19,8 +19,7 @@ use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tandem_shared::{
-    ClientId, ClientMsg, ErrorCode, PROTOCOL_VERSION, RoomId, SUBPROTOCOL, ServerMsg, SyncFrame,
-    close,
+    ClientId, ClientMsg, ErrorCode, Presence, RoomId, SUBPROTOCOL, ServerMsg, SyncFrame, close,
 };
 use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{Instrument, debug, info, warn};
@@ -100,13 +99,6 @@ async fn handle_socket(socket: WebSocket, state: AppState, room: RoomId, client:
     let writer = tokio::spawn(write_loop(sink, outbox_rx, config.heartbeat).in_current_span());
 
     let read_only = false;
-    let welcome = ServerMsg::Welcome {
-        protocol: PROTOCOL_VERSION,
-        client_id: client,
-        room: room.clone(),
-        read_only,
-    };
-    let _ = outbox.push(Message::Text(welcome.to_json().into()));
 
     let end = match join(&state, &room, client, &outbox, read_only).await {
         Some(handle) => {
@@ -210,6 +202,23 @@ async fn read_loop(
             Message::Text(text) => {
                 let reply = match serde_json::from_str::<ClientMsg>(&text) {
                     Ok(ClientMsg::Ping) => ServerMsg::Pong,
+                    Ok(ClientMsg::Presence(presence)) => match presence_checked(&text, presence) {
+                        Ok(presence) => {
+                            if room
+                                .send(RoomCmd::Presence { client, presence })
+                                .await
+                                .is_err()
+                            {
+                                outbox.close(close::INTERNAL, "the document stopped; reconnect");
+                                return ReadEnd::ServerClosed;
+                            }
+                            continue;
+                        }
+                        Err(reason) => ServerMsg::Error {
+                            code: ErrorCode::BadPresence,
+                            reason,
+                        },
+                    },
                     Err(err) => ServerMsg::Error {
                         code: ErrorCode::BadMessage,
                         reason: format!("not a Tandem message: {err}"),
@@ -233,6 +242,18 @@ async fn read_loop(
             return ReadEnd::ServerClosed;
         }
     }
+}
+
+/// Largest presence message accepted, in bytes: a name, a colour and two
+/// relative positions fit in a few hundred.
+const MAX_PRESENCE_BYTES: usize = 2048;
+
+fn presence_checked(text: &str, presence: Presence) -> Result<Presence, String> {
+    if text.len() > MAX_PRESENCE_BYTES {
+        return Err(format!("presence larger than {MAX_PRESENCE_BYTES} bytes"));
+    }
+    presence.validate().map_err(str::to_string)?;
+    Ok(presence)
 }
 
 fn read_error(err: axum::Error, outbox: &Outbox, max_message_bytes: usize) -> ReadEnd {

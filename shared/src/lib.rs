@@ -14,5 +14,6 @@ pub mod protocol;
 
 pub use ids::{ClientId, InvalidRoomId, RoomId};
 pub use protocol::{
-    ClientMsg, DecodeError, ErrorCode, PROTOCOL_VERSION, SUBPROTOCOL, ServerMsg, SyncFrame,
+    ClientMsg, Cursor, DecodeError, ErrorCode, PROTOCOL_VERSION, PeerPresence, Presence,
+    SUBPROTOCOL, ServerMsg, SyncFrame,
 };

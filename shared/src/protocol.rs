@@ -49,7 +49,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use yrs::StateVector;
-use yrs::encoding::read::{self, Cursor, Read};
+use yrs::encoding::read::{self, Read};
 use yrs::encoding::write::Write;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -75,6 +75,15 @@ pub enum ServerMsg {
         room: RoomId,
         /// Whether this connection may only read: its updates are refused.
         read_only: bool,
+        /// Everyone else in the room right now.
+        peers: Vec<PeerPresence>,
+    },
+    /// Another connection's presence changed (or it just joined).
+    Presence(PeerPresence),
+    /// Another connection left the room; forget its presence.
+    PeerLeft {
+        /// The connection that left.
+        client_id: ClientId,
     },
     /// The first `updates` sync step 2 and update frames this connection sent
     /// are committed to durable storage.
@@ -100,6 +109,75 @@ pub enum ServerMsg {
 pub enum ClientMsg {
     /// App-level heartbeat; the server answers [`ServerMsg::Pong`].
     Ping,
+    /// This connection's presence: who is typing, and where.
+    Presence(Presence),
+}
+
+/// What a client says about itself to the room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    /// Display name, 1–[`Presence::MAX_NAME_CHARS`] characters.
+    pub name: String,
+    /// Colour as `#rrggbb`.
+    pub color: String,
+    /// Caret and selection in the document body, or `None` when not editing it.
+    pub cursor: Option<Cursor>,
+}
+
+/// A caret with its selection, as relative positions (yrs `StickyIndex`, the
+/// JSON form of Yjs's `RelativePosition`), so it stays on the same characters
+/// while others edit around it. `anchor == head` is a plain caret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Where the selection started.
+    pub anchor: yrs::StickyIndex,
+    /// Where the selection ends: the caret.
+    pub head: yrs::StickyIndex,
+}
+
+/// A presence entry as the server relays it: the client's own [`Presence`]
+/// plus the connection it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerPresence {
+    /// The connection this presence belongs to.
+    pub client_id: ClientId,
+    /// Display name.
+    pub name: String,
+    /// Colour as `#rrggbb`.
+    pub color: String,
+    /// Caret and selection, if any.
+    pub cursor: Option<Cursor>,
+}
+
+impl Presence {
+    /// Longest display name, in characters.
+    pub const MAX_NAME_CHARS: usize = 48;
+
+    /// Checks the fields against the documented rules; the error says which.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let chars = self.name.chars().count();
+        if self.name.trim().is_empty() || chars > Self::MAX_NAME_CHARS {
+            return Err("name must be 1 to 48 characters");
+        }
+        if self.name.chars().any(char::is_control) {
+            return Err("name must not contain control characters");
+        }
+        let hex = self.color.strip_prefix('#').unwrap_or_default();
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("color must be #rrggbb");
+        }
+        Ok(())
+    }
+
+    /// This presence as the server relays it for `client_id`.
+    pub fn for_peer(self, client_id: ClientId) -> PeerPresence {
+        PeerPresence {
+            client_id,
+            name: self.name,
+            color: self.color,
+            cursor: self.cursor,
+        }
+    }
 }
 
 /// Stable codes of [`ServerMsg::Error`].
@@ -108,6 +186,8 @@ pub enum ClientMsg {
 pub enum ErrorCode {
     /// A text frame was not a known JSON message.
     BadMessage,
+    /// A presence message broke the rules of [`Presence::validate`].
+    BadPresence,
 }
 
 impl ServerMsg {
@@ -202,7 +282,7 @@ impl SyncFrame {
     /// Parses one binary frame. The update payloads are not decoded here:
     /// whoever applies them validates them.
     pub fn decode(frame: &[u8]) -> Result<Self, DecodeError> {
-        let mut cursor = Cursor::new(frame);
+        let mut cursor = read::Cursor::new(frame);
         let tag: u32 = cursor.read_var()?;
         if tag != MSG_SYNC {
             return Err(DecodeError::UnsupportedMessage(tag));
@@ -252,8 +332,22 @@ mod tests {
                     client_id: ClientId(7),
                     room: room(),
                     read_only: false,
+                    peers: vec![peer()],
                 },
-                r#"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false}"#,
+                r##"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false,"peers":[{"client_id":3,"name":"Ada","color":"#e06c75","cursor":{"anchor":{"item":{"client":99,"clock":4},"assoc":0},"head":{"tname":"content","assoc":-1}}}]}"##,
+            ),
+            (
+                ServerMsg::Presence(PeerPresence {
+                    cursor: None,
+                    ..peer()
+                }),
+                r##"{"type":"presence","client_id":3,"name":"Ada","color":"#e06c75","cursor":null}"##,
+            ),
+            (
+                ServerMsg::PeerLeft {
+                    client_id: ClientId(3),
+                },
+                r#"{"type":"peer_left","client_id":3}"#,
             ),
             (
                 ServerMsg::Saved { updates: 42 },
@@ -274,14 +368,68 @@ mod tests {
         }
     }
 
+    fn peer() -> PeerPresence {
+        PeerPresence {
+            client_id: ClientId(3),
+            name: "Ada".into(),
+            color: "#e06c75".into(),
+            cursor: Some(Cursor {
+                anchor: yrs::StickyIndex::from_id(
+                    yrs::ID::new(yrs::ClientID::new(99), 4),
+                    yrs::Assoc::After,
+                ),
+                head: yrs::StickyIndex::new(
+                    yrs::IndexScope::Root("content".into()),
+                    yrs::Assoc::Before,
+                ),
+            }),
+        }
+    }
+
     #[test]
     fn client_messages_round_trip_as_readable_json() {
-        let json = r#"{"type":"ping"}"#;
-        assert_eq!(ClientMsg::Ping.to_json(), json);
-        assert_eq!(
-            serde_json::from_str::<ClientMsg>(json).ok(),
-            Some(ClientMsg::Ping)
-        );
+        let presence = Presence {
+            name: "Ada".into(),
+            color: "#e06c75".into(),
+            cursor: None,
+        };
+        let cases = [
+            (ClientMsg::Ping, r#"{"type":"ping"}"#.to_string()),
+            (
+                ClientMsg::Presence(presence),
+                r##"{"type":"presence","name":"Ada","color":"#e06c75","cursor":null}"##.to_string(),
+            ),
+        ];
+        for (msg, json) in cases {
+            assert_eq!(msg.to_json(), json);
+            assert_eq!(serde_json::from_str::<ClientMsg>(&json).ok(), Some(msg));
+        }
+    }
+
+    #[test]
+    fn presence_rules() {
+        let ok = Presence {
+            name: "Ada Lovelace".into(),
+            color: "#A0b1C2".into(),
+            cursor: None,
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        let bad = |name: &str, color: &str| {
+            Presence {
+                name: name.into(),
+                color: color.into(),
+                cursor: None,
+            }
+            .validate()
+        };
+        assert!(bad("", "#000000").is_err());
+        assert!(bad("   ", "#000000").is_err());
+        assert!(bad(&"é".repeat(49), "#000000").is_err());
+        assert!(bad(&"é".repeat(48), "#000000").is_ok());
+        assert!(bad("tab\there", "#000000").is_err());
+        for color in ["000000", "#00000", "#0000000", "#gggggg", "red", ""] {
+            assert!(bad("Ada", color).is_err(), "{color}");
+        }
     }
 
     #[test]

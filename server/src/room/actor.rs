@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use axum::extract::ws::Message;
 use bytes::Bytes;
-use tandem_shared::{ClientId, RoomId, ServerMsg, SyncFrame, close};
+use tandem_shared::{
+    ClientId, PROTOCOL_VERSION, PeerPresence, RoomId, ServerMsg, SyncFrame, close,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -38,6 +40,8 @@ struct Peer {
     received: u64,
     /// How many of those are durable (the last `saved` sent).
     durable: u64,
+    /// What the connection last said about itself, relayed to joiners.
+    presence: Option<PeerPresence>,
 }
 
 /// An update applied to the document and waiting for the store.
@@ -213,21 +217,43 @@ impl RoomActor {
                 read_only,
                 joined,
             } => {
+                let welcome = ServerMsg::Welcome {
+                    protocol: PROTOCOL_VERSION,
+                    client_id: client,
+                    room: self.room.clone(),
+                    read_only,
+                    peers: self
+                        .peers
+                        .values()
+                        .filter_map(|p| p.presence.clone())
+                        .collect(),
+                };
                 let step1 = SyncFrame::Step1(self.doc.transact().state_vector()).encode();
-                if outbox.push(Message::Binary(step1.into())).is_err() {
+                if outbox
+                    .push(Message::Text(welcome.to_json().into()))
+                    .is_err()
+                    || outbox.push(Message::Binary(step1.into())).is_err()
+                {
                     return;
                 }
-                self.peers.insert(
-                    client,
-                    Peer {
-                        outbox,
-                        read_only,
-                        received: 0,
-                        durable: 0,
-                    },
-                );
+                let peer = Peer {
+                    outbox,
+                    read_only,
+                    received: 0,
+                    durable: 0,
+                    presence: None,
+                };
+                self.peers.insert(client, peer);
                 self.idle_since = None;
                 let _ = joined.send(());
+            }
+            RoomCmd::Presence { client, presence } => {
+                let Some(peer) = self.peers.get_mut(&client) else {
+                    return;
+                };
+                let entry = presence.for_peer(client);
+                peer.presence = Some(entry.clone());
+                self.broadcast_text(client, &ServerMsg::Presence(entry));
             }
             RoomCmd::StateVector {
                 client,
@@ -245,12 +271,7 @@ impl RoomActor {
                     self.flush_waiters.push(done);
                 }
             }
-            RoomCmd::Leave { client } => {
-                self.peers.remove(&client);
-                if self.peers.is_empty() {
-                    self.idle_since = Some(Instant::now());
-                }
-            }
+            RoomCmd::Leave { client } => self.remove_peer(client),
         }
     }
 
@@ -274,7 +295,7 @@ impl RoomActor {
                 close::POLICY,
                 "this link is view-only: edits are not accepted",
             );
-            self.peers.remove(&client);
+            self.remove_peer(client);
             return;
         }
         peer.received += 1;
@@ -324,13 +345,11 @@ impl RoomActor {
     /// plus what is pending; the update itself was never relayed or queued.
     async fn refuse_update(&mut self, client: ClientId, why: &str) {
         warn!(room = %self.room, %client, reason = why, "refused an update");
-        if let Some(peer) = self.peers.remove(&client) {
+        if let Some(peer) = self.peers.get(&client) {
             peer.outbox
                 .close(close::INVALID_UPDATE, format!("invalid update: {why}"));
         }
-        if self.peers.is_empty() {
-            self.idle_since = Some(Instant::now());
-        }
+        self.remove_peer(client);
         self.rebuild_doc().await;
     }
 
@@ -366,7 +385,7 @@ impl RoomActor {
     }
 
     fn drop_peer(&mut self, client: ClientId, err: OutboxError) {
-        if let Some(peer) = self.peers.remove(&client)
+        if let Some(peer) = self.peers.get(&client)
             && err == OutboxError::Full
         {
             warn!(room = %self.room, %client, "slow consumer: closing");
@@ -375,8 +394,31 @@ impl RoomActor {
                 "you fell too far behind; reconnect to resync",
             );
         }
+        self.remove_peer(client);
+    }
+
+    /// Forgets a member and tells the others it left, so no ghost remains.
+    fn remove_peer(&mut self, client: ClientId) {
+        if self.peers.remove(&client).is_none() {
+            return;
+        }
+        self.broadcast_text(client, &ServerMsg::PeerLeft { client_id: client });
         if self.peers.is_empty() {
             self.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// Sends `msg` to every member but `except`.
+    fn broadcast_text(&mut self, except: ClientId, msg: &ServerMsg) {
+        let frame = Message::Text(msg.to_json().into());
+        let slow: Vec<(ClientId, OutboxError)> = self
+            .peers
+            .iter()
+            .filter(|(id, _)| **id != except)
+            .filter_map(|(id, peer)| peer.outbox.push(frame.clone()).err().map(|e| (*id, e)))
+            .collect();
+        for (id, err) in slow {
+            self.drop_peer(id, err);
         }
     }
 

@@ -14,7 +14,7 @@ pub mod registry;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tandem_shared::{ClientId, RoomId};
+use tandem_shared::{ClientId, Presence, RoomId};
 use tokio::sync::{mpsc, oneshot};
 use yrs::{StateVector, Update};
 
@@ -39,7 +39,8 @@ pub struct RoomSettings {
 /// A message to a room's actor.
 #[derive(Debug)]
 pub(crate) enum RoomCmd {
-    /// A connection joins: the actor queues its sync step 1 in `outbox`.
+    /// A connection joins: the actor queues its `welcome` (with the room's
+    /// presence table) and its sync step 1 in `outbox`.
     Join {
         /// The connection's id.
         client: ClientId,
@@ -66,6 +67,13 @@ pub(crate) enum RoomCmd {
         update: Update,
         /// The bytes as received, to store and relay.
         raw: Bytes,
+    },
+    /// The connection's presence changed (already validated).
+    Presence {
+        /// The sender.
+        client: ClientId,
+        /// Its new presence.
+        presence: Presence,
     },
     /// Answered once every update received before it is durable.
     Flush {

@@ -4,7 +4,11 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tandem_shared::{ClientId, ClientMsg, SUBPROTOCOL, ServerMsg, SyncFrame};
+use std::collections::HashMap;
+
+use tandem_shared::{
+    ClientId, ClientMsg, PeerPresence, Presence, SUBPROTOCOL, ServerMsg, SyncFrame,
+};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -55,6 +59,8 @@ pub struct Client {
     pub errors: Vec<ServerMsg>,
     /// Pongs received.
     pub pongs: u64,
+    /// Everyone else's presence, as the server reported it.
+    pub peers: HashMap<ClientId, PeerPresence>,
     /// The close frame, once the server closed.
     pub closed: Option<CloseFrame>,
     /// Whether the stream ended.
@@ -116,6 +122,7 @@ impl Client {
             synced: false,
             errors: Vec::new(),
             pongs: 0,
+            peers: HashMap::new(),
             closed: None,
             ended: false,
         }
@@ -135,6 +142,7 @@ impl Client {
         let Ok(ServerMsg::Welcome {
             client_id,
             read_only,
+            peers,
             ..
         }) = serde_json::from_str(&text)
         else {
@@ -142,7 +150,20 @@ impl Client {
         };
         let doc = tandem_shared::doc::new_doc();
         let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
-        Self::new(socket, doc, text, client_id, read_only)
+        let mut client = Self::new(socket, doc, text, client_id, read_only);
+        client.peers = peers.into_iter().map(|p| (p.client_id, p)).collect();
+        client
+    }
+
+    /// Tells the room who we are.
+    pub async fn send_presence(&mut self, presence: Presence) {
+        let json = ClientMsg::Presence(presence).to_json();
+        self.send_raw(Message::Text(json.into())).await;
+    }
+
+    /// Drops the TCP connection without a close frame, as a crashed tab would.
+    pub fn drop_abruptly(self) {
+        drop(self.socket);
     }
 
     /// The document's text.
@@ -226,6 +247,12 @@ impl Client {
                     self.saved = updates;
                 }
                 Ok(ServerMsg::Pong) => self.pongs += 1,
+                Ok(ServerMsg::Presence(peer)) => {
+                    self.peers.insert(peer.client_id, peer);
+                }
+                Ok(ServerMsg::PeerLeft { client_id }) => {
+                    self.peers.remove(&client_id);
+                }
                 Ok(msg @ ServerMsg::Error { .. }) => self.errors.push(msg),
                 Ok(other) => panic!("unexpected {other:?}"),
                 Err(err) => {
