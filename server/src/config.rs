@@ -71,9 +71,64 @@ pub struct Config {
     #[arg(long, env = "TANDEM_QUEUE_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub queue_bytes: usize,
 
+    /// Origins allowed to open WebSockets besides the server's own (exact
+    /// match, e.g. `https://docs.example.com`; comma-separated). Any other
+    /// browser origin gets HTTP 403 before the upgrade.
+    #[arg(long, env = "TANDEM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Secret that signs share-link keys (at least 32 characters). When unset,
+    /// one is generated on first run and kept in `{data-dir}/secret.key`.
+    #[arg(long, env = "TANDEM_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
+
+    /// Most open WebSocket connections in the whole server; past it new ones
+    /// are closed with 1013 and a retry hint.
+    #[arg(long, env = "TANDEM_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Most open WebSocket connections from one IP address (1013 past it).
+    #[arg(long, env = "TANDEM_MAX_CONNECTIONS_PER_IP", default_value_t = 200)]
+    pub max_connections_per_ip: usize,
+
+    /// Most connections in one room (1013 past it).
+    #[arg(long, env = "TANDEM_MAX_ROOM_CONNECTIONS", default_value_t = 500)]
+    pub max_room_connections: usize,
+
+    /// Messages per second one connection may send on average (4004 past it).
+    #[arg(long, env = "TANDEM_RATE_LIMIT", default_value_t = 200)]
+    pub rate_limit: u32,
+
+    /// Messages one connection may send in a burst above the rate.
+    #[arg(long, env = "TANDEM_RATE_BURST", default_value_t = 2000)]
+    pub rate_burst: u32,
+
+    /// Largest document, in bytes of stored state; an update that would grow
+    /// it further is refused with 4005.
+    #[arg(long, env = "TANDEM_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_document_bytes: u64,
+
     /// Longest a graceful shutdown waits for rooms to flush and clients to close.
     #[arg(long, env = "TANDEM_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_timeout: Duration,
+}
+
+/// A secret string that never appears in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
 }
 
 /// Which [`crate::store::Store`] backs the rooms.
@@ -112,6 +167,14 @@ impl Default for Config {
             queue_messages: 1024,
             queue_bytes: 8 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(10),
+            allowed_origins: Vec::new(),
+            secret: None,
+            max_connections: 10_000,
+            max_connections_per_ip: 200,
+            max_room_connections: 500,
+            rate_limit: 200,
+            rate_burst: 2000,
+            max_document_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -141,6 +204,28 @@ mod tests {
                 .expect("parse");
         assert_eq!(parsed.heartbeat, Duration::from_millis(250));
         assert_eq!(parsed.room_idle, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn the_secret_never_shows() {
+        let parsed =
+            Config::try_parse_from(["tandem", "--secret", "hunter2-hunter2-hunter2-hunter2-x"])
+                .expect("parse");
+        assert!(!format!("{parsed:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn origins_are_a_list() {
+        let parsed = Config::try_parse_from([
+            "tandem",
+            "--allowed-origins",
+            "https://a.example,http://localhost:8081",
+        ])
+        .expect("parse");
+        assert_eq!(
+            parsed.allowed_origins,
+            ["https://a.example", "http://localhost:8081"]
+        );
     }
 
     #[test]

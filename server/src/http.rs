@@ -5,6 +5,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /ws/{room}` | WebSocket upgrade (see [`crate::ws`] and docs/PROTOCOL.md) |
+//! | `POST /api/rooms` | create a protected document and get its share keys (see [`crate::api`]) |
 //! | `GET /healthz` | liveness and a few gauges, as JSON |
 //! | anything else | a file of the built client, or `index.html` for client routes such as `/d/{room}` |
 
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ws/{room}", get(crate::ws::ws_handler))
+        .route("/api/rooms", axum::routing::post(crate::api::create_room))
         .fallback_service(files)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

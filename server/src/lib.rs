@@ -2,11 +2,14 @@
 //! durable per-room storage.
 //!
 //! `main.rs` parses a [`Config`] and calls [`run`] with a bound listener;
-//! tests do the same on port 0, or call [`run_with_store`] to supply the
-//! store (e.g. a [`store::MemoryStore`] they can inspect).
+//! tests do the same on port 0, or build an [`AppState`] around a store they
+//! can inspect (e.g. a [`store::MemoryStore`]) and call [`serve`].
 
+pub mod access;
+pub mod api;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod room;
 pub mod shutdown;
 pub mod store;
@@ -22,8 +25,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use access::Keys;
 pub use config::Config;
 pub use http::app;
+use limits::ConnectionLimits;
 use room::{Registry, RoomSettings};
 use store::{MemoryStore, SqliteStore, Store, StoreError};
 
@@ -39,6 +44,9 @@ pub enum ServerError {
         /// What went wrong.
         source: StoreError,
     },
+    /// The share-link secret could not be set up.
+    #[error("cannot set up share-link keys: {0}")]
+    Keys(access::AccessError),
     /// Serving HTTP failed.
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
@@ -55,28 +63,56 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every open WebSocket connection, so shutdown can wait for them.
     pub connections: TaskTracker,
+    /// Server-wide and per-address connection bounds.
+    pub limits: Arc<ConnectionLimits>,
+    /// Signs and checks share-link keys.
+    pub keys: Arc<Keys>,
     /// Source of connection ids.
     next_client: Arc<AtomicU64>,
 }
 
 impl AppState {
-    /// State for a server storing rooms in `store`.
-    pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
+    /// State for a server storing rooms in `store` and signing keys with `keys`.
+    pub fn new(config: Config, store: Arc<dyn Store>, keys: Keys) -> Self {
         let shutdown = CancellationToken::new();
         let settings = RoomSettings {
             idle: config.room_idle,
             compact_updates: config.compact_updates,
             compact_bytes: config.compact_bytes,
+            max_connections: config.max_room_connections,
+            max_document_bytes: config.max_document_bytes,
         };
-        let registry = Registry::new(store, settings, shutdown.clone(), TaskTracker::new());
+        let keys = Arc::new(keys);
+        let registry = Registry::new(
+            store,
+            keys.clone(),
+            settings,
+            shutdown.clone(),
+            TaskTracker::new(),
+        );
+        let limits = ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
         Self {
             config: Arc::new(config),
             registry: Arc::new(registry),
             shutdown,
             connections: TaskTracker::new(),
+            limits: Arc::new(limits),
+            keys,
             next_client: Arc::new(AtomicU64::new(1)),
         }
     }
+}
+
+/// The share-link keys the configuration calls for: `--secret` if given,
+/// else the secret kept in the data directory (generated on first run), or a
+/// throwaway one for the memory store.
+pub fn open_keys(config: &Config) -> Result<Keys, ServerError> {
+    match (&config.secret, config.store) {
+        (Some(secret), _) => Keys::from_secret(&secret.0),
+        (None, config::StoreKind::Sqlite) => Keys::load_or_create(&config.data_dir),
+        (None, config::StoreKind::Memory) => Keys::ephemeral(),
+    }
+    .map_err(ServerError::Keys)
 }
 
 /// Opens the store the configuration names.
@@ -101,17 +137,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let store = open_store(&config)?;
-    run_with_store(listener, config, store, shutdown).await
-}
-
-/// [`run`] with a store supplied by the caller.
-pub async fn run_with_store(
-    listener: TcpListener,
-    config: Config,
-    store: Arc<dyn Store>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError> {
-    serve(listener, AppState::new(config, store), shutdown).await
+    let keys = open_keys(&config)?;
+    serve(listener, AppState::new(config, store, keys), shutdown).await
 }
 
 /// [`run`] with the whole state supplied by the caller, who keeps a clone to
@@ -134,7 +161,8 @@ pub async fn serve(
         shutdown.await;
         token.cancel();
     };
-    axum::serve(listener, app(state.clone()))
+    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(signal)
         .await?;
 

@@ -9,15 +9,21 @@
 //! received the reader keeps reading until the peer's close arrives, so the
 //! close handshake completes.
 
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::panic::catch_unwind;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use governor::{Quota, RateLimiter};
+use serde::Deserialize;
+use tandem_shared::guard::check_update_v1;
 use tandem_shared::{
     ClientId, ClientMsg, ErrorCode, Presence, RoomId, SUBPROTOCOL, ServerMsg, SyncFrame, close,
 };
@@ -27,18 +33,45 @@ use yrs::Update;
 use yrs::updates::decoder::Decode;
 
 use crate::AppState;
-use crate::room::{Outbox, OutboxReceiver, RoomCmd, RoomHandle, outbox};
+use crate::access::Right;
+use crate::limits::{Refusal, Slot};
+use crate::room::{JoinRefused, Outbox, OutboxReceiver, RoomCmd, RoomHandle, outbox};
 
 /// How long to wait for the client's half of a close handshake, and for the
 /// writer to get a final frame out.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
-/// `GET /ws/{room}`: validates the room name and subprotocol, then upgrades.
+/// Query parameters of `GET /ws/{room}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WsParams {
+    /// A share-link key (see [`crate::access`]).
+    key: Option<String>,
+}
+
+/// What a connection may do, decided before the upgrade.
+#[derive(Debug)]
+enum Admission {
+    /// It may join, with the right its key grants (none without a key).
+    Admitted { slot: Slot, key: Option<Right> },
+    /// It is told why not in a close frame, right after the upgrade.
+    Refused { code: u16, reason: String },
+}
+
+/// `GET /ws/{room}`: checks the origin, room name, subprotocol, key and
+/// capacity, then upgrades. Problems a browser page cannot see in an HTTP
+/// status (key, capacity) are answered with a close frame after the upgrade.
 pub(crate) async fn ws_handler(
     Path(room): Path<String>,
+    Query(params): Query<WsParams>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&headers, &state.config.allowed_origins) {
+        debug!(origin = ?headers.get(header::ORIGIN), "refused a cross-origin upgrade");
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
     let room = match RoomId::new(room) {
         Ok(room) => room,
         Err(err) => {
@@ -61,6 +94,7 @@ pub(crate) async fn ws_handler(
     if state.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down\n").into_response();
     }
+    let admission = admit(&state, &room, params.key.as_deref(), peer.ip());
     let config = &state.config;
     let ws = ws
         .protocols([SUBPROTOCOL])
@@ -69,14 +103,67 @@ pub(crate) async fn ws_handler(
     let client = ClientId(state.next_client_id());
     // Counted from the upgrade on, so shutdown waits for this connection too.
     let tracked = state.connections.token();
-    let span = tracing::info_span!("conn", %room, %client);
+    let span = tracing::info_span!("conn", %room, %client, ip = %peer.ip());
     ws.on_upgrade(move |socket| {
         async move {
-            handle_socket(socket, state, room, client).await;
+            handle_socket(socket, state, room, client, admission).await;
             drop(tracked);
         }
         .instrument(span)
     })
+}
+
+/// The same-origin rule plus the configured list. A request without an
+/// `Origin` header does not come from a browser page and cannot be a
+/// cross-site hijack, so it passes; `Origin: null` does not.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed.iter().any(|a| a == origin) {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        == Some(host)
+}
+
+fn admit(state: &AppState, room: &RoomId, key: Option<&str>, ip: IpAddr) -> Admission {
+    let key = match key {
+        None => None,
+        Some(key) => match state.keys.verify(room, key) {
+            Some(right) => Some(right),
+            None => {
+                return Admission::Refused {
+                    code: close::POLICY,
+                    reason: "this link's key is not valid for this document".into(),
+                };
+            }
+        },
+    };
+    match state.limits.admit(ip) {
+        Ok(slot) => Admission::Admitted { slot, key },
+        Err(refusal) => {
+            // Spread the retries of a crowd over time instead of a stampede.
+            let wait = fastrand::u32(5..=20);
+            let why = match refusal {
+                Refusal::ServerFull => "the server is at capacity",
+                Refusal::AddressFull => "too many connections from your address",
+            };
+            warn!(%ip, ?refusal, "connection refused");
+            Admission::Refused {
+                code: close::TRY_AGAIN_LATER,
+                reason: close::with_retry_after(why, wait),
+            }
+        }
+    }
 }
 
 /// How the reader loop ended.
@@ -92,16 +179,33 @@ enum ReadEnd {
     Shutdown,
 }
 
-async fn handle_socket(socket: WebSocket, state: AppState, room: RoomId, client: ClientId) {
+async fn handle_socket(
+    socket: WebSocket,
+    state: AppState,
+    room: RoomId,
+    client: ClientId,
+    admission: Admission,
+) {
     let config = state.config.clone();
     let (sink, mut stream) = socket.split();
     let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
     let writer = tokio::spawn(write_loop(sink, outbox_rx, config.heartbeat).in_current_span());
+    let (_slot, key) = match admission {
+        Admission::Admitted { slot, key } => (slot, key),
+        Admission::Refused { code, reason } => {
+            outbox.close(code, reason);
+            drop(outbox);
+            let _ = timeout(CLOSE_GRACE, async {
+                while stream.next().await.is_some() {}
+            })
+            .await;
+            let _ = timeout(CLOSE_GRACE, writer).await;
+            return;
+        }
+    };
 
-    let read_only = false;
-
-    let end = match join(&state, &room, client, &outbox, read_only).await {
-        Some(handle) => {
+    let end = match join(&state, &room, client, &outbox, key).await {
+        Ok(handle) => {
             debug!("joined");
             let end = read_loop(&mut stream, &handle, &outbox, client, &state).await;
             if end == ReadEnd::Shutdown {
@@ -119,14 +223,22 @@ async fn handle_socket(socket: WebSocket, state: AppState, room: RoomId, client:
             let _ = handle.send(RoomCmd::Leave { client }).await;
             end
         }
-        None if state.shutdown.is_cancelled() => {
+        Err(JoinRefused::Full) => {
+            let reason = close::with_retry_after(
+                "this document has too many people in it",
+                fastrand::u32(10..=30),
+            );
+            outbox.close(close::TRY_AGAIN_LATER, reason);
+            ReadEnd::ServerClosed
+        }
+        Err(JoinRefused::Gone) if state.shutdown.is_cancelled() => {
             outbox.close(
                 close::GOING_AWAY,
                 "server is shutting down; reconnect shortly",
             );
             ReadEnd::ServerClosed
         }
-        None => {
+        Err(JoinRefused::Gone) => {
             outbox.close(
                 close::INTERNAL,
                 "the document could not be opened; try again",
@@ -154,16 +266,21 @@ async fn join(
     room: &RoomId,
     client: ClientId,
     outbox: &Outbox,
-    read_only: bool,
-) -> Option<RoomHandle> {
+    key: Option<Right>,
+) -> Result<RoomHandle, JoinRefused> {
     for _ in 0..3 {
-        let handle = state.registry.get_or_create(room)?;
-        if handle.join(client, outbox.clone(), read_only).await.is_ok() {
-            return Some(handle);
+        let handle = state
+            .registry
+            .get_or_create(room)
+            .ok_or(JoinRefused::Gone)?;
+        match handle.join(client, outbox.clone(), key).await {
+            Ok(()) => return Ok(handle),
+            Err(JoinRefused::Gone) => continue,
+            Err(refused) => return Err(refused),
         }
     }
     warn!("room kept going away while joining");
-    None
+    Err(JoinRefused::Gone)
 }
 
 async fn read_loop(
@@ -175,6 +292,9 @@ async fn read_loop(
 ) -> ReadEnd {
     let silence_limit = state.config.heartbeat * 2;
     let mut deadline = Instant::now() + silence_limit;
+    let rate = NonZeroU32::new(state.config.rate_limit).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(state.config.rate_burst).unwrap_or(rate);
+    let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
@@ -190,6 +310,13 @@ async fn read_loop(
             Some(Err(err)) => return read_error(err, outbox, state.config.max_message_bytes),
             None => return ReadEnd::Gone,
         };
+        if matches!(message, Message::Text(_) | Message::Binary(_)) && limiter.check().is_err() {
+            outbox.close(
+                close::RATE_LIMITED,
+                format!("more than {rate} messages per second; slow down"),
+            );
+            return ReadEnd::ServerClosed;
+        }
         let cmd = match message {
             Message::Binary(frame) => match decode_binary(client, frame) {
                 Ok(cmd) => cmd,
@@ -300,8 +427,12 @@ fn decode_binary(client: ClientId, frame: Bytes) -> Result<RoomCmd, (u16, String
             state_vector,
         }),
         SyncFrame::Step2(payload) | SyncFrame::Update(payload) => {
-            let update = Update::decode_v1(&payload)
-                .map_err(|err| (close::INVALID_UPDATE, format!("invalid update: {err}")))?;
+            let invalid = |why: String| (close::INVALID_UPDATE, format!("invalid update: {why}"));
+            // Check the structure first: yrs trusts counts and nesting (see `guard`).
+            check_update_v1(&payload).map_err(|err| invalid(err.to_string()))?;
+            let update = catch_unwind(|| Update::decode_v1(&payload))
+                .map_err(|_| invalid("the update made the decoder panic".into()))?
+                .map_err(|err| invalid(err.to_string()))?;
             // The payload is the tail of the frame (decode checked nothing
             // follows it), so it can be shared instead of copied.
             let raw = frame.slice(frame.len() - payload.len()..);

@@ -9,11 +9,12 @@
 
 pub mod close;
 pub mod doc;
+pub mod guard;
 mod ids;
 pub mod protocol;
 
 pub use ids::{ClientId, InvalidRoomId, RoomId};
 pub use protocol::{
     ClientMsg, Cursor, DecodeError, ErrorCode, PROTOCOL_VERSION, PeerPresence, Presence,
-    SUBPROTOCOL, ServerMsg, SyncFrame,
+    SUBPROTOCOL, ServerMsg, ShareKeys, SyncFrame,
 };

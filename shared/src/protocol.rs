@@ -77,6 +77,9 @@ pub enum ServerMsg {
         read_only: bool,
         /// Everyone else in the room right now.
         peers: Vec<PeerPresence>,
+        /// The room's share keys, given to editors only so they can share
+        /// edit and view links; `null` for view-only connections.
+        share: Option<ShareKeys>,
     },
     /// Another connection's presence changed (or it just joined).
     Presence(PeerPresence),
@@ -111,6 +114,16 @@ pub enum ClientMsg {
     Ping,
     /// This connection's presence: who is typing, and where.
     Presence(Presence),
+}
+
+/// The keys that make a room's share links: `/d/{room}#key={edit}` lets
+/// people edit, `/d/{room}#key={view}` only read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareKeys {
+    /// Grants editing.
+    pub edit: String,
+    /// Grants reading.
+    pub view: String,
 }
 
 /// What a client says about itself to the room.
@@ -290,9 +303,13 @@ impl SyncFrame {
         let sync_type: u32 = cursor.read_var()?;
         let payload = cursor.read_buf()?;
         let message = match sync_type {
-            SYNC_STEP_1 => Self::Step1(
-                StateVector::decode_v1(payload).map_err(|_| DecodeError::BadStateVector)?,
-            ),
+            SYNC_STEP_1 => {
+                crate::guard::check_state_vector_v1(payload)
+                    .map_err(|_| DecodeError::BadStateVector)?;
+                Self::Step1(
+                    StateVector::decode_v1(payload).map_err(|_| DecodeError::BadStateVector)?,
+                )
+            }
             SYNC_STEP_2 => Self::Step2(payload.to_vec()),
             SYNC_UPDATE => Self::Update(payload.to_vec()),
             other => return Err(DecodeError::UnknownSyncType(other)),
@@ -333,8 +350,12 @@ mod tests {
                     room: room(),
                     read_only: false,
                     peers: vec![peer()],
+                    share: Some(ShareKeys {
+                        edit: "e.abc".into(),
+                        view: "v.def".into(),
+                    }),
                 },
-                r##"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false,"peers":[{"client_id":3,"name":"Ada","color":"#e06c75","cursor":{"anchor":{"item":{"client":99,"clock":4},"assoc":0},"head":{"tname":"content","assoc":-1}}}]}"##,
+                r##"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false,"peers":[{"client_id":3,"name":"Ada","color":"#e06c75","cursor":{"anchor":{"item":{"client":99,"clock":4},"assoc":0},"head":{"tname":"content","assoc":-1}}}],"share":{"edit":"e.abc","view":"v.def"}}"##,
             ),
             (
                 ServerMsg::Presence(PeerPresence {

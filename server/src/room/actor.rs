@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::ws::Message;
 use bytes::Bytes;
 use tandem_shared::{
-    ClientId, PROTOCOL_VERSION, PeerPresence, RoomId, ServerMsg, SyncFrame, close,
+    ClientId, PROTOCOL_VERSION, PeerPresence, RoomId, ServerMsg, ShareKeys, SyncFrame, close,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -26,7 +26,8 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use super::outbox::{Outbox, OutboxError};
 use super::registry::Registry;
-use super::{RoomCmd, RoomSettings};
+use super::{JoinRefused, RoomCmd, RoomSettings};
+use crate::access::Right;
 use crate::store::{Store, StoreError, StoredRoom};
 
 /// One member of the room.
@@ -71,6 +72,10 @@ enum InFlight {
     Compact {
         task: JoinHandle<Result<(), StoreError>>,
         through: u64,
+        /// Size of the snapshot being written, and the room's size when it
+        /// was taken, to recompute the size afterwards.
+        merged: u64,
+        size_before: u64,
     },
 }
 
@@ -106,6 +111,11 @@ pub(super) struct RoomActor {
     log_bytes: u64,
     /// When the last member left; the room unloads `settings.idle` later.
     idle_since: Option<Instant>,
+    /// Whether only edit keys may change the room (see [`crate::access`]).
+    protected: bool,
+    /// Bytes of stored state (snapshot + log + not yet stored), the measure
+    /// `max_document_bytes` bounds. Compaction brings it down to the merged size.
+    size: u64,
 }
 
 impl std::fmt::Debug for RoomActor {
@@ -142,6 +152,8 @@ impl RoomActor {
             log_updates: 0,
             log_bytes: 0,
             idle_since: Some(Instant::now()),
+            protected: false,
+            size: 0,
         }
     }
 
@@ -175,6 +187,8 @@ impl RoomActor {
         self.last_seq = stored.last_seq;
         self.log_updates = stored.updates.len() as u64;
         self.log_bytes = stored.log_bytes();
+        self.protected = stored.protected;
+        self.size = stored.snapshot.as_ref().map_or(0, |s| s.len() as u64) + self.log_bytes;
         info!(room = %self.room, log = self.log_updates, snapshot = stored.snapshot.is_some(), "room loaded");
         Ok(())
     }
@@ -214,9 +228,23 @@ impl RoomActor {
             RoomCmd::Join {
                 client,
                 outbox,
-                read_only,
+                key,
                 joined,
             } => {
+                if self.peers.len() >= self.settings.max_connections {
+                    let _ = joined.send(Err(JoinRefused::Full));
+                    return;
+                }
+                // A key's right wins; without one, protected rooms are read-only.
+                let read_only = match key {
+                    Some(Right::Edit) => false,
+                    Some(Right::View) => true,
+                    None => self.protected,
+                };
+                let share = (!read_only).then(|| ShareKeys {
+                    edit: self.registry.keys.key_for(&self.room, Right::Edit),
+                    view: self.registry.keys.key_for(&self.room, Right::View),
+                });
                 let welcome = ServerMsg::Welcome {
                     protocol: PROTOCOL_VERSION,
                     client_id: client,
@@ -227,6 +255,7 @@ impl RoomActor {
                         .values()
                         .filter_map(|p| p.presence.clone())
                         .collect(),
+                    share,
                 };
                 let step1 = SyncFrame::Step1(self.doc.transact().state_vector()).encode();
                 if outbox
@@ -245,7 +274,7 @@ impl RoomActor {
                 };
                 self.peers.insert(client, peer);
                 self.idle_since = None;
-                let _ = joined.send(());
+                let _ = joined.send(Ok(()));
             }
             RoomCmd::Presence { client, presence } => {
                 let Some(peer) = self.peers.get_mut(&client) else {
@@ -298,6 +327,15 @@ impl RoomActor {
             self.remove_peer(client);
             return;
         }
+        if self.size + raw.len() as u64 > self.settings.max_document_bytes {
+            let limit = self.settings.max_document_bytes;
+            peer.outbox.close(
+                close::DOCUMENT_TOO_LARGE,
+                format!("the document is at its size limit ({limit} bytes)"),
+            );
+            self.remove_peer(client);
+            return;
+        }
         peer.received += 1;
         let seq = peer.received;
 
@@ -332,6 +370,9 @@ impl RoomActor {
             for (id, err) in slow {
                 self.drop_peer(id, err);
             }
+        }
+        if changed {
+            self.size += raw.len() as u64;
         }
         self.pending.push(Pending {
             from: client,
@@ -468,8 +509,14 @@ impl RoomActor {
                 .transact()
                 .encode_state_as_update_v1(&StateVector::default());
             let (store, room, through) = (self.store.clone(), self.room.clone(), self.last_seq);
+            let (merged, size_before) = (state.len() as u64, self.size);
             let task = tokio::task::spawn_blocking(move || store.compact(&room, &state, through));
-            self.in_flight = Some(InFlight::Compact { task, through });
+            self.in_flight = Some(InFlight::Compact {
+                task,
+                through,
+                merged,
+                size_before,
+            });
             return;
         }
         for waiter in self.flush_waiters.drain(..) {
@@ -495,8 +542,18 @@ impl RoomActor {
                 self.acknowledge(&acks);
                 true
             }
-            (InFlight::Compact { through, .. }, StoreResult::Compact(Ok(()))) => {
-                info!(room = %self.room, through, updates = self.log_updates, "compacted");
+            (
+                InFlight::Compact {
+                    through,
+                    merged,
+                    size_before,
+                    ..
+                },
+                StoreResult::Compact(Ok(())),
+            ) => {
+                info!(room = %self.room, through, updates = self.log_updates, merged, "compacted");
+                // The stored state is now the snapshot plus what arrived since it was taken.
+                self.size = merged + self.size.saturating_sub(size_before);
                 // Appends never run beside a compaction, so the log is now empty.
                 self.log_updates = 0;
                 self.log_bytes = 0;

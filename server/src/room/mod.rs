@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tandem_shared::{ClientId, Presence, RoomId};
+
+use crate::access::Right;
 use tokio::sync::{mpsc, oneshot};
 use yrs::{StateVector, Update};
 
@@ -34,6 +36,10 @@ pub struct RoomSettings {
     pub compact_updates: u64,
     /// ...or this many bytes.
     pub compact_bytes: u64,
+    /// Most members of one room.
+    pub max_connections: usize,
+    /// Largest document, in bytes of stored state.
+    pub max_document_bytes: u64,
 }
 
 /// A message to a room's actor.
@@ -46,10 +52,10 @@ pub(crate) enum RoomCmd {
         client: ClientId,
         /// Where the room writes to this connection.
         outbox: Outbox,
-        /// Whether the connection may only read.
-        read_only: bool,
-        /// Answered once the room is loaded and the connection is a member.
-        joined: oneshot::Sender<()>,
+        /// The right the connection's key grants, if it has a valid key.
+        key: Option<Right>,
+        /// Answered once the room is loaded: a member now, or why not.
+        joined: oneshot::Sender<Result<(), JoinRefused>>,
     },
     /// A sync step 1 from the client: answer with what it misses.
     StateVector {
@@ -93,6 +99,23 @@ pub(crate) enum RoomCmd {
 #[error("room is no longer running")]
 pub struct RoomGone;
 
+/// Why a join did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JoinRefused {
+    /// The room is gone; look it up again.
+    #[error("room is no longer running")]
+    Gone,
+    /// The room has its maximum number of members.
+    #[error("room is full")]
+    Full,
+}
+
+impl From<RoomGone> for JoinRefused {
+    fn from(_: RoomGone) -> Self {
+        Self::Gone
+    }
+}
+
 /// A cheap, cloneable way to talk to one room's actor.
 #[derive(Debug, Clone)]
 pub struct RoomHandle {
@@ -112,23 +135,23 @@ impl RoomHandle {
         self.tx.send(cmd).await.map_err(|_| RoomGone)
     }
 
-    /// Joins the room; returns once the room is loaded and the server's sync
-    /// step 1 is queued in `outbox`.
+    /// Joins the room with the right `key` grants (if any); returns once the
+    /// room is loaded and the welcome and sync step 1 are queued in `outbox`.
     pub async fn join(
         &self,
         client: ClientId,
         outbox: Outbox,
-        read_only: bool,
-    ) -> Result<(), RoomGone> {
+        key: Option<Right>,
+    ) -> Result<(), JoinRefused> {
         let (joined, done) = oneshot::channel();
         self.send(RoomCmd::Join {
             client,
             outbox,
-            read_only,
+            key,
             joined,
         })
         .await?;
-        done.await.map_err(|_| RoomGone)
+        done.await.map_err(|_| JoinRefused::Gone)?
     }
 
     /// Waits until every update this handle's senders sent before is durable.
@@ -154,9 +177,13 @@ mod tests {
             idle,
             compact_updates: 1000,
             compact_bytes: 1 << 20,
+            max_connections: 10,
+            max_document_bytes: 1 << 20,
         };
+        let keys = Arc::new(crate::access::Keys::ephemeral().expect("keys"));
         Arc::new(Registry::new(
             store,
+            keys,
             settings,
             CancellationToken::new(),
             TaskTracker::new(),
@@ -177,10 +204,7 @@ mod tests {
         let room = RoomId::new("idle").expect("room");
         let handle = registry.get_or_create(&room).expect("running");
         let (queue, _frames) = outbox(16, 1 << 20);
-        handle
-            .join(ClientId(1), queue, false)
-            .await
-            .expect("joined");
+        handle.join(ClientId(1), queue, None).await.expect("joined");
 
         // A member keeps the room loaded however long it stays.
         tokio::time::advance(Duration::from_secs(3600)).await;
@@ -209,7 +233,7 @@ mod tests {
         // The next visitor gets a fresh actor that loads the room again.
         let again = registry.get_or_create(&room).expect("running");
         let (queue, _frames) = outbox(16, 1 << 20);
-        again.join(ClientId(2), queue, false).await.expect("joined");
+        again.join(ClientId(2), queue, None).await.expect("joined");
         assert_eq!(store.loads(), 2);
     }
 
@@ -220,7 +244,7 @@ mod tests {
         let room = RoomId::new("gone").expect("room");
         let stale = registry.get_or_create(&room).expect("running");
         let (queue, _frames) = outbox(16, 1 << 20);
-        stale.join(ClientId(1), queue, false).await.expect("joined");
+        stale.join(ClientId(1), queue, None).await.expect("joined");
         stale
             .send(RoomCmd::Leave {
                 client: ClientId(1),
@@ -232,6 +256,9 @@ mod tests {
         settle().await;
         assert!(!registry.is_loaded(&room));
         let (queue, _frames) = outbox(16, 1 << 20);
-        assert_eq!(stale.join(ClientId(2), queue, false).await, Err(RoomGone));
+        assert_eq!(
+            stale.join(ClientId(2), queue, None).await,
+            Err(JoinRefused::Gone)
+        );
     }
 }

@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use super::actor::RoomActor;
 use super::{ROOM_CHANNEL_CAPACITY, RoomCmd, RoomHandle, RoomSettings};
+use crate::access::Keys;
 use crate::store::Store;
 
 /// All loaded rooms, and what a new room needs to start.
@@ -32,6 +33,8 @@ pub struct Registry {
     rooms: Mutex<HashMap<RoomId, Slot>>,
     /// Where rooms are stored.
     pub(super) store: Arc<dyn Store>,
+    /// Signs the share keys given to editors.
+    pub(super) keys: Arc<Keys>,
     /// Tuning shared by every room.
     pub(super) settings: RoomSettings,
     /// Fired when the server shuts down; rooms flush and stop.
@@ -53,6 +56,7 @@ impl Registry {
     /// An empty registry whose rooms live on `store`.
     pub fn new(
         store: Arc<dyn Store>,
+        keys: Arc<Keys>,
         settings: RoomSettings,
         shutdown: CancellationToken,
         tracker: TaskTracker,
@@ -60,6 +64,7 @@ impl Registry {
         Self {
             rooms: Mutex::new(HashMap::new()),
             store,
+            keys,
             settings,
             shutdown,
             tracker,
@@ -134,6 +139,11 @@ impl Registry {
         {
             rooms.remove(room);
         }
+    }
+
+    /// The store rooms live on.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
     }
 
     /// Number of rooms in memory.

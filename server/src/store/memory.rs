@@ -29,6 +29,7 @@ struct MemoryRoom {
     snapshot: Option<Vec<u8>>,
     log: Vec<(u64, Vec<u8>)>,
     last_seq: u64,
+    protected: bool,
 }
 
 impl MemoryStore {
@@ -79,6 +80,7 @@ impl Store for MemoryStore {
                 snapshot: r.snapshot.clone(),
                 updates: r.log.iter().map(|(_, u)| u.clone()).collect(),
                 last_seq: r.last_seq,
+                protected: r.protected,
             }))
     }
 
@@ -92,6 +94,17 @@ impl Store for MemoryStore {
         }
         self.appends.fetch_add(1, Ordering::SeqCst);
         Ok(entry.last_seq)
+    }
+
+    fn claim(&self, room: &RoomId) -> Result<bool, StoreError> {
+        self.check_writable()?;
+        let mut rooms = self.lock();
+        let entry = rooms.entry(room.clone()).or_default();
+        if entry.last_seq > 0 || entry.snapshot.is_some() {
+            return Ok(false);
+        }
+        entry.protected = true;
+        Ok(true)
     }
 
     fn compact(&self, room: &RoomId, state: &[u8], through: u64) -> Result<(), StoreError> {

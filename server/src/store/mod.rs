@@ -27,6 +27,9 @@ pub struct StoredRoom {
     /// Sequence number of the newest log entry (or of the snapshot when the log
     /// is empty); 0 for a room never written.
     pub last_seq: u64,
+    /// Whether the room was created through `POST /api/rooms`: only a valid
+    /// edit key may change it. Rooms opened by name are open to everyone.
+    pub protected: bool,
 }
 
 impl StoredRoom {
@@ -78,6 +81,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// returns the sequence number of the last one.
     fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError>;
 
+    /// Marks a room that was never written as protected (see
+    /// [`StoredRoom::protected`]); `false`, changing nothing, if it already has
+    /// content.
+    fn claim(&self, room: &RoomId) -> Result<bool, StoreError>;
+
     /// Makes `state` the room's snapshot and drops every log entry up to and
     /// including `through`, in one transaction. `state` must contain at least
     /// everything those entries held.
@@ -85,7 +93,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The same contract, checked against every implementation.
 
     use super::*;

@@ -34,6 +34,8 @@ const MIGRATIONS: &[&str] = &[
         data BLOB    NOT NULL,
         PRIMARY KEY (room, seq)
     );",
+    // 2: rooms created through the API are protected by their edit key.
+    "ALTER TABLE rooms ADD COLUMN protected INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Rooms in a SQLite database.
@@ -101,11 +103,13 @@ fn now() -> i64 {
 impl Store for SqliteStore {
     fn load(&self, room: &RoomId) -> Result<StoredRoom, StoreError> {
         let conn = self.lock();
-        let head: Option<(Option<Vec<u8>>, i64)> = conn
-            .prepare_cached("SELECT snapshot, last_seq FROM rooms WHERE name = ?1")?
-            .query_row([room.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        let head: Option<(Option<Vec<u8>>, i64, bool)> = conn
+            .prepare_cached("SELECT snapshot, last_seq, protected FROM rooms WHERE name = ?1")?
+            .query_row([room.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .optional()?;
-        let Some((snapshot, last_seq)) = head else {
+        let Some((snapshot, last_seq, protected)) = head else {
             return Ok(StoredRoom::default());
         };
         let mut stmt =
@@ -117,6 +121,7 @@ impl Store for SqliteStore {
             snapshot,
             updates,
             last_seq: last_seq as u64,
+            protected,
         })
     }
 
@@ -147,6 +152,18 @@ impl Store for SqliteStore {
             .execute(params![room.as_str(), seq, now])?;
         txn.commit()?;
         Ok(seq as u64)
+    }
+
+    fn claim(&self, room: &RoomId) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let changed = conn
+            .prepare_cached(
+                "INSERT INTO rooms (name, protected, created_at, updated_at) VALUES (?1, 1, ?2, ?2)
+                 ON CONFLICT (name) DO UPDATE SET protected = 1, updated_at = excluded.updated_at
+                 WHERE last_seq = 0 AND snapshot IS NULL",
+            )?
+            .execute(params![room.as_str(), now()])?;
+        Ok(changed == 1)
     }
 
     fn compact(&self, room: &RoomId, state: &[u8], through: u64) -> Result<(), StoreError> {

@@ -1,11 +1,10 @@
 //! A native Tandem client for tests: the same protocol as the browser app
 //! (welcome, state-vector exchange, updates, `saved`), on tokio-tungstenite.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use std::collections::HashMap;
-
 use tandem_shared::{
     ClientId, ClientMsg, PeerPresence, Presence, SUBPROTOCOL, ServerMsg, SyncFrame,
 };
@@ -24,11 +23,23 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens a WebSocket to `url`, asking for `tandem.v1`.
 pub async fn open(url: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    open_with_headers(url, &[]).await
+}
+
+/// Opens a WebSocket to `url` with extra request headers (e.g. `Origin`).
+pub async fn open_with_headers(
+    url: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     let mut request = url.into_client_request()?;
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         HeaderValue::from_static(SUBPROTOCOL),
     );
+    for (name, value) in headers {
+        let value = HeaderValue::from_str(value).expect("header value");
+        request.headers_mut().insert(*name, value);
+    }
     let (socket, response) = tokio_tungstenite::connect_async(request).await?;
     assert_eq!(
         response
@@ -65,6 +76,10 @@ pub struct Client {
     pub closed: Option<CloseFrame>,
     /// Whether the stream ended.
     pub ended: bool,
+    /// The error that ended the stream, if one did.
+    pub error: Option<String>,
+    /// Whether a send failed (the server may still have sent a close).
+    pub send_failed: bool,
 }
 
 impl Client {
@@ -125,7 +140,18 @@ impl Client {
             peers: HashMap::new(),
             closed: None,
             ended: false,
+            send_failed: false,
+            error: None,
         }
+    }
+
+    /// Opens the socket and nothing else: for connections the server refuses
+    /// right after the upgrade. `None` if the upgrade itself fails.
+    pub async fn upgrade_only(url: &str) -> Option<Self> {
+        let socket = open(url).await.ok()?;
+        let doc = tandem_shared::doc::new_doc();
+        let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
+        Some(Self::new(socket, doc, text, ClientId(0), false))
     }
 
     /// Connects and reads the welcome, without syncing.
@@ -209,11 +235,11 @@ impl Client {
             .await;
     }
 
-    /// Sends any frame as is. A failed send marks the connection ended;
-    /// whatever waits for an answer then fails with that.
+    /// Sends any frame as is. After a failed send nothing more is sent;
+    /// whatever waits for an answer then fails with the connection's end.
     pub async fn send_raw(&mut self, message: Message) {
-        if self.ended || self.socket.send(message).await.is_err() {
-            self.ended = true;
+        if !self.ended && !self.send_failed {
+            self.send_failed = self.socket.send(message).await.is_err();
         }
     }
 
@@ -227,8 +253,13 @@ impl Client {
             Err(_) => return true,
         };
         match next {
-            None | Some(Err(_)) => {
+            None => {
                 self.ended = true;
+                false
+            }
+            Some(Err(err)) => {
+                self.ended = true;
+                self.error = Some(err.to_string());
                 false
             }
             Some(Ok(message)) => {
@@ -333,7 +364,7 @@ impl Client {
                 "timed out waiting for a close"
             );
             if !self.step(Duration::from_millis(200)).await && self.closed.is_none() {
-                panic!("stream ended without a close frame");
+                panic!("stream ended without a close frame ({:?})", self.error);
             }
         }
         let frame = self.closed.clone().expect("close frame");

@@ -4,12 +4,14 @@
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part
 
 pub mod client;
+pub mod http;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tandem_server::access::Keys;
 use tandem_server::store::{MemoryStore, SqliteStore, Store};
 use tandem_server::{AppState, Config};
 use tokio::sync::oneshot;
@@ -19,6 +21,14 @@ pub use client::Client;
 
 /// Default deadline for conditions the tests wait on.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Share-link keys with a fixed secret, so keys survive test restarts.
+pub fn test_keys() -> Keys {
+    Keys::from_secret(TEST_SECRET).expect("test secret")
+}
+
+/// The secret behind [`test_keys`].
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret";
 
 /// A configuration for tests: no static files, generous timeouts.
 pub fn test_config(data_dir: &Path) -> Config {
@@ -54,7 +64,7 @@ impl TestServer {
         store: Arc<dyn Store>,
     ) -> Self {
         let addr = listener.local_addr().expect("local addr");
-        let state = AppState::new(config, store);
+        let state = AppState::new(config, store, test_keys());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn({
             let state = state.clone();

@@ -1,0 +1,498 @@
+//! A structural check of v1 updates, run before yrs decodes one from outside.
+//!
+//! yrs trusts the counts and nesting in an update: a 4-byte update whose
+//! leading count claims billions of entries makes it reserve gigabytes, and
+//! deeply nested `Any` values or JSON strings recurse until the stack
+//! overflows (which aborts the process: no `catch_unwind` can contain it).
+//! [`check_update_v1`] walks the same grammar without allocating, and
+//! refuses an update when
+//!
+//! - a count or length is larger than the bytes that remain (every element
+//!   takes at least one byte, so such a count is a lie);
+//! - `Any` values or JSON content nest deeper than [`MAX_DEPTH`];
+//! - a content or type tag is unknown, or the content is a subdocument
+//!   (Tandem documents have none);
+//! - bytes follow the delete set.
+//!
+//! The grammar (lib0 v1, as yrs `Update::decode` reads it):
+//!
+//! ```text
+//! update     = varuint(n_clients) client-blocks{n_clients} delete-set
+//! client-blocks = varuint(n_blocks) varuint(client) varuint(clock) block{n_blocks}
+//! block      = u8(0) varuint(len)                      GC
+//!            | u8(10) varuint(len)                     skip
+//!            | u8(info) [id if info&0x80] [id if info&0x40]
+//!              [parent if info&0xC0 == 0] content(info&0x0F)
+//! parent     = varuint(1) string [string if info&0x20] | varuint(other) id [string if info&0x20]
+//! id         = varuint(client) varuint(clock)
+//! delete-set = varuint(n_clients) (varuint(client) varuint(n) (varuint(clock) varuint(len)){n})*
+//! ```
+
+use std::fmt;
+
+use yrs::encoding::read::{Cursor, Read};
+
+/// Deepest nesting of `Any` values or JSON content accepted.
+pub const MAX_DEPTH: usize = 32;
+
+/// Why an update was refused by [`check_update_v1`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardError {
+    /// The update ends before its structure does.
+    Truncated,
+    /// A count or length claims more entries than bytes remain.
+    CountTooLarge,
+    /// Values nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// An unknown block content or type tag.
+    UnknownTag(u8),
+    /// A subdocument: Tandem documents do not contain any.
+    Subdocument,
+    /// A string is not UTF-8.
+    BadUtf8,
+    /// Bytes follow the end of the update.
+    TrailingBytes,
+    /// A block of length zero.
+    EmptyBlock,
+}
+
+impl fmt::Display for GuardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("update ends inside its structure"),
+            Self::CountTooLarge => f.write_str("a count is larger than the update"),
+            Self::TooDeep => write!(f, "values nest deeper than {MAX_DEPTH} levels"),
+            Self::UnknownTag(tag) => write!(f, "unknown tag {tag}"),
+            Self::Subdocument => f.write_str("subdocuments are not supported"),
+            Self::BadUtf8 => f.write_str("a string is not UTF-8"),
+            Self::TrailingBytes => f.write_str("bytes after the end of the update"),
+            Self::EmptyBlock => f.write_str("a block of length zero"),
+        }
+    }
+}
+
+impl std::error::Error for GuardError {}
+
+/// What an update holds, counted while checking it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateShape {
+    /// Blocks (items, GC and skips) in the update.
+    pub blocks: u64,
+    /// Delete-set ranges in the update.
+    pub delete_ranges: u64,
+}
+
+/// Checks `update` (v1 encoding) against the grammar above; see the module doc.
+pub fn check_update_v1(update: &[u8]) -> Result<UpdateShape, GuardError> {
+    let mut walker = Walker {
+        cursor: Cursor::new(update),
+        shape: UpdateShape::default(),
+    };
+    walker.update()?;
+    if walker.cursor.has_content() {
+        return Err(GuardError::TrailingBytes);
+    }
+    Ok(walker.shape)
+}
+
+/// Checks a v1 state vector: a count of (client, clock) pairs that fits the bytes.
+pub fn check_state_vector_v1(state_vector: &[u8]) -> Result<(), GuardError> {
+    let mut walker = Walker {
+        cursor: Cursor::new(state_vector),
+        shape: UpdateShape::default(),
+    };
+    let entries = walker.count(2)?;
+    for _ in 0..entries {
+        walker.var()?;
+        walker.var()?;
+    }
+    if walker.cursor.has_content() {
+        return Err(GuardError::TrailingBytes);
+    }
+    Ok(())
+}
+
+struct Walker<'a> {
+    cursor: Cursor<'a>,
+    shape: UpdateShape,
+}
+
+const HAS_ORIGIN: u8 = 0x80;
+const HAS_RIGHT_ORIGIN: u8 = 0x40;
+const HAS_PARENT_SUB: u8 = 0x20;
+
+impl Walker<'_> {
+    fn remaining(&self) -> usize {
+        self.cursor.buf.len() - self.cursor.next
+    }
+
+    fn var(&mut self) -> Result<u64, GuardError> {
+        self.cursor
+            .read_var::<u64>()
+            .map_err(|_| GuardError::Truncated)
+    }
+
+    fn u8(&mut self) -> Result<u8, GuardError> {
+        self.cursor.read_u8().map_err(|_| GuardError::Truncated)
+    }
+
+    /// A count of elements that each take at least `min_bytes`.
+    fn count(&mut self, min_bytes: usize) -> Result<u64, GuardError> {
+        let n = self.var()?;
+        if n > (self.remaining() / min_bytes.max(1)) as u64 {
+            return Err(GuardError::CountTooLarge);
+        }
+        Ok(n)
+    }
+
+    fn bytes(&mut self) -> Result<&[u8], GuardError> {
+        let len = self.var()?;
+        if len > self.remaining() as u64 {
+            return Err(GuardError::CountTooLarge);
+        }
+        self.cursor
+            .read_exact(len as usize)
+            .map_err(|_| GuardError::Truncated)
+    }
+
+    fn string(&mut self) -> Result<&str, GuardError> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| GuardError::BadUtf8)
+    }
+
+    fn json(&mut self) -> Result<(), GuardError> {
+        check_json_depth(self.string()?)
+    }
+
+    fn id(&mut self) -> Result<(), GuardError> {
+        self.var()?;
+        self.var()?;
+        Ok(())
+    }
+
+    fn update(&mut self) -> Result<(), GuardError> {
+        // Each client section takes at least 3 bytes (count, client, clock).
+        let clients = self.count(3)?;
+        for _ in 0..clients {
+            let blocks = self.count(2)?;
+            self.var()?; // client
+            self.var()?; // clock
+            for _ in 0..blocks {
+                self.block()?;
+                self.shape.blocks += 1;
+            }
+        }
+        self.delete_set()
+    }
+
+    fn block(&mut self) -> Result<(), GuardError> {
+        let info = self.u8()?;
+        match info {
+            0 | 10 => {
+                if self.var()? == 0 {
+                    return Err(GuardError::EmptyBlock);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if info & HAS_ORIGIN != 0 {
+            self.id()?;
+        }
+        if info & HAS_RIGHT_ORIGIN != 0 {
+            self.id()?;
+        }
+        if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+            if self.var()? == 1 {
+                self.string()?; // root type name
+            } else {
+                self.id()?; // parent item
+            }
+            if info & HAS_PARENT_SUB != 0 {
+                self.string()?;
+            }
+        }
+        self.content(info & 0x0F)
+    }
+
+    fn content(&mut self, tag: u8) -> Result<(), GuardError> {
+        match tag {
+            1 => {
+                self.var()?; // deleted length
+            }
+            2 => {
+                // yrs reads `count + 1` strings here (as Yjs writes them).
+                let count = self.count(1)?;
+                for _ in 0..=count {
+                    self.json()?;
+                }
+            }
+            3 => {
+                self.bytes()?;
+            }
+            4 => {
+                self.string()?;
+            }
+            5 => self.json()?,
+            6 => {
+                self.string()?;
+                self.json()?;
+            }
+            7 => match self.u8()? {
+                3 | 5 => {
+                    self.string()?; // XML element or hook name
+                }
+                0 | 1 | 2 | 4 | 6 | 15 => {}
+                other => return Err(GuardError::UnknownTag(other)),
+            },
+            8 => {
+                let count = self.count(1)?;
+                for _ in 0..count {
+                    self.any(0)?;
+                }
+            }
+            9 => return Err(GuardError::Subdocument),
+            other => return Err(GuardError::UnknownTag(other)),
+        }
+        Ok(())
+    }
+
+    fn any(&mut self, depth: usize) -> Result<(), GuardError> {
+        if depth > MAX_DEPTH {
+            return Err(GuardError::TooDeep);
+        }
+        match self.u8()? {
+            116 => {
+                self.bytes()?;
+            }
+            117 => {
+                let count = self.count(1)?;
+                for _ in 0..count {
+                    self.any(depth + 1)?;
+                }
+            }
+            118 => {
+                // Each entry: a key (at least its length byte) and a value.
+                let count = self.count(2)?;
+                for _ in 0..count {
+                    self.string()?;
+                    self.any(depth + 1)?;
+                }
+            }
+            119 => {
+                self.string()?;
+            }
+            120 | 121 | 126 | 127 => {}
+            122 | 123 => {
+                self.cursor
+                    .read_exact(8)
+                    .map_err(|_| GuardError::Truncated)?;
+            }
+            124 => {
+                self.cursor
+                    .read_exact(4)
+                    .map_err(|_| GuardError::Truncated)?;
+            }
+            125 => {
+                self.var()?;
+            }
+            other => return Err(GuardError::UnknownTag(other)),
+        }
+        Ok(())
+    }
+
+    fn delete_set(&mut self) -> Result<(), GuardError> {
+        let clients = self.count(2)?;
+        for _ in 0..clients {
+            self.var()?; // client
+            let ranges = self.count(2)?;
+            for _ in 0..ranges {
+                self.var()?; // clock
+                self.var()?; // len
+                self.shape.delete_ranges += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses JSON text whose arrays and objects nest deeper than [`MAX_DEPTH`]
+/// (brackets inside strings do not count).
+fn check_json_depth(json: &str) -> Result<(), GuardError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for byte in json.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(GuardError::TooDeep);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::updates::decoder::Decode;
+    use yrs::updates::encoder::Encode;
+    use yrs::{Any, Array, Doc, Map, ReadTxn, StateVector, Text, Transact, Update};
+
+    use super::*;
+
+    fn real_updates() -> Vec<Vec<u8>> {
+        let doc = crate::doc::new_doc();
+        let text = doc.get_or_insert_text("content");
+        let map = doc.get_or_insert_map("meta");
+        let array = doc.get_or_insert_array("list");
+        let mut updates = Vec::new();
+        let mut edit = |f: &dyn Fn(&mut yrs::TransactionMut)| {
+            let mut txn = doc.transact_mut();
+            f(&mut txn);
+            updates.push(txn.encode_update_v1());
+        };
+        edit(&|txn| text.insert(txn, 0, "hello 👋 world"));
+        edit(&|txn| text.remove_range(txn, 2, 4));
+        edit(&|txn| {
+            map.insert(
+                txn,
+                "nested",
+                Any::from(vec![Any::from(1.5), Any::from("x"), Any::Null]),
+            );
+        });
+        edit(&|txn| {
+            array.insert(txn, 0, Any::Bool(true));
+        });
+        edit(&|txn| {
+            let attrs = std::collections::HashMap::from([("bold".into(), Any::Bool(true))]);
+            text.format(txn, 0, 3, attrs);
+        });
+        edit(&|txn| {
+            text.insert_embed(
+                txn,
+                1,
+                Any::from(std::collections::HashMap::from([(
+                    "image".to_string(),
+                    Any::from("a.png"),
+                )])),
+            );
+        });
+        updates.push(
+            doc.transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        );
+        updates.push(Vec::from([0, 0]));
+        updates
+    }
+
+    #[test]
+    fn real_updates_pass() {
+        for update in real_updates() {
+            assert!(check_update_v1(&update).is_ok(), "{update:?}");
+            assert!(Update::decode_v1(&update).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_empty_update_has_no_blocks() {
+        assert_eq!(check_update_v1(&[0, 0]), Ok(UpdateShape::default()));
+    }
+
+    #[test]
+    fn huge_counts_are_refused_before_any_allocation() {
+        // One client claiming 2^32-1 blocks, in a handful of bytes.
+        assert_eq!(
+            check_update_v1(&[1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 0]),
+            Err(GuardError::CountTooLarge)
+        );
+        assert_eq!(
+            check_update_v1(&[0xff, 0xff, 0xff, 0x7f]),
+            Err(GuardError::CountTooLarge)
+        );
+        // A delete set claiming millions of clients.
+        assert_eq!(
+            check_update_v1(&[0, 0xff, 0xff, 0x7f]),
+            Err(GuardError::CountTooLarge)
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // One client (7, clock 0) with one block: info 8 (Any content, no
+        // origins), parent = root type "root", one value: arrays nested 10,000 deep.
+        let mut update = vec![1, 1, 7, 0, 8, 1, 4, b'r', b'o', b'o', b't', 1];
+        for _ in 0..10_000 {
+            update.extend([117, 1]);
+        }
+        update.push(126);
+        update.extend([0]); // empty delete set
+        assert_eq!(check_update_v1(&update), Err(GuardError::TooDeep));
+
+        assert_eq!(check_json_depth(&"[".repeat(33)), Err(GuardError::TooDeep));
+        assert_eq!(
+            check_json_depth(&format!("\"{}\"", "[".repeat(100))),
+            Ok(())
+        );
+        assert_eq!(check_json_depth(&"[".repeat(32)), Ok(()));
+    }
+
+    #[test]
+    fn garbage_and_truncation_are_refused() {
+        let update = real_updates().remove(0);
+        for cut in 0..update.len() {
+            assert!(
+                check_update_v1(&update[..cut]).is_err(),
+                "prefix of {cut} bytes"
+            );
+        }
+        let mut trailing = update.clone();
+        trailing.push(0);
+        assert_eq!(check_update_v1(&trailing), Err(GuardError::TrailingBytes));
+    }
+
+    #[test]
+    fn state_vectors_are_checked() {
+        let doc = crate::doc::new_doc();
+        let text = doc.get_or_insert_text("content");
+        text.insert(&mut doc.transact_mut(), 0, "x");
+        let sv = doc.transact().state_vector().encode_v1();
+        assert_eq!(check_state_vector_v1(&sv), Ok(()));
+        assert_eq!(check_state_vector_v1(&[0]), Ok(()));
+        assert_eq!(
+            check_state_vector_v1(&[0xff, 0xff, 0xff, 0x0f]),
+            Err(GuardError::CountTooLarge)
+        );
+        assert_eq!(
+            check_state_vector_v1(&[1, 5, 0x80]),
+            Err(GuardError::Truncated)
+        );
+        assert_eq!(
+            check_state_vector_v1(&[0, 0]),
+            Err(GuardError::TrailingBytes)
+        );
+    }
+
+    #[test]
+    fn subdocuments_are_refused() {
+        let doc = Doc::new();
+        let map = doc.get_or_insert_map("docs");
+        let mut txn = doc.transact_mut();
+        map.insert(&mut txn, "sub", Doc::new());
+        let update = txn.encode_update_v1();
+        assert_eq!(check_update_v1(&update), Err(GuardError::Subdocument));
+    }
+}
