@@ -5,10 +5,14 @@
 //! The answer (201) carries the share keys:
 //! `{"room": "…", "edit_key": "e.…", "view_key": "v.…"}`. A name that already
 //! has content answers 409: only its editors can share it.
+//!
+//! `GET /api/rooms/{room}/text?key=…&format=txt|md` downloads the document as
+//! plain text (the title names the file). A protected room needs a key (edit
+//! or view); an invalid key is 403.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tandem_shared::RoomId;
@@ -83,5 +87,113 @@ pub async fn create_room(
             tracing::error!(error = %err, "claim task failed");
             refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
+    }
+}
+
+/// Query of `GET /api/rooms/{room}/text`.
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    /// A share-link key; needed for protected rooms.
+    pub key: Option<String>,
+    /// `txt` (default) or `md`: only the file name changes.
+    pub format: Option<String>,
+}
+
+/// `GET /api/rooms/{room}/text`: the document as plain text, for download.
+/// The title becomes the file name; the body is the content.
+pub async fn export_text(
+    Path(room): Path<String>,
+    Query(params): Query<ExportParams>,
+    State(state): State<AppState>,
+) -> Response {
+    let Ok(room) = RoomId::new(room) else {
+        return refuse(StatusCode::BAD_REQUEST, "invalid room name");
+    };
+    let extension = match params.format.as_deref() {
+        None | Some("txt") => "txt",
+        Some("md") => "md",
+        Some(_) => return refuse(StatusCode::BAD_REQUEST, "format must be txt or md"),
+    };
+    let key = match params
+        .key
+        .as_deref()
+        .map(|key| state.keys.verify(&room, key))
+    {
+        None => None,
+        Some(Some(right)) => Some(right),
+        Some(None) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "this key is not valid for this document",
+            );
+        }
+    };
+    let mut exported = None;
+    for _ in 0..3 {
+        let Some(handle) = state.registry.get_or_create(&room) else {
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down");
+        };
+        if let Ok(answer) = handle.export(key).await {
+            exported = Some(answer);
+            break;
+        }
+    }
+    match exported {
+        None => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the document could not be opened; try again",
+        ),
+        Some(None) => refuse(
+            StatusCode::FORBIDDEN,
+            "this document needs a link with a key",
+        ),
+        Some(Some(doc)) => {
+            let name = file_name(&doc.title).unwrap_or_else(|| room.to_string());
+            let disposition = format!("attachment; filename=\"{name}.{extension}\"");
+            let content_type = if extension == "md" {
+                "text/markdown; charset=utf-8"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, content_type.to_string()),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                doc.body,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A safe file name from a title: letters, digits, spaces, `-` and `_`,
+/// at most 80 characters; `None` if nothing is left.
+fn file_name(title: &str) -> Option<String> {
+    let name: String = title
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .take(80)
+        .collect();
+    let name = name.trim().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(
+            file_name("Trip plan: Oslo/Bergen \"2027\""),
+            Some("Trip plan OsloBergen 2027".into())
+        );
+        assert_eq!(file_name("../../etc/passwd"), Some("etcpasswd".into()));
+        assert_eq!(file_name("  \r\n "), None);
+        assert_eq!(
+            file_name(&"é".repeat(200)).map(|n| n.chars().count()),
+            Some(80)
+        );
     }
 }

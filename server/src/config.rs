@@ -108,6 +108,11 @@ pub struct Config {
     #[arg(long, env = "TANDEM_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_document_bytes: u64,
 
+    /// Most rooms whose metrics carry a `room` label at one time (the rest
+    /// are counted only in the totals), to bound the number of series.
+    #[arg(long, env = "TANDEM_METRICS_ROOM_LABELS", default_value_t = 100)]
+    pub metrics_room_labels: usize,
+
     /// Longest a graceful shutdown waits for rooms to flush and clients to close.
     #[arg(long, env = "TANDEM_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_timeout: Duration,
@@ -175,6 +180,7 @@ impl Default for Config {
             rate_limit: 200,
             rate_burst: 2000,
             max_document_bytes: 64 * 1024 * 1024,
+            metrics_room_labels: 100,
         }
     }
 }

@@ -6,7 +6,9 @@
 //! |---|---|
 //! | `GET /ws/{room}` | WebSocket upgrade (see [`crate::ws`] and docs/PROTOCOL.md) |
 //! | `POST /api/rooms` | create a protected document and get its share keys (see [`crate::api`]) |
+//! | `GET /api/rooms/{room}/text` | the document as plain text, for download |
 //! | `GET /healthz` | liveness and a few gauges, as JSON |
+//! | `GET /metrics` | Prometheus metrics (see [`crate::metrics`]) |
 //! | anything else | a file of the built client, or `index.html` for client routes such as `/d/{room}` |
 
 use std::convert::Infallible;
@@ -34,8 +36,10 @@ pub fn app(state: AppState) -> Router {
     }));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/ws/{room}", get(crate::ws::ws_handler))
         .route("/api/rooms", axum::routing::post(crate::api::create_room))
+        .route("/api/rooms/{room}/text", get(crate::api::export_text))
         .fallback_service(files)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -59,6 +63,19 @@ async fn spa_index(index: PathBuf, req: Request) -> Result<Response, Infallible>
         Ok(response) => Ok(response.map(Body::new)),
         Err(err) => match err {},
     }
+}
+
+/// `GET /metrics`: Prometheus text format (see [`crate::metrics`]).
+async fn metrics(State(state): State<AppState>) -> Response {
+    metrics::gauge!(crate::metrics::ROOMS_LOADED).set(state.registry.loaded() as f64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// `GET /healthz`: 200 with a few gauges while the server runs, 503 once it is

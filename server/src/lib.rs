@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod room;
 pub mod shutdown;
 pub mod store;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub limits: Arc<ConnectionLimits>,
     /// Signs and checks share-link keys.
     pub keys: Arc<Keys>,
+    /// Renders the metrics for `GET /metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Source of connection ids.
     next_client: Arc<AtomicU64>,
 }
@@ -81,6 +84,7 @@ impl AppState {
             compact_bytes: config.compact_bytes,
             max_connections: config.max_room_connections,
             max_document_bytes: config.max_document_bytes,
+            labelled_rooms: config.metrics_room_labels,
         };
         let keys = Arc::new(keys);
         let registry = Registry::new(
@@ -98,6 +102,7 @@ impl AppState {
             connections: TaskTracker::new(),
             limits: Arc::new(limits),
             keys,
+            metrics: metrics::install(),
             next_client: Arc::new(AtomicU64::new(1)),
         }
     }

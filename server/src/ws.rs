@@ -70,11 +70,13 @@ pub(crate) async fn ws_handler(
 ) -> Response {
     if !origin_allowed(&headers, &state.config.allowed_origins) {
         debug!(origin = ?headers.get(header::ORIGIN), "refused a cross-origin upgrade");
+        refused_upgrade("origin");
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
     let room = match RoomId::new(room) {
         Ok(room) => room,
         Err(err) => {
+            refused_upgrade("room_name");
             return (
                 StatusCode::BAD_REQUEST,
                 format!("invalid room name: {err}\n"),
@@ -84,6 +86,7 @@ pub(crate) async fn ws_handler(
     };
     let offered: Vec<&[u8]> = ws.requested_protocols().map(|p| p.as_bytes()).collect();
     if !offered.is_empty() && !offered.contains(&SUBPROTOCOL.as_bytes()) {
+        refused_upgrade("subprotocol");
         return (
             StatusCode::BAD_REQUEST,
             format!("unsupported subprotocol: this server speaks {SUBPROTOCOL}\n"),
@@ -92,6 +95,7 @@ pub(crate) async fn ws_handler(
     }
     drop(offered);
     if state.shutdown.is_cancelled() {
+        refused_upgrade("shutting_down");
         return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down\n").into_response();
     }
     let admission = admit(&state, &room, params.key.as_deref(), peer.ip());
@@ -111,6 +115,40 @@ pub(crate) async fn ws_handler(
         }
         .instrument(span)
     })
+}
+
+fn refused_upgrade(reason: &'static str) {
+    metrics::counter!(crate::metrics::UPGRADES, "result" => "refused", "reason" => reason)
+        .increment(1);
+}
+
+/// Counts a connection as open for as long as it lives.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> Self {
+        metrics::gauge!(crate::metrics::CONNECTIONS_OPEN).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::CONNECTIONS_OPEN).decrement(1.0);
+    }
+}
+
+/// Counts a frame and its payload bytes under its kind.
+fn count_frame(frames: &'static str, bytes: &'static str, message: &Message) {
+    let (kind, len) = match message {
+        Message::Binary(frame) => (binary_kind(frame), frame.len()),
+        Message::Text(text) => ("text", text.len()),
+        Message::Ping(data) => ("ping", data.len()),
+        Message::Pong(data) => ("pong", data.len()),
+        Message::Close(_) => ("close", 0),
+    };
+    metrics::counter!(frames, "kind" => kind).increment(1);
+    metrics::counter!(bytes, "kind" => kind).increment(len as u64);
 }
 
 /// The same-origin rule plus the configured list. A request without an
@@ -141,6 +179,7 @@ fn admit(state: &AppState, room: &RoomId, key: Option<&str>, ip: IpAddr) -> Admi
         Some(key) => match state.keys.verify(room, key) {
             Some(right) => Some(right),
             None => {
+                refused_upgrade("key");
                 return Admission::Refused {
                     code: close::POLICY,
                     reason: "this link's key is not valid for this document".into(),
@@ -151,6 +190,10 @@ fn admit(state: &AppState, room: &RoomId, key: Option<&str>, ip: IpAddr) -> Admi
     match state.limits.admit(ip) {
         Ok(slot) => Admission::Admitted { slot, key },
         Err(refusal) => {
+            refused_upgrade(match refusal {
+                Refusal::ServerFull => "server_full",
+                Refusal::AddressFull => "address_full",
+            });
             // Spread the retries of a crowd over time instead of a stampede.
             let wait = fastrand::u32(5..=20);
             let why = match refusal {
@@ -190,8 +233,13 @@ async fn handle_socket(
     let (sink, mut stream) = socket.split();
     let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
     let writer = tokio::spawn(write_loop(sink, outbox_rx, config.heartbeat).in_current_span());
+    let _open = OpenConnection::new();
     let (_slot, key) = match admission {
-        Admission::Admitted { slot, key } => (slot, key),
+        Admission::Admitted { slot, key } => {
+            metrics::counter!(crate::metrics::UPGRADES, "result" => "accepted", "reason" => "ok")
+                .increment(1);
+            (slot, key)
+        }
         Admission::Refused { code, reason } => {
             outbox.close(code, reason);
             drop(outbox);
@@ -224,6 +272,7 @@ async fn handle_socket(
             end
         }
         Err(JoinRefused::Full) => {
+            refused_upgrade("room_full");
             let reason = close::with_retry_after(
                 "this document has too many people in it",
                 fastrand::u32(10..=30),
@@ -317,6 +366,11 @@ async fn read_loop(
             );
             return ReadEnd::ServerClosed;
         }
+        count_frame(
+            crate::metrics::FRAMES_IN,
+            crate::metrics::BYTES_IN,
+            &message,
+        );
         let cmd = match message {
             Message::Binary(frame) => match decode_binary(client, frame) {
                 Ok(cmd) => cmd,
@@ -417,6 +471,16 @@ fn read_error(err: axum::Error, outbox: &Outbox, max_message_bytes: usize) -> Re
     }
 }
 
+/// The y-sync kind of a binary frame, from its first two bytes.
+fn binary_kind(frame: &[u8]) -> &'static str {
+    match frame {
+        [0, 0, ..] => "sync_step1",
+        [0, 1, ..] => "sync_step2",
+        [0, 2, ..] => "sync_update",
+        _ => "binary_other",
+    }
+}
+
 /// Decodes a binary frame into a room command, or the close to answer it with.
 fn decode_binary(client: ClientId, frame: Bytes) -> Result<RoomCmd, (u16, String)> {
     let decoded = SyncFrame::decode(&frame)
@@ -437,6 +501,7 @@ fn decode_binary(client: ClientId, frame: Bytes) -> Result<RoomCmd, (u16, String
             // follows it), so it can be shared instead of copied.
             let raw = frame.slice(frame.len() - payload.len()..);
             Ok(RoomCmd::Update {
+                received: std::time::Instant::now(),
                 client,
                 update,
                 raw,
@@ -469,6 +534,11 @@ async fn write_loop(
             _ = ping.tick() => Message::Ping(Bytes::new()),
         };
         let is_close = matches!(message, Message::Close(_));
+        count_frame(
+            crate::metrics::FRAMES_OUT,
+            crate::metrics::BYTES_OUT,
+            &message,
+        );
         let sent = tokio::select! {
             sent = sink.send(message) => sent,
             // A client that stopped reading can block the send forever; an

@@ -22,11 +22,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
 use super::outbox::{Outbox, OutboxError};
 use super::registry::Registry;
-use super::{JoinRefused, RoomCmd, RoomSettings};
+use super::{Exported, JoinRefused, RoomCmd, RoomSettings};
 use crate::access::Right;
 use crate::store::{Store, StoreError, StoredRoom};
 
@@ -67,6 +67,8 @@ enum InFlight {
         acks: Vec<(ClientId, u64)>,
         count: u64,
         bytes: u64,
+        /// When the commit started, for the commit latency metric.
+        started: std::time::Instant,
     },
     /// Replacing the log up to `through` with a snapshot.
     Compact {
@@ -116,6 +118,9 @@ pub(super) struct RoomActor {
     /// Bytes of stored state (snapshot + log + not yet stored), the measure
     /// `max_document_bytes` bounds. Compaction brings it down to the merged size.
     size: u64,
+    /// The `room` label of this room's metrics, if it holds one of the
+    /// bounded label slots.
+    label: Option<String>,
 }
 
 impl std::fmt::Debug for RoomActor {
@@ -154,6 +159,7 @@ impl RoomActor {
             idle_since: Some(Instant::now()),
             protected: false,
             size: 0,
+            label: None,
         }
     }
 
@@ -165,10 +171,19 @@ impl RoomActor {
                 .await;
             return;
         }
+        if self.registry.take_label_slot() {
+            self.label = Some(self.room.to_string());
+        }
+        self.report_gauges();
         let exit = self.serve().await;
         if exit == Exit::Failed {
             self.fail("storage failure; unsaved edits stay in your browser")
                 .await;
+        }
+        if let Some(label) = self.label.take() {
+            metrics::gauge!(crate::metrics::ROOM_CLIENTS, "room" => label.clone()).set(0.0);
+            metrics::gauge!(crate::metrics::ROOM_DOCUMENT_BYTES, "room" => label).set(0.0);
+            self.registry.release_label_slot();
         }
         debug!(room = %self.room, ?exit, "room stopped");
     }
@@ -220,6 +235,7 @@ impl RoomActor {
                 }
             }
             self.start_store_work();
+            self.report_gauges();
         }
     }
 
@@ -292,7 +308,29 @@ impl RoomActor {
                 client,
                 update,
                 raw,
-            } => self.apply(client, update, raw).await,
+                received,
+            } => {
+                self.apply(client, update, raw).await;
+                metrics::histogram!(crate::metrics::RELAY_SECONDS)
+                    .record(received.elapsed().as_secs_f64());
+            }
+            RoomCmd::Export { key, reply } => {
+                // Every room is readable with a valid key; open rooms without one too.
+                let readable = key.is_some() || !self.protected;
+                let exported = readable.then(|| {
+                    let txn = self.doc.transact();
+                    let text = |name| {
+                        txn.get_text(name)
+                            .map(|t| t.get_string(&txn))
+                            .unwrap_or_default()
+                    };
+                    Exported {
+                        title: text(tandem_shared::doc::TITLE),
+                        body: text(tandem_shared::doc::CONTENT),
+                    }
+                });
+                let _ = reply.send(exported);
+            }
             RoomCmd::Flush { done } => {
                 if self.pipeline_idle() {
                     let _ = done.send(());
@@ -373,6 +411,10 @@ impl RoomActor {
         }
         if changed {
             self.size += raw.len() as u64;
+            if let Some(label) = &self.label {
+                metrics::counter!(crate::metrics::ROOM_UPDATES, "room" => label.clone())
+                    .increment(1);
+            }
         }
         self.pending.push(Pending {
             from: client,
@@ -463,6 +505,16 @@ impl RoomActor {
         }
     }
 
+    /// Updates this room's gauges, if it is labelled.
+    fn report_gauges(&self) {
+        if let Some(label) = &self.label {
+            metrics::gauge!(crate::metrics::ROOM_CLIENTS, "room" => label.clone())
+                .set(self.peers.len() as f64);
+            metrics::gauge!(crate::metrics::ROOM_DOCUMENT_BYTES, "room" => label.clone())
+                .set(self.size as f64);
+        }
+    }
+
     fn pipeline_idle(&self) -> bool {
         self.in_flight.is_none() && self.pending.is_empty()
     }
@@ -498,6 +550,7 @@ impl RoomActor {
                 acks,
                 count,
                 bytes,
+                started: std::time::Instant::now(),
             });
             return;
         }
@@ -532,10 +585,17 @@ impl RoomActor {
         match (in_flight, result) {
             (
                 InFlight::Append {
-                    acks, count, bytes, ..
+                    acks,
+                    count,
+                    bytes,
+                    started,
+                    ..
                 },
                 StoreResult::Append(Ok(seq)),
             ) => {
+                metrics::histogram!(crate::metrics::COMMIT_SECONDS)
+                    .record(started.elapsed().as_secs_f64());
+                metrics::histogram!(crate::metrics::COMMIT_BATCH).record(count as f64);
                 self.last_seq = seq;
                 self.log_updates += count;
                 self.log_bytes += bytes;

@@ -40,6 +40,8 @@ pub struct RoomSettings {
     pub max_connections: usize,
     /// Largest document, in bytes of stored state.
     pub max_document_bytes: u64,
+    /// Most rooms with per-room metric labels at one time.
+    pub labelled_rooms: usize,
 }
 
 /// A message to a room's actor.
@@ -73,6 +75,8 @@ pub(crate) enum RoomCmd {
         update: Update,
         /// The bytes as received, to store and relay.
         raw: Bytes,
+        /// When the frame arrived, for the relay latency metric.
+        received: std::time::Instant,
     },
     /// The connection's presence changed (already validated).
     Presence {
@@ -80,6 +84,13 @@ pub(crate) enum RoomCmd {
         client: ClientId,
         /// Its new presence.
         presence: Presence,
+    },
+    /// Asks for the document's title and body as plain text.
+    Export {
+        /// The right the requester's key grants, if any.
+        key: Option<Right>,
+        /// `None` if the requester may not read the room.
+        reply: oneshot::Sender<Option<Exported>>,
     },
     /// Answered once every update received before it is durable.
     Flush {
@@ -98,6 +109,15 @@ pub(crate) enum RoomCmd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("room is no longer running")]
 pub struct RoomGone;
+
+/// A document as plain text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// The title (may be empty).
+    pub title: String,
+    /// The body.
+    pub body: String,
+}
 
 /// Why a join did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -154,6 +174,13 @@ impl RoomHandle {
         done.await.map_err(|_| JoinRefused::Gone)?
     }
 
+    /// The document as plain text; `Ok(None)` if `key` does not allow reading it.
+    pub async fn export(&self, key: Option<Right>) -> Result<Option<Exported>, RoomGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(RoomCmd::Export { key, reply }).await?;
+        answer.await.map_err(|_| RoomGone)
+    }
+
     /// Waits until every update this handle's senders sent before is durable.
     pub async fn flush(&self) -> Result<(), RoomGone> {
         let (done, finished) = oneshot::channel();
@@ -179,6 +206,7 @@ mod tests {
             compact_bytes: 1 << 20,
             max_connections: 10,
             max_document_bytes: 1 << 20,
+            labelled_rooms: 10,
         };
         let keys = Arc::new(crate::access::Keys::ephemeral().expect("keys"));
         Arc::new(Registry::new(

@@ -104,6 +104,8 @@ impl Outbox {
     /// Asks the writer to send a close frame now, ahead of queued frames.
     /// A second close while one is pending is ignored: the first one wins.
     pub fn close(&self, code: u16, reason: impl Into<String>) {
+        metrics::counter!(crate::metrics::DISCONNECTS, "reason" => crate::metrics::close_reason(code))
+            .increment(1);
         let mut reason = reason.into();
         tandem_shared::close::truncate_reason(&mut reason);
         let _ = self.control.try_send(CloseFrame {

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tandem_shared::RoomId;
 use tokio::sync::mpsc;
@@ -44,6 +44,9 @@ pub struct Registry {
     /// Tells room incarnations apart, so a stopping room never removes its
     /// successor from the map.
     next_generation: AtomicU64,
+    /// Rooms currently holding a per-room metrics label (bounded by
+    /// `settings.labelled_rooms`).
+    labelled: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -69,6 +72,7 @@ impl Registry {
             shutdown,
             tracker,
             next_generation: AtomicU64::new(1),
+            labelled: AtomicUsize::new(0),
         }
     }
 
@@ -139,6 +143,21 @@ impl Registry {
         {
             rooms.remove(room);
         }
+    }
+
+    /// Takes one of the bounded per-room metrics label slots, if one is free.
+    pub(super) fn take_label_slot(&self) -> bool {
+        let max = self.settings.labelled_rooms;
+        self.labelled
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives a label slot back.
+    pub(super) fn release_label_slot(&self) {
+        self.labelled.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// The store rooms live on.
