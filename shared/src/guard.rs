@@ -54,6 +54,9 @@ pub enum GuardError {
     TrailingBytes,
     /// A block of length zero.
     EmptyBlock,
+    /// A client id that does not fit in 53 bits (Yjs ids are JavaScript-safe
+    /// integers; yrs asserts on larger ones).
+    ClientIdTooLarge,
 }
 
 impl fmt::Display for GuardError {
@@ -67,6 +70,7 @@ impl fmt::Display for GuardError {
             Self::BadUtf8 => f.write_str("a string is not UTF-8"),
             Self::TrailingBytes => f.write_str("bytes after the end of the update"),
             Self::EmptyBlock => f.write_str("a block of length zero"),
+            Self::ClientIdTooLarge => f.write_str("a client id is larger than 2^53"),
         }
     }
 }
@@ -103,7 +107,7 @@ pub fn check_state_vector_v1(state_vector: &[u8]) -> Result<(), GuardError> {
     };
     let entries = walker.count(2)?;
     for _ in 0..entries {
-        walker.var()?;
+        walker.client()?;
         walker.var()?;
     }
     if walker.cursor.has_content() {
@@ -163,8 +167,15 @@ impl Walker<'_> {
         check_json_depth(self.string()?)
     }
 
+    fn client(&mut self) -> Result<(), GuardError> {
+        if self.var()? >= 1 << 53 {
+            return Err(GuardError::ClientIdTooLarge);
+        }
+        Ok(())
+    }
+
     fn id(&mut self) -> Result<(), GuardError> {
-        self.var()?;
+        self.client()?;
         self.var()?;
         Ok(())
     }
@@ -174,7 +185,7 @@ impl Walker<'_> {
         let clients = self.count(3)?;
         for _ in 0..clients {
             let blocks = self.count(2)?;
-            self.var()?; // client
+            self.client()?;
             self.var()?; // clock
             for _ in 0..blocks {
                 self.block()?;
@@ -303,7 +314,7 @@ impl Walker<'_> {
     fn delete_set(&mut self) -> Result<(), GuardError> {
         let clients = self.count(2)?;
         for _ in 0..clients {
-            self.var()?; // client
+            self.client()?;
             let ranges = self.count(2)?;
             for _ in 0..ranges {
                 self.var()?; // clock
@@ -484,6 +495,17 @@ mod tests {
             check_state_vector_v1(&[0, 0]),
             Err(GuardError::TrailingBytes)
         );
+    }
+
+    #[test]
+    fn client_ids_past_53_bits_are_refused() {
+        // Found by fuzzing (fuzz/regressions/update/client-id-53-bits):
+        // yrs asserts inside ClientID::new while decoding.
+        let update = include_bytes!("../../fuzz/regressions/update/client-id-53-bits");
+        assert_eq!(check_update_v1(update), Err(GuardError::ClientIdTooLarge));
+        assert!(std::panic::catch_unwind(|| Update::decode_v1(update)).is_err(), "still a yrs bug");
+        let huge_sv = [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1];
+        assert_eq!(check_state_vector_v1(&huge_sv), Err(GuardError::ClientIdTooLarge));
     }
 
     #[test]

@@ -1,0 +1,54 @@
+//! Every crashing input the fuzzers found (`fuzz/regressions/`), replayed
+//! against a live server: each is refused with 4001 (or, if it is a valid
+//! update after all, applied), the server keeps serving the room, and what
+//! was stored before is still there.
+
+mod support;
+
+use std::path::Path;
+
+use support::TestServer;
+use tandem_shared::{SyncFrame, close};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn every_known_crashing_update_is_contained() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/update");
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("dir entry").path())
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty(), "the regression corpus is empty");
+
+    let (server, _) = TestServer::memory().await;
+    let mut witness = server.client("regressions").await;
+    witness.insert(0, "kept").await;
+    witness.wait_saved().await;
+    for input in &inputs {
+        let update = std::fs::read(input).expect("read input");
+        let mut attacker = server.client("regressions").await;
+        attacker
+            .send_raw(Message::Binary(SyncFrame::Update(update).encode().into()))
+            .await;
+        attacker.ping().await;
+        attacker
+            .pump_until("an answer", |c| c.closed.is_some() || c.pongs == 1)
+            .await;
+        if let Some(frame) = &attacker.closed {
+            assert_eq!(
+                u16::from(frame.code),
+                close::INVALID_UPDATE,
+                "{}: {frame:?}",
+                input.display()
+            );
+        }
+    }
+    witness.drain().await;
+    assert!(
+        witness.closed.is_none(),
+        "the room kept serving its members"
+    );
+    let reader = server.client("regressions").await;
+    assert!(reader.content().contains("kept"), "{:?}", reader.content());
+}
