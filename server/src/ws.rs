@@ -220,6 +220,8 @@ enum ReadEnd {
     ServerClosed,
     /// The server is shutting down.
     Shutdown,
+    /// The writer stopped first (it sent a close, or the socket failed).
+    WriterEnded,
 }
 
 async fn handle_socket(
@@ -232,7 +234,7 @@ async fn handle_socket(
     let config = state.config.clone();
     let (sink, mut stream) = socket.split();
     let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
-    let writer = tokio::spawn(write_loop(sink, outbox_rx, config.heartbeat).in_current_span());
+    let mut writer = tokio::spawn(write_loop(sink, outbox_rx, config.heartbeat).in_current_span());
     let _open = OpenConnection::new();
     let (_slot, key) = match admission {
         Admission::Admitted { slot, key } => {
@@ -255,7 +257,13 @@ async fn handle_socket(
     let end = match join(&state, &room, client, &outbox, key).await {
         Ok(handle) => {
             debug!("joined");
-            let end = read_loop(&mut stream, &handle, &outbox, client, &state).await;
+            // Whichever side ends first ends the connection: a writer that
+            // stopped (slow consumer, failed send) must not leave a reader
+            // holding the connection open until the heartbeat notices.
+            let end = tokio::select! {
+                end = read_loop(&mut stream, &handle, &outbox, client, &state) => end,
+                _ = &mut writer => ReadEnd::WriterEnded,
+            };
             if end == ReadEnd::Shutdown {
                 // Let the room commit what this client sent, so its last
                 // `saved` goes out before the close.
@@ -305,7 +313,9 @@ async fn handle_socket(
         })
         .await;
     }
-    let _ = timeout(CLOSE_GRACE, writer).await;
+    if end != ReadEnd::WriterEnded {
+        let _ = timeout(CLOSE_GRACE, writer).await;
+    }
     info!(?end, "connection closed");
 }
 

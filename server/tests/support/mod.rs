@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod http;
+pub mod proxy;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
