@@ -1,5 +1,6 @@
 //! Binary frames as the server parses them: never a panic, and whatever
-//! decodes re-encodes to the same bytes.
+//! decodes survives a re-encode (byte equality is not required: a varint may
+//! be written with redundant continuation bytes).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -7,8 +8,6 @@ use tandem_shared::SyncFrame;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(frame) = SyncFrame::decode(data) {
-        if !matches!(frame, SyncFrame::Step1(_)) {
-            assert_eq!(frame.encode(), data);
-        }
+        assert_eq!(SyncFrame::decode(&frame.encode()).as_ref(), Ok(&frame));
     }
 });

@@ -54,6 +54,8 @@ pub enum GuardError {
     TrailingBytes,
     /// A block of length zero.
     EmptyBlock,
+    /// A clock, or a clock plus a length, past `u32::MAX`.
+    ClockOverflow,
     /// A client id that does not fit in 53 bits (Yjs ids are JavaScript-safe
     /// integers; yrs asserts on larger ones).
     ClientIdTooLarge,
@@ -71,6 +73,7 @@ impl fmt::Display for GuardError {
             Self::TrailingBytes => f.write_str("bytes after the end of the update"),
             Self::EmptyBlock => f.write_str("a block of length zero"),
             Self::ClientIdTooLarge => f.write_str("a client id is larger than 2^53"),
+            Self::ClockOverflow => f.write_str("a clock runs past 2^32"),
         }
     }
 }
@@ -186,23 +189,29 @@ impl Walker<'_> {
         for _ in 0..clients {
             let blocks = self.count(2)?;
             self.client()?;
-            self.var()?; // clock
+            let mut clock = self.var()?;
             for _ in 0..blocks {
-                self.block()?;
+                // yrs adds each block's length to the clock in a u32.
+                clock = clock.saturating_add(self.block()?);
+                if clock > u64::from(u32::MAX) {
+                    return Err(GuardError::ClockOverflow);
+                }
                 self.shape.blocks += 1;
             }
         }
         self.delete_set()
     }
 
-    fn block(&mut self) -> Result<(), GuardError> {
+    /// Checks one block and returns its length in clock units.
+    fn block(&mut self) -> Result<u64, GuardError> {
         let info = self.u8()?;
         match info {
             0 | 10 => {
-                if self.var()? == 0 {
+                let len = self.var()?;
+                if len == 0 {
                     return Err(GuardError::EmptyBlock);
                 }
-                return Ok(());
+                return Ok(len);
             }
             _ => {}
         }
@@ -225,46 +234,54 @@ impl Walker<'_> {
         self.content(info & 0x0F)
     }
 
-    fn content(&mut self, tag: u8) -> Result<(), GuardError> {
-        match tag {
-            1 => {
-                self.var()?; // deleted length
-            }
+    /// Checks a block's content and returns its length in clock units (as
+    /// yrs counts it: UTF-16 code units for strings, entries for lists).
+    fn content(&mut self, tag: u8) -> Result<u64, GuardError> {
+        let len = match tag {
+            1 => self.var()?, // deleted length
             2 => {
                 // yrs reads `count + 1` strings here (as Yjs writes them).
                 let count = self.count(1)?;
                 for _ in 0..=count {
                     self.json()?;
                 }
+                count + 1
             }
             3 => {
                 self.bytes()?;
+                1
             }
-            4 => {
-                self.string()?;
+            4 => self.string()?.encode_utf16().count() as u64,
+            5 => {
+                self.json()?;
+                1
             }
-            5 => self.json()?,
             6 => {
                 self.string()?;
                 self.json()?;
+                1
             }
-            7 => match self.u8()? {
-                3 | 5 => {
-                    self.string()?; // XML element or hook name
+            7 => {
+                match self.u8()? {
+                    3 | 5 => {
+                        self.string()?; // XML element or hook name
+                    }
+                    0 | 1 | 2 | 4 | 6 | 15 => {}
+                    other => return Err(GuardError::UnknownTag(other)),
                 }
-                0 | 1 | 2 | 4 | 6 | 15 => {}
-                other => return Err(GuardError::UnknownTag(other)),
-            },
+                1
+            }
             8 => {
                 let count = self.count(1)?;
                 for _ in 0..count {
                     self.any(0)?;
                 }
+                count
             }
             9 => return Err(GuardError::Subdocument),
             other => return Err(GuardError::UnknownTag(other)),
-        }
-        Ok(())
+        };
+        Ok(len)
     }
 
     fn any(&mut self, depth: usize) -> Result<(), GuardError> {
@@ -317,8 +334,12 @@ impl Walker<'_> {
             self.client()?;
             let ranges = self.count(2)?;
             for _ in 0..ranges {
-                self.var()?; // clock
-                self.var()?; // len
+                let clock = self.var()?;
+                let len = self.var()?;
+                // yrs computes `clock + len` in a u32.
+                if clock.saturating_add(len) > u64::from(u32::MAX) {
+                    return Err(GuardError::ClockOverflow);
+                }
                 self.shape.delete_ranges += 1;
             }
         }
@@ -506,6 +527,17 @@ mod tests {
         assert!(std::panic::catch_unwind(|| Update::decode_v1(update)).is_err(), "still a yrs bug");
         let huge_sv = [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1];
         assert_eq!(check_state_vector_v1(&huge_sv), Err(GuardError::ClientIdTooLarge));
+    }
+
+    #[test]
+    fn clocks_past_32_bits_are_refused() {
+        // Found by fuzzing (fuzz/regressions/update/delete-range-overflow):
+        // yrs adds a delete range's clock and length in a u32.
+        let update = include_bytes!("../../fuzz/regressions/update/delete-range-overflow");
+        assert_eq!(check_update_v1(update), Err(GuardError::ClockOverflow));
+        // A block list whose lengths run the clock past u32::MAX.
+        let update = [1, 1, 7, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 5, 0];
+        assert_eq!(check_update_v1(&update), Err(GuardError::ClockOverflow));
     }
 
     #[test]
