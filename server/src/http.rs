@@ -5,6 +5,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /ws/{room}` | WebSocket upgrade (see [`crate::ws`] and docs/PROTOCOL.md) |
+//! | `GET /yjs/{room}` | WebSocket upgrade for stock Yjs clients (y-websocket dialect) |
 //! | `POST /api/rooms` | create a protected document and get its share keys (see [`crate::api`]) |
 //! | `GET /api/rooms/{room}/text` | the document as plain text, for download |
 //! | `GET /healthz` | liveness and a few gauges, as JSON |
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ws/{room}", get(crate::ws::ws_handler))
+        .route("/yjs/{room}", get(crate::ws::yjs_handler))
         .route("/api/rooms", axum::routing::post(crate::api::create_room))
         .route("/api/rooms/{room}/text", get(crate::api::export_text))
         .fallback_service(files)

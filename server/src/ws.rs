@@ -24,6 +24,7 @@ use futures_util::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use serde::Deserialize;
 use tandem_shared::guard::check_update_v1;
+use tandem_shared::yjs::{YjsFrame, presence_from_state};
 use tandem_shared::{
     ClientId, ClientMsg, ErrorCode, Presence, RoomId, SUBPROTOCOL, ServerMsg, SyncFrame, close,
 };
@@ -35,7 +36,7 @@ use yrs::updates::decoder::Decode;
 use crate::AppState;
 use crate::access::Right;
 use crate::limits::{Refusal, Slot};
-use crate::room::{JoinRefused, Outbox, OutboxReceiver, RoomCmd, RoomHandle, outbox};
+use crate::room::{Dialect, JoinRefused, Outbox, OutboxReceiver, RoomCmd, RoomHandle, outbox};
 
 /// How long to wait for the client's half of a close handshake, and for the
 /// writer to get a final frame out.
@@ -57,10 +58,35 @@ enum Admission {
     Refused { code: u16, reason: String },
 }
 
-/// `GET /ws/{room}`: checks the origin, room name, subprotocol, key and
-/// capacity, then upgrades. Problems a browser page cannot see in an HTTP
-/// status (key, capacity) are answered with a close frame after the upgrade.
+/// `GET /ws/{room}`: Tandem's own protocol (`tandem.v1`).
 pub(crate) async fn ws_handler(
+    room: Path<String>,
+    params: Query<WsParams>,
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    upgrade(Dialect::Tandem, room, params, state, peer, headers, ws)
+}
+
+/// `GET /yjs/{room}`: the y-websocket dialect, for stock Yjs clients.
+pub(crate) async fn yjs_handler(
+    room: Path<String>,
+    params: Query<WsParams>,
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    upgrade(Dialect::Yjs, room, params, state, peer, headers, ws)
+}
+
+/// Checks the origin, room name, subprotocol, key and capacity, then
+/// upgrades. Problems a browser page cannot see in an HTTP status (key,
+/// capacity) are answered with a close frame after the upgrade.
+fn upgrade(
+    dialect: Dialect,
     Path(room): Path<String>,
     Query(params): Query<WsParams>,
     State(state): State<AppState>,
@@ -85,7 +111,10 @@ pub(crate) async fn ws_handler(
         }
     };
     let offered: Vec<&[u8]> = ws.requested_protocols().map(|p| p.as_bytes()).collect();
-    if !offered.is_empty() && !offered.contains(&SUBPROTOCOL.as_bytes()) {
+    if dialect == Dialect::Tandem
+        && !offered.is_empty()
+        && !offered.contains(&SUBPROTOCOL.as_bytes())
+    {
         refused_upgrade("subprotocol");
         return (
             StatusCode::BAD_REQUEST,
@@ -100,8 +129,11 @@ pub(crate) async fn ws_handler(
     }
     let admission = admit(&state, &room, params.key.as_deref(), peer.ip());
     let config = &state.config;
+    let ws = match dialect {
+        Dialect::Tandem => ws.protocols([SUBPROTOCOL]),
+        Dialect::Yjs => ws,
+    };
     let ws = ws
-        .protocols([SUBPROTOCOL])
         .max_message_size(config.max_message_bytes)
         .max_frame_size(config.max_message_bytes);
     let client = ClientId(state.next_client_id());
@@ -110,7 +142,7 @@ pub(crate) async fn ws_handler(
     let span = tracing::info_span!("conn", %room, %client, ip = %peer.ip());
     ws.on_upgrade(move |socket| {
         async move {
-            handle_socket(socket, state, room, client, admission).await;
+            handle_socket(socket, state, room, client, admission, dialect).await;
             drop(tracked);
         }
         .instrument(span)
@@ -230,6 +262,7 @@ async fn handle_socket(
     room: RoomId,
     client: ClientId,
     admission: Admission,
+    dialect: Dialect,
 ) {
     let config = state.config.clone();
     let (sink, mut stream) = socket.split();
@@ -254,14 +287,14 @@ async fn handle_socket(
         }
     };
 
-    let end = match join(&state, &room, client, &outbox, key).await {
+    let end = match join(&state, &room, client, &outbox, key, dialect).await {
         Ok(handle) => {
             debug!("joined");
             // Whichever side ends first ends the connection: a writer that
             // stopped (slow consumer, failed send) must not leave a reader
             // holding the connection open until the heartbeat notices.
             let end = tokio::select! {
-                end = read_loop(&mut stream, &handle, &outbox, client, &state) => end,
+                end = read_loop(&mut stream, &handle, &outbox, client, &state, dialect) => end,
                 _ = &mut writer => ReadEnd::WriterEnded,
             };
             if end == ReadEnd::Shutdown {
@@ -326,13 +359,14 @@ async fn join(
     client: ClientId,
     outbox: &Outbox,
     key: Option<Right>,
+    dialect: Dialect,
 ) -> Result<RoomHandle, JoinRefused> {
     for _ in 0..3 {
         let handle = state
             .registry
             .get_or_create(room)
             .ok_or(JoinRefused::Gone)?;
-        match handle.join(client, outbox.clone(), key).await {
+        match handle.join(client, outbox.clone(), key, dialect).await {
             Ok(()) => return Ok(handle),
             Err(JoinRefused::Gone) => continue,
             Err(refused) => return Err(refused),
@@ -348,9 +382,12 @@ async fn read_loop(
     outbox: &Outbox,
     client: ClientId,
     state: &AppState,
+    dialect: Dialect,
 ) -> ReadEnd {
     let silence_limit = state.config.heartbeat * 2;
     let mut deadline = Instant::now() + silence_limit;
+    // A Yjs client's awareness id: the first one it speaks for.
+    let mut awareness_id: Option<u64> = None;
     let rate = NonZeroU32::new(state.config.rate_limit).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(state.config.rate_burst).unwrap_or(rate);
     let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
@@ -382,6 +419,24 @@ async fn read_loop(
             &message,
         );
         let cmd = match message {
+            Message::Binary(frame) if dialect == Dialect::Yjs => {
+                match decode_yjs(client, frame, &mut awareness_id) {
+                    Ok(Some(cmd)) => cmd,
+                    Ok(None) => continue,
+                    Err((code, reason)) => {
+                        debug!(code, %reason, "refused a binary frame");
+                        outbox.close(code, reason);
+                        return ReadEnd::ServerClosed;
+                    }
+                }
+            }
+            Message::Text(_) if dialect == Dialect::Yjs => {
+                outbox.close(
+                    close::BAD_MESSAGE,
+                    "this endpoint speaks binary y-websocket frames only",
+                );
+                return ReadEnd::ServerClosed;
+            }
             Message::Binary(frame) => match decode_binary(client, frame) {
                 Ok(cmd) => cmd,
                 Err((code, reason)) => {
@@ -396,7 +451,11 @@ async fn read_loop(
                     Ok(ClientMsg::Presence(presence)) => match presence_checked(&text, presence) {
                         Ok(presence) => {
                             if room
-                                .send(RoomCmd::Presence { client, presence })
+                                .send(RoomCmd::Presence {
+                                    client,
+                                    presence: Some(presence),
+                                    awareness: None,
+                                })
                                 .await
                                 .is_err()
                             {
@@ -490,6 +549,46 @@ fn binary_kind(frame: &[u8]) -> &'static str {
         _ => "binary_other",
     }
 }
+
+/// Decodes a y-websocket frame into a room command (`None`: nothing to do),
+/// or the close to answer it with.
+fn decode_yjs(
+    client: ClientId,
+    frame: Bytes,
+    awareness_id: &mut Option<u64>,
+) -> Result<Option<RoomCmd>, (u16, String)> {
+    let decoded = YjsFrame::decode(&frame)
+        .map_err(|err| (close::BAD_MESSAGE, format!("bad y-websocket frame: {err}")))?;
+    match decoded {
+        YjsFrame::Sync(_) => decode_binary(client, frame).map(Some),
+        YjsFrame::AwarenessQuery => Ok(Some(RoomCmd::AwarenessQuery { client })),
+        YjsFrame::Awareness(entries) => {
+            // A provider speaks for its own client only; entries about others
+            // (echoes of what we sent it) are ignored.
+            let own = *awareness_id.get_or_insert(entries.first().map_or(0, |e| e.client));
+            let Some(entry) = entries.into_iter().find(|e| e.client == own) else {
+                return Ok(None);
+            };
+            if entry.state.len() > MAX_PRESENCE_BYTES {
+                return Err((
+                    close::BAD_MESSAGE,
+                    format!("awareness state larger than {MAX_PRESENCE_BYTES} bytes"),
+                ));
+            }
+            let fallback = PALETTE[(client.0 % PALETTE.len() as u64) as usize];
+            Ok(Some(RoomCmd::Presence {
+                client,
+                presence: presence_from_state(&entry.state, fallback),
+                awareness: Some((entry.client, entry.clock)),
+            }))
+        }
+    }
+}
+
+/// Colours for Yjs users whose awareness names none.
+const PALETTE: [&str; 8] = [
+    "#e06c75", "#98c379", "#e5c07b", "#61afef", "#c678dd", "#56b6c2", "#d19a66", "#be5046",
+];
 
 /// Decodes a binary frame into a room command, or the close to answer it with.
 fn decode_binary(client: ClientId, frame: Bytes) -> Result<RoomCmd, (u16, String)> {

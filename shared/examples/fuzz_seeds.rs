@@ -10,7 +10,11 @@ use tandem_shared::SyncFrame;
 use yrs::{Any, Array, Map, ReadTxn, StateVector, Text, Transact};
 
 fn main() -> std::io::Result<()> {
-    let root = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into()));
+    let root = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/corpus".into()),
+    );
     let doc = tandem_shared::doc::new_doc();
     let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
     let title = doc.get_or_insert_text(tandem_shared::doc::TITLE);
@@ -26,7 +30,11 @@ fn main() -> std::io::Result<()> {
     edit(&|txn| text.remove_range(txn, 2, 4));
     edit(&|txn| title.insert(txn, 0, "Title"));
     edit(&|txn| {
-        map.insert(txn, "k", Any::from(vec![Any::from(1.5), Any::from("x"), Any::Null]));
+        map.insert(
+            txn,
+            "k",
+            Any::from(vec![Any::from(1.5), Any::from("x"), Any::Null]),
+        );
     });
     edit(&|txn| {
         array.insert(txn, 0, Any::Bool(true));
@@ -35,14 +43,20 @@ fn main() -> std::io::Result<()> {
         let attrs = HashMap::from([("bold".into(), Any::Bool(true))]);
         text.format(txn, 0, 3, attrs);
     });
-    updates.push(doc.transact().encode_state_as_update_v1(&StateVector::default()));
+    updates.push(
+        doc.transact()
+            .encode_state_as_update_v1(&StateVector::default()),
+    );
 
     for dir in ["update_raw", "update_guarded", "sync_frame"] {
         std::fs::create_dir_all(root.join(dir))?;
     }
     for (i, update) in updates.iter().enumerate() {
         std::fs::write(root.join("update_raw").join(format!("seed-{i}")), update)?;
-        std::fs::write(root.join("update_guarded").join(format!("seed-{i}")), update)?;
+        std::fs::write(
+            root.join("update_guarded").join(format!("seed-{i}")),
+            update,
+        )?;
         let frame = SyncFrame::Update(update.clone()).encode();
         std::fs::write(root.join("sync_frame").join(format!("seed-{i}")), frame)?;
     }

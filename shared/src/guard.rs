@@ -524,9 +524,15 @@ mod tests {
         // yrs asserts inside ClientID::new while decoding.
         let update = include_bytes!("../../fuzz/regressions/update/client-id-53-bits");
         assert_eq!(check_update_v1(update), Err(GuardError::ClientIdTooLarge));
-        assert!(std::panic::catch_unwind(|| Update::decode_v1(update)).is_err(), "still a yrs bug");
+        assert!(
+            std::panic::catch_unwind(|| Update::decode_v1(update)).is_err(),
+            "still a yrs bug"
+        );
         let huge_sv = [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1];
-        assert_eq!(check_state_vector_v1(&huge_sv), Err(GuardError::ClientIdTooLarge));
+        assert_eq!(
+            check_state_vector_v1(&huge_sv),
+            Err(GuardError::ClientIdTooLarge)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod doc;
 pub mod guard;
 mod ids;
 pub mod protocol;
+pub mod yjs;
 
 pub use ids::{ClientId, InvalidRoomId, RoomId};
 pub use protocol::{

@@ -13,8 +13,10 @@ use std::sync::Arc;
 
 use axum::extract::ws::Message;
 use bytes::Bytes;
+use tandem_shared::yjs::{AwarenessEntry, YjsFrame, state_from_presence};
 use tandem_shared::{
-    ClientId, PROTOCOL_VERSION, PeerPresence, RoomId, ServerMsg, ShareKeys, SyncFrame, close,
+    ClientId, PROTOCOL_VERSION, PeerPresence, Presence, RoomId, ServerMsg, ShareKeys, SyncFrame,
+    close,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -26,7 +28,7 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
 use super::outbox::{Outbox, OutboxError};
 use super::registry::Registry;
-use super::{Exported, JoinRefused, RoomCmd, RoomSettings};
+use super::{Dialect, Exported, JoinRefused, RoomCmd, RoomSettings};
 use crate::access::Right;
 use crate::store::{Store, StoreError, StoredRoom};
 
@@ -43,6 +45,11 @@ struct Peer {
     durable: u64,
     /// What the connection last said about itself, relayed to joiners.
     presence: Option<PeerPresence>,
+    /// The protocol it speaks.
+    dialect: Dialect,
+    /// Its identity in Yjs awareness: (client id, clock). A Yjs client's own;
+    /// for Tandem clients, their connection id and a clock bumped per change.
+    awareness: (u64, u32),
 }
 
 /// An update applied to the document and waiting for the store.
@@ -245,6 +252,7 @@ impl RoomActor {
                 client,
                 outbox,
                 key,
+                dialect,
                 joined,
             } => {
                 if self.peers.len() >= self.settings.max_connections {
@@ -257,29 +265,42 @@ impl RoomActor {
                     Some(Right::View) => true,
                     None => self.protected,
                 };
-                let share = (!read_only).then(|| ShareKeys {
-                    edit: self.registry.keys.key_for(&self.room, Right::Edit),
-                    view: self.registry.keys.key_for(&self.room, Right::View),
-                });
-                let welcome = ServerMsg::Welcome {
-                    protocol: PROTOCOL_VERSION,
-                    client_id: client,
-                    room: self.room.clone(),
-                    read_only,
-                    peers: self
-                        .peers
-                        .values()
-                        .filter_map(|p| p.presence.clone())
-                        .collect(),
-                    share,
-                };
                 let step1 = SyncFrame::Step1(self.doc.transact().state_vector()).encode();
-                if outbox
-                    .push(Message::Text(welcome.to_json().into()))
-                    .is_err()
-                    || outbox.push(Message::Binary(step1.into())).is_err()
-                {
-                    return;
+                let greeting = match dialect {
+                    Dialect::Tandem => {
+                        let share = (!read_only).then(|| ShareKeys {
+                            edit: self.registry.keys.key_for(&self.room, Right::Edit),
+                            view: self.registry.keys.key_for(&self.room, Right::View),
+                        });
+                        let welcome = ServerMsg::Welcome {
+                            protocol: PROTOCOL_VERSION,
+                            client_id: client,
+                            room: self.room.clone(),
+                            read_only,
+                            peers: self
+                                .peers
+                                .values()
+                                .filter_map(|p| p.presence.clone())
+                                .collect(),
+                            share,
+                        };
+                        Some(Message::Text(welcome.to_json().into()))
+                    }
+                    // Yjs clients learn who is here from an awareness update,
+                    // after the sync step 1 (as the reference server does).
+                    Dialect::Yjs => None,
+                };
+                let awareness = (dialect == Dialect::Yjs)
+                    .then(|| self.awareness_of_all())
+                    .flatten();
+                let frames = greeting
+                    .into_iter()
+                    .chain([Message::Binary(step1.into())])
+                    .chain(awareness);
+                for frame in frames {
+                    if outbox.push(frame).is_err() {
+                        return;
+                    }
                 }
                 let peer = Peer {
                     outbox,
@@ -287,18 +308,35 @@ impl RoomActor {
                     received: 0,
                     durable: 0,
                     presence: None,
+                    dialect,
+                    awareness: (client.0, 0),
                 };
                 self.peers.insert(client, peer);
                 self.idle_since = None;
                 let _ = joined.send(Ok(()));
             }
-            RoomCmd::Presence { client, presence } => {
+            RoomCmd::Presence {
+                client,
+                presence,
+                awareness,
+            } => {
                 let Some(peer) = self.peers.get_mut(&client) else {
                     return;
                 };
-                let entry = presence.for_peer(client);
-                peer.presence = Some(entry.clone());
-                self.broadcast_text(client, &ServerMsg::Presence(entry));
+                peer.presence = presence.map(|p| p.for_peer(client));
+                peer.awareness = match awareness {
+                    Some(identity) => identity,
+                    None => (peer.awareness.0, peer.awareness.1.wrapping_add(1)),
+                };
+                self.broadcast_presence(client);
+            }
+            RoomCmd::AwarenessQuery { client } => {
+                if let (Some(peer), Some(frame)) =
+                    (self.peers.get(&client), self.awareness_of_all())
+                    && let Err(err) = peer.outbox.push(frame)
+                {
+                    self.drop_peer(client, err);
+                }
             }
             RoomCmd::StateVector {
                 client,
@@ -482,27 +520,74 @@ impl RoomActor {
 
     /// Forgets a member and tells the others it left, so no ghost remains.
     fn remove_peer(&mut self, client: ClientId) {
-        if self.peers.remove(&client).is_none() {
+        let Some(peer) = self.peers.remove(&client) else {
             return;
-        }
-        self.broadcast_text(client, &ServerMsg::PeerLeft { client_id: client });
+        };
+        let (id, clock) = peer.awareness;
+        let gone = AwarenessEntry {
+            client: id,
+            clock: clock.wrapping_add(1),
+            state: state_from_presence(None),
+        };
+        self.broadcast(
+            client,
+            &ServerMsg::PeerLeft { client_id: client },
+            YjsFrame::Awareness(vec![gone]),
+        );
         if self.peers.is_empty() {
             self.idle_since = Some(Instant::now());
         }
     }
 
-    /// Sends `msg` to every member but `except`.
-    fn broadcast_text(&mut self, except: ClientId, msg: &ServerMsg) {
-        let frame = Message::Text(msg.to_json().into());
+    /// Tells everyone about `client`'s presence: Tandem clients but the sender
+    /// get JSON; every Yjs client, the sender included (y-websocket providers
+    /// expect their own state back, as the reference server sends it), gets
+    /// an awareness update.
+    fn broadcast_presence(&mut self, client: ClientId) {
+        let Some(peer) = self.peers.get(&client) else {
+            return;
+        };
+        let json = match &peer.presence {
+            Some(presence) => ServerMsg::Presence(presence.clone()),
+            None => ServerMsg::PeerLeft { client_id: client },
+        };
+        let awareness = YjsFrame::Awareness(vec![awareness_entry(peer)]);
+        self.broadcast(client, &json, awareness);
+    }
+
+    /// Sends `json` to every Tandem member but `except`, and `yjs` to every
+    /// Yjs member except a Yjs `except` whose own awareness this is not.
+    fn broadcast(&mut self, except: ClientId, json: &ServerMsg, yjs: YjsFrame) {
+        let json_frame = Message::Text(json.to_json().into());
+        let yjs_frame = Message::Binary(yjs.encode().into());
+        let echo_presence = matches!(json, ServerMsg::Presence(_));
         let slow: Vec<(ClientId, OutboxError)> = self
             .peers
             .iter()
-            .filter(|(id, _)| **id != except)
-            .filter_map(|(id, peer)| peer.outbox.push(frame.clone()).err().map(|e| (*id, e)))
+            .filter_map(|(id, peer)| {
+                let frame = match peer.dialect {
+                    Dialect::Tandem if *id == except => return None,
+                    Dialect::Tandem => &json_frame,
+                    Dialect::Yjs if *id == except && !echo_presence => return None,
+                    Dialect::Yjs => &yjs_frame,
+                };
+                peer.outbox.push(frame.clone()).err().map(|e| (*id, e))
+            })
             .collect();
         for (id, err) in slow {
             self.drop_peer(id, err);
         }
+    }
+
+    /// One awareness update with every member that has a presence, or `None`.
+    fn awareness_of_all(&self) -> Option<Message> {
+        let entries: Vec<AwarenessEntry> = self
+            .peers
+            .values()
+            .filter(|p| p.presence.is_some())
+            .map(awareness_entry)
+            .collect();
+        (!entries.is_empty()).then(|| Message::Binary(YjsFrame::Awareness(entries).encode().into()))
     }
 
     /// Updates this room's gauges, if it is labelled.
@@ -641,6 +726,10 @@ impl RoomActor {
         for (client, seq) in acks {
             if let Some(peer) = self.peers.get_mut(client) {
                 peer.durable = peer.durable.max(*seq);
+                if peer.dialect == Dialect::Yjs {
+                    // The y-websocket protocol has no acknowledgement.
+                    continue;
+                }
                 let saved = ServerMsg::Saved {
                     updates: peer.durable,
                 }
@@ -669,6 +758,20 @@ impl RoomActor {
                 outbox.close(close::INTERNAL, reason);
             }
         }
+    }
+}
+
+/// A member's presence as an awareness entry under its awareness identity.
+fn awareness_entry(peer: &Peer) -> AwarenessEntry {
+    let presence = peer.presence.as_ref().map(|p| Presence {
+        name: p.name.clone(),
+        color: p.color.clone(),
+        cursor: p.cursor.clone(),
+    });
+    AwarenessEntry {
+        client: peer.awareness.0,
+        clock: peer.awareness.1,
+        state: state_from_presence(presence.as_ref()),
     }
 }
 

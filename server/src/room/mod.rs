@@ -56,6 +56,8 @@ pub(crate) enum RoomCmd {
         outbox: Outbox,
         /// The right the connection's key grants, if it has a valid key.
         key: Option<Right>,
+        /// Which protocol the connection speaks.
+        dialect: Dialect,
         /// Answered once the room is loaded: a member now, or why not.
         joined: oneshot::Sender<Result<(), JoinRefused>>,
     },
@@ -78,12 +80,21 @@ pub(crate) enum RoomCmd {
         /// When the frame arrived, for the relay latency metric.
         received: std::time::Instant,
     },
-    /// The connection's presence changed (already validated).
+    /// The connection's presence changed (already validated); `None` when a
+    /// Yjs client cleared its awareness state.
     Presence {
         /// The sender.
         client: ClientId,
         /// Its new presence.
-        presence: Presence,
+        presence: Option<Presence>,
+        /// For a Yjs client: the awareness client id and clock it used, so
+        /// its state is relayed to other Yjs clients under the same identity.
+        awareness: Option<(u64, u32)>,
+    },
+    /// A Yjs client asked for everyone's awareness.
+    AwarenessQuery {
+        /// The asker.
+        client: ClientId,
     },
     /// Asks for the document's title and body as plain text.
     Export {
@@ -109,6 +120,16 @@ pub(crate) enum RoomCmd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("room is no longer running")]
 pub struct RoomGone;
+
+/// The protocol a connection speaks: Tandem's own (`/ws`), or the
+/// y-websocket dialect of stock Yjs clients (`/yjs`, see `tandem_shared::yjs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// JSON control frames and `saved` acknowledgements; presence as JSON.
+    Tandem,
+    /// Binary only; presence as awareness updates; no acknowledgements.
+    Yjs,
+}
 
 /// A document as plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,12 +183,14 @@ impl RoomHandle {
         client: ClientId,
         outbox: Outbox,
         key: Option<Right>,
+        dialect: Dialect,
     ) -> Result<(), JoinRefused> {
         let (joined, done) = oneshot::channel();
         self.send(RoomCmd::Join {
             client,
             outbox,
             key,
+            dialect,
             joined,
         })
         .await?;
@@ -232,7 +255,10 @@ mod tests {
         let room = RoomId::new("idle").expect("room");
         let handle = registry.get_or_create(&room).expect("running");
         let (queue, _frames) = outbox(16, 1 << 20);
-        handle.join(ClientId(1), queue, None).await.expect("joined");
+        handle
+            .join(ClientId(1), queue, None, Dialect::Tandem)
+            .await
+            .expect("joined");
 
         // A member keeps the room loaded however long it stays.
         tokio::time::advance(Duration::from_secs(3600)).await;
@@ -261,7 +287,10 @@ mod tests {
         // The next visitor gets a fresh actor that loads the room again.
         let again = registry.get_or_create(&room).expect("running");
         let (queue, _frames) = outbox(16, 1 << 20);
-        again.join(ClientId(2), queue, None).await.expect("joined");
+        again
+            .join(ClientId(2), queue, None, Dialect::Tandem)
+            .await
+            .expect("joined");
         assert_eq!(store.loads(), 2);
     }
 
@@ -272,7 +301,10 @@ mod tests {
         let room = RoomId::new("gone").expect("room");
         let stale = registry.get_or_create(&room).expect("running");
         let (queue, _frames) = outbox(16, 1 << 20);
-        stale.join(ClientId(1), queue, None).await.expect("joined");
+        stale
+            .join(ClientId(1), queue, None, Dialect::Tandem)
+            .await
+            .expect("joined");
         stale
             .send(RoomCmd::Leave {
                 client: ClientId(1),
@@ -285,7 +317,7 @@ mod tests {
         assert!(!registry.is_loaded(&room));
         let (queue, _frames) = outbox(16, 1 << 20);
         assert_eq!(
-            stale.join(ClientId(2), queue, None).await,
+            stale.join(ClientId(2), queue, None, Dialect::Tandem).await,
             Err(JoinRefused::Gone)
         );
     }

@@ -1,0 +1,248 @@
+//! The y-websocket dialect at `/yjs/{room}`, driven by a minimal Yjs-style
+//! client built on yrs: same rooms, same durability, presence translated.
+
+mod support;
+
+use futures_util::{SinkExt, StreamExt};
+use support::{Client, TestServer};
+use tandem_shared::yjs::{AwarenessEntry, YjsFrame, presence_from_state};
+use tandem_shared::{Presence, SyncFrame, close};
+use tokio_tungstenite::tungstenite::Message;
+use yrs::updates::decoder::Decode;
+use yrs::{GetString, ReadTxn, Text, Transact, Update};
+
+/// A y-websocket-style peer: binary frames only, awareness for presence.
+struct YjsPeer {
+    socket: support::client::Socket,
+    doc: yrs::Doc,
+    /// The latest awareness state seen per awareness client id.
+    awareness: std::collections::HashMap<u64, (u32, String)>,
+    closed: Option<(u16, String)>,
+}
+
+impl YjsPeer {
+    async fn connect(url: &str) -> Self {
+        let (socket, response) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        assert!(response.headers().get("Sec-WebSocket-Protocol").is_none());
+        let doc = tandem_shared::doc::new_doc();
+        let mut peer = Self {
+            socket,
+            doc,
+            awareness: Default::default(),
+            closed: None,
+        };
+        let step1 = SyncFrame::Step1(peer.doc.transact().state_vector());
+        peer.send(YjsFrame::Sync(step1)).await;
+        peer
+    }
+
+    async fn send(&mut self, frame: YjsFrame) {
+        self.socket
+            .send(Message::Binary(frame.encode().into()))
+            .await
+            .expect("send");
+    }
+
+    fn text(&self) -> String {
+        self.doc
+            .get_or_insert_text("content")
+            .get_string(&self.doc.transact())
+    }
+
+    async fn insert(&mut self, index: u32, chunk: &str) {
+        let text = self.doc.get_or_insert_text("content");
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            text.insert(&mut txn, index, chunk);
+            txn.encode_update_v1()
+        };
+        self.send(YjsFrame::Sync(SyncFrame::Update(update))).await;
+    }
+
+    async fn pump_until(&mut self, what: &str, condition: impl Fn(&Self) -> bool) {
+        let deadline = tokio::time::Instant::now() + support::DEADLINE;
+        while !condition(self) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for: {what}");
+            let Ok(next) = tokio::time::timeout(left, self.socket.next()).await else {
+                continue;
+            };
+            match next {
+                Some(Ok(Message::Binary(bytes))) => {
+                    match YjsFrame::decode(&bytes).expect("valid frame") {
+                        YjsFrame::Sync(SyncFrame::Step1(sv)) => {
+                            let diff = self.doc.transact().encode_diff_v1(&sv);
+                            self.send(YjsFrame::Sync(SyncFrame::Step2(diff))).await;
+                        }
+                        YjsFrame::Sync(SyncFrame::Step2(u) | SyncFrame::Update(u)) => {
+                            let update = Update::decode_v1(&u).expect("decode");
+                            self.doc.transact_mut().apply_update(update).expect("apply");
+                        }
+                        YjsFrame::Awareness(entries) => {
+                            for e in entries {
+                                self.awareness.insert(e.client, (e.clock, e.state));
+                            }
+                        }
+                        YjsFrame::AwarenessQuery => {}
+                    }
+                }
+                Some(Ok(Message::Text(text))) => {
+                    panic!("the Yjs dialect sends no text frames: {text}")
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    self.closed = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                }
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => {
+                    assert!(
+                        condition(self),
+                        "connection ended while waiting for: {what}"
+                    );
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn yjs_url(server: &TestServer, room: &str) -> String {
+    format!("ws://{}/yjs/{room}", server.addr)
+}
+
+#[tokio::test]
+async fn yjs_and_tandem_clients_edit_one_room_together() {
+    let (server, _) = TestServer::memory().await;
+    let mut tandem = server.client("mixed").await;
+    tandem.insert(0, "from tandem. ").await;
+    tandem.wait_saved().await;
+
+    let mut yjs = YjsPeer::connect(&yjs_url(&server, "mixed")).await;
+    yjs.pump_until("initial sync", |p| p.text() == "from tandem. ")
+        .await;
+    yjs.insert(13, "from yjs.").await;
+    tandem
+        .pump_until("tandem sees the yjs edit", |c| {
+            c.content() == "from tandem. from yjs."
+        })
+        .await;
+    tandem.insert(0, ">> ").await;
+    yjs.pump_until("yjs sees the tandem edit", |p| {
+        p.text() == ">> from tandem. from yjs."
+    })
+    .await;
+
+    // Same durability: a fresh client after everything settled sees it all.
+    tandem.wait_saved().await;
+    let fresh = Client::connect(&server.ws_url("mixed")).await;
+    assert_eq!(fresh.content(), ">> from tandem. from yjs.");
+}
+
+#[tokio::test]
+async fn presence_crosses_between_awareness_and_json() {
+    let (server, _) = TestServer::memory().await;
+    let mut tandem = server.client("aware").await;
+    let mut yjs = YjsPeer::connect(&yjs_url(&server, "aware")).await;
+    yjs.pump_until("synced", |_| true).await;
+
+    // Yjs → Tandem: the awareness state arrives as JSON presence.
+    let state = r##"{"user":{"name":"Grace","color":"#30bced"},"cursor":null}"##;
+    yjs.send(YjsFrame::Awareness(vec![AwarenessEntry {
+        client: 4242,
+        clock: 1,
+        state: state.into(),
+    }]))
+    .await;
+    tandem
+        .pump_until("tandem sees Grace", |c| {
+            c.peers.values().any(|p| p.name == "Grace")
+        })
+        .await;
+    // The provider gets its own state back, as from the reference server.
+    yjs.pump_until("yjs sees itself", |p| p.awareness.contains_key(&4242))
+        .await;
+
+    // Tandem → Yjs: JSON presence arrives as an awareness state.
+    tandem
+        .send_presence(Presence {
+            name: "Ada".into(),
+            color: "#e06c75".into(),
+            cursor: None,
+        })
+        .await;
+    let ada_id = tandem.client_id.0;
+    yjs.pump_until("yjs sees Ada", |p| p.awareness.contains_key(&ada_id))
+        .await;
+    let (_, ada) = &yjs.awareness[&ada_id];
+    let ada = presence_from_state(ada, "#000000").expect("a state");
+    assert_eq!((ada.name.as_str(), ada.color.as_str()), ("Ada", "#e06c75"));
+
+    // An awareness query is answered with everyone.
+    yjs.awareness.clear();
+    yjs.send(YjsFrame::AwarenessQuery).await;
+    yjs.pump_until("the answer", |p| {
+        p.awareness.contains_key(&ada_id) && p.awareness.contains_key(&4242)
+    })
+    .await;
+
+    // Leaving clears the state on the other side: null awareness, peer_left JSON.
+    tandem.close().await;
+    yjs.pump_until("Ada's state is null", |p| {
+        p.awareness.get(&ada_id).is_some_and(|(_, s)| s == "null")
+    })
+    .await;
+    let mut watcher = server.client("aware").await;
+    assert!(watcher.peers.values().any(|p| p.name == "Grace"));
+    drop(yjs);
+    watcher
+        .pump_until("Grace leaves", |c| c.peers.is_empty())
+        .await;
+}
+
+#[tokio::test]
+async fn the_yjs_endpoint_applies_the_same_rules() {
+    let (server, store) = TestServer::memory().await;
+    let mut yjs = YjsPeer::connect(&yjs_url(&server, "rules")).await;
+    yjs.pump_until("synced", |_| true).await;
+    // A text frame, a bad update: refused with the same codes.
+    yjs.socket
+        .send(Message::Text("{}".into()))
+        .await
+        .expect("send");
+    yjs.pump_until("closed", |p| p.closed.is_some()).await;
+    assert_eq!(yjs.closed.as_ref().map(|c| c.0), Some(close::BAD_MESSAGE));
+
+    let mut yjs = YjsPeer::connect(&yjs_url(&server, "rules")).await;
+    yjs.send(YjsFrame::Sync(SyncFrame::Update(vec![
+        0xff, 0xff, 0xff, 0x7f,
+    ])))
+    .await;
+    yjs.pump_until("closed", |p| p.closed.is_some()).await;
+    assert_eq!(
+        yjs.closed.as_ref().map(|c| c.0),
+        Some(close::INVALID_UPDATE)
+    );
+    assert_eq!(
+        store.log_len(&tandem_shared::RoomId::new("rules").expect("room")),
+        0
+    );
+
+    // Origin rules and keys are the same as /ws.
+    let url = yjs_url(&server, "rules");
+    let refused =
+        support::client::open_with_headers(&url, &[("Origin", "https://evil.example")]).await;
+    assert!(refused.is_err());
+    let (_, created) = support::http::http_post_json(&server, "/api/rooms", "{}").await;
+    let created: tandem_server::api::CreatedRoom = serde_json::from_str(&created).expect("json");
+    let mut viewer = YjsPeer::connect(&format!(
+        "{}?key={}",
+        yjs_url(&server, created.room.as_str()),
+        created.view_key
+    ))
+    .await;
+    viewer.pump_until("synced", |_| true).await;
+    viewer.insert(0, "not allowed").await;
+    viewer.pump_until("closed", |p| p.closed.is_some()).await;
+    assert_eq!(viewer.closed.as_ref().map(|c| c.0), Some(close::POLICY));
+}
