@@ -101,7 +101,8 @@ impl Registry {
         };
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let actor = RoomActor::new(room.clone(), generation, rx, self.clone());
-        let span = tracing::info_span!("room", room = %room);
+        // A root span: the room outlives the connection that happened to open it.
+        let span = tracing::info_span!(parent: None, "room", room = %room);
         self.tracker.spawn(actor.run().instrument(span));
         rooms.insert(
             room.clone(),
