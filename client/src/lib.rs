@@ -1,1 +1,35 @@
-pub fn x(){}
+//! Tandem's browser client: a Leptos (CSR) app compiled to wasm by Trunk.
+//!
+//! How the pieces fit:
+//!
+//! - `app` routes `/` to the landing page and `/d/{room}` to the editor.
+//! - `components` holds one component per file; `DocumentView` wires a
+//!   document page together.
+//! - `editor` keeps the room's yrs document (the local replica), binds the
+//!   title `<input>` and body `<textarea>` to its two `Text`s, and keeps a copy
+//!   in `localStorage` so offline edits survive a reload.
+//! - `net` owns the WebSocket: the `tandem.v1` handshake (state-vector
+//!   exchange), sending each local transaction as one update frame, the
+//!   durable-save counter, the heartbeat and reconnecting with backoff.
+//! - `recent`, `storage`, `base64`: what the page keeps in
+//!   `localStorage`; `listener`: DOM listeners removed on drop; `error`:
+//!   the errors met at the edges.
+//!
+//! The wire protocol itself lives in `tandem_shared` and is never repeated
+//! here.
+
+// `#[component]` expands to `pub` items (the props builder) whatever the
+// function's own visibility, which `unreachable_pub` flags.
+#[allow(unreachable_pub)]
+mod app;
+mod base64;
+#[allow(unreachable_pub)]
+mod components;
+mod editor;
+mod error;
+mod listener;
+mod net;
+mod recent;
+mod storage;
+
+pub use app::App;

@@ -1,0 +1,125 @@
+//! The binding between one text field and one yrs `Text`.
+//!
+//! Local input: the field's new value is diffed against what it showed before
+//! (`shown`), and the splice becomes one local transaction. Remote changes:
+//! the selection is pinned to the text with sticky indexes before the update
+//! applies, the field is patched with `setRangeText` (only the changed run),
+//! and the selection is put back where its text went. Undo and redo go
+//! through a yrs `UndoManager` that tracks this person's edits only.
+
+use yrs::StickyIndex;
+use yrs::undo::UndoManager;
+
+use super::diff::splice;
+use super::field::FieldElement;
+use super::history::HistoryAction;
+use super::replica::{Field, Replica};
+
+/// A field bound to its `Text`.
+pub(crate) struct TextBinding {
+    /// Which `Text` of the document.
+    field: Field,
+    /// The DOM element.
+    element: FieldElement,
+    /// What the element shows, in UTF-16 units. It equals the `Text` except
+    /// for the moment between a DOM input and [`Self::pull`], and during an
+    /// IME composition (when remote updates are held back).
+    shown: Vec<u16>,
+    /// This person's undo history for this field.
+    undo: UndoManager<()>,
+}
+
+/// A selection pinned to the text, captured before a remote update.
+pub(crate) struct Anchor {
+    start: StickyIndex,
+    end: StickyIndex,
+    direction: String,
+}
+
+impl TextBinding {
+    /// Binds `element` to `field` and shows the field's current text.
+    pub(crate) fn new(replica: &Replica, field: Field, element: FieldElement) -> Self {
+        let text = replica.string(field);
+        element.set_value(&text);
+        Self {
+            field,
+            element,
+            shown: text.encode_utf16().collect(),
+            undo: replica.undo_manager(field),
+        }
+    }
+
+    /// Applies what the person changed in the element since the last sync as
+    /// one local transaction. Returns the new text when something changed.
+    pub(crate) fn pull(&mut self, replica: &Replica) -> Option<String> {
+        let value = self.element.value();
+        let new: Vec<u16> = value.encode_utf16().collect();
+        let caret = self.element.selection().map(|s| s.end as usize);
+        let change = splice(&self.shown, &new, caret);
+        if change.is_empty() {
+            return None;
+        }
+        replica.apply_local(self.field, &change, &new);
+        self.shown = new;
+        Some(value)
+    }
+
+    /// Pins the current selection to the text around it.
+    pub(crate) fn anchor(&self, replica: &Replica) -> Option<Anchor> {
+        let selection = self.element.selection()?;
+        Some(Anchor {
+            start: replica.sticky(self.field, selection.start)?,
+            end: replica.sticky(self.field, selection.end)?,
+            direction: selection.direction,
+        })
+    }
+
+    /// Shows the `Text`'s current content after a remote update, putting the
+    /// selection back at `anchor`. Returns the new text when it changed.
+    pub(crate) fn push(&mut self, replica: &Replica, anchor: Option<&Anchor>) -> Option<String> {
+        let value = self.render(replica)?;
+        if let Some(anchor) = anchor
+            && let (Some(start), Some(end)) =
+                (replica.resolve(&anchor.start), replica.resolve(&anchor.end))
+        {
+            self.element
+                .set_selection(start.min(end), start.max(end), &anchor.direction);
+        }
+        Some(value)
+    }
+
+    /// Undoes or redoes this person's last edit of the field, leaving the
+    /// caret at the end of what changed. Returns the new text.
+    pub(crate) fn history(&mut self, replica: &Replica, action: HistoryAction) -> Option<String> {
+        // Anything typed but not yet pulled belongs before the undo.
+        let pulled = self.pull(replica);
+        let changed = match action {
+            HistoryAction::Undo => self.undo.undo_blocking(),
+            HistoryAction::Redo => self.undo.redo_blocking(),
+        };
+        if !changed {
+            return pulled;
+        }
+        let old = self.shown.clone();
+        let value = self.render(replica)?;
+        let change = splice(&old, &self.shown, None);
+        let caret = change.insert.end as u32;
+        self.element.set_selection(caret, caret, "none");
+        Some(value)
+    }
+
+    /// Patches the element to the `Text`'s content; `None` if it already matches.
+    fn render(&mut self, replica: &Replica) -> Option<String> {
+        let value = replica.string(self.field);
+        let new: Vec<u16> = value.encode_utf16().collect();
+        let change = splice(&self.shown, &new, None);
+        if change.is_empty() {
+            return None;
+        }
+        let inserted = String::from_utf16_lossy(&new[change.insert.clone()]);
+        let (start, end) = (change.index as u32, (change.index + change.delete) as u32);
+        self.element.replace_range(&inserted, start, end);
+        self.shown = new;
+        Some(value)
+    }
+}

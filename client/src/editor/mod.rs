@@ -1,0 +1,24 @@
+//! The editor: the room's yrs document held in the page, and the binding of
+//! its two `Text`s to the title `<input>` and the body `<textarea>`.
+//!
+//! - [`replica`]: the yrs document and what counts as a local or remote edit.
+//! - [`diff`]: the one splice that explains a field's new value.
+//! - [`binding`]: one field ↔ one `Text`, caret kept through remote edits.
+//! - [`shared_doc`]: the page's document: both bindings, the IME gate, the
+//!   local copy ([`local_copy`]) and the signals for counts and title.
+//! - [`history`], [`field`], [`stats`]: key shortcuts, the DOM field, counts.
+
+mod binding;
+mod diff;
+mod field;
+mod history;
+mod local_copy;
+mod replica;
+mod shared_doc;
+mod stats;
+
+pub(crate) use field::FieldElement;
+
+pub(crate) use replica::Field;
+pub(crate) use shared_doc::{DocSignals, OpenedDoc, SharedDoc};
+pub(crate) use stats::DocStats;

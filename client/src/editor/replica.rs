@@ -1,0 +1,338 @@
+//! The local replica of a room's document: the yrs [`Doc`] laid out as
+//! `tandem_shared::doc` says, and the rules that tell local edits (sent to the
+//! server, undoable) from remote ones (applied quietly, never echoed back).
+//!
+//! Every transaction that is not remote produces exactly one v1 update on the
+//! channel returned by [`Replica::new`]; the connection task reads it and
+//! decides whether to send it now or let the next sync step 2 carry it. No
+//! DOM here, so this is tested natively.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures_channel::mpsc::{self, UnboundedReceiver};
+use tandem_shared::doc;
+use yrs::undo::{Options as UndoOptions, UndoManager};
+use yrs::updates::decoder::Decode;
+use yrs::{
+    Assoc, Doc, GetString, IndexedSequence, Origin, ReadTxn, StateVector, StickyIndex, Text,
+    TextRef, Transact, Update,
+};
+
+use super::diff::Splice;
+use crate::error::ClientError;
+
+/// Origin of transactions made by this person through the page.
+const LOCAL_ORIGIN: &str = "tandem:local";
+/// Origin of updates received from the server or loaded from storage.
+const REMOTE_ORIGIN: &str = "tandem:remote";
+/// Key of the update observer that feeds the outgoing channel.
+const OUTBOX_KEY: &str = "tandem:outbox";
+/// Edits closer together than this undo as one step.
+const UNDO_CAPTURE_MS: u64 = 500;
+
+/// The two shared texts of a Tandem document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// The body, `doc::CONTENT`.
+    Content,
+    /// The title, `doc::TITLE`.
+    Title,
+}
+
+/// The room's document as this tab holds it.
+pub(crate) struct Replica {
+    /// The CRDT document; UTF-16 offsets, like the browser's text fields.
+    doc: Doc,
+    /// Root text `doc::CONTENT`.
+    content: TextRef,
+    /// Root text `doc::TITLE`.
+    title: TextRef,
+    /// Marks remote transactions, which the outbox observer skips.
+    remote: Origin,
+    /// Marks local transactions, the only ones undo managers track.
+    local: Origin,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("client_id", &self.doc.client_id())
+            .finish()
+    }
+}
+
+impl Replica {
+    /// An empty replica, and the channel that carries each local
+    /// transaction's update.
+    pub(crate) fn new() -> (Self, UnboundedReceiver<Vec<u8>>) {
+        let doc = doc::new_doc();
+        let content = doc.get_or_insert_text(doc::CONTENT);
+        let title = doc.get_or_insert_text(doc::TITLE);
+        let remote = Origin::from(REMOTE_ORIGIN);
+        let (outbox, outgoing) = mpsc::unbounded();
+        let skip = remote.clone();
+        // The closure holds only `Send + Sync` values, so it compiles whether
+        // or not yrs's `sync` feature is enabled somewhere in the workspace.
+        // The channel is unbounded but drained at once by the connection task;
+        // it holds at most the updates of one browser task.
+        let observed = doc.observe_update_v1(OUTBOX_KEY, move |txn, event| {
+            if txn.origin() != Some(&skip) {
+                // A closed channel means the page is being torn down.
+                let _ = outbox.unbounded_send(event.update.clone());
+            }
+        });
+        if let Err(e) = observed {
+            // Only possible with a transaction open, which a new doc has not.
+            leptos::logging::error!("cannot observe document updates: {e}");
+        }
+        let replica = Self {
+            doc,
+            content,
+            title,
+            remote,
+            local: Origin::from(LOCAL_ORIGIN),
+        };
+        (replica, outgoing)
+    }
+
+    fn text(&self, field: Field) -> &TextRef {
+        match field {
+            Field::Content => &self.content,
+            Field::Title => &self.title,
+        }
+    }
+
+    /// The current text of `field`.
+    pub(crate) fn string(&self, field: Field) -> String {
+        self.text(field).get_string(&self.doc.transact())
+    }
+
+    /// This replica's state vector: what a sync step 1 carries.
+    pub(crate) fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    /// Everything this replica has that a peer with `sv` lacks: a sync step 2.
+    pub(crate) fn diff_since(&self, sv: &StateVector) -> Vec<u8> {
+        self.doc.transact().encode_diff_v1(sv)
+    }
+
+    /// The whole document as one v1 update.
+    #[cfg(test)]
+    pub(crate) fn encode_state(&self) -> Vec<u8> {
+        self.diff_since(&StateVector::default())
+    }
+
+    /// A cheap handle on the same document (for the local-copy writer).
+    pub(crate) fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    /// Decodes an update received from outside; applying it is separate so
+    /// updates can be held during an IME composition.
+    pub(crate) fn decode_update(bytes: &[u8]) -> Result<Update, ClientError> {
+        // yrs trusts the counts inside an update; the guard refuses lying ones
+        // before they turn into huge allocations or deep recursion.
+        tandem_shared::guard::check_update_v1(bytes)
+            .map_err(|e| ClientError::BadUpdate(e.to_string()))?;
+        Update::decode_v1(bytes).map_err(|e| ClientError::BadUpdate(e.to_string()))
+    }
+
+    /// Applies an update from the server or from storage: not sent back, not
+    /// tracked by undo.
+    pub(crate) fn apply_remote(&self, update: Update) -> Result<(), ClientError> {
+        let mut txn = self.doc.transact_mut_with(self.remote.clone());
+        txn.apply_update(update)
+            .map_err(|e| ClientError::BadUpdate(e.to_string()))
+    }
+
+    /// Applies this person's edit to `field` in one transaction: at most one
+    /// delete and one insert. `new` is the field's text after the edit, in
+    /// UTF-16 units, and `splice` comes from `diff::splice`.
+    pub(crate) fn apply_local(&self, field: Field, splice: &Splice, new: &[u16]) {
+        if splice.is_empty() {
+            return;
+        }
+        let text = self.text(field);
+        let mut txn = self.doc.transact_mut_with(self.local.clone());
+        // Offsets fit u32: browsers cap string lengths well below 4 G units.
+        let index = splice.index as u32;
+        if splice.delete > 0 {
+            text.remove_range(&mut txn, index, splice.delete as u32);
+        }
+        if !splice.insert.is_empty() {
+            let inserted = String::from_utf16_lossy(&new[splice.insert.clone()]);
+            text.insert(&mut txn, index, &inserted);
+        }
+    }
+
+    /// An undo manager for `field` that sees only this person's edits.
+    pub(crate) fn undo_manager(&self, field: Field) -> UndoManager<()> {
+        let options = UndoOptions {
+            capture_timeout_millis: UNDO_CAPTURE_MS,
+            tracked_origins: HashSet::from([self.local.clone()]),
+            capture_transaction: None,
+            timestamp: Arc::new(now_ms),
+            init_undo_stack: Vec::new(),
+            init_redo_stack: Vec::new(),
+        };
+        let mut manager = UndoManager::with_options(options);
+        manager.expand_scope(&self.doc, self.text(field));
+        manager
+    }
+
+    /// A position in `field` that follows the text around it through
+    /// concurrent edits. It sticks to the character after `index`, or to the
+    /// one before when `index` is the end.
+    pub(crate) fn sticky(&self, field: Field, index: u32) -> Option<StickyIndex> {
+        let txn = self.doc.transact();
+        let text = self.text(field);
+        text.sticky_index(&txn, index, Assoc::After)
+            .or_else(|| text.sticky_index(&txn, index, Assoc::Before))
+    }
+
+    /// Where `sticky` is now.
+    pub(crate) fn resolve(&self, sticky: &StickyIndex) -> Option<u32> {
+        sticky
+            .get_offset(&self.doc.transact())
+            .map(|offset| offset.index)
+    }
+}
+
+/// Milliseconds since the Unix epoch, for the undo manager's grouping.
+fn now_ms() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now() as u64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::editor::diff::splice;
+
+    fn units(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
+    /// Types `new` into `field` the way the page does: diff, then one transaction.
+    fn type_into(replica: &Replica, field: Field, new: &str) {
+        let old = units(&replica.string(field));
+        let new = units(new);
+        replica.apply_local(field, &splice(&old, &new, None), &new);
+    }
+
+    fn drain(rx: &mut UnboundedReceiver<Vec<u8>>) -> Vec<Vec<u8>> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    fn receive(replica: &Replica, update: &[u8]) {
+        let update = Replica::decode_update(update).expect("update decodes");
+        replica.apply_remote(update).expect("update applies");
+    }
+
+    #[test]
+    fn each_local_transaction_is_one_update_and_remote_ones_are_not_echoed() {
+        let (a, mut a_out) = Replica::new();
+        let (b, mut b_out) = Replica::new();
+        type_into(&a, Field::Content, "hello");
+        type_into(&a, Field::Content, "hello world");
+        type_into(&a, Field::Title, "Notes");
+        let sent = drain(&mut a_out);
+        assert_eq!(sent.len(), 3);
+        for update in &sent {
+            receive(&b, update);
+        }
+        assert!(
+            drain(&mut b_out).is_empty(),
+            "remote updates must not be re-sent"
+        );
+        assert_eq!(b.string(Field::Content), "hello world");
+        assert_eq!(b.string(Field::Title), "Notes");
+    }
+
+    #[test]
+    fn state_vector_exchange_merges_offline_edits_once() {
+        let (a, _a_out) = Replica::new();
+        let (b, _b_out) = Replica::new();
+        type_into(&a, Field::Content, "shared ");
+        receive(&b, &a.encode_state());
+        // Both edit while apart.
+        type_into(&a, Field::Content, "shared text by a");
+        type_into(&b, Field::Content, "by b: shared ");
+        // Step 1 / step 2 in both directions, twice: the second round adds nothing.
+        for _ in 0..2 {
+            let to_b = a.diff_since(&b.state_vector());
+            let to_a = b.diff_since(&a.state_vector());
+            receive(&b, &to_b);
+            receive(&a, &to_a);
+        }
+        assert_eq!(a.string(Field::Content), b.string(Field::Content));
+        assert_eq!(a.string(Field::Content), "by b: shared text by a");
+    }
+
+    #[test]
+    fn loaded_state_is_neither_sent_nor_undoable() {
+        let (a, _a_out) = Replica::new();
+        type_into(&a, Field::Content, "kept offline");
+        let (b, mut b_out) = Replica::new();
+        let mut undo = b.undo_manager(Field::Content);
+        receive(&b, &a.encode_state());
+        assert!(drain(&mut b_out).is_empty());
+        assert!(!undo.undo_blocking());
+        assert_eq!(b.string(Field::Content), "kept offline");
+    }
+
+    #[test]
+    fn undo_reverts_only_this_persons_edits() {
+        let (a, mut a_out) = Replica::new();
+        let (b, mut b_out) = Replica::new();
+        let mut undo = a.undo_manager(Field::Content);
+        type_into(&a, Field::Content, "mine");
+        for update in drain(&mut a_out) {
+            receive(&b, &update);
+        }
+        type_into(&b, Field::Content, "mine, theirs");
+        for update in drain(&mut b_out) {
+            receive(&a, &update);
+        }
+        assert!(undo.undo_blocking());
+        assert_eq!(a.string(Field::Content), ", theirs");
+        // The undo is a local edit: one update, which converges the peer.
+        let undone = drain(&mut a_out);
+        assert_eq!(undone.len(), 1);
+        receive(&b, &undone[0]);
+        assert_eq!(b.string(Field::Content), ", theirs");
+        assert!(undo.redo_blocking());
+        assert_eq!(a.string(Field::Content), "mine, theirs");
+    }
+
+    #[test]
+    fn sticky_positions_follow_remote_edits_before_them() {
+        let (a, mut a_out) = Replica::new();
+        let (b, _b_out) = Replica::new();
+        type_into(&a, Field::Content, "hello world");
+        for update in drain(&mut a_out) {
+            receive(&b, &update);
+        }
+        // b's caret sits before "world" (6) and at the end (11).
+        let caret = b.sticky(Field::Content, 6).expect("inside the text");
+        let end = b.sticky(Field::Content, 11).expect("at the end");
+        type_into(&a, Field::Content, "oh, hello 👋 world");
+        for update in drain(&mut a_out) {
+            receive(&b, &update);
+        }
+        assert_eq!(b.string(Field::Content), "oh, hello 👋 world");
+        // "oh, " is 4 units and "👋 " is 3 (a surrogate pair and a space).
+        assert_eq!(b.resolve(&caret), Some(13));
+        assert_eq!(b.resolve(&end), Some(18));
+    }
+}

@@ -1,0 +1,261 @@
+//! The document of one open page: the [`Replica`], the two bound fields, the
+//! IME gate, the local copy, and the signals the header and footer read.
+//!
+//! Event handlers call in here for local input, undo/redo and composition;
+//! the connection task calls in for the sync exchange and remote updates.
+//! Everything runs on the browser's one thread, and no borrow is held across
+//! an `.await` or into a callback.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures_channel::mpsc::UnboundedReceiver;
+use leptos::prelude::{RwSignal, Set};
+use tandem_shared::RoomId;
+use yrs::{StateVector, Update};
+
+use super::binding::TextBinding;
+use super::field::FieldElement;
+use super::history::{HistoryAction, Modifiers};
+use super::local_copy::LocalCopy;
+use super::replica::{Field, Replica};
+use super::stats::DocStats;
+use crate::error::ClientError;
+
+/// What the page shows about the document outside the fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DocSignals {
+    /// The shared title, for `document.title` and the recent list.
+    pub(crate) title: RwSignal<String>,
+    /// Word and character counts of the body.
+    pub(crate) stats: RwSignal<DocStats>,
+}
+
+impl DocSignals {
+    pub(crate) fn new() -> Self {
+        Self {
+            title: RwSignal::new(String::new()),
+            stats: RwSignal::new(DocStats::default()),
+        }
+    }
+}
+
+/// One room's document as this page holds it.
+pub(crate) struct SharedDoc {
+    /// The yrs document and its local/remote rules.
+    replica: Replica,
+    /// The body `<textarea>`, once mounted.
+    content: RefCell<Option<TextBinding>>,
+    /// The title `<input>`, once mounted.
+    title: RefCell<Option<TextBinding>>,
+    /// Between `compositionstart` and `compositionend` the field holds text
+    /// the IME has not committed: no diffing, and remote updates wait.
+    composing: Cell<bool>,
+    /// Remote updates received during a composition, in arrival order.
+    held: RefCell<Vec<Update>>,
+    /// The copy in `localStorage`.
+    local_copy: LocalCopy,
+    /// Title and counts for the rest of the page.
+    signals: DocSignals,
+}
+
+/// A freshly opened document.
+pub(crate) struct OpenedDoc {
+    pub(crate) doc: Rc<SharedDoc>,
+    /// One v1 update per local transaction, for the connection task.
+    pub(crate) outgoing: UnboundedReceiver<Vec<u8>>,
+    /// Whether the stored copy may hold edits the server never acknowledged.
+    pub(crate) unsaved: bool,
+}
+
+impl SharedDoc {
+    /// Opens `room`'s document, starting from the stored copy if there is one.
+    pub(crate) fn open(room: &RoomId, signals: DocSignals) -> OpenedDoc {
+        let (replica, outgoing) = Replica::new();
+        let local_copy = LocalCopy::new(room.as_str(), replica.doc().clone());
+        let mut unsaved = false;
+        if let Some((state, flagged)) = local_copy.load() {
+            match Replica::decode_update(&state).and_then(|u| replica.apply_remote(u)) {
+                Ok(()) => unsaved = flagged,
+                Err(e) => {
+                    leptos::logging::warn!("stored copy of {room} ignored: {e}");
+                    local_copy.discard();
+                }
+            }
+        }
+        let doc = Self {
+            replica,
+            content: RefCell::new(None),
+            title: RefCell::new(None),
+            composing: Cell::new(false),
+            held: RefCell::new(Vec::new()),
+            local_copy,
+            signals,
+        };
+        doc.publish(Field::Content, doc.replica.string(Field::Content));
+        doc.publish(Field::Title, doc.replica.string(Field::Title));
+        OpenedDoc {
+            doc: Rc::new(doc),
+            outgoing,
+            unsaved,
+        }
+    }
+
+    fn binding(&self, field: Field) -> &RefCell<Option<TextBinding>> {
+        match field {
+            Field::Content => &self.content,
+            Field::Title => &self.title,
+        }
+    }
+
+    /// Binds a mounted field and shows its text.
+    pub(crate) fn bind(&self, field: Field, element: FieldElement) {
+        *self.binding(field).borrow_mut() = Some(TextBinding::new(&self.replica, field, element));
+    }
+
+    /// The field changed in the DOM (`input` event).
+    pub(crate) fn input(&self, field: Field) {
+        if self.composing.get() {
+            return;
+        }
+        let changed = self
+            .binding(field)
+            .borrow_mut()
+            .as_mut()
+            .and_then(|b| b.pull(&self.replica));
+        if let Some(text) = changed {
+            self.changed(field, text);
+        }
+    }
+
+    /// Undo or redo in `field`.
+    pub(crate) fn history(&self, field: Field, action: HistoryAction) {
+        if self.composing.get() {
+            return;
+        }
+        let changed = self
+            .binding(field)
+            .borrow_mut()
+            .as_mut()
+            .and_then(|b| b.history(&self.replica, action));
+        if let Some(text) = changed {
+            self.changed(field, text);
+        }
+    }
+
+    /// `keydown` in `field`: the undo/redo shortcuts replace the browser's
+    /// own textarea history, which knows nothing of other people's edits.
+    pub(crate) fn keydown(&self, field: Field, ev: &web_sys::KeyboardEvent) {
+        if ev.is_composing() || self.composing.get() {
+            return;
+        }
+        let mods = Modifiers {
+            ctrl: ev.ctrl_key(),
+            meta: ev.meta_key(),
+            shift: ev.shift_key(),
+            alt: ev.alt_key(),
+        };
+        if let Some(action) = HistoryAction::from_shortcut(&ev.key(), &ev.code(), mods) {
+            ev.prevent_default();
+            self.history(field, action);
+        }
+    }
+
+    /// `beforeinput` in `field`: catches undo/redo from menus.
+    pub(crate) fn before_input(&self, field: Field, ev: &web_sys::InputEvent) {
+        if let Some(action) = HistoryAction::from_input_type(&ev.input_type()) {
+            ev.prevent_default();
+            self.history(field, action);
+        }
+    }
+
+    /// An IME composition started.
+    pub(crate) fn composition_start(&self) {
+        self.composing.set(true);
+    }
+
+    /// The IME committed (or the field lost focus): take the composed text as
+    /// one local edit, then apply what arrived meanwhile.
+    pub(crate) fn composition_end(&self, field: Field) {
+        if !self.composing.replace(false) {
+            return;
+        }
+        self.input(field);
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        if !held.is_empty()
+            && let Err(e) = self.apply_remote(held)
+        {
+            leptos::logging::warn!("held update dropped: {e}");
+        }
+    }
+
+    /// An update (sync step 2 or update) from the server. Held during a
+    /// composition; an error means the update was not applied.
+    pub(crate) fn receive(&self, bytes: &[u8]) -> Result<(), ClientError> {
+        let update = Replica::decode_update(bytes)?;
+        if self.composing.get() {
+            self.held.borrow_mut().push(update);
+            return Ok(());
+        }
+        self.apply_remote(vec![update])
+    }
+
+    fn apply_remote(&self, updates: Vec<Update>) -> Result<(), ClientError> {
+        let anchors = [Field::Content, Field::Title].map(|field| {
+            self.binding(field)
+                .borrow()
+                .as_ref()
+                .and_then(|b| b.anchor(&self.replica))
+        });
+        let mut result = Ok(());
+        for update in updates {
+            if let Err(e) = self.replica.apply_remote(update) {
+                result = Err(e);
+            }
+        }
+        for (field, anchor) in [Field::Content, Field::Title].into_iter().zip(&anchors) {
+            let changed = match self.binding(field).borrow_mut().as_mut() {
+                Some(binding) => binding.push(&self.replica, anchor.as_ref()),
+                // Not mounted yet: `bind` will show the text.
+                None => Some(self.replica.string(field)),
+            };
+            if let Some(text) = changed {
+                self.changed(field, text);
+            }
+        }
+        result
+    }
+
+    /// The state vector for our sync step 1.
+    pub(crate) fn state_vector(&self) -> StateVector {
+        self.replica.state_vector()
+    }
+
+    /// Our sync step 2 for a peer whose state vector is `sv`.
+    pub(crate) fn diff_since(&self, sv: &StateVector) -> Vec<u8> {
+        self.replica.diff_since(sv)
+    }
+
+    /// Records whether the document holds unacknowledged edits, for the
+    /// stored copy.
+    pub(crate) fn set_unsaved(&self, unsaved: bool) {
+        self.local_copy.set_unsaved(unsaved);
+    }
+
+    /// Writes the stored copy now.
+    pub(crate) fn flush_local_copy(&self) {
+        self.local_copy.flush();
+    }
+
+    fn changed(&self, field: Field, text: String) {
+        self.publish(field, text);
+        self.local_copy.schedule();
+    }
+
+    fn publish(&self, field: Field, text: String) {
+        match field {
+            Field::Content => self.signals.stats.set(DocStats::of(&text)),
+            Field::Title => self.signals.title.set(text),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The network side: the WebSocket to `/ws/{room}` and everything about it.
+//!
+//! - [`connection`]: the task that owns the socket, the sync handshake, the
+//!   save counter, the heartbeat and the reconnect loop.
+//! - [`backoff`]: when to retry (pure, tested).
+//! - [`status`]: what the header shows about connection and saving (pure, tested).
+//! - [`frames`]: encoding and decoding with `tandem_shared`.
+
+mod backoff;
+mod connection;
+mod frames;
+mod status;
+
+pub(crate) use connection::{Connection, Control, PageSocket, SessionSignals};
+pub(crate) use status::{ConnectionState, SaveState};
