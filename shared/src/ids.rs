@@ -93,6 +93,24 @@ impl RoomId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The editor page, `/d/{room}`, with the share key (if any) in the
+    /// fragment, where it never reaches server logs or `Referer` headers.
+    pub fn page_path(&self, key: Option<&str>) -> String {
+        match key {
+            Some(key) => format!("/d/{}#key={key}", self.0),
+            None => format!("/d/{}", self.0),
+        }
+    }
+
+    /// The WebSocket endpoint, `/ws/{room}`, with the key (if any) as the
+    /// `key` query parameter. Keys are URL-safe as they are.
+    pub fn ws_path(&self, key: Option<&str>) -> String {
+        match key {
+            Some(key) => format!("/ws/{}?key={key}", self.0),
+            None => format!("/ws/{}", self.0),
+        }
+    }
 }
 
 impl fmt::Display for RoomId {
@@ -149,6 +167,15 @@ mod tests {
         for bad in ["a b", "a/b", "..", "é", "a%20", "a.b", "<script>", "a\0"] {
             assert_eq!(RoomId::new(bad), Err(InvalidRoomId::BadChar), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn paths_carry_the_key_where_each_side_expects_it() {
+        let room = RoomId::new("quiet-otter").expect("valid");
+        assert_eq!(room.page_path(None), "/d/quiet-otter");
+        assert_eq!(room.page_path(Some("e.abc")), "/d/quiet-otter#key=e.abc");
+        assert_eq!(room.ws_path(None), "/ws/quiet-otter");
+        assert_eq!(room.ws_path(Some("v.x-_y")), "/ws/quiet-otter?key=v.x-_y");
     }
 
     #[test]

@@ -40,6 +40,9 @@
 //! idempotent, and each (re)connect starts with the state-vector exchange, so
 //! edits made while disconnected reach the other side exactly once in effect.
 //!
+//! View-only connections (`read_only` in the welcome) send no step 2 and no
+//! updates: the server closes them with 1008 if they do.
+//!
 //! Durable acknowledgement: the server counts the sync step 2 and update
 //! frames each connection sends (TCP order makes the count unambiguous). Once
 //! the store has committed the first `n` of them it sends `saved` with `n`.
