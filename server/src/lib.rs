@@ -133,6 +133,15 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
     })
 }
 
+/// Opens the store and the share-link keys the configuration names: every
+/// start-up failure (a read-only or missing data directory, a full disk, a
+/// weak secret) surfaces here, before the server listens.
+pub fn prepare(config: Config) -> Result<AppState, ServerError> {
+    let store = open_store(&config)?;
+    let keys = open_keys(&config)?;
+    Ok(AppState::new(config, store, keys))
+}
+
 /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully:
 /// stop accepting, let every room commit what it received, close every client
 /// with 1001, and return within `config.shutdown_timeout`.
@@ -141,9 +150,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let store = open_store(&config)?;
-    let keys = open_keys(&config)?;
-    serve(listener, AppState::new(config, store, keys), shutdown).await
+    serve(listener, prepare(config)?, shutdown).await
 }
 
 /// [`run`] with the whole state supplied by the caller, who keeps a clone to

@@ -9,10 +9,18 @@ use tandem_server::{Config, shutdown::shutdown_signal, telemetry};
 async fn main() -> ExitCode {
     let config = Config::parse();
     telemetry::init_tracing(&config);
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+    let listen = config.listen;
+    let state = match tandem_server::prepare(config) {
+        Ok(state) => state,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => listener,
         Err(err) => {
-            eprintln!("error: cannot listen on {}: {err}", config.listen);
+            eprintln!("error: cannot listen on {listen}: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -20,7 +28,7 @@ async fn main() -> ExitCode {
         Ok(addr) => tracing::info!("Tandem is listening on http://{addr}"),
         Err(err) => tracing::warn!(error = %err, "listening, address unknown"),
     }
-    match tandem_server::run(listener, config, shutdown_signal()).await {
+    match tandem_server::serve(listener, state, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
