@@ -4,7 +4,7 @@
 mod support;
 
 use support::TestServer;
-use support::http::{http_get, http_post_json};
+use support::http::{http_get, http_post_json, upgrade_headers};
 use tandem_server::api::CreatedRoom;
 
 /// The value of the first sample of `metric` whose labels contain `labels`.
@@ -63,7 +63,7 @@ async fn metrics_move_when_clients_edit() {
     let (status, _) = http_get(
         &server,
         "/ws/metered",
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: https://evil.example\r\n",
+        &upgrade_headers(None, Some("https://evil.example")),
     )
     .await;
     assert_eq!(status, 403);

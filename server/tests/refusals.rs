@@ -3,19 +3,9 @@
 mod support;
 
 use support::TestServer;
-use support::http::http_get;
+use support::http::{http_get, upgrade_headers};
 use tandem_shared::{ErrorCode, ServerMsg, SyncFrame, close};
 use tokio_tungstenite::tungstenite::{self, Message};
-
-pub fn upgrade_headers(protocol: Option<&str>) -> String {
-    let mut headers = String::from(
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
-    );
-    if let Some(protocol) = protocol {
-        headers.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
-    }
-    headers
-}
 
 #[tokio::test]
 async fn a_bad_room_name_is_refused_before_the_upgrade() {
@@ -24,7 +14,7 @@ async fn a_bad_room_name_is_refused_before_the_upgrade() {
         let (status, body) = http_get(
             &server,
             &format!("/ws/{bad}"),
-            &upgrade_headers(Some("tandem.v1")),
+            &upgrade_headers(Some("tandem.v1"), None),
         )
         .await;
         assert_eq!(status, 400, "{bad}");
@@ -43,7 +33,7 @@ async fn an_unknown_subprotocol_is_refused_and_none_is_accepted() {
     let (status, body) = http_get(
         &server,
         "/ws/room",
-        &upgrade_headers(Some("chat, superchat")),
+        &upgrade_headers(Some("chat, superchat"), None),
     )
     .await;
     assert_eq!(status, 400);
@@ -51,11 +41,11 @@ async fn an_unknown_subprotocol_is_refused_and_none_is_accepted() {
     let (status, _) = http_get(
         &server,
         "/ws/room",
-        &upgrade_headers(Some("chat, tandem.v1")),
+        &upgrade_headers(Some("chat, tandem.v1"), None),
     )
     .await;
     assert_eq!(status, 101);
-    let (status, _) = http_get(&server, "/ws/room", &upgrade_headers(None)).await;
+    let (status, _) = http_get(&server, "/ws/room", &upgrade_headers(None, None)).await;
     assert_eq!(status, 101, "no subprotocol at all means tandem.v1");
 }
 

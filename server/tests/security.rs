@@ -6,23 +6,13 @@ mod support;
 
 use std::time::Duration;
 
-use support::http::{http_get, http_post_json};
+use support::http::{http_get, http_post_json, upgrade_headers};
 use support::{Client, TestServer};
 use tandem_server::api::CreatedRoom;
 use tandem_server::store::Store;
 use tandem_shared::{RoomId, SyncFrame, close};
 use tokio_tungstenite::tungstenite::{self, Message};
 use yrs::{GetString, ReadTxn, Transact};
-
-fn upgrade(origin: Option<&str>) -> String {
-    let mut headers = String::from(
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
-    );
-    if let Some(origin) = origin {
-        headers.push_str(&format!("Origin: {origin}\r\n"));
-    }
-    headers
-}
 
 /// The stored state of `room` as text, read straight from the store.
 fn stored_text(store: &dyn Store, room: &str) -> String {
@@ -55,7 +45,8 @@ async fn cross_origin_upgrades_are_refused_before_the_upgrade() {
         (Some(own.as_str()), 101),
         (None, 101),
     ] {
-        let (status, body) = http_get(&server, "/ws/origin-room", &upgrade(origin)).await;
+        let (status, body) =
+            http_get(&server, "/ws/origin-room", &upgrade_headers(None, origin)).await;
         assert_eq!(status, expected, "{origin:?}: {body}");
         if status == 403 {
             assert!(body.contains("origin not allowed"), "{body}");

@@ -71,3 +71,18 @@ pub async fn http_post_json(server: &TestServer, path: &str, body: &str) -> (u16
     );
     http_request(server, &head, body).await
 }
+
+/// Headers of a WebSocket upgrade request, with an optional
+/// `Sec-WebSocket-Protocol` and `Origin`.
+pub fn upgrade_headers(protocol: Option<&str>, origin: Option<&str>) -> String {
+    let mut headers = String::from(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    );
+    if let Some(protocol) = protocol {
+        headers.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
+    }
+    if let Some(origin) = origin {
+        headers.push_str(&format!("Origin: {origin}\r\n"));
+    }
+    headers
+}
