@@ -1,0 +1,128 @@
+//! [`run_test`]: the frame around every browser test — a server, pages on
+//! demand, artifacts when the body fails, and clean-up either way.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Once, OnceLock};
+
+use futures_util::FutureExt as _;
+use tokio::sync::Semaphore;
+
+use crate::browser::Browser;
+use crate::page::Page;
+use crate::paths;
+use crate::server::{TestServer, dist_dir};
+
+/// What a test body works with.
+#[derive(Debug)]
+pub struct TestContext {
+    /// The server the pages load from; `stop`/`restart` it to test reconnection.
+    pub server: TestServer,
+    /// The test's name, for artifact files.
+    name: String,
+    /// The shared chromedriver.
+    browser: &'static Browser,
+    /// Every page opened, in order, so a failure can capture each and the
+    /// end can close each.
+    pages: Vec<Page>,
+}
+
+impl TestContext {
+    /// Opens a new browser session (its own profile: separate storage, a
+    /// separate person) on this test's server.
+    pub async fn page(&mut self) -> Page {
+        let page = self.browser.session(self.server.url()).await;
+        self.pages.push(page.clone());
+        page
+    }
+
+    /// The test's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `<test-name>-<n>.png` and `.html` for each page `n`.
+    async fn save_artifacts(&self) {
+        let dir = paths::artifacts_dir();
+        for (n, page) in self.pages.iter().enumerate() {
+            let written = page
+                .save_artifacts(&dir, &format!("{}-{n}", self.name))
+                .await;
+            for path in written {
+                eprintln!("[{}] saved {}", self.name, path.display());
+            }
+        }
+        eprintln!(
+            "[{}] the server's data is kept in {}",
+            self.name,
+            self.server.data_dir.display()
+        );
+    }
+
+    async fn close_pages(&self) {
+        for page in &self.pages {
+            page.close().await;
+        }
+    }
+}
+
+/// Runs a browser test: starts a [`TestServer`], runs `body`, and closes
+/// every page and the server. If `body` panics, saves a screenshot and the
+/// HTML of each page to `target/e2e-artifacts/<name>-<n>.{png,html}`, prints
+/// where, then fails the test with the body's panic.
+///
+/// At most `TANDEM_E2E_JOBS` (default 2) bodies of one test binary run at
+/// once, so a two-core machine is not asked to run a Chromium per test.
+pub async fn run_test(name: &str, body: impl AsyncFnOnce(&mut TestContext)) {
+    init_logging();
+    // Fail before queueing for a slot when the client is not built.
+    dist_dir();
+    let _slot = jobs()
+        .acquire()
+        .await
+        .expect("the jobs semaphore is never closed");
+    let browser = Browser::shared().await;
+    let mut ctx = TestContext {
+        server: TestServer::start().await,
+        name: name.to_owned(),
+        browser,
+        pages: Vec::new(),
+    };
+
+    let outcome = AssertUnwindSafe(body(&mut ctx)).catch_unwind().await;
+    if let Err(panic) = outcome {
+        ctx.save_artifacts().await;
+        ctx.close_pages().await;
+        std::panic::resume_unwind(panic);
+    }
+    ctx.close_pages().await;
+    ctx.server.stop().await;
+}
+
+fn jobs() -> &'static Semaphore {
+    static JOBS: OnceLock<Semaphore> = OnceLock::new();
+    JOBS.get_or_init(|| {
+        let jobs = std::env::var(crate::env::JOBS)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or(2);
+        Semaphore::new(jobs)
+    })
+}
+
+/// The server's logs go through the test writer, so a failed test shows them
+/// next to its panic and a passing one stays quiet.
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let filter = std::env::var(crate::env::LOG).unwrap_or_else(|_| "info".into());
+        let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // Another subscriber may already be installed by the test itself: keep it.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_test_writer()
+            .try_init();
+    });
+}

@@ -1,0 +1,76 @@
+//! Browser tests for Tandem: the real server, in-process, serving the built
+//! client (`dist/`) to headless Chromium driven through chromedriver.
+//!
+//! Every browser test has the same shape:
+//!
+//! ```no_run
+//! use tandem_e2e::{DEADLINE, run_test, tid};
+//!
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+//! async fn home_page_renders() {
+//!     run_test("home_page_renders", async |ctx| {
+//!         let page = ctx.page().await;
+//!         page.goto("/").await;
+//!         page.wait_for(&tid("new-doc"), DEADLINE).await;
+//!     })
+//!     .await;
+//! }
+//! ```
+//!
+//! [`run_test`] starts a [`TestServer`] (SQLite in a fresh directory), hands
+//! the body a [`TestContext`] that opens [`Page`]s (each its own Chromium
+//! session and profile), and if the body panics saves a screenshot and the
+//! HTML of every page to `target/e2e-artifacts/` before failing the test.
+//!
+//! `cargo xtask test` builds `dist/` and sets the environment below. Browser
+//! tests never skip: without it they fail and say how to run them.
+//!
+//! | variable | what |
+//! |---|---|
+//! | `TANDEM_E2E_DIST` | absolute path of the built client (required) |
+//! | `TANDEM_E2E_CHROMIUM` | Chromium binary (default `/usr/bin/chromium`) |
+//! | `TANDEM_E2E_CHROMEDRIVER` | chromedriver binary (default `/usr/bin/chromedriver`) |
+//! | `TANDEM_E2E_JOBS` | browser tests run at once in one test binary (default 2) |
+//! | `TANDEM_E2E_LOG` | the in-process server's log filter (default `info`); shown for failed tests |
+
+mod browser;
+mod context;
+mod frames;
+mod page;
+mod paths;
+mod server;
+mod wait;
+
+use std::time::Duration;
+
+pub use browser::Browser;
+pub use context::{TestContext, run_test};
+pub use frames::{Direction, Frame, WsEvent};
+pub use page::Page;
+pub use server::TestServer;
+pub use wait::poll;
+
+/// How long a wait lasts by default before the test fails. Generous, because
+/// two cores may be running several Chromiums and a build at once; a passing
+/// wait returns as soon as its condition holds.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Names of the environment variables in the table above.
+pub mod env {
+    /// Absolute path of the built client.
+    pub const DIST: &str = "TANDEM_E2E_DIST";
+    /// Chromium binary.
+    pub const CHROMIUM: &str = "TANDEM_E2E_CHROMIUM";
+    /// chromedriver binary.
+    pub const CHROMEDRIVER: &str = "TANDEM_E2E_CHROMEDRIVER";
+    /// How many browser tests of one binary run at once.
+    pub const JOBS: &str = "TANDEM_E2E_JOBS";
+    /// Log filter of the in-process server.
+    pub const LOG: &str = "TANDEM_E2E_LOG";
+}
+
+/// The CSS selector of the element with `data-testid="{id}"`, the client's
+/// contract with these tests.
+pub fn tid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}

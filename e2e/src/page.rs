@@ -1,0 +1,395 @@
+//! [`Page`]: one Chromium session, with the few verbs a test needs, each
+//! failing with a message that says what was expected and what was seen.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+
+use crate::frames::{self, Frame, WsEvent};
+use crate::wait::try_poll;
+use crate::{DEADLINE, poll};
+
+/// A browser session (a tab with its own profile) pointed at a server.
+/// Cheap to clone; clones drive the same session.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The WebDriver session.
+    client: Client,
+    /// `http://127.0.0.1:<port>`, which [`Page::goto`] paths are relative to.
+    base: String,
+    /// The session's `--user-data-dir`, removed by [`Page::close`].
+    profile: PathBuf,
+    /// Every WebSocket event read from the performance log so far: reading
+    /// the log drains it, so what was read is kept here. A std mutex: it is
+    /// only held to append or copy, never across an `.await`.
+    events: Arc<Mutex<Vec<WsEvent>>>,
+}
+
+impl Page {
+    pub(crate) fn new(client: Client, base: &str, profile: PathBuf) -> Self {
+        Self {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            profile,
+            events: Arc::default(),
+        }
+    }
+
+    /// The underlying fantoccini client, for anything the helpers lack.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Loads `path` (e.g. `/d/my-room`) from the server, or an absolute URL.
+    pub async fn goto(&self, path: &str) {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        if let Err(err) = self.client.goto(&url).await {
+            panic!("cannot load {url}: {err}");
+        }
+    }
+
+    /// The current URL.
+    pub async fn url(&self) -> url::Url {
+        match self.client.current_url().await {
+            Ok(url) => url,
+            Err(err) => panic!("cannot read the page's URL: {err}"),
+        }
+    }
+
+    /// Waits until the URL's path satisfies `pred` (described by `what`,
+    /// e.g. "a path /d/{room}") and returns the URL.
+    pub async fn wait_for_path(
+        &self,
+        what: &str,
+        deadline: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> url::Url {
+        poll(&format!("the URL to be {what}"), deadline, async || {
+            let url = self.client.current_url().await.map_err(|e| e.to_string())?;
+            if pred(url.path()) {
+                Ok(url)
+            } else {
+                Err(format!("URL {url}"))
+            }
+        })
+        .await
+    }
+
+    /// Waits until an element matching `css` is present and displayed.
+    pub async fn wait_for(&self, css: &str, deadline: Duration) -> Element {
+        let found = try_poll(deadline, async || {
+            let element = self.find(css).await?;
+            match element.is_displayed().await {
+                Ok(true) => Ok(element),
+                Ok(false) => Err("it is present but not displayed".into()),
+                Err(err) => Err(err.to_string()),
+            }
+        })
+        .await;
+        match found {
+            Ok(element) => element,
+            Err(seen) => panic!(
+                "waited {deadline:?} for `{css}` to be displayed: {seen}\n{}",
+                self.describe().await
+            ),
+        }
+    }
+
+    /// Waits until the text of `css` contains `expected`; returns the text.
+    pub async fn wait_for_text(&self, css: &str, expected: &str, deadline: Duration) -> String {
+        let found = try_poll(deadline, async || {
+            let text = self
+                .find(css)
+                .await?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?;
+            if text.contains(expected) {
+                Ok(text)
+            } else {
+                Err(format!("its text is {text:?}"))
+            }
+        })
+        .await;
+        match found {
+            Ok(text) => text,
+            Err(seen) => panic!(
+                "waited {deadline:?} for the text of `{css}` to contain {expected:?}: {seen}\n{}",
+                self.describe().await
+            ),
+        }
+    }
+
+    /// Waits until attribute `attr` of `css` equals `value`.
+    pub async fn wait_for_attr(&self, css: &str, attr: &str, value: &str, deadline: Duration) {
+        let found = try_poll(deadline, async || {
+            let seen = self
+                .find(css)
+                .await?
+                .attr(attr)
+                .await
+                .map_err(|e| e.to_string())?;
+            match seen {
+                Some(seen) if seen == value => Ok(()),
+                Some(seen) => Err(format!("{attr}={seen:?}")),
+                None => Err(format!("it has no {attr}")),
+            }
+        })
+        .await;
+        if let Err(seen) = found {
+            panic!(
+                "waited {deadline:?} for `{css}` to have {attr}={value:?}: {seen}\n{}",
+                self.describe().await
+            );
+        }
+    }
+
+    /// The visible text of `css`, which must be present now.
+    pub async fn text(&self, css: &str) -> String {
+        match self.find(css).await {
+            Ok(element) => element
+                .text()
+                .await
+                .unwrap_or_else(|err| panic!("cannot read the text of `{css}`: {err}")),
+            Err(seen) => panic!("`{css}`: {seen}\n{}", self.describe().await),
+        }
+    }
+
+    /// Attribute `attr` of `css`, which must be present now.
+    pub async fn attr(&self, css: &str, attr: &str) -> Option<String> {
+        match self.find(css).await {
+            Ok(element) => element
+                .attr(attr)
+                .await
+                .unwrap_or_else(|err| panic!("cannot read {attr} of `{css}`: {err}")),
+            Err(seen) => panic!("`{css}`: {seen}\n{}", self.describe().await),
+        }
+    }
+
+    /// The current `value` of the input or textarea `css`.
+    pub async fn value(&self, css: &str) -> String {
+        match self.find(css).await {
+            Ok(element) => element
+                .prop("value")
+                .await
+                .unwrap_or_else(|err| panic!("cannot read the value of `{css}`: {err}"))
+                .unwrap_or_default(),
+            Err(seen) => panic!("`{css}`: {seen}\n{}", self.describe().await),
+        }
+    }
+
+    /// Whether an element matches `css` right now.
+    pub async fn is_present(&self, css: &str) -> bool {
+        self.find(css).await.is_ok()
+    }
+
+    /// Types `text` into `css` as a person would (key events), once it is displayed.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.wait_for(css, DEADLINE).await;
+        if let Err(err) = element.send_keys(text).await {
+            panic!("cannot type into `{css}`: {err}\n{}", self.describe().await);
+        }
+    }
+
+    /// Clicks `css` once it is displayed.
+    pub async fn click(&self, css: &str) {
+        let element = self.wait_for(css, DEADLINE).await;
+        if let Err(err) = element.click().await {
+            panic!("cannot click `{css}`: {err}\n{}", self.describe().await);
+        }
+    }
+
+    /// Runs `js` in the page as a function body and returns what it
+    /// `return`s (`return document.title`).
+    pub async fn eval(&self, js: &str) -> Value {
+        match self.client.execute(js, Vec::new()).await {
+            Ok(value) => value,
+            Err(err) => panic!("script failed: {err}\nscript: {js}"),
+        }
+    }
+
+    /// Every WebSocket event of this session so far (sockets created,
+    /// handshakes, frames, closes), in order.
+    pub async fn ws_events(&self) -> Vec<WsEvent> {
+        let entries = match self.client.issue_cmd(PerformanceLog).await {
+            Ok(entries) => entries,
+            Err(err) => panic!("cannot read the performance log: {err}"),
+        };
+        let new = frames::parse_log(&entries);
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        events.extend(new);
+        events.clone()
+    }
+
+    /// Every WebSocket data frame of this session so far, as DevTools'
+    /// Messages tab lists them.
+    pub async fn frames(&self) -> Vec<Frame> {
+        self.ws_events()
+            .await
+            .into_iter()
+            .filter_map(|event| match event {
+                WsEvent::Frame(frame) => Some(frame),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Waits until a WebSocket event satisfies `pred` (described by `what`)
+    /// and returns it.
+    pub async fn wait_for_ws_event(
+        &self,
+        what: &str,
+        deadline: Duration,
+        pred: impl Fn(&WsEvent) -> bool,
+    ) -> WsEvent {
+        let found = try_poll(deadline, async || {
+            let events = self.ws_events().await;
+            events
+                .iter()
+                .find(|e| pred(e))
+                .cloned()
+                .ok_or_else(|| summarize(&events))
+        })
+        .await;
+        match found {
+            Ok(event) => event,
+            Err(seen) => panic!("waited {deadline:?} for {what}; WebSocket events seen: {seen}"),
+        }
+    }
+
+    /// Waits until a frame satisfies `pred` (described by `what`) and returns it.
+    pub async fn wait_for_frame(
+        &self,
+        what: &str,
+        deadline: Duration,
+        pred: impl Fn(&Frame) -> bool,
+    ) -> Frame {
+        let event = self
+            .wait_for_ws_event(
+                what,
+                deadline,
+                |e| matches!(e, WsEvent::Frame(f) if pred(f)),
+            )
+            .await;
+        match event {
+            WsEvent::Frame(frame) => frame,
+            other => unreachable!("the predicate only accepts frames, got {other:?}"),
+        }
+    }
+
+    /// Saves a screenshot (`<stem>.png`) and the HTML (`<stem>.html`) into
+    /// `dir`; returns what it wrote, and says why on stderr when it cannot.
+    pub async fn save_artifacts(&self, dir: &Path, stem: &str) -> Vec<PathBuf> {
+        let mut written = Vec::new();
+        let png = dir.join(format!("{stem}.png"));
+        match self.client.screenshot().await {
+            Ok(bytes) => match std::fs::write(&png, bytes) {
+                Ok(()) => written.push(png),
+                Err(err) => eprintln!("cannot write {}: {err}", png.display()),
+            },
+            Err(err) => eprintln!("cannot take a screenshot: {err}"),
+        }
+        let html = dir.join(format!("{stem}.html"));
+        match self.client.source().await {
+            Ok(source) => match std::fs::write(&html, source) {
+                Ok(()) => written.push(html),
+                Err(err) => eprintln!("cannot write {}: {err}", html.display()),
+            },
+            Err(err) => eprintln!("cannot read the page's HTML: {err}"),
+        }
+        written
+    }
+
+    /// Ends the session (Chromium exits) and removes its profile.
+    pub async fn close(&self) {
+        // Already closed (by an earlier call) is fine: the goal is "not running".
+        let _ = self.client.clone().close().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+
+    async fn find(&self, css: &str) -> Result<Element, String> {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|err| match err {
+                err if err.is_no_such_element() => "no element matches".to_owned(),
+                err => err.to_string(),
+            })
+    }
+
+    /// The URL and the start of the visible text, for failure messages.
+    async fn describe(&self) -> String {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map_or_else(|e| format!("(unknown: {e})"), |u| u.to_string());
+        let text = self
+            .client
+            .execute(
+                "return document.body ? document.body.innerText : ''",
+                Vec::new(),
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let text: String = text.chars().take(600).collect();
+        format!("page: {url}\nvisible text: {text:?}")
+    }
+}
+
+/// One line per WebSocket event, for failure messages.
+fn summarize(events: &[WsEvent]) -> String {
+    if events.is_empty() {
+        return "none".into();
+    }
+    let lines: Vec<String> = events
+        .iter()
+        .map(|event| match event {
+            WsEvent::Frame(f) => {
+                let payload: String = f.payload.chars().take(120).collect();
+                format!("{:?} opcode {} {payload}", f.direction, f.opcode)
+            }
+            WsEvent::Created { url, .. } => format!("created {url}"),
+            WsEvent::HandshakeRequest { .. } => "handshake request".into(),
+            WsEvent::HandshakeResponse { status, .. } => format!("handshake response {status}"),
+            WsEvent::Closed { .. } => "closed".into(),
+        })
+        .collect();
+    format!("\n  {}", lines.join("\n  "))
+}
+
+/// chromedriver's `POST /session/{id}/se/log {"type": "performance"}`: the
+/// DevTools events logged since the last call.
+#[derive(Debug)]
+struct PerformanceLog;
+
+impl WebDriverCompatibleCommand for PerformanceLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(r#"{"type":"performance"}"#.to_owned()),
+        )
+    }
+}
