@@ -12,7 +12,7 @@ use tandem_server::api::CreatedRoom;
 use tandem_server::store::Store;
 use tandem_shared::{RoomId, SyncFrame, close};
 use tokio_tungstenite::tungstenite::{self, Message};
-use yrs::{GetString, ReadTxn, Transact};
+use yrs::{GetString, ReadTxn, Text, Transact};
 
 /// The stored state of `room` as text, read straight from the store.
 fn stored_text(store: &dyn Store, room: &str) -> String {
@@ -237,6 +237,16 @@ fn lying_update(blocks: u32) -> Vec<u8> {
     update
 }
 
+/// A real update from a client whose first five edits the server never saw.
+fn gap_update() -> Vec<u8> {
+    let doc = yrs::Doc::with_client_id(7);
+    let text = doc.get_or_insert_text("content");
+    text.insert(&mut doc.transact_mut(), 0, "12345");
+    let before = doc.transact().state_vector();
+    text.insert(&mut doc.transact_mut(), 5, "6");
+    doc.transact().encode_diff_v1(&before)
+}
+
 #[tokio::test]
 async fn crafted_updates_are_refused_and_never_applied_stored_or_relayed() {
     let (server, store) = TestServer::memory().await;
@@ -256,6 +266,8 @@ async fn crafted_updates_are_refused_and_never_applied_stored_or_relayed() {
         (vec![0xff, 0xff, 0xff, 0xff, 0x0f], "count is larger"),
         (deep, "nest deeper"),
         (vec![1, 1, 7, 0, 0x0c, 1, 0], "unknown tag"),
+        // Client 7's edit at clock 5, though the room has nothing from client 7.
+        (gap_update(), "depends on edits this server does not have"),
     ];
     for (update, reason) in cases {
         let mut bad = server.client("crafted").await;

@@ -87,6 +87,8 @@ pub struct UpdateShape {
     pub blocks: u64,
     /// Delete-set ranges in the update.
     pub delete_ranges: u64,
+    /// Skip blocks (placeholders for ranges the update does not carry).
+    pub skips: u64,
 }
 
 /// Checks `update` (v1 encoding) against the grammar above; see the module doc.
@@ -111,7 +113,7 @@ pub fn check_state_vector_v1(state_vector: &[u8]) -> Result<(), GuardError> {
     let entries = walker.count(2)?;
     for _ in 0..entries {
         walker.client()?;
-        walker.var()?;
+        walker.u32()?;
     }
     if walker.cursor.has_content() {
         return Err(GuardError::TrailingBytes);
@@ -133,19 +135,55 @@ impl Walker<'_> {
         self.cursor.buf.len() - self.cursor.next
     }
 
-    fn var(&mut self) -> Result<u64, GuardError> {
+    // Every number is read exactly as yrs reads it (`u32` where yrs wants a
+    // `u32`, with its wrapping of over-long varints), so the guard walks the
+    // same structure yrs will.
+
+    fn u64(&mut self) -> Result<u64, GuardError> {
         self.cursor
             .read_var::<u64>()
             .map_err(|_| GuardError::Truncated)
+    }
+
+    fn u32(&mut self) -> Result<u64, GuardError> {
+        self.cursor
+            .read_var::<u32>()
+            .map(u64::from)
+            .map_err(|_| GuardError::Truncated)
+    }
+
+    /// A signed varint as lib0 writes it. yrs shifts by 7 more bits per byte
+    /// and overflows past 64 (a panic with overflow checks): refuse those.
+    fn i64(&mut self) -> Result<(), GuardError> {
+        let mut byte = self.u8()?;
+        let mut shift = 6;
+        while byte & 0x80 != 0 {
+            if shift >= 64 {
+                return Err(GuardError::CountTooLarge);
+            }
+            byte = self.u8()?;
+            shift += 7;
+        }
+        Ok(())
     }
 
     fn u8(&mut self) -> Result<u8, GuardError> {
         self.cursor.read_u8().map_err(|_| GuardError::Truncated)
     }
 
-    /// A count of elements that each take at least `min_bytes`.
+    /// A count (a `u32` to yrs) of elements that each take at least `min_bytes`.
     fn count(&mut self, min_bytes: usize) -> Result<u64, GuardError> {
-        let n = self.var()?;
+        let n = self.u32()?;
+        self.bounded(n, min_bytes)
+    }
+
+    /// The same for counts yrs reads as `usize` (`Any` arrays and maps).
+    fn count64(&mut self, min_bytes: usize) -> Result<u64, GuardError> {
+        let n = self.u64()?;
+        self.bounded(n, min_bytes)
+    }
+
+    fn bounded(&self, n: u64, min_bytes: usize) -> Result<u64, GuardError> {
         if n > (self.remaining() / min_bytes.max(1)) as u64 {
             return Err(GuardError::CountTooLarge);
         }
@@ -153,7 +191,7 @@ impl Walker<'_> {
     }
 
     fn bytes(&mut self) -> Result<&[u8], GuardError> {
-        let len = self.var()?;
+        let len = self.u32()?;
         if len > self.remaining() as u64 {
             return Err(GuardError::CountTooLarge);
         }
@@ -171,7 +209,7 @@ impl Walker<'_> {
     }
 
     fn client(&mut self) -> Result<(), GuardError> {
-        if self.var()? >= 1 << 53 {
+        if self.u64()? >= 1 << 53 {
             return Err(GuardError::ClientIdTooLarge);
         }
         Ok(())
@@ -179,7 +217,7 @@ impl Walker<'_> {
 
     fn id(&mut self) -> Result<(), GuardError> {
         self.client()?;
-        self.var()?;
+        self.u32()?;
         Ok(())
     }
 
@@ -189,7 +227,7 @@ impl Walker<'_> {
         for _ in 0..clients {
             let blocks = self.count(2)?;
             self.client()?;
-            let mut clock = self.var()?;
+            let mut clock = self.u32()?;
             for _ in 0..blocks {
                 // yrs adds each block's length to the clock in a u32.
                 clock = clock.saturating_add(self.block()?);
@@ -207,9 +245,12 @@ impl Walker<'_> {
         let info = self.u8()?;
         match info {
             0 | 10 => {
-                let len = self.var()?;
+                let len = self.u32()?;
                 if len == 0 {
                     return Err(GuardError::EmptyBlock);
+                }
+                if info == 10 {
+                    self.shape.skips += 1;
                 }
                 return Ok(len);
             }
@@ -222,7 +263,7 @@ impl Walker<'_> {
             self.id()?;
         }
         if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
-            if self.var()? == 1 {
+            if self.u32()? == 1 {
                 self.string()?; // root type name
             } else {
                 self.id()?; // parent item
@@ -238,7 +279,7 @@ impl Walker<'_> {
     /// yrs counts it: UTF-16 code units for strings, entries for lists).
     fn content(&mut self, tag: u8) -> Result<u64, GuardError> {
         let len = match tag {
-            1 => self.var()?, // deleted length
+            1 => self.u32()?, // deleted length
             2 => {
                 // yrs reads `count + 1` strings here (as Yjs writes them).
                 let count = self.count(1)?;
@@ -293,14 +334,14 @@ impl Walker<'_> {
                 self.bytes()?;
             }
             117 => {
-                let count = self.count(1)?;
+                let count = self.count64(1)?;
                 for _ in 0..count {
                     self.any(depth + 1)?;
                 }
             }
             118 => {
                 // Each entry: a key (at least its length byte) and a value.
-                let count = self.count(2)?;
+                let count = self.count64(2)?;
                 for _ in 0..count {
                     self.string()?;
                     self.any(depth + 1)?;
@@ -320,9 +361,7 @@ impl Walker<'_> {
                     .read_exact(4)
                     .map_err(|_| GuardError::Truncated)?;
             }
-            125 => {
-                self.var()?;
-            }
+            125 => self.i64()?,
             other => return Err(GuardError::UnknownTag(other)),
         }
         Ok(())
@@ -334,8 +373,8 @@ impl Walker<'_> {
             self.client()?;
             let ranges = self.count(2)?;
             for _ in 0..ranges {
-                let clock = self.var()?;
-                let len = self.var()?;
+                let clock = self.u32()?;
+                let len = self.u32()?;
                 // yrs computes `clock + len` in a u32.
                 if clock.saturating_add(len) > u64::from(u32::MAX) {
                     return Err(GuardError::ClockOverflow);

@@ -412,6 +412,26 @@ impl RoomActor {
             self.remove_peer(client);
             return;
         }
+        // An update that starts past what the room has for some client
+        // depends on edits the server never received. yrs would park it as
+        // "pending" and integrate it later through code paths that crafted
+        // updates drive into use-after-free (found by fuzzing, see
+        // docs/FUZZING.md); no Tandem client sends one, because the
+        // state-vector exchange comes first. Refuse it before yrs sees it.
+        let state = self.doc.transact().state_vector();
+        if update
+            .state_vector_lower()
+            .iter()
+            .any(|(c, clock)| *clock > state.get(c))
+        {
+            warn!(room = %self.room, %client, "refused an update with a gap");
+            peer.outbox.close(
+                close::INVALID_UPDATE,
+                "invalid update: it depends on edits this server does not have; reconnect to resync",
+            );
+            self.remove_peer(client);
+            return;
+        }
         peer.received += 1;
         let seq = peer.received;
 
