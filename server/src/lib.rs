@@ -21,6 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -70,6 +71,10 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// Renders the metrics for `GET /metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Frames and bytes received, by kind.
+    pub frames_in: Arc<metrics::FrameCounters>,
+    /// Frames and bytes sent, by kind.
+    pub frames_out: Arc<metrics::FrameCounters>,
     /// Source of connection ids.
     next_client: Arc<AtomicU64>,
 }
@@ -103,6 +108,15 @@ impl AppState {
             limits: Arc::new(limits),
             keys,
             metrics: metrics::install(),
+            // After `install`, so the handles are bound to the recorder.
+            frames_in: Arc::new(metrics::FrameCounters::new(
+                metrics::FRAMES_IN,
+                metrics::BYTES_IN,
+            )),
+            frames_out: Arc::new(metrics::FrameCounters::new(
+                metrics::FRAMES_OUT,
+                metrics::BYTES_OUT,
+            )),
             next_client: Arc::new(AtomicU64::new(1)),
         }
     }
@@ -174,6 +188,13 @@ pub async fn serve(
         token.cancel();
     };
     let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm and
+    // delayed ACKs hold relayed updates back by tens of milliseconds.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(signal)
         .await?;

@@ -12,6 +12,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::panic::catch_unwind;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -36,6 +37,7 @@ use yrs::updates::decoder::Decode;
 use crate::AppState;
 use crate::access::Right;
 use crate::limits::{Refusal, Slot};
+use crate::metrics::FrameCounters;
 use crate::room::{Dialect, JoinRefused, Outbox, OutboxReceiver, RoomCmd, RoomHandle, outbox};
 
 /// How long to wait for the client's half of a close handshake, and for the
@@ -133,7 +135,14 @@ fn upgrade(
         Dialect::Tandem => ws.protocols([SUBPROTOCOL]),
         Dialect::Yjs => ws,
     };
+    // tungstenite's defaults (128 KiB read buffer, allocated at the upgrade)
+    // cost ~140 KiB per idle connection; frames here are small, and a bigger
+    // one just takes more reads. Writes go straight to the socket, bounded
+    // by the largest message plus headroom.
     let ws = ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(config.max_message_bytes + 64 * 1024)
         .max_message_size(config.max_message_bytes)
         .max_frame_size(config.max_message_bytes);
     let client = ClientId(state.next_client_id());
@@ -168,19 +177,6 @@ impl Drop for OpenConnection {
     fn drop(&mut self) {
         metrics::gauge!(crate::metrics::CONNECTIONS_OPEN).decrement(1.0);
     }
-}
-
-/// Counts a frame and its payload bytes under its kind.
-fn count_frame(frames: &'static str, bytes: &'static str, message: &Message) {
-    let (kind, len) = match message {
-        Message::Binary(frame) => (binary_kind(frame), frame.len()),
-        Message::Text(text) => ("text", text.len()),
-        Message::Ping(data) => ("ping", data.len()),
-        Message::Pong(data) => ("pong", data.len()),
-        Message::Close(_) => ("close", 0),
-    };
-    metrics::counter!(frames, "kind" => kind).increment(1);
-    metrics::counter!(bytes, "kind" => kind).increment(len as u64);
 }
 
 /// The same-origin rule plus the configured list. A request without an
@@ -267,7 +263,8 @@ async fn handle_socket(
     let config = state.config.clone();
     let (sink, mut stream) = socket.split();
     let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
-    let mut writer = tokio::spawn(write_loop(sink, outbox_rx, config.heartbeat).in_current_span());
+    let writer = write_loop(sink, outbox_rx, config.heartbeat, state.frames_out.clone());
+    let mut writer = tokio::spawn(writer.in_current_span());
     let _open = OpenConnection::new();
     let (_slot, key) = match admission {
         Admission::Admitted { slot, key } => {
@@ -413,11 +410,7 @@ async fn read_loop(
             );
             return ReadEnd::ServerClosed;
         }
-        count_frame(
-            crate::metrics::FRAMES_IN,
-            crate::metrics::BYTES_IN,
-            &message,
-        );
+        state.frames_in.count(&message);
         let cmd = match message {
             Message::Binary(frame) if dialect == Dialect::Yjs => {
                 match decode_yjs(client, frame, &mut awareness_id) {
@@ -540,16 +533,6 @@ fn read_error(err: axum::Error, outbox: &Outbox, max_message_bytes: usize) -> Re
     }
 }
 
-/// The y-sync kind of a binary frame, from its first two bytes.
-fn binary_kind(frame: &[u8]) -> &'static str {
-    match frame {
-        [0, 0, ..] => "sync_step1",
-        [0, 1, ..] => "sync_step2",
-        [0, 2, ..] => "sync_update",
-        _ => "binary_other",
-    }
-}
-
 /// Decodes a y-websocket frame into a room command (`None`: nothing to do),
 /// or the close to answer it with.
 fn decode_yjs(
@@ -619,43 +602,70 @@ fn decode_binary(client: ClientId, frame: Bytes) -> Result<RoomCmd, (u16, String
     }
 }
 
+/// Most frames written between two flushes: a burst of relayed updates goes
+/// out in a few syscalls instead of one each.
+const MAX_BATCH: usize = 64;
+
 /// Drains the outbox into the socket and sends a ping every `heartbeat`.
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
-    mut outbox: OutboxReceiver,
+    outbox: OutboxReceiver,
     heartbeat: Duration,
+    counters: Arc<FrameCounters>,
 ) {
+    let OutboxReceiver {
+        mut frames,
+        mut control,
+    } = outbox;
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     loop {
-        let message = tokio::select! {
+        let first = tokio::select! {
             biased;
-            Some(frame) = outbox.control.recv() => {
+            Some(frame) = control.recv() => {
                 let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
                 break;
             }
-            message = outbox.frames.recv() => match message {
-                Some(message) => {
-                    outbox.written(&message);
-                    message
-                }
+            message = frames.recv() => match message {
+                Some(message) => message,
                 None => break,
             },
             _ = ping.tick() => Message::Ping(Bytes::new()),
         };
-        let is_close = matches!(message, Message::Close(_));
-        count_frame(
-            crate::metrics::FRAMES_OUT,
-            crate::metrics::BYTES_OUT,
-            &message,
-        );
+        let batch = async {
+            let mut message = first;
+            let mut written = 0;
+            loop {
+                let is_close = matches!(message, Message::Close(_));
+                counters.count(&message);
+                sink.feed(message).await?;
+                written += 1;
+                if is_close {
+                    sink.flush().await?;
+                    return Ok::<bool, axum::Error>(true);
+                }
+                match frames.try_next() {
+                    Some(next) if written < MAX_BATCH => message = next,
+                    Some(next) => {
+                        // Flush what we have and start the next batch with it.
+                        sink.flush().await?;
+                        written = 0;
+                        message = next;
+                    }
+                    None => break,
+                }
+            }
+            sink.flush().await?;
+            Ok(false)
+        };
         let sent = tokio::select! {
-            sent = sink.send(message) => sent,
+            sent = batch => sent,
             // A client that stopped reading can block the send forever; an
             // urgent close (e.g. slow consumer) then just drops the socket.
-            Some(_) = outbox.control.recv() => break,
+            Some(_) = control.recv() => break,
         };
-        if sent.is_err() || is_close {
-            break;
+        match sent {
+            Ok(false) => {}
+            Ok(true) | Err(_) => break,
         }
     }
 }

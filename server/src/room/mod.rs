@@ -20,7 +20,7 @@ use crate::access::Right;
 use tokio::sync::{mpsc, oneshot};
 use yrs::{StateVector, Update};
 
-pub use outbox::{Outbox, OutboxReceiver, outbox};
+pub use outbox::{FrameQueue, Outbox, OutboxReceiver, outbox};
 pub use registry::Registry;
 
 /// Capacity of a room's command channel. Large enough that a burst from many

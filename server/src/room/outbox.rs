@@ -46,10 +46,18 @@ pub struct Outbox {
 #[derive(Debug)]
 pub struct OutboxReceiver {
     /// Frames in order.
-    pub frames: mpsc::Receiver<Message>,
+    pub frames: FrameQueue,
     /// An urgent close.
     pub control: mpsc::Receiver<CloseFrame>,
-    /// Shared with the senders; decremented by [`OutboxReceiver::written`].
+}
+
+/// The ordered frames of an [`OutboxReceiver`]; taking a frame out releases
+/// its bytes from the bound.
+#[derive(Debug)]
+pub struct FrameQueue {
+    /// Frames in order.
+    frames: mpsc::Receiver<Message>,
+    /// Shared with the senders.
     queued_bytes: Arc<AtomicUsize>,
 }
 
@@ -66,9 +74,11 @@ pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver)
             max_bytes,
         },
         OutboxReceiver {
-            frames: frames_rx,
+            frames: FrameQueue {
+                frames: frames_rx,
+                queued_bytes,
+            },
             control: control_rx,
-            queued_bytes,
         },
     )
 }
@@ -120,9 +130,22 @@ impl Outbox {
     }
 }
 
-impl OutboxReceiver {
-    /// Records that `message` left the queue (it was written or dropped).
-    pub fn written(&self, message: &Message) {
+impl FrameQueue {
+    /// The next frame; `None` once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Message> {
+        let message = self.frames.recv().await?;
+        self.release(&message);
+        Some(message)
+    }
+
+    /// The next frame if one is queued, without waiting.
+    pub fn try_next(&mut self) -> Option<Message> {
+        let message = self.frames.try_recv().ok()?;
+        self.release(&message);
+        Some(message)
+    }
+
+    fn release(&self, message: &Message) {
         self.queued_bytes
             .fetch_sub(payload_len(message), Ordering::AcqRel);
     }
@@ -149,8 +172,7 @@ mod tests {
         let (outbox, mut rx) = outbox(100, 10);
         assert_eq!(outbox.push(binary(6)), Ok(()));
         assert_eq!(outbox.push(binary(6)), Err(OutboxError::Full));
-        let sent = rx.frames.try_recv().expect("queued frame");
-        rx.written(&sent);
+        rx.frames.try_next().expect("queued frame");
         assert_eq!(outbox.push(binary(6)), Ok(()));
     }
 
