@@ -4,6 +4,8 @@
 //! step is a child process whose command line is printed before it runs;
 //! a failing step ends the task with a one-line `error:` and a non-zero exit.
 
+mod bench;
+
 use std::env;
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -48,6 +50,8 @@ Commands:
   run [-- ARGS…]      build, then serve on http://127.0.0.1:8080 (ARGS go to `tandem`)
   test                everything CI checks: fmt, clippy (native and wasm), unit and
                       integration tests, release build, browser tests in headless Chromium
+  bench [--quick]     Tandem next to the Yjs reference server and y-sweet, on loopback;
+                      writes docs/BENCHMARKS.md (not part of `test`; ~20 min, --quick ~5)
   help                this list
 
 Environment:
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         "build" => ws.build(),
         "run" => ws.run(rest),
         "test" => ws.test(),
+        "bench" => bench::bench(&ws.root, rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

@@ -1,0 +1,34 @@
+//! `tandem-load`: a load generator and benchmark suite for y-sync servers.
+//!
+//! It speaks three dialects of the same y-sync protocol ([`target`]): Tandem's
+//! (`tandem.v1`, a JSON `welcome` first, `saved` acknowledgements), the Yjs
+//! reference server's and y-sweet's (plain y-sync, awareness frames skipped).
+//! Every frame is built and parsed with `tandem_shared` ([`conn`]); nothing
+//! here re-implements the protocol.
+//!
+//! The workloads are one module each: [`fanout`] (latency from a writer's send
+//! to every other client, and the rate stepping built on it), [`idle`] (how
+//! many idle connections a server holds, and their memory), [`bigdoc`] (a real
+//! 260k-edit trace replayed, then loaded by a fresh client), [`durable`]
+//! (acknowledged writes per second) and [`floor`] (what bare yrs does in
+//! process, the bound every server sits on). [`suite`] runs them all against
+//! every server and [`report`] writes `docs/BENCHMARKS.md`.
+//!
+//! Everything targets 127.0.0.1, is bounded in count and time, and stops by
+//! itself.
+
+pub mod bigdoc;
+pub mod conn;
+pub mod durable;
+pub mod fanout;
+pub mod floor;
+pub mod idle;
+pub mod procs;
+pub mod report;
+pub mod stats;
+pub mod stepping;
+pub mod suite;
+pub mod tag;
+pub mod target;
+pub mod tools;
+pub mod trace;

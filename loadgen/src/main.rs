@@ -1,0 +1,242 @@
+//! `tandem-load`: connect to a room, print or follow it, replay a trace,
+//! generate load, or run the whole benchmark (`tandem-load bench`, which
+//! `cargo xtask bench` calls). Loopback only; every command stops by itself.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tandem_loadgen::fanout::FanoutSpec;
+use tandem_loadgen::procs::{self, Launcher};
+use tandem_loadgen::suite::{self, BenchConfig};
+use tandem_loadgen::target::{ServerKind, Target};
+use tandem_loadgen::{report, tools};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem-load",
+    version,
+    about = "Load generator and benchmarks for Tandem and other y-sync servers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Args)]
+struct Room {
+    /// Room URL: ws://IP:PORT/ws/ROOM (Tandem), ws://IP:PORT/ROOM (Yjs
+    /// reference server) or ws://IP:PORT/d/ROOM/ws/ROOM (y-sweet).
+    url: String,
+    /// Dialect to speak, when the URL's shape does not say it.
+    #[arg(long, value_enum)]
+    server_kind: Option<ServerKind>,
+}
+
+impl Room {
+    fn parse(&self) -> anyhow::Result<(Target, String)> {
+        let (target, room) = Target::parse_url(&self.url, self.server_kind)?;
+        anyhow::ensure!(
+            target.addr.ip().is_loopback(),
+            "tandem-load only talks to loopback addresses (127.0.0.0/8, ::1)"
+        );
+        Ok((target, room))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Print the room's text and exit.
+    Cat(Room),
+    /// Print the room's text, then its changes as they happen.
+    Follow {
+        #[command(flatten)]
+        room: Room,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 300.0)]
+        seconds: f64,
+    },
+    /// Replay an editing trace into an empty room, one update per edit, and
+    /// check the result against the trace's endContent.
+    Replay {
+        #[command(flatten)]
+        room: Room,
+        /// The trace (.json.gz), josephg/editing-traces format.
+        #[arg(long)]
+        trace: PathBuf,
+        /// Updates per second (default: as fast as the server takes them).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Replay only the first N edits.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600.0)]
+        timeout: f64,
+    },
+    /// Fan-out load on one room: N clients, W writers at a total rate;
+    /// prints send→receive latency and checks convergence.
+    Load {
+        #[command(flatten)]
+        room: Room,
+        /// Clients in the room, writers included.
+        #[arg(long, default_value_t = 10)]
+        clients: usize,
+        /// Writers among them.
+        #[arg(long, default_value_t = 1)]
+        writers: usize,
+        /// Total updates per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Seconds of writing.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
+    /// The whole benchmark suite against Tandem and the peers; writes Markdown.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// The Tandem server binary (release build).
+    #[arg(long, default_value = "target/release/tandem")]
+    tandem_bin: PathBuf,
+    /// Folder where `@y/websocket-server` is installed with npm.
+    #[arg(long)]
+    yjs_dir: Option<PathBuf>,
+    /// The y-sweet binary.
+    #[arg(long)]
+    ysweet_bin: Option<PathBuf>,
+    /// The editing trace for the large-document test.
+    #[arg(long, default_value = "../shared/bench-data/automerge-paper.json.gz")]
+    trace: PathBuf,
+    /// Scratch folder for data directories.
+    #[arg(long, default_value = "target/bench")]
+    scratch: PathBuf,
+    /// Where to write the report.
+    #[arg(long, default_value = "docs/BENCHMARKS.md")]
+    out: PathBuf,
+    /// A smoke run of a few minutes instead of the full one.
+    #[arg(long)]
+    quick: bool,
+    /// Servers to measure (default: all that are installed).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    servers: Vec<ServerKind>,
+    /// Do not pin servers and the load generator to separate CPUs.
+    #[arg(long)]
+    no_pin: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut workers = None;
+    if let Cmd::Bench(args) = &cli.command {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if !args.no_pin && cores >= 2 {
+            // Before the runtime starts, so every thread inherits the mask.
+            match procs::pin_self(1) {
+                Ok(()) => workers = Some(1),
+                Err(err) => eprintln!("warning: not pinned to CPU 1: {err:#}"),
+            }
+        }
+    }
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let pinned = workers.is_some();
+    match runtime.block_on(run(cli.command, pinned)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Cmd, pinned: bool) -> anyhow::Result<()> {
+    match command {
+        Cmd::Cat(room) => {
+            let (target, room) = room.parse()?;
+            tools::cat(target, &room).await
+        }
+        Cmd::Follow { room, seconds } => {
+            let (target, room) = room.parse()?;
+            tools::follow(target, &room, Duration::from_secs_f64(seconds)).await
+        }
+        Cmd::Replay {
+            room,
+            trace,
+            rate,
+            limit,
+            timeout,
+        } => {
+            let (target, room) = room.parse()?;
+            let timeout = Duration::from_secs_f64(timeout);
+            tools::replay(target, &room, &trace, rate, limit, timeout).await
+        }
+        Cmd::Load {
+            room,
+            clients,
+            writers,
+            rate,
+            seconds,
+        } => {
+            let (target, room) = room.parse()?;
+            let spec = FanoutSpec {
+                clients,
+                writers,
+                rate,
+                duration: Duration::from_secs_f64(seconds),
+                settle: Duration::from_secs(10),
+            };
+            tools::load(target, &room, &spec).await
+        }
+        Cmd::Bench(args) => bench(args, pinned).await,
+    }
+}
+
+async fn bench(args: BenchArgs, pinned: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.scratch)?;
+    let servers = if args.servers.is_empty() {
+        ServerKind::ALL.to_vec()
+    } else {
+        args.servers.clone()
+    };
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let config = BenchConfig {
+        launcher: Launcher {
+            tandem_bin: args.tandem_bin,
+            yjs_dir: args.yjs_dir,
+            ysweet_bin: args.ysweet_bin,
+            scratch: std::fs::canonicalize(&args.scratch)?,
+            cpu: pinned.then_some(0),
+        },
+        trace: args.trace,
+        quick: args.quick,
+        servers,
+        command,
+    };
+    let results = suite::run(&config).await?;
+    let previous = std::fs::read_to_string(&args.out).ok();
+    let markdown = report::render(&results, previous.as_deref());
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, markdown)?;
+    eprintln!(
+        "==> wrote {} ({:.1} minutes)",
+        args.out.display(),
+        results.minutes
+    );
+    Ok(())
+}

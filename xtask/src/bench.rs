@@ -1,0 +1,231 @@
+//! `cargo xtask bench [--quick]`: install the servers Tandem is compared
+//! with, build Tandem and the load generator, run the benchmark suite and
+//! write `docs/BENCHMARKS.md`.
+//!
+//! The peers go into `target/bench-peers/` (a scratch folder, rebuilt at
+//! will): the Yjs reference server from npm, y-sweet with `cargo install`.
+//! Each install is skipped when the right version is already there. Not
+//! part of `cargo xtask test`: the full run takes about half an hour.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The Yjs reference server and the exact packages it runs with.
+/// `@y/websocket-server` 0.1.5 does not install: it wants a yjs 14 prerelease.
+const YJS_PACKAGES: [&str; 5] = [
+    "@y/websocket-server@0.1.1",
+    "yjs@13.6.33",
+    "y-protocols@1.0.7",
+    "lib0",
+    "ws",
+];
+/// The version of `@y/websocket-server` checked for an existing install.
+const YJS_SERVER_VERSION: &str = "0.1.1";
+/// y-sweet, the closest Rust peer (axum + yrs).
+const YSWEET_VERSION: &str = "0.9.1";
+/// Where the editing traces live, relative to the workspace root.
+const TRACE: &str = "../shared/bench-data/automerge-paper.json.gz";
+
+const USAGE: &str = "\
+Usage: cargo xtask bench [--quick] [--skip-peers] [-- ARGS…]
+
+  --quick        a smoke run of a few minutes (short runs, a prefix of the trace)
+  --skip-peers   measure Tandem only (no npm / cargo install)
+  ARGS…          passed to `tandem-load bench` (see `tandem-load bench --help`)
+";
+
+/// Runs the benchmark; `args` are what follows `bench` on the command line.
+pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String> {
+    let mut quick = false;
+    let mut skip_peers = false;
+    let mut extra: Vec<String> = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--skip-peers" => skip_peers = true,
+            "--" => extra.extend(rest.by_ref().cloned()),
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown option `{other}` for bench\n\n{USAGE}")),
+        }
+    }
+
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root.join("target"));
+    let peers = target.join("bench-peers");
+    let trace = workspace_root.join(TRACE);
+    let trace = trace.canonicalize().map_err(|e| {
+        format!(
+            "the editing trace is missing: {}: {e} (it comes with the shared/ folder beside the repository)",
+            trace.display()
+        )
+    })?;
+
+    let mut servers = vec!["tandem"];
+    let (mut yjs_dir, mut ysweet_bin) = (None, None);
+    if !skip_peers {
+        yjs_dir = Some(ensure_yjs(&peers.join("yjs"))?);
+        ysweet_bin = Some(ensure_ysweet(workspace_root, &peers.join("y-sweet"))?);
+        servers.extend(["yjs", "ysweet"]);
+    }
+
+    say("cargo build --release -p tandem-server -p tandem-loadgen");
+    run(cargo(workspace_root).args([
+        "build",
+        "--release",
+        "-p",
+        "tandem-server",
+        "-p",
+        "tandem-loadgen",
+    ]))?;
+
+    let load = target.join("release/tandem-load");
+    let mut cmd = Command::new(&load);
+    cmd.current_dir(workspace_root)
+        .arg("bench")
+        .arg("--tandem-bin")
+        .arg(target.join("release/tandem"))
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--scratch")
+        .arg(target.join("bench"))
+        .arg("--out")
+        .arg(workspace_root.join("docs/BENCHMARKS.md"))
+        .arg("--servers")
+        .arg(servers.join(","));
+    if let Some(dir) = &yjs_dir {
+        cmd.arg("--yjs-dir").arg(dir);
+    }
+    if let Some(bin) = &ysweet_bin {
+        cmd.arg("--ysweet-bin").arg(bin);
+    }
+    if quick {
+        cmd.arg("--quick");
+    }
+    cmd.args(&extra);
+    say(&format!(
+        "running the benchmark ({}); progress follows",
+        if quick {
+            "quick: a few minutes"
+        } else {
+            "full: about 30 minutes"
+        }
+    ));
+    run(&mut cmd)?;
+    say("docs/BENCHMARKS.md written");
+    Ok(())
+}
+
+/// Installs the Yjs reference server with npm unless the right version is
+/// there; returns its folder.
+fn ensure_yjs(dir: &Path) -> Result<PathBuf, String> {
+    let installed =
+        std::fs::read_to_string(dir.join("node_modules/@y/websocket-server/package.json"))
+            .ok()
+            .is_some_and(|json| json.contains(&format!("\"version\": \"{YJS_SERVER_VERSION}\"")));
+    if installed {
+        say_ok(&format!(
+            "@y/websocket-server {YJS_SERVER_VERSION}: installed"
+        ));
+        return Ok(dir.to_path_buf());
+    }
+    say(&format!(
+        "@y/websocket-server {YJS_SERVER_VERSION}: installing with npm into {}",
+        dir.display()
+    ));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    run(Command::new("npm")
+        .arg("install")
+        .arg("--prefix")
+        .arg(dir)
+        .args(["--no-audit", "--no-fund"])
+        .args(YJS_PACKAGES))
+    .map_err(|e| {
+        format!("{e}\n  the Yjs server needs Node.js and npm (`apt-get install -y nodejs npm`)")
+    })?;
+    Ok(dir.to_path_buf())
+}
+
+/// Installs y-sweet with `cargo install` unless the right version is there;
+/// returns its binary.
+fn ensure_ysweet(root: &Path, prefix: &Path) -> Result<PathBuf, String> {
+    let bin = prefix.join("bin/y-sweet");
+    // `cargo install --root` records what it installed there.
+    let recorded = std::fs::read_to_string(prefix.join(".crates.toml"))
+        .ok()
+        .is_some_and(|toml| toml.contains(&format!("\"y-sweet {YSWEET_VERSION} ")));
+    if recorded && bin.is_file() {
+        say_ok(&format!("y-sweet {YSWEET_VERSION}: installed"));
+        return Ok(bin);
+    }
+    say(&format!(
+        "y-sweet {YSWEET_VERSION}: installing into {} (one time, ~7 min)",
+        prefix.display()
+    ));
+    run(cargo(root)
+        .args([
+            "install",
+            "y-sweet",
+            "--version",
+            YSWEET_VERSION,
+            "--locked",
+            "--root",
+        ])
+        .arg(prefix))?;
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "cargo install y-sweet finished but {} is missing",
+            bin.display()
+        ))
+    }
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root);
+    cmd
+}
+
+fn say(message: &str) {
+    println!("==> {message}");
+}
+
+fn say_ok(message: &str) {
+    println!("   ok: {message}");
+}
+
+/// Runs `cmd`, showing its command line; a non-zero exit is an error.
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let mut line = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&arg.to_string_lossy());
+    }
+    println!("   $ {line}");
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program}` exited with {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_unknown_options() {
+        let err = bench(Path::new("/nonexistent"), &["--fast".into()]).expect_err("refused");
+        assert!(err.contains("--fast"), "{err}");
+    }
+}
