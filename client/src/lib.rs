@@ -10,7 +10,12 @@
 //!   in `localStorage` so offline edits survive a reload.
 //! - `net` owns the WebSocket: the `tandem.v1` handshake (state-vector
 //!   exchange), sending each local transaction as one update frame, the
-//!   durable-save counter, the heartbeat and reconnecting with backoff.
+//!   durable-save counter, the heartbeat, presence and reconnecting with
+//!   backoff; and the small HTTP API (new protected document, download).
+//! - `presence`: this person's name and colour, the coalescing of presence
+//!   messages and the table of the others in the room.
+//! - `inspector`: every frame the tab sent and received, classified for the
+//!   frame inspector panel.
 //! - `recent`, `storage`, `base64`: what the page keeps in
 //!   `localStorage`; `listener`: DOM listeners removed on drop; `error`:
 //!   the errors met at the edges.
@@ -27,8 +32,11 @@ mod base64;
 mod components;
 mod editor;
 mod error;
+mod inspector;
 mod listener;
 mod net;
+mod presence;
+mod random;
 mod recent;
 mod storage;
 

@@ -1,6 +1,7 @@
 //! The "Recent documents" list on the home page, kept in `localStorage`
 //! (newest first, one entry per room) and updated whenever a document is
-//! opened or its title changes.
+//! opened or its title changes. Each entry remembers the share key the room
+//! was last opened with, so reopening it from the list keeps the rights.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,20 @@ pub(crate) struct RecentDoc {
     pub(crate) title: String,
     /// When the document was last open, in milliseconds since the Unix epoch.
     pub(crate) opened_ms: f64,
+    /// The share key the server accepted for this room (`e.…` or `v.…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<String>,
+}
+
+impl RecentDoc {
+    /// The link that reopens the document with the same rights.
+    pub(crate) fn path(&self) -> String {
+        match tandem_shared::RoomId::new(self.room.as_str()) {
+            Ok(room) => room.page_path(self.key.as_deref()),
+            // Stored by hand or by an older version: let the editor route refuse it.
+            Err(_) => format!("/d/{}", self.room),
+        }
+    }
 }
 
 /// The remembered documents, newest first. Unreadable storage reads as empty.
@@ -27,12 +42,14 @@ pub(crate) fn load() -> Vec<RecentDoc> {
         .unwrap_or_default()
 }
 
-/// Records that `room` is open now with `title`.
-pub(crate) fn remember(room: &str, title: &str) {
+/// Records that `room` is open now with `title`, and with `key` once the
+/// server accepted it (without one, a key remembered earlier is kept).
+pub(crate) fn remember(room: &str, title: &str, key: Option<&str>) {
     let entry = RecentDoc {
         room: room.to_owned(),
         title: title.to_owned(),
         opened_ms: js_sys::Date::now(),
+        key: key.map(str::to_owned),
     };
     save(&upsert(load(), entry));
 }
@@ -53,9 +70,16 @@ fn save(list: &[RecentDoc]) {
     }
 }
 
-/// `list` with `entry` first, any older entry for the same room removed, and
-/// at most [`MAX_ENTRIES`] kept.
-pub(crate) fn upsert(mut list: Vec<RecentDoc>, entry: RecentDoc) -> Vec<RecentDoc> {
+/// `list` with `entry` first, any older entry for the same room removed
+/// (its key carried over when `entry` has none), and at most
+/// [`MAX_ENTRIES`] kept.
+pub(crate) fn upsert(mut list: Vec<RecentDoc>, mut entry: RecentDoc) -> Vec<RecentDoc> {
+    if entry.key.is_none() {
+        entry.key = list
+            .iter()
+            .find(|doc| doc.room == entry.room)
+            .and_then(|doc| doc.key.clone());
+    }
     list.retain(|doc| doc.room != entry.room);
     list.insert(0, entry);
     list.truncate(MAX_ENTRIES);
@@ -87,7 +111,38 @@ mod tests {
             room: room.into(),
             title: String::new(),
             opened_ms: at,
+            key: None,
         }
+    }
+
+    fn keyed(room: &str, at: f64, key: &str) -> RecentDoc {
+        RecentDoc {
+            key: Some(key.into()),
+            ..doc(room, at)
+        }
+    }
+
+    #[test]
+    fn keys_are_remembered_until_replaced() {
+        let list = upsert(Vec::new(), keyed("a", 1.0, "e.edit"));
+        assert_eq!(list[0].path(), "/d/a#key=e.edit");
+        // Reopened without a key (typed name): the key stays.
+        let list = upsert(list, doc("a", 2.0));
+        assert_eq!(list[0].key.as_deref(), Some("e.edit"));
+        // Opened through another link: that one counts now.
+        let list = upsert(list, keyed("a", 3.0, "v.view"));
+        assert_eq!(list[0].path(), "/d/a#key=v.view");
+        assert_eq!(list.len(), 1);
+        assert_eq!(doc("b", 0.0).path(), "/d/b");
+    }
+
+    #[test]
+    fn entries_stored_before_keys_existed_still_load() {
+        let old = r#"[{"room":"a","title":"T","opened_ms":5.0}]"#;
+        let list: Vec<RecentDoc> = serde_json::from_str(old).expect("loads");
+        assert_eq!(list[0].key, None);
+        let json = serde_json::to_string(&list).expect("saves");
+        assert_eq!(json, r#"[{"room":"a","title":"T","opened_ms":5.0}]"#);
     }
 
     #[test]

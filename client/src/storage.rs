@@ -18,6 +18,9 @@ pub(crate) fn unsaved_key(room: &str) -> String {
 /// The recently opened documents, as JSON.
 pub(crate) const RECENT_KEY: &str = "tandem:recent";
 
+/// This browser's presence identity (random id and display name), as JSON.
+pub(crate) const IDENTITY_KEY: &str = "tandem:identity";
+
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }

@@ -1,7 +1,7 @@
 //! One open document: builds the page's [`SharedDoc`] and [`Connection`],
-//! lays out header, editor and footer, and tears everything down when the
-//! page goes (socket closed, timers dropped, listeners removed, local copy
-//! written).
+//! lays out header (title, people, status, actions), editor, frame
+//! inspector and footer, and tears everything down when the page goes
+//! (socket closed, timers dropped, listeners removed, local copy written).
 
 use std::rc::Rc;
 
@@ -11,24 +11,41 @@ use tandem_shared::RoomId;
 use web_sys::VisibilityState;
 
 use super::home::set_page_title;
-use super::{ConnectionBadge, DocStatsView, Logo, SaveBadge, ShareButton, TextEditor, TitleField};
+use super::{
+    ConnectionBadge, DocStatsView, DownloadMenu, InspectorPanel, Logo, NameField, Participants,
+    ReadOnlyBadge, SaveBadge, ShareButton, TextEditor, TitleField,
+};
 use crate::editor::{DocSignals, SharedDoc};
 use crate::listener::EventListener;
-use crate::net::{Connection, Control, PageSocket, SessionSignals};
+use crate::net::{Connection, ConnectionState, Control, PageSocket, SessionSignals};
+use crate::presence::{Identity, PresenceReporter};
+use crate::random::random_u64;
 use crate::recent;
 
-/// The editor page for `room`.
+/// The editor page for `room`, opened with the share `key` of the address.
 #[component]
-pub(crate) fn DocumentView(room: RoomId) -> impl IntoView {
+pub(crate) fn DocumentView(room: RoomId, key: Option<String>) -> impl IntoView {
     let doc_signals = DocSignals::new();
     let session = SessionSignals::new();
+    let identity = RwSignal::new(Identity::load_or_create(random_u64));
     let opened = SharedDoc::open(&room, doc_signals);
     let doc = Rc::clone(&opened.doc);
-    let key = page_key();
     let (connection, page_socket) = Connection::start(&room, key.as_deref(), opened, session);
-    let listeners = page_listeners(&connection, &page_socket, &doc);
+    let reporter = PresenceReporter::new(connection.clone(), identity, Rc::clone(&doc));
+    let inspector_open = RwSignal::new(false);
+    let listeners = page_listeners(&connection, &page_socket, &doc, &reporter, inspector_open);
+
+    // A new name (or the first render) is news for the room.
+    {
+        let reporter = reporter.clone();
+        Effect::new(move |_| {
+            identity.track();
+            reporter.report();
+        });
+    }
 
     let name = room.to_string();
+    let remembered_key = key.clone();
     Effect::new(move |_| {
         let title = doc_signals.title.get();
         let title = title.trim();
@@ -38,7 +55,12 @@ pub(crate) fn DocumentView(room: RoomId) -> impl IntoView {
             title
         };
         set_page_title(&format!("{shown} — Tandem"));
-        recent::remember(&name, title);
+        // The key is remembered once the server accepted it.
+        let accepted = session
+            .connection
+            .with(|c| matches!(c, ConnectionState::Connected { .. }));
+        let key = remembered_key.as_deref().filter(|_| accepted);
+        recent::remember(&name, title, key);
     });
 
     // `on_cleanup` wants `Send`; the wrapper is only ever opened on this thread.
@@ -57,6 +79,7 @@ pub(crate) fn DocumentView(room: RoomId) -> impl IntoView {
             .get()
             .map_or_else(|| url_room.clone(), |r| r.to_string())
     };
+    let shortcut = shortcut_label();
     view! {
         <div class="page doc-page">
             <header class="doc-header">
@@ -64,55 +87,89 @@ pub(crate) fn DocumentView(room: RoomId) -> impl IntoView {
                     <Logo/>
                     <div class="title-block">
                         <TitleField doc=Rc::clone(&doc) read_only=session.read_only/>
-                        <span class="room-name" title="Document name">
-                            <span class="room-label">"Room"</span>
-                            <span data-testid="room-name">{room_name}</span>
+                        <span class="room-line">
+                            <span class="room-name" title="Document name">
+                                <span class="room-label">"Room"</span>
+                                <span data-testid="room-name">{room_name}</span>
+                            </span>
+                            <ReadOnlyBadge read_only=session.read_only/>
                         </span>
                     </div>
+                </div>
+                <div class="doc-header-people">
+                    <Participants
+                        identity=identity
+                        peers=session.peers
+                        connection=session.connection
+                    />
+                    <NameField identity=identity/>
                 </div>
                 <div class="doc-header-status">
                     <ConnectionBadge state=session.connection connection=connection/>
                     <SaveBadge state=session.save/>
-                    <ShareButton room=room share=session.share/>
+                </div>
+                <div class="doc-header-actions">
+                    <DownloadMenu room=room.clone() key=key.clone() title=doc_signals.title/>
+                    <button
+                        type="button"
+                        class="btn btn-secondary btn-header"
+                        data-testid="inspector-toggle"
+                        aria-pressed=move || inspector_open.get().to_string()
+                        aria-controls="inspector"
+                        aria-keyshortcuts="Control+Shift+F Meta+Shift+F"
+                        title=format!("Frame inspector ({shortcut})")
+                        on:click=move |_| inspector_open.update(|open| *open = !*open)
+                    >
+                        <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+                            <path d="M7 4L3 10l4 6M13 4l4 6-4 6" class="icon-stroke"></path>
+                        </svg>
+                        <span class="btn-text">"Frames"</span>
+                    </button>
+                    <ShareButton
+                        room=room
+                        page_key=key
+                        share=session.share
+                        read_only=session.read_only
+                    />
                 </div>
             </header>
-            <main class="doc-main">
+            <main class="doc-main" class:with-inspector=move || inspector_open.get()>
                 <div class="paper">
-                    <TextEditor doc=doc read_only=session.read_only/>
+                    <TextEditor
+                        doc=doc
+                        read_only=session.read_only
+                        peers=session.peers
+                        content_version=doc_signals.content_version
+                        reporter=reporter
+                    />
                 </div>
+                <Show when=move || inspector_open.get()>
+                    <InspectorPanel frames=session.frames open=inspector_open/>
+                </Show>
             </main>
             <footer class="doc-footer">
                 <DocStatsView stats=doc_signals.stats/>
-                {move || {
-                    session
-                        .read_only
-                        .get()
-                        .then(|| view! { <span class="badge">"View only"</span> })
-                }}
             </footer>
         </div>
     }
 }
 
-/// The share-link key in the page address (`/d/{room}#key=…`), if any.
-fn page_key() -> Option<String> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    key_from_hash(&hash)
+/// How the inspector shortcut is written on this platform.
+fn shortcut_label() -> &'static str {
+    let apple = web_sys::window()
+        .and_then(|w| w.navigator().platform().ok())
+        .is_some_and(|p| p.starts_with("Mac") || p.starts_with("iP"));
+    if apple { "⌘⇧F" } else { "Ctrl+Shift+F" }
 }
 
-fn key_from_hash(hash: &str) -> Option<String> {
-    hash.trim_start_matches('#')
-        .split('&')
-        .find_map(|part| part.strip_prefix("key="))
-        .filter(|key| !key.is_empty())
-        .map(str::to_owned)
-}
-
-/// Window and document events the connection and the local copy care about.
+/// Window and document events the connection, presence, the local copy
+/// and the inspector shortcut care about.
 fn page_listeners(
     connection: &Connection,
     page_socket: &Rc<PageSocket>,
     doc: &Rc<SharedDoc>,
+    reporter: &PresenceReporter,
+    inspector_open: RwSignal<bool>,
 ) -> Vec<EventListener> {
     let Some(window) = web_sys::window() else {
         return Vec::new();
@@ -144,7 +201,28 @@ fn page_listeners(
                 }
             },
         ));
+        // Caret moves by keyboard, mouse, touch or script all end here.
+        let reporter = reporter.clone();
+        listeners.extend(EventListener::new(
+            &document,
+            "selectionchange",
+            move |_| reporter.report(),
+        ));
     }
+    listeners.extend(EventListener::new(&window, "keydown", move |ev| {
+        use wasm_bindgen::JsCast;
+        let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() else {
+            return;
+        };
+        if (ev.ctrl_key() || ev.meta_key())
+            && ev.shift_key()
+            && !ev.alt_key()
+            && ev.code() == "KeyF"
+        {
+            ev.prevent_default();
+            inspector_open.update(|open| *open = !*open);
+        }
+    }));
     // Leaving (or entering the back/forward cache): keep the edits, free the
     // connection. A page shown again from that cache reconnects at once.
     let doc = Rc::clone(doc);
@@ -159,17 +237,4 @@ fn page_listeners(
         request(Control::RetryNow),
     ));
     listeners
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_come_from_the_fragment() {
-        assert_eq!(key_from_hash("#key=e.abc"), Some("e.abc".to_owned()));
-        assert_eq!(key_from_hash("#x=1&key=v.def"), Some("v.def".to_owned()));
-        assert_eq!(key_from_hash("#key="), None);
-        assert_eq!(key_from_hash(""), None);
-    }
 }

@@ -3,18 +3,44 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use tandem_shared::RoomId;
 
 use super::{Logo, OpenByName, RecentDocs};
+use crate::net::create_room;
 
 /// `/`.
 #[component]
 pub(crate) fn Home() -> impl IntoView {
     set_page_title("Tandem — write together");
     let navigate = use_navigate();
+    let creating = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    // A new document is a protected room: the server names it and hands
+    // out its keys; the creator opens it with the edit key.
     let new_doc = move |_| {
-        let room = RoomId::generate(random_u64());
-        navigate(&format!("/d/{room}"), Default::default());
+        if creating.get_untracked() {
+            return;
+        }
+        creating.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match create_room().await {
+                Ok(created) => {
+                    navigate(
+                        &created.room.page_path(Some(&created.edit_key)),
+                        Default::default(),
+                    );
+                }
+                Err(e) => {
+                    leptos::logging::warn!("creating a document failed: {e}");
+                    error.try_set(Some(format!(
+                        "Could not create a document: {}",
+                        e.explain()
+                    )));
+                }
+            }
+            creating.try_set(false);
+        });
     };
     view! {
         <div class="page home-page">
@@ -35,13 +61,28 @@ pub(crate) fn Home() -> impl IntoView {
                             type="button"
                             class="btn btn-primary btn-large"
                             data-testid="new-doc"
+                            aria-busy=move || creating.get().to_string()
+                            aria-describedby="new-doc-error"
                             on:click=new_doc
                         >
                             <svg viewBox="0 0 20 20" width="18" height="18" aria-hidden="true">
                                 <path d="M10 4v12M4 10h12" class="icon-stroke"></path>
                             </svg>
-                            "New document"
+                            {move || if creating.get() { "Creating…" } else { "New document" }}
                         </button>
+                    </div>
+                    <div id="new-doc-error" class="new-doc-error-slot">
+                        {move || {
+                            error
+                                .get()
+                                .map(|message| {
+                                    view! {
+                                        <p class="field-error" role="alert" data-testid="new-doc-error">
+                                            {message}
+                                        </p>
+                                    }
+                                })
+                        }}
                     </div>
                     <ul class="features">
                         <li>
@@ -74,21 +115,5 @@ pub(crate) fn Home() -> impl IntoView {
 pub(super) fn set_page_title(title: &str) {
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
         document.set_title(title);
-    }
-}
-
-/// 64 random bits for a new room name, from the browser's CSPRNG (names are
-/// the only access control, so they must be hard to guess).
-fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if filled {
-        u64::from_le_bytes(bytes)
-    } else {
-        // No Web Crypto (very old browser): two Math.random draws.
-        let draw = || (js_sys::Math::random() * f64::from(u32::MAX)) as u64;
-        draw() << 32 | draw()
     }
 }

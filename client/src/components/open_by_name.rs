@@ -1,6 +1,7 @@
 //! The "Open a document by name" form on the landing page. It accepts a
-//! bare name or a pasted Tandem link, and checks the name with the same rule
-//! the server applies (`RoomId::new`) before navigating.
+//! bare name or a pasted Tandem link (keeping the link's `#key=`, and so its
+//! rights), and checks the name with the same rule the server applies
+//! (`RoomId::new`) before navigating.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -15,8 +16,9 @@ pub(crate) fn OpenByName() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        match RoomId::new(room_name_from_input(&name.get_untracked())) {
-            Ok(room) => navigate(&format!("/d/{room}"), Default::default()),
+        let (room, key) = target_from_input(&name.get_untracked());
+        match RoomId::new(room) {
+            Ok(room) => navigate(&room.page_path(key.as_deref()), Default::default()),
             Err(e) => error.set(Some(e.to_string())),
         }
     };
@@ -63,20 +65,27 @@ pub(crate) fn OpenByName() -> impl IntoView {
     }
 }
 
-/// The room name in what was typed: the text itself, or the last path
-/// segment after `/d/` of a pasted link.
-fn room_name_from_input(input: &str) -> String {
+/// The room name in what was typed (the text itself, or the last path
+/// segment after `/d/` of a pasted link) and the link's key, if any.
+fn target_from_input(input: &str) -> (String, Option<String>) {
     let input = input.trim();
     let Some((_, tail)) = input.rsplit_once("/d/") else {
-        return input.to_owned();
+        return (input.to_owned(), None);
     };
     let end = tail.find(['?', '#']).unwrap_or(tail.len());
-    tail[..end].trim_end_matches('/').to_owned()
+    let key = tail
+        .split_once('#')
+        .and_then(|(_, fragment)| super::editor_page::key_from_hash(fragment));
+    (tail[..end].trim_end_matches('/').to_owned(), key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn room_name_from_input(input: &str) -> String {
+        target_from_input(input).0
+    }
 
     #[test]
     fn names_and_links_both_work() {
@@ -91,5 +100,21 @@ mod tests {
         );
         assert_eq!(room_name_from_input("not a name"), "not a name");
         assert_eq!(room_name_from_input(""), "");
+    }
+
+    #[test]
+    fn a_pasted_link_keeps_its_key() {
+        assert_eq!(
+            target_from_input("https://tandem.example/d/quiet-otter#key=v.AbC-_1"),
+            ("quiet-otter".to_owned(), Some("v.AbC-_1".to_owned()))
+        );
+        assert_eq!(
+            target_from_input("http://localhost:8080/d/abc/#top"),
+            ("abc".to_owned(), None)
+        );
+        assert_eq!(
+            target_from_input("team-notes"),
+            ("team-notes".to_owned(), None)
+        );
     }
 }

@@ -11,6 +11,7 @@ pub(crate) fn RecentDocs() -> impl IntoView {
     let now = js_sys::Date::now();
     let item = move |doc: RecentDoc| {
         let room = doc.room.clone();
+        let href = doc.path();
         let title = if doc.title.trim().is_empty() {
             "Untitled document".to_owned()
         } else {
@@ -19,7 +20,7 @@ pub(crate) fn RecentDocs() -> impl IntoView {
         let label = format!("Remove {title} from recent documents");
         view! {
             <li class="recent-item">
-                <a class="recent-link" href=format!("/d/{}", doc.room)>
+                <a class="recent-link" href=href>
                     <span class="recent-title">{title}</span>
                     <span class="recent-meta">
                         <span class="recent-room">{doc.room.clone()}</span>

@@ -1,14 +1,17 @@
-//! The Share button: copies the document's link and shows it in a small
-//! popover (where it can be copied by hand when the clipboard is not
-//! available, e.g. on plain HTTP away from localhost).
+//! The Share button: copies the document's link and opens a popover with
+//! the links to give out. Editors get both the edit link and the view-only
+//! link (from `welcome.share`); a view-only reader gets the address they
+//! are on, which is itself a view link.
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::ev;
-use leptos::html::{Div, Input};
+use leptos::html::Div;
 use leptos::prelude::*;
 use tandem_shared::{RoomId, ShareKeys};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsCast;
+
+use super::CopyField;
+use super::copy_field::copy_to_clipboard;
 
 /// How long the button says "Copied".
 const CONFIRM_MS: u32 = 2_000;
@@ -20,54 +23,59 @@ enum Copy {
     Failed,
 }
 
-/// `share`.
+/// `share`, and its popover: `share-edit-url` and `share-view-url` when the
+/// server gave keys, else `share-url`.
 #[component]
 pub(crate) fn ShareButton(
     room: RoomId,
-    /// The room's keys, when the server handed them out: the links then
-    /// carry `#key=…` (edit) and a view-only variant is offered.
+    /// The key in this page's address, if any.
+    page_key: Option<String>,
+    /// The room's keys, when the server handed them out (editors only).
     share: RwSignal<Option<ShareKeys>>,
+    /// Whether this connection is view-only.
+    read_only: RwSignal<bool>,
 ) -> impl IntoView {
-    let base = share_url(&room);
-    let link = move |key: Option<String>| match key {
-        Some(key) => format!("{base}#key={key}"),
-        None => base.clone(),
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let link = {
+        let room = room.clone();
+        move |key: Option<&str>| format!("{origin}{}", room.page_path(key))
     };
+    let current_url = link(page_key.as_deref());
     let edit_url = {
         let link = link.clone();
-        Signal::derive(move || link(share.with(|s| s.as_ref().map(|k| k.edit.clone()))))
+        Signal::derive(move || share.with(|s| s.as_ref().map(|k| link(Some(&k.edit)))))
     };
-    let view_url = Signal::derive(move || {
-        share
-            .with(|s| s.as_ref().map(|k| k.view.clone()))
-            .map(|key| link(Some(key)))
-    });
+    let view_url = {
+        let link = link.clone();
+        Signal::derive(move || share.with(|s| s.as_ref().map(|k| link(Some(&k.view)))))
+    };
+    // The link the button copies: the edit link when there is one.
+    let primary = {
+        let current_url = current_url.clone();
+        Signal::derive(move || edit_url.get().unwrap_or_else(|| current_url.clone()))
+    };
     let open = RwSignal::new(false);
     let copy = RwSignal::new(Copy::Idle);
-    // Each click's confirmation only clears itself, not a newer one.
     let clicks = RwSignal::new(0u32);
     let root = NodeRef::<Div>::new();
-    let field = NodeRef::<Input>::new();
 
-    let on_share = {
-        move |_| {
-            open.set(true);
-            clicks.update(|n| *n += 1);
-            let click = clicks.get_untracked();
-            let url = edit_url.get_untracked();
-            wasm_bindgen_futures::spawn_local(async move {
-                let copied = copy_to_clipboard(&url).await;
-                copy.try_set(if copied { Copy::Copied } else { Copy::Failed });
-                if copied {
-                    TimeoutFuture::new(CONFIRM_MS).await;
-                    if clicks.try_get_untracked() == Some(click) {
-                        copy.try_set(Copy::Idle);
-                    }
-                } else if let Some(input) = field.get_untracked() {
-                    input.select();
+    let on_share = move |_| {
+        open.set(true);
+        clicks.update(|n| *n += 1);
+        let click = clicks.get_untracked();
+        let url = primary.get_untracked();
+        wasm_bindgen_futures::spawn_local(async move {
+            let copied = copy_to_clipboard(&url).await;
+            copy.try_set(if copied { Copy::Copied } else { Copy::Failed });
+            if copied {
+                TimeoutFuture::new(CONFIRM_MS).await;
+                if clicks.try_get_untracked() == Some(click) {
+                    copy.try_set(Copy::Idle);
                 }
-            });
-        }
+            }
+        });
     };
 
     // Clicking anywhere outside closes the popover.
@@ -86,10 +94,52 @@ pub(crate) fn ShareButton(
     });
     on_cleanup(move || outside.remove());
 
-    let status = move || match copy.get() {
-        Copy::Copied => "Link copied to the clipboard",
-        Copy::Failed => "Copy this link to share the document",
-        Copy::Idle => "Share this document",
+    let status = move || match (copy.get(), share.with(Option::is_some)) {
+        (Copy::Copied, true) => "Edit link copied to the clipboard",
+        (Copy::Copied, false) => "Link copied to the clipboard",
+        (Copy::Failed, _) => "Copy a link to share the document",
+        (Copy::Idle, _) => "Share this document",
+    };
+    let links = move || {
+        let current_url = current_url.clone();
+        match (edit_url.get(), view_url.get()) {
+            (Some(edit), Some(view)) => view! {
+                <CopyField
+                    id="share-edit-url"
+                    testid="share-edit-url"
+                    copy_testid="share-edit-copy"
+                    label="Edit link"
+                    url=edit
+                    hint=Signal::stored("Anyone with this link can read and edit.")
+                />
+                <CopyField
+                    id="share-view-url"
+                    testid="share-view-url"
+                    copy_testid="share-view-copy"
+                    label="View-only link"
+                    url=view
+                    hint=Signal::stored("Anyone with this link can read and see who is here, but not edit.")
+                />
+            }
+            .into_any(),
+            _ => view! {
+                <CopyField
+                    id="share-url"
+                    testid="share-url"
+                    copy_testid="share-copy"
+                    label="Link to this document"
+                    url=current_url
+                    hint=Signal::derive(move || {
+                        if read_only.get() {
+                            "You are viewing this document: the link lets others read it too."
+                        } else {
+                            "Anyone with this link can open the document."
+                        }
+                    })
+                />
+            }
+            .into_any(),
+        }
     };
     view! {
         <div class="share" node_ref=root>
@@ -105,7 +155,7 @@ pub(crate) fn ShareButton(
             </button>
             <Show when=move || open.get()>
                 <div
-                    class="popover"
+                    class="popover share-popover"
                     role="dialog"
                     aria-label="Share this document"
                     on:keydown=move |ev: web_sys::KeyboardEvent| {
@@ -127,74 +177,9 @@ pub(crate) fn ShareButton(
                             </svg>
                         </button>
                     </div>
-                    <input
-                        node_ref=field
-                        class="text-input share-url"
-                        data-testid="share-url"
-                        type="text"
-                        readonly
-                        aria-label="Link to this document"
-                        prop:value=move || edit_url.get()
-                        on:focus=select_all
-                    />
-                    <p class="muted small">"Anyone with this link can read and edit the document."</p>
-                    {move || {
-                        view_url
-                            .get()
-                            .map(|url| {
-                                view! {
-                                    <label class="popover-label" for="share-view-url">
-                                        "View-only link"
-                                    </label>
-                                    <input
-                                        id="share-view-url"
-                                        class="text-input share-url"
-                                        type="text"
-                                        readonly
-                                        prop:value=url
-                                        on:focus=select_all
-                                    />
-                                }
-                            })
-                    }}
+                    {links.clone()}
                 </div>
             </Show>
         </div>
     }
-}
-
-fn select_all(ev: web_sys::FocusEvent) {
-    if let Some(input) = ev
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-    {
-        input.select();
-    }
-}
-
-/// `{origin}/d/{room}`.
-fn share_url(room: &RoomId) -> String {
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    format!("{origin}/d/{room}")
-}
-
-/// Writes `text` to the clipboard; `false` where the Clipboard API is
-/// missing (insecure context) or refused.
-async fn copy_to_clipboard(text: &str) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let navigator = window.navigator();
-    // `navigator.clipboard` is undefined outside secure contexts; calling
-    // through it would throw.
-    let available = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard"))
-        .is_ok_and(|c| !c.is_undefined() && !c.is_null());
-    if !available {
-        return false;
-    }
-    JsFuture::from(navigator.clipboard().write_text(text))
-        .await
-        .is_ok()
 }

@@ -7,6 +7,7 @@
 //! and the selection is put back where its text went. Undo and redo go
 //! through a yrs `UndoManager` that tracks this person's edits only.
 
+use tandem_shared::Cursor;
 use yrs::StickyIndex;
 use yrs::undo::UndoManager;
 
@@ -71,6 +72,32 @@ impl TextBinding {
             start: replica.sticky(self.field, selection.start)?,
             end: replica.sticky(self.field, selection.end)?,
             direction: selection.direction,
+        })
+    }
+
+    /// Whether the element has the keyboard focus.
+    pub(crate) fn is_focused(&self) -> bool {
+        self.element.is_focused()
+    }
+
+    /// The selection as a presence cursor: `anchor` where it started,
+    /// `head` at the caret (the start of a backward selection).
+    pub(crate) fn cursor(&self, replica: &Replica) -> Option<Cursor> {
+        let selection = self.element.selection()?;
+        let (anchor, head) = if selection.direction == "backward" {
+            (selection.end, selection.start)
+        } else {
+            (selection.start, selection.end)
+        };
+        let head_index = replica.sticky(self.field, head)?;
+        let anchor_index = if anchor == head {
+            head_index.clone()
+        } else {
+            replica.sticky(self.field, anchor)?
+        };
+        Some(Cursor {
+            anchor: anchor_index,
+            head: head_index,
         })
     }
 

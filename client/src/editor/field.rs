@@ -63,6 +63,18 @@ impl FieldElement {
         })
     }
 
+    /// Whether the field has the keyboard focus.
+    pub(crate) fn is_focused(&self) -> bool {
+        let element: &web_sys::Element = match self {
+            Self::TextArea(el) => el,
+            Self::Input(el) => el,
+        };
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|active| &active == element)
+    }
+
     /// Selects `start..end` (UTF-16 units).
     pub(crate) fn set_selection(&self, start: u32, end: u32, direction: &str) {
         let result = match self {

@@ -9,16 +9,20 @@
 //! - [`history`], [`field`], [`stats`]: key shortcuts, the DOM field, counts.
 
 mod binding;
+mod changes;
 mod diff;
 mod field;
 mod history;
 mod local_copy;
+mod overlay;
 mod replica;
 mod shared_doc;
 mod stats;
 
 pub(crate) use field::FieldElement;
+pub(crate) use overlay::{Piece, PlacedCursor, layout as overlay_layout};
 
-pub(crate) use replica::Field;
-pub(crate) use shared_doc::{DocSignals, OpenedDoc, SharedDoc};
+pub(crate) use changes::describe as describe_changes;
+pub(crate) use replica::{Field, LocalUpdate};
+pub(crate) use shared_doc::{DocSignals, OpenedDoc, Received, SharedDoc};
 pub(crate) use stats::DocStats;

@@ -8,17 +8,18 @@
 //! DOM here, so this is tested natively.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_channel::mpsc::{self, UnboundedReceiver};
 use tandem_shared::doc;
 use yrs::undo::{Options as UndoOptions, UndoManager};
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Assoc, Doc, GetString, IndexedSequence, Origin, ReadTxn, StateVector, StickyIndex, Text,
-    TextRef, Transact, Update,
+    Assoc, Doc, GetString, IndexedSequence, Observable, Origin, ReadTxn, StateVector, StickyIndex,
+    Text, TextRef, Transact, Update,
 };
 
+use super::changes::{self, TextChange};
 use super::diff::Splice;
 use crate::error::ClientError;
 
@@ -28,6 +29,8 @@ const LOCAL_ORIGIN: &str = "tandem:local";
 const REMOTE_ORIGIN: &str = "tandem:remote";
 /// Key of the update observer that feeds the outgoing channel.
 const OUTBOX_KEY: &str = "tandem:outbox";
+/// Key of the text observers that describe each transaction's changes.
+const CHANGES_KEY: &str = "tandem:changes";
 /// Edits closer together than this undo as one step.
 const UNDO_CAPTURE_MS: u64 = 500;
 
@@ -39,6 +42,22 @@ pub(crate) enum Field {
     /// The title, `doc::TITLE`.
     Title,
 }
+
+/// One local transaction, as the connection task sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LocalUpdate {
+    /// The transaction's v1 update: the payload of one `update` frame.
+    pub(crate) update: Vec<u8>,
+    /// What it changed, from the transaction's text events (for the inspector).
+    pub(crate) changes: Vec<TextChange>,
+}
+
+/// Changes seen by the text observers of the transaction being committed.
+/// yrs calls type observers before update observers, so the outbox observer
+/// (local) or [`Replica::apply_remote`] (remote) takes them for that same
+/// transaction. A std `Mutex` because yrs's `sync` feature makes observers
+/// `Send + Sync`; there is one thread, so it is never contended.
+type PendingChanges = Arc<Mutex<Vec<TextChange>>>;
 
 /// The room's document as this tab holds it.
 pub(crate) struct Replica {
@@ -52,6 +71,8 @@ pub(crate) struct Replica {
     remote: Origin,
     /// Marks local transactions, the only ones undo managers track.
     local: Origin,
+    /// The text changes of the transaction being committed.
+    pending: PendingChanges,
 }
 
 impl std::fmt::Debug for Replica {
@@ -65,21 +86,36 @@ impl std::fmt::Debug for Replica {
 impl Replica {
     /// An empty replica, and the channel that carries each local
     /// transaction's update.
-    pub(crate) fn new() -> (Self, UnboundedReceiver<Vec<u8>>) {
+    pub(crate) fn new() -> (Self, UnboundedReceiver<LocalUpdate>) {
         let doc = doc::new_doc();
         let content = doc.get_or_insert_text(doc::CONTENT);
         let title = doc.get_or_insert_text(doc::TITLE);
         let remote = Origin::from(REMOTE_ORIGIN);
+        let pending = PendingChanges::default();
+        for (field, text) in [(Field::Content, &content), (Field::Title, &title)] {
+            let sink = Arc::clone(&pending);
+            text.observe(CHANGES_KEY, move |txn, event| {
+                let changes = changes::from_delta(field, event.delta(txn));
+                if let Ok(mut pending) = sink.lock() {
+                    pending.extend(changes);
+                }
+            });
+        }
         let (outbox, outgoing) = mpsc::unbounded();
         let skip = remote.clone();
+        let taken = Arc::clone(&pending);
         // The closure holds only `Send + Sync` values, so it compiles whether
         // or not yrs's `sync` feature is enabled somewhere in the workspace.
         // The channel is unbounded but drained at once by the connection task;
         // it holds at most the updates of one browser task.
         let observed = doc.observe_update_v1(OUTBOX_KEY, move |txn, event| {
             if txn.origin() != Some(&skip) {
+                let changes = take(&taken);
                 // A closed channel means the page is being torn down.
-                let _ = outbox.unbounded_send(event.update.clone());
+                let _ = outbox.unbounded_send(LocalUpdate {
+                    update: event.update.clone(),
+                    changes,
+                });
             }
         });
         if let Err(e) = observed {
@@ -92,6 +128,7 @@ impl Replica {
             title,
             remote,
             local: Origin::from(LOCAL_ORIGIN),
+            pending,
         };
         (replica, outgoing)
     }
@@ -140,11 +177,17 @@ impl Replica {
     }
 
     /// Applies an update from the server or from storage: not sent back, not
-    /// tracked by undo.
-    pub(crate) fn apply_remote(&self, update: Update) -> Result<(), ClientError> {
-        let mut txn = self.doc.transact_mut_with(self.remote.clone());
-        txn.apply_update(update)
-            .map_err(|e| ClientError::BadUpdate(e.to_string()))
+    /// tracked by undo. Returns what it changed in the texts.
+    pub(crate) fn apply_remote(&self, update: Update) -> Result<Vec<TextChange>, ClientError> {
+        take(&self.pending);
+        let applied = {
+            let mut txn = self.doc.transact_mut_with(self.remote.clone());
+            txn.apply_update(update)
+                .map_err(|e| ClientError::BadUpdate(e.to_string()))
+            // The transaction commits here, running the text observers.
+        };
+        let changes = take(&self.pending);
+        applied.map(|()| changes)
     }
 
     /// Applies this person's edit to `field` in one transaction: at most one
@@ -200,6 +243,14 @@ impl Replica {
     }
 }
 
+/// Empties `pending`, returning what it held.
+fn take(pending: &PendingChanges) -> Vec<TextChange> {
+    pending
+        .lock()
+        .map(|mut changes| std::mem::take(&mut *changes))
+        .unwrap_or_default()
+}
+
 /// Milliseconds since the Unix epoch, for the undo manager's grouping.
 fn now_ms() -> u64 {
     #[cfg(target_arch = "wasm32")]
@@ -230,13 +281,46 @@ mod tests {
         replica.apply_local(field, &splice(&old, &new, None), &new);
     }
 
-    fn drain(rx: &mut UnboundedReceiver<Vec<u8>>) -> Vec<Vec<u8>> {
+    fn drain_local(rx: &mut UnboundedReceiver<LocalUpdate>) -> Vec<LocalUpdate> {
         std::iter::from_fn(|| rx.try_recv().ok()).collect()
     }
 
-    fn receive(replica: &Replica, update: &[u8]) {
+    fn drain(rx: &mut UnboundedReceiver<LocalUpdate>) -> Vec<Vec<u8>> {
+        drain_local(rx).into_iter().map(|u| u.update).collect()
+    }
+
+    fn receive(replica: &Replica, update: &[u8]) -> Vec<TextChange> {
         let update = Replica::decode_update(update).expect("update decodes");
-        replica.apply_remote(update).expect("update applies");
+        replica.apply_remote(update).expect("update applies")
+    }
+
+    #[test]
+    fn each_update_carries_the_changes_of_its_own_transaction() {
+        let (a, mut a_out) = Replica::new();
+        let (b, _b_out) = Replica::new();
+        type_into(&a, Field::Content, "hello");
+        type_into(&a, Field::Content, "hello!");
+        type_into(&a, Field::Title, "T");
+        type_into(&a, Field::Content, "help!");
+        let sent = drain_local(&mut a_out);
+        let described: Vec<String> = sent.iter().map(|u| changes::describe(&u.changes)).collect();
+        assert_eq!(
+            described,
+            [
+                "insert 'hello' at 0",
+                "insert '!' at 5",
+                "title: insert 'T' at 0",
+                "delete 2 at 3, insert 'p' at 3",
+            ]
+        );
+        // The receiving side describes what applying each update changed.
+        let received: Vec<String> = sent
+            .iter()
+            .map(|u| changes::describe(&receive(&b, &u.update)))
+            .collect();
+        assert_eq!(received, described);
+        // An update that changes nothing (already applied) describes nothing.
+        assert!(receive(&b, &sent[0].update).is_empty());
     }
 
     #[test]
@@ -313,6 +397,23 @@ mod tests {
         assert_eq!(b.string(Field::Content), ", theirs");
         assert!(undo.redo_blocking());
         assert_eq!(a.string(Field::Content), "mine, theirs");
+    }
+
+    #[test]
+    fn the_end_and_an_empty_text_have_sticky_positions_too() {
+        let (a, _a_out) = Replica::new();
+        let empty = a
+            .sticky(Field::Content, 0)
+            .expect("an empty text has a position");
+        assert_eq!(
+            serde_json::to_string(&empty).expect("serializes"),
+            r#"{"tname":"content","assoc":-1}"#
+        );
+        type_into(&a, Field::Content, "ab");
+        assert_eq!(a.resolve(&empty), Some(0));
+        let end = a.sticky(Field::Content, 2).expect("the end has a position");
+        type_into(&a, Field::Content, "abc");
+        assert_eq!(a.resolve(&end), Some(2), "sticks to the 'b' before it");
     }
 
     #[test]

@@ -10,15 +10,17 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures_channel::mpsc::UnboundedReceiver;
-use leptos::prelude::{RwSignal, Set};
-use tandem_shared::RoomId;
+use leptos::prelude::{RwSignal, Set, Update as _};
+use tandem_shared::{Cursor, RoomId};
 use yrs::{StateVector, Update};
 
 use super::binding::TextBinding;
+use super::changes::TextChange;
 use super::field::FieldElement;
 use super::history::{HistoryAction, Modifiers};
 use super::local_copy::LocalCopy;
-use super::replica::{Field, Replica};
+use super::overlay::PlacedCursor;
+use super::replica::{Field, LocalUpdate, Replica};
 use super::stats::DocStats;
 use crate::error::ClientError;
 
@@ -29,6 +31,9 @@ pub(crate) struct DocSignals {
     pub(crate) title: RwSignal<String>,
     /// Word and character counts of the body.
     pub(crate) stats: RwSignal<DocStats>,
+    /// Bumped whenever the body changes (local or remote edit), so remote
+    /// carets are resolved again against the new text.
+    pub(crate) content_version: RwSignal<u64>,
 }
 
 impl DocSignals {
@@ -36,8 +41,18 @@ impl DocSignals {
         Self {
             title: RwSignal::new(String::new()),
             stats: RwSignal::new(DocStats::default()),
+            content_version: RwSignal::new(0),
         }
     }
+}
+
+/// What became of an update received from the server.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Received {
+    /// Applied; these are the text changes it made.
+    Applied(Vec<TextChange>),
+    /// Held until the IME composition ends.
+    Held,
 }
 
 /// One room's document as this page holds it.
@@ -53,6 +68,8 @@ pub(crate) struct SharedDoc {
     composing: Cell<bool>,
     /// Remote updates received during a composition, in arrival order.
     held: RefCell<Vec<Update>>,
+    /// The server made this connection view-only: local edits and undo are off.
+    read_only: Cell<bool>,
     /// The copy in `localStorage`.
     local_copy: LocalCopy,
     /// Title and counts for the rest of the page.
@@ -62,8 +79,8 @@ pub(crate) struct SharedDoc {
 /// A freshly opened document.
 pub(crate) struct OpenedDoc {
     pub(crate) doc: Rc<SharedDoc>,
-    /// One v1 update per local transaction, for the connection task.
-    pub(crate) outgoing: UnboundedReceiver<Vec<u8>>,
+    /// One update per local transaction, for the connection task.
+    pub(crate) outgoing: UnboundedReceiver<LocalUpdate>,
     /// Whether the stored copy may hold edits the server never acknowledged.
     pub(crate) unsaved: bool,
 }
@@ -76,7 +93,7 @@ impl SharedDoc {
         let mut unsaved = false;
         if let Some((state, flagged)) = local_copy.load() {
             match Replica::decode_update(&state).and_then(|u| replica.apply_remote(u)) {
-                Ok(()) => unsaved = flagged,
+                Ok(_) => unsaved = flagged,
                 Err(e) => {
                     leptos::logging::warn!("stored copy of {room} ignored: {e}");
                     local_copy.discard();
@@ -89,6 +106,7 @@ impl SharedDoc {
             title: RefCell::new(None),
             composing: Cell::new(false),
             held: RefCell::new(Vec::new()),
+            read_only: Cell::new(false),
             local_copy,
             signals,
         };
@@ -115,7 +133,7 @@ impl SharedDoc {
 
     /// The field changed in the DOM (`input` event).
     pub(crate) fn input(&self, field: Field) {
-        if self.composing.get() {
+        if self.composing.get() || self.read_only.get() {
             return;
         }
         let changed = self
@@ -130,7 +148,7 @@ impl SharedDoc {
 
     /// Undo or redo in `field`.
     pub(crate) fn history(&self, field: Field, action: HistoryAction) {
-        if self.composing.get() {
+        if self.composing.get() || self.read_only.get() {
             return;
         }
         let changed = self
@@ -191,26 +209,69 @@ impl SharedDoc {
 
     /// An update (sync step 2 or update) from the server. Held during a
     /// composition; an error means the update was not applied.
-    pub(crate) fn receive(&self, bytes: &[u8]) -> Result<(), ClientError> {
+    pub(crate) fn receive(&self, bytes: &[u8]) -> Result<Received, ClientError> {
         let update = Replica::decode_update(bytes)?;
         if self.composing.get() {
             self.held.borrow_mut().push(update);
-            return Ok(());
+            return Ok(Received::Held);
         }
-        self.apply_remote(vec![update])
+        self.apply_remote(vec![update]).map(Received::Applied)
     }
 
-    fn apply_remote(&self, updates: Vec<Update>) -> Result<(), ClientError> {
+    /// Whether an IME composition is in progress (the field then shows text
+    /// the document does not hold yet).
+    pub(crate) fn is_composing(&self) -> bool {
+        self.composing.get()
+    }
+
+    /// The server said whether this connection may edit.
+    pub(crate) fn set_read_only(&self, read_only: bool) {
+        self.read_only.set(read_only);
+    }
+
+    /// Whether the body has the keyboard focus.
+    pub(crate) fn content_focused(&self) -> bool {
+        self.content
+            .borrow()
+            .as_ref()
+            .is_some_and(TextBinding::is_focused)
+    }
+
+    /// The body's selection as a presence cursor, if the body is mounted.
+    pub(crate) fn cursor(&self) -> Option<Cursor> {
+        self.content
+            .borrow()
+            .as_ref()
+            .and_then(|b| b.cursor(&self.replica))
+    }
+
+    /// Where another person's cursor is in the body now; `None` while it
+    /// points at text this tab has not received yet.
+    pub(crate) fn place(&self, cursor: &Cursor) -> Option<PlacedCursor> {
+        Some(PlacedCursor {
+            anchor: self.replica.resolve(&cursor.anchor)? as usize,
+            head: self.replica.resolve(&cursor.head)? as usize,
+        })
+    }
+
+    /// The body's text.
+    pub(crate) fn content(&self) -> String {
+        self.replica.string(Field::Content)
+    }
+
+    fn apply_remote(&self, updates: Vec<Update>) -> Result<Vec<TextChange>, ClientError> {
         let anchors = [Field::Content, Field::Title].map(|field| {
             self.binding(field)
                 .borrow()
                 .as_ref()
                 .and_then(|b| b.anchor(&self.replica))
         });
-        let mut result = Ok(());
+        let mut result = Ok(Vec::new());
         for update in updates {
-            if let Err(e) = self.replica.apply_remote(update) {
-                result = Err(e);
+            match (self.replica.apply_remote(update), &mut result) {
+                (Ok(changes), Ok(all)) => all.extend(changes),
+                (Err(e), _) => result = Err(e),
+                (Ok(_), Err(_)) => {}
             }
         }
         for (field, anchor) in [Field::Content, Field::Title].into_iter().zip(&anchors) {
@@ -254,7 +315,10 @@ impl SharedDoc {
 
     fn publish(&self, field: Field, text: String) {
         match field {
-            Field::Content => self.signals.stats.set(DocStats::of(&text)),
+            Field::Content => {
+                self.signals.stats.set(DocStats::of(&text));
+                self.signals.content_version.update(|v| *v += 1);
+            }
             Field::Title => self.signals.title.set(text),
         }
     }

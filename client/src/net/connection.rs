@@ -2,14 +2,19 @@
 //! `tandem.v1` (see `tandem_shared::protocol`), and the reconnect loop around
 //! it.
 //!
-//! One `spawn_local` task owns the socket and reacts to four sources, polled
+//! One `spawn_local` task owns the socket and reacts to six sources, polled
 //! together: control requests from the page ([`Control`]), frames from the
-//! server, local updates from the document's outgoing channel, and one timer
-//! (heartbeat and dead-socket check, or the reconnect countdown). Owning the
+//! server, local updates from the document's outgoing channel, presence
+//! reports from the page, one timer (heartbeat and dead-socket check, or the
+//! reconnect countdown) and the presence throttle's timer. Owning the
 //! socket in one place keeps frames in order and makes the per-connection
 //! save counter exact: a local update is either sent (and counted) at once,
 //! or, with no synced connection, left in the document for the next sync
 //! step 2 to carry.
+//!
+//! The task also keeps the room's presence table (emptied whenever a
+//! connection ends, so no ghost survives a reconnect) and records every
+//! frame it sends and receives for the frame inspector.
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
@@ -21,15 +26,17 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
-use leptos::prelude::{GetUntracked, RwSignal, Set};
+use leptos::prelude::{GetUntracked, RwSignal, Set, Update};
 use tandem_shared::{
-    ClientMsg, PROTOCOL_VERSION, RoomId, SUBPROTOCOL, ServerMsg, ShareKeys, SyncFrame, close,
+    ClientId, ClientMsg, PROTOCOL_VERSION, Presence, RoomId, SUBPROTOCOL, ServerMsg, ShareKeys,
+    SyncFrame, close,
 };
 
 use super::backoff::{self, RetryPlan};
-use super::frames::{self, Incoming};
 use super::status::{ConnectionState, SaveCounters, SaveState};
-use crate::editor::{OpenedDoc, SharedDoc};
+use crate::editor::{LocalUpdate, OpenedDoc, Received, SharedDoc, describe_changes};
+use crate::inspector::{Direction, Frame, FrameLog};
+use crate::presence::{PresenceTable, PresenceThrottle};
 
 /// How often the page pings the server while connected.
 const PING_EVERY_MS: f64 = 15_000.0;
@@ -67,6 +74,10 @@ pub(crate) struct SessionSignals {
     pub(crate) read_only: RwSignal<bool>,
     /// The room's share-link keys, when the server gives them (editors only).
     pub(crate) share: RwSignal<Option<ShareKeys>>,
+    /// The others in the room; empty while disconnected.
+    pub(crate) peers: RwSignal<PresenceTable>,
+    /// Every frame sent and received, for the inspector.
+    pub(crate) frames: RwSignal<FrameLog>,
 }
 
 impl SessionSignals {
@@ -77,6 +88,8 @@ impl SessionSignals {
             room: RwSignal::new(None),
             read_only: RwSignal::new(false),
             share: RwSignal::new(None),
+            peers: RwSignal::new(PresenceTable::default()),
+            frames: RwSignal::new(FrameLog::default()),
         }
     }
 }
@@ -86,6 +99,9 @@ impl SessionSignals {
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
     control: UnboundedSender<Control>,
+    /// This tab's presence, as the page reports it. Unbounded like the
+    /// outgoing updates: the task drains it at once and keeps only the latest.
+    presence: UnboundedSender<Presence>,
 }
 
 impl Connection {
@@ -98,6 +114,7 @@ impl Connection {
         signals: SessionSignals,
     ) -> (Self, Rc<PageSocket>) {
         let (control, control_rx) = mpsc::unbounded();
+        let (presence, presence_rx) = mpsc::unbounded();
         let page_socket = Rc::new(PageSocket::default());
         let task = Task {
             page_socket: Rc::clone(&page_socket),
@@ -105,16 +122,24 @@ impl Connection {
             doc: opened.doc,
             control: control_rx,
             outgoing: opened.outgoing,
+            presence_in: presence_rx,
+            throttle: PresenceThrottle::default(),
             signals,
             save: SaveCounters::new(opened.unsaved),
         };
         wasm_bindgen_futures::spawn_local(task.run());
-        (Self { control }, page_socket)
+        (Self { control, presence }, page_socket)
     }
 
     /// Sends `request` to the task (ignored once it ended).
     pub(crate) fn request(&self, request: Control) {
         let _ = self.control.unbounded_send(request);
+    }
+
+    /// This tab's presence changed (name, colour or cursor). The task sends
+    /// the latest at most once per 50 ms, and again after each reconnect.
+    pub(crate) fn report_presence(&self, presence: Presence) {
+        let _ = self.presence.unbounded_send(presence);
     }
 }
 
@@ -161,14 +186,13 @@ fn format_socket_url(page_protocol: &str, host: &str, room: &RoomId, key: Option
     } else {
         "ws"
     };
-    match key {
-        Some(key) => format!("{scheme}://{host}/ws/{room}?key={}", percent_encode(key)),
-        None => format!("{scheme}://{host}/ws/{room}"),
-    }
+    // Keys are URL-safe as the server makes them; one pasted by hand may not be.
+    let key = key.map(percent_encode);
+    format!("{scheme}://{host}{}", room.ws_path(key.as_deref()))
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
+pub(super) fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
@@ -215,8 +239,10 @@ enum Event {
     Control(Control),
     Opened,
     Socket(Option<Result<Message, WebSocketError>>),
-    Local(Vec<u8>),
+    Local(LocalUpdate),
+    Presence(Presence),
     Timer,
+    PresenceDue,
 }
 
 /// The state of one socket.
@@ -227,6 +253,9 @@ struct Link {
     live: bool,
     /// The server's step 2 arrived: the backoff resets.
     synced: bool,
+    /// This connection's id, once the server welcomed it; presence goes out
+    /// only after that.
+    client_id: Option<ClientId>,
     /// When the last frame of any kind arrived (or the attempt started).
     last_heard: f64,
     /// When the next ping is due.
@@ -241,6 +270,7 @@ impl Link {
             opened: false,
             live: false,
             synced: false,
+            client_id: None,
             last_heard: now,
             next_ping: now + PING_EVERY_MS,
             ping_sent: None,
@@ -288,7 +318,11 @@ struct Task {
     /// Requests from the page.
     control: UnboundedReceiver<Control>,
     /// One update per local transaction.
-    outgoing: UnboundedReceiver<Vec<u8>>,
+    outgoing: UnboundedReceiver<LocalUpdate>,
+    /// Presence reports from the page.
+    presence_in: UnboundedReceiver<Presence>,
+    /// What to send of them, and when.
+    throttle: PresenceThrottle,
     /// What the header shows.
     signals: SessionSignals,
     /// Sent/acknowledged counts behind the save badge.
@@ -382,14 +416,25 @@ impl Task {
     async fn wait(&mut self, timeout_ms: Option<u32>) -> Wake {
         let mut timer = timeout_ms.map(TimeoutFuture::new);
         loop {
-            match next_event(&mut self.control, &mut self.outgoing, None, timer.as_mut()).await {
+            let event = next_event(
+                &mut self.control,
+                &mut self.outgoing,
+                &mut self.presence_in,
+                None,
+                timer.as_mut(),
+                None,
+            )
+            .await;
+            match event {
                 Event::Control(request) => return Wake::Control(request),
                 Event::Timer => return Wake::Timer,
                 Event::Local(_) => {
                     self.save.edited_offline();
                     self.publish_save();
                 }
-                Event::Opened | Event::Socket(_) => {}
+                // Kept for the next connection, which sends it once welcomed.
+                Event::Presence(presence) => self.throttle.report(presence),
+                Event::Opened | Event::Socket(_) | Event::PresenceDue => {}
             }
         }
     }
@@ -422,11 +467,16 @@ impl Task {
         };
         let (ending, our_close) = self.serve(&mut ws).await;
         self.page_socket.socket.borrow_mut().take();
-        if let Some((code, reason)) = our_close
-            && let Err(e) = ws.close(Some(code), Some(reason))
-        {
-            leptos::logging::warn!("closing the socket failed: {e}");
+        if let Some((code, reason)) = our_close {
+            if matches!(ws.state(), State::Open) {
+                self.record(Frame::close(Direction::Sent, code, reason));
+            }
+            if let Err(e) = ws.close(Some(code), Some(reason)) {
+                leptos::logging::warn!("closing the socket failed: {e}");
+            }
         }
+        // Presence belongs to a connection: the next welcome brings it back.
+        self.signals.peers.try_set(PresenceTable::default());
         self.save.closed();
         self.publish_save();
         ending
@@ -437,13 +487,16 @@ impl Task {
     async fn serve(&mut self, ws: &mut WebSocket) -> (Ending, Option<(u16, &'static str)>) {
         let mut link = Link::new(now_ms());
         let mut timer = TimeoutFuture::new(link.next_check_in(now_ms()));
+        let mut presence_timer: Option<TimeoutFuture> = None;
         loop {
             let socket = Some((&mut *ws, link.opened));
             let event = next_event(
                 &mut self.control,
                 &mut self.outgoing,
+                &mut self.presence_in,
                 socket,
                 Some(&mut timer),
+                presence_timer.as_mut(),
             )
             .await;
             match event {
@@ -458,7 +511,7 @@ impl Task {
                 }
                 Event::Control(Control::RetryNow) => {
                     if link.opened && link.unanswered_ping().is_none() {
-                        send(ws, frames::control(&ClientMsg::Ping));
+                        self.send_control(ws, &ClientMsg::Ping);
                         link.ping_sent = Some(now_ms());
                     }
                 }
@@ -467,7 +520,7 @@ impl Task {
                     if matches!(ws.state(), State::Open) {
                         self.save.opened();
                         self.publish_save();
-                        send(ws, frames::sync(&SyncFrame::Step1(self.doc.state_vector())));
+                        self.send_sync(ws, &SyncFrame::Step1(self.doc.state_vector()), None);
                         link.next_ping = now_ms() + PING_EVERY_MS;
                     }
                     // The pending check was set for the connect timeout; pings start now.
@@ -475,13 +528,19 @@ impl Task {
                 }
                 Event::Socket(Some(Ok(message))) => {
                     link.last_heard = now_ms();
-                    let outcome = match frames::decode(message) {
-                        Ok(Incoming::Control(msg)) => self.on_control(msg),
-                        Ok(Incoming::Sync(frame)) => self.on_sync(ws, &mut link, frame),
-                        Err(e) => {
-                            leptos::logging::warn!("ignored a frame: {e}");
-                            None
+                    let outcome = match message {
+                        Message::Text(text) => {
+                            // Recorded before it is handled: handling may send frames.
+                            self.record(Frame::text(Direction::Received, &text));
+                            match serde_json::from_str::<ServerMsg>(&text) {
+                                Ok(msg) => self.on_control(&mut link, msg),
+                                Err(e) => {
+                                    leptos::logging::warn!("ignored a text frame: {e}");
+                                    None
+                                }
+                            }
                         }
+                        Message::Bytes(bytes) => self.on_binary(ws, &mut link, &bytes),
                     };
                     if let Some(ending) = outcome {
                         return ending;
@@ -492,6 +551,13 @@ impl Task {
                         // Closed on `pagehide`; if the page comes back, reconnect.
                         (close::GOING_AWAY, String::new())
                     } else {
+                        if event.was_clean {
+                            self.record(Frame::close(
+                                Direction::Received,
+                                event.code,
+                                &event.reason,
+                            ));
+                        }
                         (event.code, event.reason)
                     };
                     return (
@@ -513,9 +579,10 @@ impl Task {
                     };
                     return (ending, None);
                 }
-                Event::Local(update) => {
+                Event::Local(local) => {
                     if link.live {
-                        send(ws, frames::sync(&SyncFrame::Update(update)));
+                        let changes = describe_changes(&local.changes);
+                        self.send_sync(ws, &SyncFrame::Update(local.update), Some(changes));
                         self.save.sent_update();
                     } else {
                         // The step 2 that answers the server's step 1 carries it.
@@ -523,6 +590,8 @@ impl Task {
                     }
                     self.publish_save();
                 }
+                Event::Presence(presence) => self.throttle.report(presence),
+                Event::PresenceDue => presence_timer = None,
                 Event::Timer => {
                     let now = now_ms();
                     if link.is_dead(now) {
@@ -535,25 +604,45 @@ impl Task {
                         return (ending, Some((close::HEARTBEAT_TIMEOUT, WHY)));
                     }
                     if link.opened && now >= link.next_ping {
-                        send(ws, frames::control(&ClientMsg::Ping));
+                        self.send_control(ws, &ClientMsg::Ping);
                         link.ping_sent = Some(now);
                         link.next_ping = now + PING_EVERY_MS;
                     }
                     timer = TimeoutFuture::new(link.next_check_in(now));
                 }
             }
+            if link.client_id.is_some() {
+                self.flush_presence(ws, &mut presence_timer);
+            }
         }
     }
 
-    fn on_control(&mut self, msg: ServerMsg) -> Option<(Ending, Option<(u16, &'static str)>)> {
+    /// Sends the presence the throttle says is due, and sets its timer for
+    /// the next one.
+    fn flush_presence(&mut self, ws: &mut WebSocket, timer: &mut Option<TimeoutFuture>) {
+        let now = now_ms();
+        if let Some(presence) = self.throttle.take_due(now) {
+            self.send_control(ws, &ClientMsg::Presence(presence));
+        }
+        *timer = self
+            .throttle
+            .due_at(now)
+            .map(|at| TimeoutFuture::new((at - now).ceil().max(1.0) as u32));
+    }
+
+    fn on_control(
+        &mut self,
+        link: &mut Link,
+        msg: ServerMsg,
+    ) -> Option<(Ending, Option<(u16, &'static str)>)> {
         match msg {
             ServerMsg::Welcome {
                 protocol,
                 client_id,
                 room,
                 read_only,
+                peers,
                 share,
-                ..
             } => {
                 if protocol != PROTOCOL_VERSION {
                     let reason = format!(
@@ -564,17 +653,35 @@ impl Task {
                         Some((close::NORMAL, "unsupported protocol")),
                     ));
                 }
+                link.client_id = Some(client_id);
+                self.doc.set_read_only(read_only);
                 self.signals.room.try_set(Some(room));
                 self.signals.read_only.try_set(read_only);
                 self.signals.share.try_set(share);
+                self.signals
+                    .peers
+                    .try_set(PresenceTable::from_welcome(client_id, peers));
                 self.set_connection(ConnectionState::Connected { client_id });
+                // Everyone, view-only connections included, says who they are.
+                self.throttle.joined();
             }
             ServerMsg::Saved { updates } => {
                 self.save.saved(updates);
                 self.publish_save();
             }
-            // Presence is not shown by this version of the page.
-            ServerMsg::Pong | ServerMsg::Presence(_) | ServerMsg::PeerLeft { .. } => {}
+            ServerMsg::Presence(peer) => {
+                if let Some(own) = link.client_id {
+                    self.signals
+                        .peers
+                        .try_update(|table| table.upsert(own, peer));
+                }
+            }
+            ServerMsg::PeerLeft { client_id } => {
+                self.signals
+                    .peers
+                    .try_update(|table| table.remove(client_id));
+            }
+            ServerMsg::Pong => {}
             ServerMsg::Error { code, reason } => {
                 leptos::logging::warn!("server refused a message ({code:?}): {reason}");
             }
@@ -582,14 +689,26 @@ impl Task {
         None
     }
 
-    fn on_sync(
+    /// A binary frame: decoded, handled, and recorded (before handling for
+    /// a step 1, whose answer is sent while handling; after applying for
+    /// updates, so the record says what they changed).
+    fn on_binary(
         &mut self,
         ws: &mut WebSocket,
         link: &mut Link,
-        frame: SyncFrame,
+        bytes: &[u8],
     ) -> Option<(Ending, Option<(u16, &'static str)>)> {
-        let update = match frame {
+        let frame = match SyncFrame::decode(bytes) {
+            Ok(frame) => frame,
+            Err(e) => {
+                self.record(Frame::binary(Direction::Received, bytes, Err(&e), None));
+                leptos::logging::warn!("ignored a binary frame: {e}");
+                return None;
+            }
+        };
+        let update = match &frame {
             SyncFrame::Step1(sv) => {
+                self.record(Frame::binary(Direction::Received, bytes, Ok(&frame), None));
                 // Updates queued before this instant are all in the document,
                 // so the step 2 below carries them: drop them from the queue.
                 while self.outgoing.try_recv().is_ok() {}
@@ -599,10 +718,8 @@ impl Task {
                     // are read-only, so it has nothing to send anyway.
                     return None;
                 }
-                send(
-                    ws,
-                    frames::sync(&SyncFrame::Step2(self.doc.diff_since(&sv))),
-                );
+                let step2 = SyncFrame::Step2(self.doc.diff_since(sv));
+                self.send_sync(ws, &step2, None);
                 self.save.sent_step2();
                 self.publish_save();
                 link.live = true;
@@ -614,18 +731,59 @@ impl Task {
             }
             SyncFrame::Update(update) => update,
         };
-        if let Err(e) = self.doc.receive(&update) {
-            // The document may now miss something; a fresh connection resyncs it.
-            leptos::logging::warn!("{e}");
-            const WHY: &str = "could not apply an update";
-            let ending = Ending::Lost {
-                code: close::INVALID_UPDATE,
-                reason: WHY.to_owned(),
-                synced: link.synced,
-            };
-            return Some((ending, Some((close::INVALID_UPDATE, WHY))));
+        match self.doc.receive(update) {
+            Ok(received) => {
+                let changes = match received {
+                    Received::Applied(changes) => describe_changes(&changes),
+                    Received::Held => "held until the IME composition ends".to_owned(),
+                };
+                self.record(Frame::binary(
+                    Direction::Received,
+                    bytes,
+                    Ok(&frame),
+                    Some(changes),
+                ));
+                None
+            }
+            Err(e) => {
+                self.record(Frame::binary(
+                    Direction::Received,
+                    bytes,
+                    Ok(&frame),
+                    Some(format!("refused: {e}")),
+                ));
+                // The document may now miss something; a fresh connection resyncs it.
+                leptos::logging::warn!("{e}");
+                const WHY: &str = "could not apply an update";
+                let ending = Ending::Lost {
+                    code: close::INVALID_UPDATE,
+                    reason: WHY.to_owned(),
+                    synced: link.synced,
+                };
+                Some((ending, Some((close::INVALID_UPDATE, WHY))))
+            }
         }
-        None
+    }
+
+    /// Sends a text frame, recording it.
+    fn send_control(&self, ws: &mut WebSocket, msg: &ClientMsg) {
+        let json = msg.to_json();
+        self.record(Frame::text(Direction::Sent, &json));
+        send(ws, Message::Text(json));
+    }
+
+    /// Sends a binary frame, recording it with what it changed (if known).
+    fn send_sync(&self, ws: &mut WebSocket, frame: &SyncFrame, changes: Option<String>) {
+        let bytes = frame.encode();
+        self.record(Frame::binary(Direction::Sent, &bytes, Ok(frame), changes));
+        send(ws, Message::Bytes(bytes));
+    }
+
+    /// Adds `frame` to the inspector's history.
+    fn record(&self, frame: Frame) {
+        self.signals
+            .frames
+            .try_update(|log| log.push(frame, now_ms()));
     }
 
     fn set_connection(&self, state: ConnectionState) {
@@ -640,12 +798,14 @@ impl Task {
 }
 
 /// The next input of the task, polled in priority order: page requests,
-/// then the socket, then local updates, then the timer.
+/// then the socket, then local updates, presence reports, and the timers.
 fn next_event<'a>(
     control: &'a mut UnboundedReceiver<Control>,
-    outgoing: &'a mut UnboundedReceiver<Vec<u8>>,
+    outgoing: &'a mut UnboundedReceiver<LocalUpdate>,
+    presence: &'a mut UnboundedReceiver<Presence>,
     mut socket: Option<(&'a mut WebSocket, bool)>,
     mut timer: Option<&'a mut TimeoutFuture>,
+    mut presence_timer: Option<&'a mut TimeoutFuture>,
 ) -> impl Future<Output = Event> + 'a {
     poll_fn(move |cx| {
         if let Poll::Ready(request) = control.poll_next_unpin(cx) {
@@ -665,10 +825,19 @@ fn next_event<'a>(
         if let Poll::Ready(Some(update)) = outgoing.poll_next_unpin(cx) {
             return Poll::Ready(Event::Local(update));
         }
+        // After local updates, so a caret never arrives before its text.
+        if let Poll::Ready(Some(report)) = presence.poll_next_unpin(cx) {
+            return Poll::Ready(Event::Presence(report));
+        }
         if let Some(timer) = timer.as_mut()
             && timer.poll_unpin(cx).is_ready()
         {
             return Poll::Ready(Event::Timer);
+        }
+        if let Some(timer) = presence_timer.as_mut()
+            && timer.poll_unpin(cx).is_ready()
+        {
+            return Poll::Ready(Event::PresenceDue);
         }
         Poll::Pending
     })

@@ -4,12 +4,13 @@
 //!   save counter, the heartbeat and the reconnect loop.
 //! - [`backoff`]: when to retry (pure, tested).
 //! - [`status`]: what the header shows about connection and saving (pure, tested).
-//! - [`frames`]: encoding and decoding with `tandem_shared`.
+//! - [`http`]: the JSON API next to the socket (create a room, download).
 
 mod backoff;
 mod connection;
-mod frames;
+mod http;
 mod status;
 
 pub(crate) use connection::{Connection, Control, PageSocket, SessionSignals};
+pub(crate) use http::{ExportFormat, create_room, download_text};
 pub(crate) use status::{ConnectionState, SaveState};

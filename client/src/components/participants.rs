@@ -1,0 +1,101 @@
+//! Who is in the document: one avatar per person (initials in their
+//! colour, full name on hover and focus), you first, and the count.
+
+use leptos::prelude::*;
+use tandem_shared::ClientId;
+
+use crate::net::ConnectionState;
+use crate::presence::{Identity, PresenceTable, initials, safe_color};
+
+/// `participants`, with one `participant` per person.
+#[component]
+pub(crate) fn Participants(
+    /// This person.
+    identity: RwSignal<Identity>,
+    /// Everyone else.
+    peers: RwSignal<PresenceTable>,
+    /// For this connection's client id.
+    connection: RwSignal<ConnectionState>,
+) -> impl IntoView {
+    let count = move || peers.with(PresenceTable::len) + 1;
+    let label = move || match count() {
+        1 => "Only you are here".to_owned(),
+        n => format!("{n} people here"),
+    };
+    let others = move || {
+        peers.with(|table| {
+            table
+                .peers()
+                .map(|p| (p.client_id, p.name.clone(), p.color.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <div class="participants">
+            <ul
+                class="avatars"
+                data-testid="participants"
+                data-count=move || count().to_string()
+                aria-label=label
+            >
+                <li
+                    class="participant is-you"
+                    data-testid="participant"
+                    data-self="true"
+                    data-client-id=move || {
+                        connection.with(|c| c.client_id().map(|id| id.to_string()))
+                    }
+                    data-name=move || identity.with(|i| i.name.clone())
+                >
+                    {move || {
+                        identity
+                            .with(|i| {
+                                avatar(&i.name, i.color(), true)
+                            })
+                    }}
+                </li>
+                <For
+                    each=others
+                    key=|peer| peer.clone()
+                    children=|(client_id, name, color): (ClientId, String, String)| {
+                        view! {
+                            <li
+                                class="participant"
+                                data-testid="participant"
+                                data-client-id=client_id.to_string()
+                                data-name=name.clone()
+                            >
+                                {avatar(&name, &color, false)}
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+            <span class="participant-count" aria-hidden="true" title=label>
+                {count}
+            </span>
+        </div>
+    }
+}
+
+/// The round badge: initials on the person's colour, name on hover/focus.
+fn avatar(name: &str, color: &str, is_you: bool) -> impl IntoView + use<> {
+    let full = if is_you {
+        format!("{name} (you)")
+    } else {
+        name.to_owned()
+    };
+    view! {
+        <span
+            class="avatar"
+            role="img"
+            tabindex="0"
+            title=full.clone()
+            aria-label=full.clone()
+            data-tooltip=full
+            style=format!("--peer: {}", safe_color(color))
+        >
+            <span aria-hidden="true">{initials(name)}</span>
+        </span>
+    }
+}

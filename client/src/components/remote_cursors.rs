@@ -1,0 +1,175 @@
+//! Other people's carets and selections, drawn over the body `<textarea>`.
+//!
+//! A textarea cannot style ranges of its text, so this is the usual mirror
+//! overlay: a `div` laid exactly over the textarea, with the same font,
+//! padding and wrapping (shared CSS), holding the same text in transparent
+//! ink, in which selections are tinted spans and carets are zero-width
+//! markers with a name label. It ignores the pointer, follows the
+//! textarea's scroll position and size, and is redrawn whenever the text
+//! changes (anyone's edit) or someone's presence does, from cursors
+//! resolved afresh against the current text.
+
+use std::rc::Rc;
+
+use leptos::html::{Div, Textarea};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use tandem_shared::PeerPresence;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use crate::editor::{Piece, PlacedCursor, SharedDoc, overlay_layout};
+use crate::presence::{PresenceTable, safe_color};
+
+/// The overlay for the body.
+#[component]
+pub(crate) fn RemoteCursors(
+    doc: Rc<SharedDoc>,
+    peers: RwSignal<PresenceTable>,
+    /// Bumped on every change of the body.
+    content_version: RwSignal<u64>,
+    /// The textarea to mirror.
+    editor: NodeRef<Textarea>,
+) -> impl IntoView {
+    let mirror = NodeRef::<Div>::new();
+    // Reactive children must be `Send`; the wrapper is only opened on this thread.
+    let doc = SendWrapper::new(doc);
+    let pieces = move || {
+        content_version.track();
+        let placed: Vec<(PeerPresence, PlacedCursor)> = peers.with(|table| {
+            table
+                .peers()
+                .filter_map(|peer| Some((peer.clone(), doc.place(peer.cursor.as_ref()?)?)))
+                .collect()
+        });
+        if placed.is_empty() {
+            return Vec::new();
+        }
+        let text: Vec<u16> = doc.content().encode_utf16().collect();
+        let cursors: Vec<PlacedCursor> = placed.iter().map(|(_, c)| c.clone()).collect();
+        let mut views: Vec<AnyView> = overlay_layout(text.len(), &cursors)
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Text { range, selected_by } => {
+                    let mut view = String::from_utf16_lossy(&text[range]).into_any();
+                    for &i in selected_by.iter().rev() {
+                        let peer = &placed[i].0;
+                        view = view! {
+                            <span
+                                class="remote-selection"
+                                data-testid="remote-selection"
+                                data-client-id=peer.client_id.to_string()
+                                data-name=peer.name.clone()
+                                style=format!("--peer: {}", safe_color(&peer.color))
+                            >
+                                {view}
+                            </span>
+                        }
+                        .into_any();
+                    }
+                    view
+                }
+                Piece::Caret(i) => {
+                    let (peer, at) = &placed[i];
+                    view! {
+                        <span
+                            class="remote-caret"
+                            data-testid="remote-caret"
+                            data-client-id=peer.client_id.to_string()
+                            data-name=peer.name.clone()
+                            data-offset=at.head.min(text.len()).to_string()
+                            style=format!("--peer: {}", safe_color(&peer.color))
+                        >
+                            <span class="remote-caret-label">{peer.name.clone()}</span>
+                        </span>
+                    }
+                    .into_any()
+                }
+            })
+            .collect();
+        // A final line break only makes a line in the mirror with something after it.
+        if text.last() == Some(&u16::from(b'\n')) {
+            views.push("\u{200B}".into_any());
+        }
+        views
+    };
+
+    // After each redraw (effects run once the DOM is updated), line up
+    // with the textarea again.
+    Effect::new(move |_| {
+        content_version.track();
+        peers.track();
+        align(editor, mirror);
+    });
+
+    // Follow the textarea's scrolling and size.
+    let scroll = Closure::<dyn FnMut()>::new(move || align(editor, mirror));
+    let resize = Closure::<dyn FnMut()>::new(move || align(editor, mirror));
+    let observer = web_sys::ResizeObserver::new(resize.as_ref().unchecked_ref()).ok();
+    let listeners = SendWrapper::new(Rc::new((scroll, resize, observer)));
+    let attach = listeners.clone();
+    editor.on_load(move |textarea| {
+        let (scroll, _, observer) = &**attach;
+        let _ =
+            textarea.add_event_listener_with_callback("scroll", scroll.as_ref().unchecked_ref());
+        if let Some(observer) = observer {
+            observer.observe(&textarea);
+        }
+        align(editor, mirror);
+    });
+    // `on_cleanup` wants `Send`; the wrapper is only opened on this thread.
+    on_cleanup(move || {
+        let (scroll, resize, observer) = &**listeners;
+        if let Some(textarea) = editor.get_untracked() {
+            let _ = textarea
+                .remove_event_listener_with_callback("scroll", scroll.as_ref().unchecked_ref());
+        }
+        if let Some(observer) = observer {
+            observer.disconnect();
+        }
+        let _ = resize;
+    });
+
+    view! {
+        <div class="editor-mirror editor-text" node_ref=mirror aria-hidden="true">
+            {pieces}
+        </div>
+    }
+}
+
+/// Gives the mirror the textarea's inner size (without its scrollbar, with
+/// fractions, so lines wrap at the same place) and scroll position.
+fn align(editor: NodeRef<Textarea>, mirror: NodeRef<Div>) {
+    let (Some(textarea), Some(mirror)) = (editor.get_untracked(), mirror.get_untracked()) else {
+        return;
+    };
+    let rect = textarea.get_bounding_client_rect();
+    let scrollbar = f64::from(textarea.offset_width() - textarea.client_width());
+    let style = web_sys::HtmlElement::style(&mirror);
+    let _ = style.set_property(
+        "width",
+        &format!("{}px", (rect.width() - scrollbar).max(0.0)),
+    );
+    let _ = style.set_property("height", &format!("{}px", textarea.client_height()));
+    mirror.set_scroll_top(textarea.scroll_top());
+    mirror.set_scroll_left(textarea.scroll_left());
+    flip_labels(&mirror);
+}
+
+/// Name labels that would be cut off by the right edge hang to the left of
+/// their caret instead.
+fn flip_labels(mirror: &web_sys::HtmlDivElement) {
+    const LABEL: &str = "remote-caret-label";
+    let Ok(labels) = mirror.query_selector_all(".remote-caret-label") else {
+        return;
+    };
+    let edge = mirror.get_bounding_client_rect().right();
+    for label in
+        (0..labels.length()).filter_map(|i| labels.item(i)?.dyn_into::<web_sys::Element>().ok())
+    {
+        label.set_class_name(LABEL);
+        if label.get_bounding_client_rect().right() > edge {
+            label.set_class_name(&format!("{LABEL} is-flipped"));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The page side of presence: turns this person's name, colour and body
+//! selection into a [`Presence`] and hands it to the connection, which
+//! coalesces and sends it. Called on every caret move, focus change and
+//! name change; cheap enough for that (two sticky indexes).
+
+use std::rc::Rc;
+
+use leptos::prelude::{RwSignal, WithUntracked};
+use tandem_shared::Presence;
+
+use super::Identity;
+use crate::editor::SharedDoc;
+use crate::net::Connection;
+
+/// Reports presence changes; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct PresenceReporter {
+    connection: Connection,
+    identity: RwSignal<Identity>,
+    doc: Rc<SharedDoc>,
+}
+
+impl std::fmt::Debug for PresenceReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresenceReporter").finish_non_exhaustive()
+    }
+}
+
+impl PresenceReporter {
+    pub(crate) fn new(
+        connection: Connection,
+        identity: RwSignal<Identity>,
+        doc: Rc<SharedDoc>,
+    ) -> Self {
+        Self {
+            connection,
+            identity,
+            doc,
+        }
+    }
+
+    /// Reports the current presence: the cursor while the body has focus,
+    /// `null` otherwise.
+    pub(crate) fn report(&self) {
+        // During an IME composition the field holds text the document does
+        // not: offsets would point at the wrong characters. The end of the
+        // composition reports again.
+        if self.doc.is_composing() {
+            return;
+        }
+        let cursor = if self.doc.content_focused() {
+            self.doc.cursor()
+        } else {
+            None
+        };
+        let presence = self.identity.with_untracked(|identity| Presence {
+            name: identity.name.clone(),
+            color: identity.color().to_owned(),
+            cursor,
+        });
+        self.connection.report_presence(presence);
+    }
+}
