@@ -23,6 +23,8 @@
 //!            | u8(10) varuint(len)                     skip
 //!            | u8(info) [id if info&0x80] [id if info&0x40]
 //!              [parent if info&0xC0 == 0] content(info&0x0F)
+//! content    = as yrs's `ItemContent::decode`; numbers are read with yrs's own
+//!              readers (u32 where it reads u32), so both walk the same bytes
 //! parent     = varuint(1) string [string if info&0x20] | varuint(other) id [string if info&0x20]
 //! id         = varuint(client) varuint(clock)
 //! delete-set = varuint(n_clients) (varuint(client) varuint(n) (varuint(clock) varuint(len)){n})*
@@ -303,11 +305,12 @@ impl Walker<'_> {
                 1
             }
             7 => {
+                // As yrs's TypeRef::decode: only an XML element carries a name.
                 match self.u8()? {
-                    3 | 5 => {
-                        self.string()?; // XML element or hook name
+                    3 => {
+                        self.string()?;
                     }
-                    0 | 1 | 2 | 4 | 6 | 15 => {}
+                    0 | 1 | 2 | 4 | 5 | 6 | 15 => {}
                     other => return Err(GuardError::UnknownTag(other)),
                 }
                 1
