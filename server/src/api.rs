@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tandem_shared::RoomId;
 
 use crate::AppState;
@@ -28,16 +28,7 @@ pub struct CreateRoom {
     pub name: Option<String>,
 }
 
-/// Answer of `POST /api/rooms`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CreatedRoom {
-    /// The room's name.
-    pub room: RoomId,
-    /// Key of the edit link.
-    pub edit_key: String,
-    /// Key of the view link.
-    pub view_key: String,
-}
+pub use tandem_shared::CreatedRoom;
 
 fn refuse(status: StatusCode, error: &str) -> Response {
     (status, Json(serde_json::json!({ "error": error }))).into_response()
@@ -149,7 +140,7 @@ pub async fn export_text(
         ),
         Some(Some(doc)) => {
             let name = file_name(&doc.title).unwrap_or_else(|| room.to_string());
-            let disposition = format!("attachment; filename=\"{name}.{extension}\"");
+            let disposition = content_disposition(&format!("{name}.{extension}"));
             let content_type = if extension == "md" {
                 "text/markdown; charset=utf-8"
             } else {
@@ -167,6 +158,23 @@ pub async fn export_text(
     }
 }
 
+/// `Content-Disposition` for a download named `name` (RFC 6266): an ASCII
+/// `filename` for old clients and the exact UTF-8 name as `filename*`.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '_' })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// A safe file name from a title: letters, digits, spaces, `-` and `_`,
 /// at most 80 characters; `None` if nothing is left.
 fn file_name(title: &str) -> Option<String> {
@@ -181,7 +189,15 @@ fn file_name(title: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::file_name;
+    use super::{content_disposition, file_name};
+
+    #[test]
+    fn downloads_keep_their_unicode_name() {
+        assert_eq!(
+            content_disposition("Café notes.md"),
+            "attachment; filename=\"Caf_ notes.md\"; filename*=UTF-8''Caf%C3%A9%20notes.md"
+        );
+    }
 
     #[test]
     fn file_names_are_safe() {

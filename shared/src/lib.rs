@@ -16,6 +16,6 @@ pub mod yjs;
 
 pub use ids::{ClientId, InvalidRoomId, RoomId};
 pub use protocol::{
-    ClientMsg, Cursor, DecodeError, ErrorCode, PROTOCOL_VERSION, PeerPresence, Presence,
-    SUBPROTOCOL, ServerMsg, ShareKeys, SyncFrame,
+    ClientMsg, CreatedRoom, Cursor, DecodeError, ErrorCode, PROTOCOL_VERSION, PeerPresence,
+    Presence, SUBPROTOCOL, ServerMsg, ShareKeys, SyncFrame,
 };

@@ -129,6 +129,17 @@ pub struct ShareKeys {
     pub view: String,
 }
 
+/// The answer of `POST /api/rooms`: a new protected room and its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedRoom {
+    /// The room's name.
+    pub room: RoomId,
+    /// Key of the edit link.
+    pub edit_key: String,
+    /// Key of the view link.
+    pub view_key: String,
+}
+
 /// What a client says about itself to the room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Presence {

@@ -11,15 +11,7 @@ use web_sys::{Request, RequestInit, Response};
 use super::connection::percent_encode;
 use crate::error::ClientError;
 
-/// The part of `POST /api/rooms`'s answer the page uses (the server's
-/// `CreatedRoom`; its `view_key` reaches the page again in `welcome.share`).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct CreatedRoom {
-    /// The new room's name.
-    pub(crate) room: RoomId,
-    /// Key of the edit link; the creator opens the room with it.
-    pub(crate) edit_key: String,
-}
+pub(crate) use tandem_shared::CreatedRoom;
 
 /// The body of the server's refusals: `{"error": "…"}`.
 #[derive(Debug, Deserialize)]
