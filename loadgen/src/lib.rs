@@ -10,7 +10,8 @@
 //! to every other client, and the rate stepping built on it), [`idle`] (how
 //! many idle connections a server holds, and their memory), [`bigdoc`] (a real
 //! 260k-edit trace replayed, then loaded by a fresh client), [`durable`]
-//! (acknowledged writes per second) and [`floor`] (what bare yrs does in
+//! (acknowledged writes per second), [`storage`] (group commit and compaction,
+//! in process) and [`floor`] (what bare yrs does in
 //! process, the bound every server sits on). [`suite`] runs them all against
 //! every server and [`report`] writes `docs/BENCHMARKS.md`.
 //!
@@ -27,6 +28,7 @@ pub mod procs;
 pub mod report;
 pub mod stats;
 pub mod stepping;
+pub mod storage;
 pub mod suite;
 pub mod tag;
 pub mod target;

@@ -59,6 +59,7 @@ pub fn render(results: &Results, previous: Option<&str>) -> String {
     idle(w, results);
     bigdoc(w, results);
     durable(w, results);
+    storage(w, results);
     manual(w, previous, "browser", "## 5. Browser (manual)");
     manual(w, previous, "discussion", "## Discussion (manual)");
     let _ = writeln!(w, "## Credits\n");
@@ -677,6 +678,55 @@ fn durable(w: &mut String, results: &Results) {
                 .map(|p| p.replace('|', "/"))
                 .unwrap_or_default()
         );
+    }
+    let _ = writeln!(w);
+}
+
+fn storage(w: &mut String, results: &Results) {
+    let storage = &results.storage;
+    let _ = writeln!(w, "### 4b. Storage in process (Tandem's `SqliteStore`)\n");
+    let _ = writeln!(
+        w,
+        "Real updates from the trace appended by the server's own store (WAL, \
+         `synchronous=FULL`: each commit waits for the disk), one transaction per append. \
+         A room's group commit puts whatever arrived during the previous commit into the \
+         next one, so under load its batches grow by themselves.\n"
+    );
+    let _ = writeln!(w, "| updates per transaction | durable updates/s |");
+    let _ = writeln!(w, "|---|---|");
+    for commit in &storage.commits {
+        let _ = writeln!(w, "| {} | {} |", commit.batch, spread_count(commit.rate));
+    }
+    let load = &storage.load;
+    let _ = writeln!(
+        w,
+        "\nLoading a room whose log holds {} updates ({} KiB): read from SQLite and rebuild \
+         the document, as a room does before answering its first client.\n",
+        load.updates,
+        load.log_bytes / 1024
+    );
+    let _ = writeln!(w, "| stored as | load ms | size |");
+    let _ = writeln!(w, "|---|---|---|");
+    let fmt = |s: Option<Spread>| {
+        s.map_or("–".to_string(), |s| {
+            format!("{} ({}–{})", ms(s.median), ms(s.min), ms(s.max))
+        })
+    };
+    let _ = writeln!(
+        w,
+        "| log of {} updates | {} | {} KiB |",
+        load.updates,
+        fmt(load.log_ms),
+        load.log_bytes / 1024
+    );
+    let _ = writeln!(
+        w,
+        "| one snapshot (after compaction) | {} | {} KiB |",
+        fmt(load.snapshot_ms),
+        load.snapshot_bytes / 1024
+    );
+    for problem in &storage.problems {
+        let _ = writeln!(w, "\nProblem: {problem}");
     }
     let _ = writeln!(w);
 }

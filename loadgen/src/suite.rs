@@ -290,6 +290,8 @@ pub struct Results {
     pub bigdoc: Vec<(ServerKind, BigDoc)>,
     /// Durable writes (Tandem).
     pub durable: Vec<DurableRow>,
+    /// Storage in process (Tandem's SqliteStore).
+    pub storage: crate::storage::StorageResult,
     /// Seconds per fan-out run.
     pub fanout_secs: f64,
     /// Seconds per durable run.
@@ -344,6 +346,9 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<Results> {
     idle_section(config, &plan, &mut results).await;
     bigdoc_section(config, &plan, &mut results, &prepared, id).await;
     durable_section(config, &plan, &mut results, id).await;
+    step("storage", "group commit and compaction, in process");
+    results.storage =
+        crate::storage::run(&config.launcher.scratch, &prepared.updates, config.quick);
     results.minutes = began.elapsed().as_secs_f64() / 60.0;
     Ok(results)
 }

@@ -795,22 +795,11 @@ fn awareness_entry(peer: &Peer) -> AwarenessEntry {
     }
 }
 
-/// A room's document from its stored snapshot and log. Entries that do not
-/// decode are logged and skipped: one bad row must not hide the rest.
+/// A room's document from what is stored, logging entries that are skipped.
 fn build_doc(room: &RoomId, stored: &StoredRoom) -> Doc {
-    let doc = tandem_shared::doc::new_doc();
-    for bytes in stored.snapshot.iter().chain(&stored.updates) {
-        // One transaction per entry: much faster in yrs than one big one.
-        let applied = Update::decode_v1(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|update| {
-                catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update)))
-                    .map_err(|_| "panic while applying".to_string())?
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(err) = applied {
-            error!(%room, error = %err, "skipping a stored update that does not apply");
-        }
+    let (doc, skipped) = stored.to_doc();
+    for err in skipped {
+        error!(%room, error = %err, "skipping a stored update that does not apply");
     }
     doc
 }

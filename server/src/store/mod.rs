@@ -12,7 +12,11 @@
 mod memory;
 mod sqlite;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use tandem_shared::RoomId;
+use yrs::updates::decoder::Decode;
+use yrs::{Transact, Update};
 
 pub use memory::MemoryStore;
 pub use sqlite::{DB_FILE, SqliteStore};
@@ -33,6 +37,27 @@ pub struct StoredRoom {
 }
 
 impl StoredRoom {
+    /// The document this stored state describes, and why entries that do
+    /// not decode or apply were skipped (one bad row must not hide the rest).
+    pub fn to_doc(&self) -> (yrs::Doc, Vec<String>) {
+        let doc = tandem_shared::doc::new_doc();
+        let mut skipped = Vec::new();
+        for bytes in self.snapshot.iter().chain(&self.updates) {
+            // One transaction per entry: much faster in yrs than one big one.
+            let applied = Update::decode_v1(bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|update| {
+                    catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update)))
+                        .map_err(|_| "panic while applying".to_string())?
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(err) = applied {
+                skipped.push(err);
+            }
+        }
+        (doc, skipped)
+    }
+
     /// Bytes held in the log, which compaction bounds.
     pub fn log_bytes(&self) -> u64 {
         self.updates.iter().map(|u| u.len() as u64).sum()
