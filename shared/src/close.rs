@@ -14,7 +14,7 @@
 //! | 1011 | internal | the server failed (e.g. storage); nothing acknowledged is lost | yes |
 //! | 1013 | try again later | the server or room is full; the reason says when to retry | yes, after the hint |
 //! | 4000 | bad message | a frame could not be understood | yes |
-//! | 4001 | invalid update | a CRDT update did not decode or apply; it was not stored | yes |
+//! | 4001 | invalid update | a CRDT update did not decode or apply, or depends on edits the server does not have; it was not stored | yes |
 //! | 4002 | slow consumer | the client fell too far behind; it resyncs on reconnect | yes |
 //! | 4003 | heartbeat timeout | nothing was heard from the client for too long | yes |
 //! | 4004 | rate limited | the client sent too many messages too fast | yes |
