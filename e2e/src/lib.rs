@@ -32,10 +32,20 @@
 //! | `TANDEM_E2E_CHROMEDRIVER` | chromedriver binary (default `/usr/bin/chromedriver`) |
 //! | `TANDEM_E2E_JOBS` | browser tests run at once in one test binary (default 2) |
 //! | `TANDEM_E2E_LOG` | the in-process server's log filter (default `info`); shown for failed tests |
+//! | `TANDEM_INTEROP_DIR` | where the stock Yjs clients are installed (`target/interop`; interop tests only) |
+//!
+//! Besides pages, a test can bring other clients into a room: a
+//! [`NativePeer`] (a Tandem client in the test process) and [`YjsPeer`]s
+//! (stock Yjs clients in Node and Python).
+//!
+//! The same pieces make `keystroke-latency` (`src/bin/keystroke_latency.rs`),
+//! which measures how long a keystroke in one browser takes to show in another.
 
 mod browser;
 mod context;
 mod frames;
+mod interop;
+mod native;
 mod page;
 mod paths;
 mod server;
@@ -46,6 +56,8 @@ use std::time::Duration;
 pub use browser::Browser;
 pub use context::{TestContext, run_test};
 pub use frames::{Direction, Frame, WsEvent};
+pub use interop::{YjsPeer, YjsRuntime, YjsState};
+pub use native::{NativePeer, NativeSession};
 pub use page::Page;
 pub use server::TestServer;
 pub use wait::poll;
@@ -67,6 +79,8 @@ pub mod env {
     pub const JOBS: &str = "TANDEM_E2E_JOBS";
     /// Log filter of the in-process server.
     pub const LOG: &str = "TANDEM_E2E_LOG";
+    /// Where `cargo xtask test` installed the stock Yjs clients.
+    pub const INTEROP_DIR: &str = "TANDEM_INTEROP_DIR";
 }
 
 /// The CSS selector of the element with `data-testid="{id}"`, the client's

@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, Locator};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::frames::{self, Frame, WsEvent};
 use crate::wait::try_poll;
-use crate::{DEADLINE, poll};
+use crate::{DEADLINE, poll, tid};
 
 /// A browser session (a tab with its own profile) pointed at a server.
 /// Cheap to clone; clones drive the same session.
@@ -54,6 +55,38 @@ impl Page {
         };
         if let Err(err) = self.client.goto(&url).await {
             panic!("cannot load {url}: {err}");
+        }
+    }
+
+    /// Loads the editor at `path` (e.g. `/d/my-room` or a share link) and
+    /// waits until it is connected to its room and shows the text field.
+    pub async fn open_editor(&self, path: &str) {
+        self.goto(path).await;
+        self.wait_for_connection("connected", DEADLINE).await;
+        self.wait_for(&tid("editor"), DEADLINE).await;
+    }
+
+    /// Waits until the `connection-state` badge says `state` (connecting,
+    /// connected, reconnecting, offline or closed).
+    pub async fn wait_for_connection(&self, state: &str, deadline: Duration) {
+        self.wait_for_attr(&tid("connection-state"), "data-state", state, deadline)
+            .await;
+    }
+
+    /// The client id the server gave this page's connection, as the
+    /// `connection-state` badge shows it while connected.
+    pub async fn client_id(&self) -> String {
+        self.wait_for_connection("connected", DEADLINE).await;
+        match self.attr(&tid("connection-state"), "data-client-id").await {
+            Some(id) if !id.is_empty() => id,
+            other => panic!("a connected editor shows its client id, got {other:?}"),
+        }
+    }
+
+    /// Reloads the page, as the browser's reload button does.
+    pub async fn reload(&self) {
+        if let Err(err) = self.client.refresh().await {
+            panic!("cannot reload the page: {err}");
         }
     }
 
@@ -153,6 +186,61 @@ impl Page {
         }
     }
 
+    /// Waits until the `value` of the input or textarea `css` equals
+    /// `expected`; returns it.
+    pub async fn wait_for_value(&self, css: &str, expected: &str, deadline: Duration) -> String {
+        let found = try_poll(deadline, async || {
+            let value = self
+                .find(css)
+                .await?
+                .prop("value")
+                .await
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            if value == expected {
+                Ok(value)
+            } else {
+                Err(format!("its value is {value:?}"))
+            }
+        })
+        .await;
+        match found {
+            Ok(value) => value,
+            Err(seen) => panic!(
+                "waited {deadline:?} for the value of `{css}` to be {expected:?}: {seen}\n{}",
+                self.describe().await
+            ),
+        }
+    }
+
+    /// Runs `js` (a function body, as for [`Page::eval`]) until `accept`
+    /// takes what it returns, and returns what `accept` made of it. `what`
+    /// says what is awaited, for the failure message.
+    pub async fn wait_for_script<T>(
+        &self,
+        what: &str,
+        deadline: Duration,
+        js: &str,
+        accept: impl Fn(&Value) -> Option<T>,
+    ) -> T {
+        let found = try_poll(deadline, async || {
+            let value = self
+                .client
+                .execute(js, Vec::new())
+                .await
+                .map_err(|e| e.to_string())?;
+            accept(&value).ok_or_else(|| format!("the script returned {value}"))
+        })
+        .await;
+        match found {
+            Ok(value) => value,
+            Err(seen) => panic!(
+                "waited {deadline:?} for {what}: {seen}\nscript: {js}\n{}",
+                self.describe().await
+            ),
+        }
+    }
+
     /// The visible text of `css`, which must be present now.
     pub async fn text(&self, css: &str) -> String {
         match self.find(css).await {
@@ -200,6 +288,71 @@ impl Page {
         }
     }
 
+    /// Focuses the input or textarea `css` and puts a collapsed caret at
+    /// `offset` (UTF-16 code units, as the DOM counts), as a click there would.
+    pub async fn set_caret(&self, css: &str, offset: u32) {
+        self.wait_for(css, DEADLINE).await;
+        let js = "const el = document.querySelector(arguments[0]);\
+                  el.focus();\
+                  el.setSelectionRange(arguments[1], arguments[1]);\
+                  return [el.selectionStart, el.selectionEnd];";
+        let seen = self.eval_with(js, vec![json!(css), json!(offset)]).await;
+        assert_eq!(
+            seen,
+            json!([offset, offset]),
+            "the caret of `{css}` is at {offset} after setting it there"
+        );
+    }
+
+    /// Puts the caret of the input or textarea `css` at `offset` and types
+    /// `text` there, key by key.
+    pub async fn type_at(&self, css: &str, offset: u32, text: &str) {
+        self.set_caret(css, offset).await;
+        // The field has the focus now, so chromedriver types at its caret
+        // (it moves the caret to the end only when it has to focus first).
+        self.type_into(css, text).await;
+    }
+
+    /// Changes this person's display name in `name-input` as they would:
+    /// select what is there and type over it.
+    pub async fn set_name(&self, name: &str) {
+        let css = tid("name-input");
+        self.wait_for(&css, DEADLINE).await;
+        let js = "const el = document.querySelector(arguments[0]); el.focus(); el.select();";
+        self.eval_with(js, vec![json!(css)]).await;
+        self.type_into(&css, name).await;
+        self.wait_for_value(&css, name, DEADLINE).await;
+    }
+
+    /// `selectionStart` and `selectionEnd` of the input or textarea `css`.
+    pub async fn selection(&self, css: &str) -> (u64, u64) {
+        let js = "const el = document.querySelector(arguments[0]);\
+                  return el ? [el.selectionStart, el.selectionEnd] : null;";
+        let seen = self.eval_with(js, vec![json!(css)]).await;
+        match (seen[0].as_u64(), seen[1].as_u64()) {
+            (Some(start), Some(end)) => (start, end),
+            _ => panic!(
+                "`{css}` has no selection to read: {seen}\n{}",
+                self.describe().await
+            ),
+        }
+    }
+
+    /// Presses the keys of `text`, one after the other, in whatever has the
+    /// focus (WebDriver key actions: what a keyboard does, with no clicking
+    /// or focusing first).
+    pub async fn press_keys(&self, text: &str) {
+        let mut keys = KeyActions::new("keyboard".into());
+        for key in text.chars() {
+            keys = keys
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        if let Err(err) = self.client.perform_actions(keys).await {
+            panic!("cannot press {text:?}: {err}\n{}", self.describe().await);
+        }
+    }
+
     /// Clicks `css` once it is displayed.
     pub async fn click(&self, css: &str) {
         let element = self.wait_for(css, DEADLINE).await;
@@ -215,6 +368,48 @@ impl Page {
             Ok(value) => value,
             Err(err) => panic!("script failed: {err}\nscript: {js}"),
         }
+    }
+
+    /// Runs `js` as [`Page::eval`] does, with `args` as `arguments[0…]`.
+    pub async fn eval_with(&self, js: &str, args: Vec<Value>) -> Value {
+        match self.client.execute(js, args).await {
+            Ok(value) => value,
+            Err(err) => panic!("script failed: {err}\nscript: {js}"),
+        }
+    }
+
+    /// Sends the DevTools command `cmd` to this session's tab through
+    /// chromedriver, and returns its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let command = DevToolsCommand {
+            body: json!({"cmd": cmd, "params": params}).to_string(),
+        };
+        match self.client.issue_cmd(command).await {
+            Ok(result) => result,
+            Err(err) => panic!("the DevTools command {cmd} failed: {err}"),
+        }
+    }
+
+    /// Takes this tab offline (or back online) as DevTools' network panel
+    /// does: requests and sockets fail, `navigator.onLine` turns false and
+    /// the page gets its `offline` (then `online`) event.
+    pub async fn set_offline(&self, offline: bool) {
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": offline,
+                "latency": 0,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1,
+            }),
+        )
+        .await;
+        let online = self.eval("return navigator.onLine").await;
+        assert_eq!(
+            online,
+            json!(!offline),
+            "navigator.onLine after emulating offline={offline}"
+        );
     }
 
     /// Every WebSocket event of this session so far (sockets created,
@@ -367,6 +562,31 @@ fn summarize(events: &[WsEvent]) -> String {
         })
         .collect();
     format!("\n  {}", lines.join("\n  "))
+}
+
+/// chromedriver's `POST /session/{id}/goog/cdp/execute {"cmd", "params"}`:
+/// one DevTools protocol command for the session's tab.
+#[derive(Debug)]
+struct DevToolsCommand {
+    /// `{"cmd": …, "params": …}`.
+    body: String,
+}
+
+impl WebDriverCompatibleCommand for DevToolsCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.clone()))
+    }
 }
 
 /// chromedriver's `POST /session/{id}/se/log {"type": "performance"}`: the

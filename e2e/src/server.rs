@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tandem_server::{Config, ServerError};
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -76,6 +77,44 @@ impl TestServer {
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> &str {
         &self.base
+    }
+
+    /// `ws://127.0.0.1:<port>`, the base of the socket URLs (`/ws/{room}`,
+    /// `/yjs/{room}`).
+    pub fn ws_base(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// `GET path` (e.g. `/api/rooms/r/text?key=…`) as a plain HTTP client:
+    /// the status and the body. Fails the test if the server cannot be reached.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let attempt = async {
+            let mut stream = TcpStream::connect(self.addr).await?;
+            let request = format!(
+                "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.addr
+            );
+            stream.write_all(request.as_bytes()).await?;
+            let mut response = Vec::new();
+            stream.read_to_end(&mut response).await?;
+            Ok::<_, std::io::Error>(response)
+        };
+        let response = match tokio::time::timeout(crate::DEADLINE, attempt).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(err)) => panic!("GET {}{path} failed: {err}", self.base),
+            Err(_) => panic!(
+                "GET {}{path} got no answer within {:?}",
+                self.base,
+                crate::DEADLINE
+            ),
+        };
+        parse_response(&response).unwrap_or_else(|| {
+            panic!(
+                "GET {}{path}: not an HTTP response: {:?}",
+                self.base,
+                String::from_utf8_lossy(&response)
+            )
+        })
     }
 
     /// Whether the server is serving (started and not stopped).
@@ -159,6 +198,36 @@ pub(crate) fn dist_dir() -> PathBuf {
     dist
 }
 
+/// The status and body of an HTTP/1.1 response read to its end (plain or
+/// chunked body).
+fn parse_response(response: &[u8]) -> Option<(u16, String)> {
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&response[..split]).ok()?;
+    let mut body = &response[split + 4..];
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let chunked = head.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("transfer-encoding")
+                && value.trim().eq_ignore_ascii_case("chunked")
+        })
+    });
+    if !chunked {
+        return Some((status, String::from_utf8_lossy(body).into_owned()));
+    }
+    let mut decoded = Vec::new();
+    loop {
+        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&body[..line_end]).ok()?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        body = &body[line_end + 2..];
+        if size == 0 {
+            return Some((status, String::from_utf8_lossy(&decoded).into_owned()));
+        }
+        decoded.extend_from_slice(body.get(..size)?);
+        body = body.get(size + 2..)?;
+    }
+}
+
 /// Listens on `addr` with SO_REUSEADDR, so a restarted server can take the
 /// port back while the previous one's connections sit in TIME_WAIT.
 fn bind(addr: SocketAddr) -> TcpListener {
@@ -171,5 +240,20 @@ fn bind(addr: SocketAddr) -> TcpListener {
     match attempt() {
         Ok(listener) => listener,
         Err(err) => panic!("cannot listen on {addr}: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_response;
+
+    #[test]
+    fn reads_plain_and_chunked_bodies() {
+        let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+        assert_eq!(parse_response(plain), Some((200, "hello".into())));
+        let chunked =
+            b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n";
+        assert_eq!(parse_response(chunked), Some((403, "hello".into())));
+        assert_eq!(parse_response(b"garbage"), None);
     }
 }

@@ -34,6 +34,8 @@ const CHROMIUM_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
 const E2E_DIST_ENV: &str = "TANDEM_E2E_DIST";
 const E2E_CHROMIUM_ENV: &str = "TANDEM_E2E_CHROMIUM";
 const E2E_CHROMEDRIVER_ENV: &str = "TANDEM_E2E_CHROMEDRIVER";
+/// Where the stock Yjs clients of the interop tests are installed.
+const INTEROP_DIR_ENV: &str = "TANDEM_INTEROP_DIR";
 
 /// Address `cargo xtask run` serves on.
 const RUN_LISTEN: &str = "127.0.0.1:8080";
@@ -59,6 +61,10 @@ Environment:
   TANDEM_TOOLS_DIR          where wasm-opt is installed (default ~/.cache/tandem/tools)
   TANDEM_E2E_CHROMIUM       Chromium binary for the browser tests (default /usr/bin/chromium)
   TANDEM_E2E_CHROMEDRIVER   chromedriver binary (default /usr/bin/chromedriver)
+
+`test` installs the stock Yjs clients of the interop tests (interop/) into
+target/interop (npm packages and a Python venv) and passes it to the browser
+tests as TANDEM_INTEROP_DIR.
 ";
 
 fn main() -> ExitCode {
@@ -428,14 +434,78 @@ impl Workspace {
         })?;
         report.step("build (release)", || self.build())?;
         let (chromium, chromedriver) = report.step("chromium", || self.ensure_chromium())?;
+        let interop = report.step("interop clients", || self.ensure_interop())?;
         report.step("browser tests", || {
             let dist = self.root.join("dist");
             let mut e2e = self.cargo(["test", "-p", "tandem-e2e"]);
             e2e.env(E2E_DIST_ENV, &dist)
                 .env(E2E_CHROMIUM_ENV, &chromium)
-                .env(E2E_CHROMEDRIVER_ENV, &chromedriver);
+                .env(E2E_CHROMEDRIVER_ENV, &chromedriver)
+                .env(INTEROP_DIR_ENV, &interop);
             run(&mut e2e)
         })
+    }
+
+    /// Installs the stock Yjs clients the interop tests drive into
+    /// `target/interop`: `interop/package.json`'s packages with npm, and
+    /// `interop/requirements.txt` into a Python venv. Each is installed again
+    /// only when its list changed since the last install (a copy of the list
+    /// is kept as the stamp) or what it installed is gone.
+    fn ensure_interop(&self) -> Result<PathBuf> {
+        let source = self.root.join("interop");
+        let dir = self.target_dir().join("interop");
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+
+        let package = read(&source.join("package.json"))?;
+        let node_stamp = dir.join("package.json.installed");
+        let node_ready = ["yjs", "y-websocket", "ws"].iter().all(|p| {
+            dir.join("node_modules")
+                .join(p)
+                .join("package.json")
+                .is_file()
+        });
+        if node_ready && fs::read_to_string(&node_stamp).ok().as_deref() == Some(package.as_str()) {
+            step_ok("interop (Node): interop/package.json installed");
+        } else {
+            step_todo(&format!(
+                "interop (Node): installing interop/package.json into {}",
+                dir.display()
+            ));
+            write(&dir.join("package.json"), &package)?;
+            let mut npm = Command::new("npm");
+            npm.args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .current_dir(&dir);
+            run(&mut npm).map_err(|e| {
+                format!("{e}\n  the interop tests need Node.js and npm (e.g. `apt-get install -y nodejs npm`)")
+            })?;
+            write(&node_stamp, &package)?;
+        }
+
+        let requirements = read(&source.join("requirements.txt"))?;
+        let python_stamp = dir.join("requirements.txt.installed");
+        let venv = dir.join("venv");
+        let python = venv.join("bin/python");
+        if python.is_file()
+            && fs::read_to_string(&python_stamp).ok().as_deref() == Some(requirements.as_str())
+        {
+            step_ok("interop (Python): interop/requirements.txt installed");
+        } else {
+            step_todo(&format!(
+                "interop (Python): installing interop/requirements.txt into {}",
+                venv.display()
+            ));
+            if !python.is_file() {
+                run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).map_err(|e| {
+                    format!("{e}\n  the interop tests need Python 3 with venv (e.g. `apt-get install -y python3-venv`)")
+                })?;
+            }
+            run(Command::new(&python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
+                .arg(source.join("requirements.txt")))?;
+            write(&python_stamp, &requirements)?;
+        }
+        Ok(dir)
     }
 
     /// Browser tests never skip: either Chromium and chromedriver are there
@@ -634,6 +704,10 @@ fn quoted_or_missing(value: Option<&str>) -> String {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn write(path: &Path, contents: &str) -> Result {
+    fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn env_path(var: &str, default: &str) -> PathBuf {
