@@ -137,11 +137,11 @@ fn upgrade(
     };
     // tungstenite's defaults (128 KiB read buffer, allocated at the upgrade)
     // cost ~140 KiB per idle connection; frames here are small, and a bigger
-    // one just takes more reads. Writes go straight to the socket, bounded
-    // by the largest message plus headroom.
+    // one just takes more reads. The write buffer grows only when used: up to
+    // 16 KiB of a batch of relayed frames goes out in one write at the flush.
     let ws = ws
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(16 * 1024)
         .max_write_buffer_size(config.max_message_bytes + 64 * 1024)
         .max_message_size(config.max_message_bytes)
         .max_frame_size(config.max_message_bytes);
