@@ -3,8 +3,7 @@
 //! loses its network. In both cases the other person ends up with the text
 //! exactly once, and nobody reloads anything.
 //!
-//! Not covered here: reloading the page *while offline* (the page would not
-//! load without a service worker; that case waits for one).
+//! Reloading the page while the server is away is in `offline.rs`.
 
 use tandem_e2e::{DEADLINE, Page, WsEvent, run_test, tid};
 
