@@ -139,10 +139,12 @@ fn upgrade(
     // cost ~140 KiB per idle connection; frames here are small, and a bigger
     // one just takes more reads. The write buffer grows only when used: up to
     // 16 KiB of a batch of relayed frames goes out in one write at the flush.
+    // Its ceiling stays unlimited: a sync step 2 carries the whole document,
+    // far above the incoming message limit, and the outbox already bounds
+    // what waits for this connection.
     let ws = ws
         .read_buffer_size(4 * 1024)
         .write_buffer_size(16 * 1024)
-        .max_write_buffer_size(config.max_message_bytes + 64 * 1024)
         .max_message_size(config.max_message_bytes)
         .max_frame_size(config.max_message_bytes);
     let client = ClientId(state.next_client_id());

@@ -224,3 +224,25 @@ async fn a_hundred_clients_joining_a_cold_room_load_it_once() {
         "one load for 100 simultaneous joins"
     );
 }
+
+#[tokio::test]
+async fn a_document_larger_than_one_message_still_reaches_a_new_client() {
+    // The incoming limit bounds each update, not the document: a joiner's
+    // sync step 2 carries the whole document in one message.
+    let (server, _) = TestServer::memory_with(|c| c.max_message_bytes = 16 * 1024).await;
+    let mut writer = server.client("big-doc").await;
+    let line = "a line of text that makes the document grow\n";
+    for _ in 0..60 {
+        let chunk = line.repeat(100);
+        writer.insert(writer.len(), &chunk).await;
+    }
+    writer.wait_saved().await;
+    let expected = writer.content();
+    assert!(
+        expected.len() > 200 * 1024,
+        "the document is {} bytes",
+        expected.len()
+    );
+    let reader = server.client("big-doc").await;
+    assert_eq!(reader.content(), expected);
+}
