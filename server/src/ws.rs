@@ -136,14 +136,15 @@ fn upgrade(
         Dialect::Yjs => ws,
     };
     // tungstenite's defaults (128 KiB read buffer, allocated at the upgrade)
-    // cost ~140 KiB per idle connection; frames here are small, and a bigger
-    // one just takes more reads. The write buffer grows only when used: up to
+    // cost ~140 KiB per idle connection. Frames here are small: the buffer
+    // holds the whole frame being read and each read takes up to 1 KiB, so a
+    // bigger frame just takes more reads (a 1 MiB paste: 1,024). The write buffer grows only when used: up to
     // 16 KiB of a batch of relayed frames goes out in one write at the flush.
     // Its ceiling stays unlimited: a sync step 2 carries the whole document,
     // far above the incoming message limit, and the outbox already bounds
     // what waits for this connection.
     let ws = ws
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(16 * 1024)
         .max_message_size(config.max_message_bytes)
         .max_frame_size(config.max_message_bytes);
@@ -623,7 +624,7 @@ async fn write_loop(
     loop {
         let first = tokio::select! {
             biased;
-            Some(frame) = control.recv() => {
+            frame = control.recv() => {
                 let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
                 break;
             }
@@ -663,7 +664,7 @@ async fn write_loop(
             sent = batch => sent,
             // A client that stopped reading can block the send forever; an
             // urgent close (e.g. slow consumer) then just drops the socket.
-            Some(_) = control.recv() => break,
+            _ = control.recv() => break,
         };
         match sent {
             Ok(false) => {}

@@ -7,16 +7,19 @@
 //! closes that client ([`close::SLOW_CONSUMER`]) and it resyncs on reconnect.
 //! Nothing is ever dropped silently.
 //!
-//! Closing goes through a separate one-slot control channel that the writer
-//! checks first, so a close still gets through when the queue is full.
+//! Closing goes through a separate one-frame slot that the writer checks
+//! first, so a close still gets through when the queue is full. The slot
+//! lives in the allocation the byte count already needs, rather than in a
+//! second channel: an idle connection holds one of these, and a tokio channel
+//! allocates its first block of 32 slots up front (~1.3 KiB).
 //!
 //! [`close::SLOW_CONSUMER`]: tandem_shared::close::SLOW_CONSUMER
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::ws::{CloseFrame, Message};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -34,12 +37,32 @@ pub enum OutboxError {
 pub struct Outbox {
     /// Frames in order.
     frames: mpsc::Sender<Message>,
-    /// An urgent close that jumps the queue.
-    control: mpsc::Sender<CloseFrame>,
-    /// Bytes queued and not yet written, shared with the receiver.
-    queued_bytes: Arc<AtomicUsize>,
-    /// Bound on `queued_bytes`.
+    /// The byte count and the close slot, shared with the receiver.
+    shared: Arc<Shared>,
+    /// Bound on the queued bytes.
     max_bytes: usize,
+}
+
+/// What the senders and the receiver of one queue share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Bytes queued and not yet written.
+    queued_bytes: AtomicUsize,
+    /// The urgent close, once one is asked for.
+    close: Mutex<CloseSlot>,
+    /// Wakes the writer when `close` fills.
+    close_asked: Notify,
+}
+
+#[derive(Debug, Default)]
+enum CloseSlot {
+    /// No close asked for yet.
+    #[default]
+    Open,
+    /// A close waiting for the writer.
+    Asked(CloseFrame),
+    /// The writer took the close; later ones are ignored.
+    Taken,
 }
 
 /// The receiving side, owned by the connection's writer task.
@@ -48,7 +71,13 @@ pub struct OutboxReceiver {
     /// Frames in order.
     pub frames: FrameQueue,
     /// An urgent close.
-    pub control: mpsc::Receiver<CloseFrame>,
+    pub control: CloseSignal,
+}
+
+/// The receiving end of an [`Outbox`]'s close slot.
+#[derive(Debug)]
+pub struct CloseSignal {
+    shared: Arc<Shared>,
 }
 
 /// The ordered frames of an [`OutboxReceiver`]; taking a frame out releases
@@ -58,27 +87,25 @@ pub struct FrameQueue {
     /// Frames in order.
     frames: mpsc::Receiver<Message>,
     /// Shared with the senders.
-    queued_bytes: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 /// A queue holding at most `max_messages` frames and `max_bytes` bytes.
 pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver) {
     let (frames_tx, frames_rx) = mpsc::channel(max_messages.max(1));
-    let (control_tx, control_rx) = mpsc::channel(1);
-    let queued_bytes = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Shared::default());
     (
         Outbox {
             frames: frames_tx,
-            control: control_tx,
-            queued_bytes: queued_bytes.clone(),
+            shared: shared.clone(),
             max_bytes,
         },
         OutboxReceiver {
             frames: FrameQueue {
                 frames: frames_rx,
-                queued_bytes,
+                shared: shared.clone(),
             },
-            control: control_rx,
+            control: CloseSignal { shared },
         },
     )
 }
@@ -95,15 +122,16 @@ impl Outbox {
     /// Queues `message` without waiting.
     pub fn push(&self, message: Message) -> Result<(), OutboxError> {
         let len = payload_len(&message);
-        let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        let queued_bytes = &self.shared.queued_bytes;
+        let before = queued_bytes.fetch_add(len, Ordering::AcqRel);
         // A single message larger than the bound still goes through an empty
         // queue: otherwise a big document could never be sent at all.
         if before > 0 && before + len > self.max_bytes {
-            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            queued_bytes.fetch_sub(len, Ordering::AcqRel);
             return Err(OutboxError::Full);
         }
         self.frames.try_send(message).map_err(|err| {
-            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            queued_bytes.fetch_sub(len, Ordering::AcqRel);
             match err {
                 mpsc::error::TrySendError::Full(_) => OutboxError::Full,
                 mpsc::error::TrySendError::Closed(_) => OutboxError::Closed,
@@ -118,10 +146,16 @@ impl Outbox {
             .increment(1);
         let mut reason = reason.into();
         tandem_shared::close::truncate_reason(&mut reason);
-        let _ = self.control.try_send(CloseFrame {
-            code,
-            reason: reason.into(),
-        });
+        let mut slot = self.shared.lock_close();
+        if matches!(*slot, CloseSlot::Open) {
+            *slot = CloseSlot::Asked(CloseFrame {
+                code,
+                reason: reason.into(),
+            });
+            drop(slot);
+            // Stores a permit when the writer is not waiting right now.
+            self.shared.close_asked.notify_one();
+        }
     }
 
     /// Whether the connection's writer is gone.
@@ -146,8 +180,41 @@ impl FrameQueue {
     }
 
     fn release(&self, message: &Message) {
-        self.queued_bytes
+        self.shared
+            .queued_bytes
             .fetch_sub(payload_len(message), Ordering::AcqRel);
+    }
+}
+
+impl Shared {
+    fn lock_close(&self) -> std::sync::MutexGuard<'_, CloseSlot> {
+        // The slot is a plain value: a panic elsewhere cannot leave it torn.
+        self.close.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl CloseSignal {
+    /// Waits until a close is asked for, and takes it. Cancel-safe: a close
+    /// stays in the slot until a call returns it.
+    pub async fn recv(&mut self) -> CloseFrame {
+        loop {
+            if let Some(frame) = self.try_recv() {
+                return frame;
+            }
+            self.shared.close_asked.notified().await;
+        }
+    }
+
+    /// The close asked for, if any, without waiting.
+    pub fn try_recv(&mut self) -> Option<CloseFrame> {
+        let mut slot = self.shared.lock_close();
+        match std::mem::replace(&mut *slot, CloseSlot::Taken) {
+            CloseSlot::Asked(frame) => Some(frame),
+            other => {
+                *slot = other;
+                None
+            }
+        }
     }
 }
 
@@ -200,6 +267,31 @@ mod tests {
         let frame = rx.control.try_recv().expect("close queued");
         assert_eq!(frame.code, 4002);
         assert_eq!(frame.reason.as_str(), "too slow");
-        assert!(rx.control.try_recv().is_err());
+        assert!(rx.control.try_recv().is_none());
+        outbox.close(1000, "after the first was taken");
+        assert!(rx.control.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_writer_wakes_for_a_close() {
+        let (outbox, mut rx) = outbox(1, 100);
+        let waiting = tokio::spawn(async move { rx.control.recv().await });
+        tokio::task::yield_now().await;
+        outbox.close(4002, "too slow");
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("woken within the deadline")
+            .expect("task finished");
+        assert_eq!(frame.code, 4002);
+    }
+
+    #[tokio::test]
+    async fn a_close_asked_before_waiting_is_not_lost() {
+        let (outbox, mut rx) = outbox(1, 100);
+        outbox.close(1001, "going away");
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), rx.control.recv())
+            .await
+            .expect("ready at once");
+        assert_eq!(frame.code, 1001);
     }
 }
