@@ -10,6 +10,10 @@
 //! needs the edit key to change them, and gets read-only access with the view
 //! key or no key. Rooms opened by name only are open to anyone who knows the
 //! name, as in Etherpad; a view key still makes a connection read-only there.
+//! Keys are handed out (in `POST /api/rooms` and in `welcome.share`) only for
+//! protected rooms: a name nobody has written to can still be claimed, and a
+//! key given to an earlier visitor of the open room would then outlive the
+//! claim.
 //!
 //! The secret comes from `--secret`, or is generated on first run and kept in
 //! `{data_dir}/secret.key` (mode 0600).

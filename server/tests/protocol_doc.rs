@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 
 use futures_util::{SinkExt, StreamExt};
 use support::TestServer;
-use tandem_shared::{ClientMsg, Presence, SUBPROTOCOL, SyncFrame};
+use support::http::http_post_json;
+use tandem_shared::{ClientMsg, CreatedRoom, Presence, SUBPROTOCOL, SyncFrame};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -37,9 +38,13 @@ fn doc_with_id(id: u64) -> Doc {
 }
 
 impl Recorder {
-    async fn connect(server: &TestServer, who: &'static str, yrs_id: u64) -> (Self, String) {
-        let mut request = server
-            .ws_url("demo")
+    async fn connect(
+        server: &TestServer,
+        who: &'static str,
+        yrs_id: u64,
+        key: &str,
+    ) -> (Self, String) {
+        let mut request = format!("{}?key={key}", server.ws_url("demo"))
             .into_client_request()
             .expect("request");
         request.headers_mut().insert(
@@ -50,7 +55,7 @@ impl Recorder {
             .await
             .expect("connect");
         let handshake = format!(
-            "GET /ws/demo HTTP/1.1\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13\nSec-WebSocket-Protocol: {SUBPROTOCOL}\n\nHTTP/1.1 {}\nUpgrade: websocket\nConnection: upgrade\nSec-WebSocket-Protocol: {}",
+            "GET /ws/demo?key={key} HTTP/1.1\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13\nSec-WebSocket-Protocol: {SUBPROTOCOL}\n\nHTTP/1.1 {}\nUpgrade: websocket\nConnection: upgrade\nSec-WebSocket-Protocol: {}",
             response.status(),
             response.headers()["sec-websocket-protocol"]
                 .to_str()
@@ -165,7 +170,14 @@ async fn capture() -> String {
     let (server, _) = TestServer::memory().await;
     let mut out = String::new();
 
-    let (mut ada, handshake) = Recorder::connect(&server, "Ada", 1001).await;
+    // As the home page's "New document" does: a protected room, opened with
+    // its edit key (the page has it in its address's fragment).
+    let (status, body) = http_post_json(&server, "/api/rooms", r#"{"name":"demo"}"#).await;
+    assert_eq!(status, 201, "{body}");
+    let created: CreatedRoom = serde_json::from_str(&body).expect("created room");
+    let key = created.edit_key.as_str();
+
+    let (mut ada, handshake) = Recorder::connect(&server, "Ada", 1001, key).await;
     ada.recv_until(|m| is_sync(m, "sync step 1")).await;
     let sv = ada.doc.transact().state_vector();
     ada.send(Message::Binary(SyncFrame::Step1(sv).encode().into()))
@@ -188,7 +200,7 @@ async fn capture() -> String {
     ada.type_text(0, "Hi").await;
     ada.recv_until(|m| is_text(m, "saved")).await;
 
-    let (mut bob, _) = Recorder::connect(&server, "Bob", 1002).await;
+    let (mut bob, _) = Recorder::connect(&server, "Bob", 1002, key).await;
     bob.recv_until(|m| is_sync(m, "sync step 1")).await;
     let sv = bob.doc.transact().state_vector();
     bob.send(Message::Binary(SyncFrame::Step1(sv).encode().into()))
@@ -212,6 +224,11 @@ async fn capture() -> String {
     let text = ada.doc.get_or_insert_text("content");
     assert_eq!(text.get_string(&ada.doc.transact()), "Hi!");
 
+    writeln!(
+        out,
+        "`POST /api/rooms` with `{{\"name\":\"demo\"}}` answered `201` with:\n\n```json\n{body}\n```\n"
+    )
+    .expect("write");
     writeln!(
         out,
         "The handshake (DevTools → Network → WS → Headers):\n\n```http\n{handshake}\n```\n"

@@ -120,6 +120,41 @@ async fn a_created_room_is_protected_and_its_links_grant_what_they_name() {
 }
 
 #[tokio::test]
+async fn keys_are_handed_out_only_for_protected_rooms() {
+    let (server, _) = TestServer::memory_with(|c| c.room_idle = Duration::from_millis(50)).await;
+    // A visitor of an open, still empty room gets no keys: the name is its
+    // only secret, and a key would outlive a later claim of the name.
+    let early = server.client("claimed-later").await;
+    assert!(!early.read_only);
+    assert_eq!(early.share, None);
+    early.close().await;
+    // An open room cannot be claimed; once it has unloaded, its empty name can.
+    let registry = server.state.registry.clone();
+    let name = RoomId::new("claimed-later").expect("valid name");
+    support::eventually("room unloaded", || !registry.is_loaded(&name)).await;
+
+    let (status, body) = create_room(&server, r#"{"name":"claimed-later"}"#).await;
+    assert_eq!(status, 201, "{body}");
+    let created: CreatedRoom = serde_json::from_str(&body).expect("json");
+    let with_key = |key: &str| format!("{}?key={key}", server.ws_url("claimed-later"));
+
+    // The claimer's editors get both keys; viewers and the keyless none.
+    let editor = Client::connect(&with_key(&created.edit_key)).await;
+    let share = editor
+        .share
+        .clone()
+        .expect("an editor of a protected room gets keys");
+    assert_eq!(share.edit, created.edit_key);
+    assert_eq!(share.view, created.view_key);
+    let viewer = Client::connect(&with_key(&created.view_key)).await;
+    assert!(viewer.read_only);
+    assert_eq!(viewer.share, None);
+    let anonymous = server.client("claimed-later").await;
+    assert!(anonymous.read_only, "the claim protects the name");
+    assert_eq!(anonymous.share, None);
+}
+
+#[tokio::test]
 async fn only_empty_names_can_be_claimed() {
     let (server, _) = TestServer::memory().await;
     let mut open = server.client("open-by-name").await;

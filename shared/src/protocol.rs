@@ -80,8 +80,10 @@ pub enum ServerMsg {
         read_only: bool,
         /// Everyone else in the room right now.
         peers: Vec<PeerPresence>,
-        /// The room's share keys, given to editors only so they can share
-        /// edit and view links; `null` for view-only connections.
+        /// The room's share keys, given to the editors of a protected room
+        /// so they can share edit and view links; `null` for view-only
+        /// connections and in rooms opened by name (open to anyone who has
+        /// the name, so there are no rights to hand out).
         share: Option<ShareKeys>,
     },
     /// Another connection's presence changed (or it just joined).

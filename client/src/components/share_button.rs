@@ -133,7 +133,7 @@ pub(crate) fn ShareButton(
                         if read_only.get() {
                             "You are viewing this document: the link lets others read it too."
                         } else {
-                            "Anyone with this link can open the document."
+                            "Anyone with this link can read and edit. For separate edit and view-only links, start a new document from the home page."
                         }
                     })
                 />

@@ -268,7 +268,10 @@ impl RoomActor {
                 let step1 = SyncFrame::Step1(self.doc.transact().state_vector()).encode();
                 let greeting = match dialect {
                     Dialect::Tandem => {
-                        let share = (!read_only).then(|| ShareKeys {
+                        // Keys only for protected rooms: an open room's
+                        // name is its only secret, and a key handed out there
+                        // would stay valid if the name were claimed later.
+                        let share = (self.protected && !read_only).then(|| ShareKeys {
                             edit: self.registry.keys.key_for(&self.room, Right::Edit),
                             view: self.registry.keys.key_for(&self.room, Right::View),
                         });

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tandem_shared::{
-    ClientId, ClientMsg, PeerPresence, Presence, SUBPROTOCOL, ServerMsg, SyncFrame,
+    ClientId, ClientMsg, PeerPresence, Presence, SUBPROTOCOL, ServerMsg, ShareKeys, SyncFrame,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -60,6 +60,8 @@ pub struct Client {
     /// From the welcome.
     pub client_id: ClientId,
     pub read_only: bool,
+    /// The share keys the welcome carried, if any.
+    pub share: Option<ShareKeys>,
     /// Step-2 and update frames sent on this connection.
     pub sent: u64,
     /// The last `saved` count received.
@@ -138,6 +140,7 @@ impl Client {
             errors: Vec::new(),
             pongs: 0,
             peers: HashMap::new(),
+            share: None,
             closed: None,
             ended: false,
             send_failed: false,
@@ -169,6 +172,7 @@ impl Client {
             client_id,
             read_only,
             peers,
+            share,
             ..
         }) = serde_json::from_str(&text)
         else {
@@ -178,6 +182,7 @@ impl Client {
         let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
         let mut client = Self::new(socket, doc, text, client_id, read_only);
         client.peers = peers.into_iter().map(|p| (p.client_id, p)).collect();
+        client.share = share;
         client
     }
 
