@@ -1,10 +1,11 @@
 //! The small JSON API next to the WebSocket.
 //!
 //! `POST /api/rooms` creates a protected document: body `{}` for a fresh
-//! random name or `{"name": "…"}` to claim a name nobody has written to yet.
+//! random name or `{"name": "…"}` to claim a name nobody has written to,
+//! has open, or claimed before.
 //! The answer (201) carries the share keys:
-//! `{"room": "…", "edit_key": "e.…", "view_key": "v.…"}`. A name that already
-//! has content answers 409: only its editors can share it.
+//! `{"room": "…", "edit_key": "e.…", "view_key": "v.…"}`. Any other name
+//! answers 409: only its editors can share it.
 //!
 //! `GET /api/rooms/{room}/text?key=…&format=txt|md` downloads the document as
 //! plain text (the title names the file). A protected room needs a key (edit
@@ -19,6 +20,7 @@ use tandem_shared::RoomId;
 
 use crate::AppState;
 use crate::access::Right;
+use crate::room::Claim;
 
 /// Body of `POST /api/rooms`.
 #[derive(Debug, Deserialize)]
@@ -46,19 +48,20 @@ pub async fn create_room(
         },
         None => RoomId::generate(fastrand::u64(..)),
     };
-    if state.registry.is_loaded(&room) {
-        return refuse(
-            StatusCode::CONFLICT,
-            "this document is open; ask its editors for a link",
-        );
+    // The room's actor decides, between its joins: nobody can open the room
+    // in the middle of a claim and keep rights the claim takes away.
+    let mut claim = None;
+    for _ in 0..3 {
+        let Some(handle) = state.registry.get_or_create(&room) else {
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down");
+        };
+        if let Ok(answer) = handle.claim().await {
+            claim = Some(answer);
+            break;
+        }
     }
-    let store = state.registry.store();
-    let claimed = {
-        let room = room.clone();
-        tokio::task::spawn_blocking(move || store.claim(&room)).await
-    };
-    match claimed {
-        Ok(Ok(true)) => {
+    match claim {
+        Some(Claim::Claimed) => {
             let created = CreatedRoom {
                 edit_key: state.keys.key_for(&room, Right::Edit),
                 view_key: state.keys.key_for(&room, Right::View),
@@ -66,18 +69,22 @@ pub async fn create_room(
             };
             (StatusCode::CREATED, Json(created)).into_response()
         }
-        Ok(Ok(false)) => refuse(
+        Some(Claim::InUse) => refuse(
+            StatusCode::CONFLICT,
+            "this document is open; ask its editors for a link",
+        ),
+        Some(Claim::Taken) => refuse(
             StatusCode::CONFLICT,
             "this document already exists; ask its editors for a link",
         ),
-        Ok(Err(err)) => {
+        Some(Claim::Failed(err)) => {
             tracing::error!(error = %err, "claiming a room failed");
             refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage failure")
         }
-        Err(err) => {
-            tracing::error!(error = %err, "claim task failed");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
+        None => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the document could not be opened; try again",
+        ),
     }
 }
 

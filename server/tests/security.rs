@@ -164,6 +164,17 @@ async fn only_empty_names_can_be_claimed() {
     assert_eq!(status, 409, "{body}");
     let (status, body) = create_room(&server, r#"{"name":"fresh-name"}"#).await;
     assert_eq!(status, 201, "{body}");
+    // A name is claimed once: a second claim would hand out the same keys.
+    let (status, body) = create_room(&server, r#"{"name":"fresh-name"}"#).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("already exists"), "{body}");
+    // Nor can a name be claimed from under someone who has it open, empty
+    // or not: they would keep editing a document that became protected.
+    let visitor = server.client("being-read").await;
+    let (status, body) = create_room(&server, r#"{"name":"being-read"}"#).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("is open"), "{body}");
+    assert!(!visitor.read_only);
     let (status, _) = create_room(&server, r#"{"name":"bad name"}"#).await;
     assert_eq!(status, 400);
     let (status, _) = create_room(&server, r#"{"nmae":"typo"}"#).await;

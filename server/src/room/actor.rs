@@ -28,7 +28,7 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
 use super::outbox::{Outbox, OutboxError};
 use super::registry::Registry;
-use super::{Dialect, Exported, JoinRefused, RoomCmd, RoomSettings};
+use super::{Claim, Dialect, Exported, JoinRefused, RoomCmd, RoomSettings};
 use crate::access::Right;
 use crate::store::{Store, StoreError, StoredRoom};
 
@@ -379,7 +379,36 @@ impl RoomActor {
                     self.flush_waiters.push(done);
                 }
             }
+            RoomCmd::Claim { reply } => {
+                let claim = self.claim().await;
+                let _ = reply.send(claim);
+            }
             RoomCmd::Leave { client } => self.remove_peer(client),
+        }
+    }
+
+    /// Protects the room if nobody is in it and nothing was ever written.
+    /// Runs on the actor, between commands: no join can slip in while the
+    /// store records the claim.
+    async fn claim(&mut self) -> Claim {
+        if !self.peers.is_empty() {
+            return Claim::InUse;
+        }
+        let written = self.last_seq > 0 || self.size > 0 || !self.pipeline_idle();
+        if self.protected || written {
+            return Claim::Taken;
+        }
+        let store = self.store.clone();
+        let room = self.room.clone();
+        match tokio::task::spawn_blocking(move || store.claim(&room)).await {
+            Ok(Ok(true)) => {
+                self.protected = true;
+                info!(room = %self.room, "room claimed: protected");
+                Claim::Claimed
+            }
+            Ok(Ok(false)) => Claim::Taken,
+            Ok(Err(err)) => Claim::Failed(err.to_string()),
+            Err(join) => Claim::Failed(join.to_string()),
         }
     }
 

@@ -108,6 +108,11 @@ pub(crate) enum RoomCmd {
         /// Fired when the room's store pipeline is empty.
         done: oneshot::Sender<()>,
     },
+    /// Protects the room if nobody is in it and nothing was ever written.
+    Claim {
+        /// What came of it.
+        reply: oneshot::Sender<Claim>,
+    },
     /// A connection left.
     Leave {
         /// The connection's id.
@@ -138,6 +143,20 @@ pub struct Exported {
     pub title: String,
     /// The body.
     pub body: String,
+}
+
+/// What a claim of a room's name came to. The room's actor decides, so a
+/// claim and a join can never interleave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The room is now protected.
+    Claimed,
+    /// Someone has the room open.
+    InUse,
+    /// The room has content, or was claimed before.
+    Taken,
+    /// The store failed; the message says why.
+    Failed(String),
 }
 
 /// Why a join did not happen.
@@ -201,6 +220,13 @@ impl RoomHandle {
     pub async fn export(&self, key: Option<Right>) -> Result<Option<Exported>, RoomGone> {
         let (reply, answer) = oneshot::channel();
         self.send(RoomCmd::Export { key, reply }).await?;
+        answer.await.map_err(|_| RoomGone)
+    }
+
+    /// Protects the room if it is empty and nobody has it open.
+    pub async fn claim(&self) -> Result<Claim, RoomGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(RoomCmd::Claim { reply }).await?;
         answer.await.map_err(|_| RoomGone)
     }
 

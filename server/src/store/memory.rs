@@ -100,7 +100,7 @@ impl Store for MemoryStore {
         self.check_writable()?;
         let mut rooms = self.lock();
         let entry = rooms.entry(room.clone()).or_default();
-        if entry.last_seq > 0 || entry.snapshot.is_some() {
+        if entry.last_seq > 0 || entry.snapshot.is_some() || entry.protected {
             return Ok(false);
         }
         entry.protected = true;

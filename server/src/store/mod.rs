@@ -108,7 +108,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Marks a room that was never written as protected (see
     /// [`StoredRoom::protected`]); `false`, changing nothing, if it already has
-    /// content.
+    /// content or is protected already (a name is claimed once).
     fn claim(&self, room: &RoomId) -> Result<bool, StoreError>;
 
     /// Makes `state` the room's snapshot and drops every log entry up to and
@@ -162,6 +162,13 @@ pub(crate) mod tests {
             vec![b"other".to_vec()]
         );
         assert_eq!(store.append(&b, &[]).expect("empty append"), 1);
+
+        let c = room("gamma");
+        assert!(!store.claim(&a).expect("claim"), "a room with content");
+        assert!(store.claim(&c).expect("claim"), "a fresh name");
+        assert!(store.load(&c).expect("load").protected);
+        assert!(!store.claim(&c).expect("claim"), "a name is claimed once");
+        assert!(!store.load(&a).expect("load").protected);
     }
 
     #[test]

@@ -172,7 +172,7 @@ impl Store for SqliteStore {
             .prepare_cached(
                 "INSERT INTO rooms (name, protected, created_at, updated_at) VALUES (?1, 1, ?2, ?2)
                  ON CONFLICT (name) DO UPDATE SET protected = 1, updated_at = excluded.updated_at
-                 WHERE last_seq = 0 AND snapshot IS NULL",
+                 WHERE last_seq = 0 AND snapshot IS NULL AND protected = 0",
             )?
             .execute(params![room.as_str(), now()])?;
         Ok(changed == 1)
