@@ -110,6 +110,19 @@ async fn a_view_link_reads_and_an_edit_link_edits() {
             .get(&format!("/api/rooms/{room}/text?key={edit_key}"))
             .await;
         assert_eq!((status, body.as_str()), (200, text), "the server's copy");
+
+        // A document opened by name is open to anyone with its address, so
+        // its popover offers just that address and no keys.
+        c.open_editor("/d/open-by-name").await;
+        c.click(&tid("share")).await;
+        c.wait_for(&tid("share-url"), DEADLINE).await;
+        let link = c.value(&tid("share-url")).await;
+        assert!(link.ends_with("/d/open-by-name"), "{link}");
+        assert!(
+            !c.is_present(&tid("share-edit-url")).await
+                && !c.is_present(&tid("share-view-url")).await,
+            "an open document has no edit or view keys to hand out"
+        );
     })
     .await;
 }
