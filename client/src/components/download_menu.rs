@@ -2,12 +2,12 @@
 //! server (`GET /api/rooms/{room}/text`) with this page's key, and saved
 //! under the server's file name (the title) or one made here.
 
-use leptos::ev;
 use leptos::html::{Button, Div};
 use leptos::prelude::*;
 use tandem_shared::RoomId;
 use wasm_bindgen::JsCast;
 
+use super::popover::close_on_outside_pointer;
 use crate::net::{ExportFormat, download_text};
 
 /// `download-menu`, `download-txt`, `download-md` and `download-error`.
@@ -57,20 +57,7 @@ pub(crate) fn DownloadMenu(
         }
     };
 
-    let outside = window_event_listener(ev::pointerdown, move |ev| {
-        if !open.get_untracked() {
-            return;
-        }
-        let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
-        let inside = root
-            .get_untracked()
-            .zip(target)
-            .is_some_and(|(root, t)| root.contains(Some(&t)));
-        if !inside {
-            open.set(false);
-        }
-    });
-    on_cleanup(move || outside.remove());
+    close_on_outside_pointer(open, root);
 
     view! {
         <div class="menu-anchor" node_ref=root>

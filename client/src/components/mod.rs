@@ -18,6 +18,7 @@ mod name_field;
 mod not_found;
 mod open_by_name;
 mod participants;
+mod popover;
 mod read_only_badge;
 mod recent_docs;
 mod remote_cursors;

@@ -4,14 +4,13 @@
 //! are on, which is itself a view link.
 
 use gloo_timers::future::TimeoutFuture;
-use leptos::ev;
 use leptos::html::Div;
 use leptos::prelude::*;
 use tandem_shared::{RoomId, ShareKeys};
-use wasm_bindgen::JsCast;
 
 use super::CopyField;
 use super::copy_field::copy_to_clipboard;
+use super::popover::close_on_outside_pointer;
 
 /// How long the button says "Copied".
 const CONFIRM_MS: u32 = 2_000;
@@ -78,21 +77,7 @@ pub(crate) fn ShareButton(
         });
     };
 
-    // Clicking anywhere outside closes the popover.
-    let outside = window_event_listener(ev::pointerdown, move |ev| {
-        if !open.get_untracked() {
-            return;
-        }
-        let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
-        let inside = root
-            .get_untracked()
-            .zip(target)
-            .is_some_and(|(root, t)| root.contains(Some(&t)));
-        if !inside {
-            open.set(false);
-        }
-    });
-    on_cleanup(move || outside.remove());
+    close_on_outside_pointer(open, root);
 
     let status = move || match (copy.get(), share.with(Option::is_some)) {
         (Copy::Copied, true) => "Edit link copied to the clipboard",
