@@ -165,7 +165,7 @@ fn report(latencies: &[f64]) {
         sorted[0]
     );
     println!(
-        "  command: {}=$PWD/target/e2e-dist cargo run --release -p tandem-e2e --bin keystroke-latency",
+        "  command: {}=$PWD/dist cargo run --release -p tandem-e2e --bin keystroke-latency",
         tandem_e2e::env::DIST
     );
 }
