@@ -287,7 +287,9 @@ async fn handle_socket(
         }
     };
 
-    let end = match join(&state, &room, client, &outbox, key, dialect).await {
+    // Boxed: joining happens once, and its future should not take room in
+    // the connection's task for the rest of its life.
+    let end = match Box::pin(join(&state, &room, client, &outbox, key, dialect)).await {
         Ok(handle) => {
             debug!("joined");
             // Whichever side ends first ends the connection: a writer that

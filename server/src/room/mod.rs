@@ -192,7 +192,16 @@ impl RoomHandle {
     }
 
     pub(crate) async fn send(&self, cmd: RoomCmd) -> Result<(), RoomGone> {
-        self.tx.send(cmd).await.map_err(|_| RoomGone)
+        // Waiting for room in the inbox is the rare case; its future (the
+        // command plus a semaphore wait, ~600 bytes) would otherwise sit in
+        // every connection's task all the time, idle or not.
+        match self.tx.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(cmd)) => {
+                Box::pin(self.tx.send(cmd)).await.map_err(|_| RoomGone)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(RoomGone),
+        }
     }
 
     /// Joins the room with the right `key` grants (if any); returns once the

@@ -8,18 +8,20 @@
 //! Nothing is ever dropped silently.
 //!
 //! Closing goes through a separate one-frame slot that the writer checks
-//! first, so a close still gets through when the queue is full. The slot
-//! lives in the allocation the byte count already needs, rather than in a
-//! second channel: an idle connection holds one of these, and a tokio channel
-//! allocates its first block of 32 slots up front (~1.3 KiB).
+//! first, so a close still gets through when the queue is full.
+//!
+//! The queue is a `VecDeque` behind a mutex rather than a tokio channel: an
+//! idle connection holds one, and a tokio channel allocates its first block
+//! of 32 slots up front (1.6 KiB for frames, 1.3 KiB for a close channel).
+//! This one holds no frame memory while empty.
 //!
 //! [`close::SLOW_CONSUMER`]: tandem_shared::close::SLOW_CONSUMER
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::{CloseFrame, Message};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -32,26 +34,57 @@ pub enum OutboxError {
     Closed,
 }
 
-/// The sending side of a connection's queue. Cheap to clone.
-#[derive(Debug, Clone)]
+/// The sending side of a connection's queue. Cheap to clone; once every
+/// clone is dropped, the receiver sees the end of the queue.
+#[derive(Debug)]
 pub struct Outbox {
-    /// Frames in order.
-    frames: mpsc::Sender<Message>,
-    /// The byte count and the close slot, shared with the receiver.
     shared: Arc<Shared>,
-    /// Bound on the queued bytes.
-    max_bytes: usize,
+}
+
+/// The receiving side, owned by the connection's writer task.
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    /// Frames in order.
+    pub frames: FrameQueue,
+    /// An urgent close.
+    pub control: CloseSignal,
+}
+
+/// The ordered frames of an [`OutboxReceiver`]. Dropping it closes the
+/// queue: later pushes fail with [`OutboxError::Closed`].
+#[derive(Debug)]
+pub struct FrameQueue {
+    shared: Arc<Shared>,
+}
+
+/// The receiving end of an [`Outbox`]'s close slot.
+#[derive(Debug)]
+pub struct CloseSignal {
+    shared: Arc<Shared>,
 }
 
 /// What the senders and the receiver of one queue share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
-    /// Bytes queued and not yet written.
-    queued_bytes: AtomicUsize,
-    /// The urgent close, once one is asked for.
-    close: Mutex<CloseSlot>,
-    /// Wakes the writer when `close` fills.
+    state: Mutex<State>,
+    /// Wakes the writer for a frame, or for the last sender leaving.
+    frames_ready: Notify,
+    /// Wakes the writer when the close slot fills.
     close_asked: Notify,
+    max_messages: usize,
+    max_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    frames: VecDeque<Message>,
+    /// Payload bytes in `frames`.
+    bytes: usize,
+    close: CloseSlot,
+    /// Live [`Outbox`] clones.
+    senders: usize,
+    /// The [`FrameQueue`] was dropped.
+    receiver_gone: bool,
 }
 
 #[derive(Debug, Default)]
@@ -65,44 +98,28 @@ enum CloseSlot {
     Taken,
 }
 
-/// The receiving side, owned by the connection's writer task.
-#[derive(Debug)]
-pub struct OutboxReceiver {
-    /// Frames in order.
-    pub frames: FrameQueue,
-    /// An urgent close.
-    pub control: CloseSignal,
-}
-
-/// The receiving end of an [`Outbox`]'s close slot.
-#[derive(Debug)]
-pub struct CloseSignal {
-    shared: Arc<Shared>,
-}
-
-/// The ordered frames of an [`OutboxReceiver`]; taking a frame out releases
-/// its bytes from the bound.
-#[derive(Debug)]
-pub struct FrameQueue {
-    /// Frames in order.
-    frames: mpsc::Receiver<Message>,
-    /// Shared with the senders.
-    shared: Arc<Shared>,
-}
+/// Capacity above which an emptied queue gives its memory back, so a burst
+/// does not stay allocated for the rest of an idle connection's life.
+const KEEP_CAPACITY: usize = 32;
 
 /// A queue holding at most `max_messages` frames and `max_bytes` bytes.
 pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver) {
-    let (frames_tx, frames_rx) = mpsc::channel(max_messages.max(1));
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            senders: 1,
+            ..State::default()
+        }),
+        frames_ready: Notify::new(),
+        close_asked: Notify::new(),
+        max_messages: max_messages.max(1),
+        max_bytes,
+    });
     (
         Outbox {
-            frames: frames_tx,
             shared: shared.clone(),
-            max_bytes,
         },
         OutboxReceiver {
             frames: FrameQueue {
-                frames: frames_rx,
                 shared: shared.clone(),
             },
             control: CloseSignal { shared },
@@ -118,25 +135,33 @@ fn payload_len(message: &Message) -> usize {
     }
 }
 
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is plain values, each update a few field writes that
+        // cannot panic halfway: a poisoned lock holds nothing torn.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Outbox {
     /// Queues `message` without waiting.
     pub fn push(&self, message: Message) -> Result<(), OutboxError> {
         let len = payload_len(&message);
-        let queued_bytes = &self.shared.queued_bytes;
-        let before = queued_bytes.fetch_add(len, Ordering::AcqRel);
-        // A single message larger than the bound still goes through an empty
-        // queue: otherwise a big document could never be sent at all.
-        if before > 0 && before + len > self.max_bytes {
-            queued_bytes.fetch_sub(len, Ordering::AcqRel);
+        let mut state = self.shared.lock();
+        if state.receiver_gone {
+            return Err(OutboxError::Closed);
+        }
+        // A single message larger than the byte bound still goes through an
+        // empty queue: otherwise a big document could never be sent at all.
+        let over_bytes = state.bytes > 0 && state.bytes + len > self.shared.max_bytes;
+        if state.frames.len() >= self.shared.max_messages || over_bytes {
             return Err(OutboxError::Full);
         }
-        self.frames.try_send(message).map_err(|err| {
-            queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            match err {
-                mpsc::error::TrySendError::Full(_) => OutboxError::Full,
-                mpsc::error::TrySendError::Closed(_) => OutboxError::Closed,
-            }
-        })
+        state.frames.push_back(message);
+        state.bytes += len;
+        drop(state);
+        self.shared.frames_ready.notify_one();
+        Ok(())
     }
 
     /// Asks the writer to send a close frame now, ahead of queued frames.
@@ -146,13 +171,13 @@ impl Outbox {
             .increment(1);
         let mut reason = reason.into();
         tandem_shared::close::truncate_reason(&mut reason);
-        let mut slot = self.shared.lock_close();
-        if matches!(*slot, CloseSlot::Open) {
-            *slot = CloseSlot::Asked(CloseFrame {
+        let mut state = self.shared.lock();
+        if matches!(state.close, CloseSlot::Open) {
+            state.close = CloseSlot::Asked(CloseFrame {
                 code,
                 reason: reason.into(),
             });
-            drop(slot);
+            drop(state);
             // Stores a permit when the writer is not waiting right now.
             self.shared.close_asked.notify_one();
         }
@@ -160,36 +185,73 @@ impl Outbox {
 
     /// Whether the connection's writer is gone.
     pub fn is_closed(&self) -> bool {
-        self.frames.is_closed()
+        self.shared.lock().receiver_gone
+    }
+}
+
+impl Clone for Outbox {
+    fn clone(&self) -> Self {
+        self.shared.lock().senders += 1;
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.senders -= 1;
+        let last = state.senders == 0;
+        drop(state);
+        if last {
+            self.shared.frames_ready.notify_one();
+        }
     }
 }
 
 impl FrameQueue {
-    /// The next frame; `None` once every sender is gone.
+    /// The next frame; `None` once the queue is empty and every sender is
+    /// gone. Cancel-safe: a frame is only taken by a call that returns it.
     pub async fn recv(&mut self) -> Option<Message> {
-        let message = self.frames.recv().await?;
-        self.release(&message);
-        Some(message)
+        loop {
+            {
+                let mut state = self.shared.lock();
+                if let Some(message) = take_front(&mut state) {
+                    return Some(message);
+                }
+                if state.senders == 0 {
+                    return None;
+                }
+            }
+            self.shared.frames_ready.notified().await;
+        }
     }
 
     /// The next frame if one is queued, without waiting.
     pub fn try_next(&mut self) -> Option<Message> {
-        let message = self.frames.try_recv().ok()?;
-        self.release(&message);
-        Some(message)
-    }
-
-    fn release(&self, message: &Message) {
-        self.shared
-            .queued_bytes
-            .fetch_sub(payload_len(message), Ordering::AcqRel);
+        take_front(&mut self.shared.lock())
     }
 }
 
-impl Shared {
-    fn lock_close(&self) -> std::sync::MutexGuard<'_, CloseSlot> {
-        // The slot is a plain value: a panic elsewhere cannot leave it torn.
-        self.close.lock().unwrap_or_else(PoisonError::into_inner)
+fn take_front(state: &mut State) -> Option<Message> {
+    let message = state.frames.pop_front()?;
+    state.bytes -= payload_len(&message);
+    if state.frames.is_empty() && state.frames.capacity() > KEEP_CAPACITY {
+        state.frames = VecDeque::new();
+    }
+    Some(message)
+}
+
+impl Drop for FrameQueue {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.receiver_gone = true;
+        let frames = std::mem::take(&mut state.frames);
+        state.bytes = 0;
+        drop(state);
+        // Outside the lock: dropping frames runs their destructors.
+        drop(frames);
     }
 }
 
@@ -207,11 +269,11 @@ impl CloseSignal {
 
     /// The close asked for, if any, without waiting.
     pub fn try_recv(&mut self) -> Option<CloseFrame> {
-        let mut slot = self.shared.lock_close();
-        match std::mem::replace(&mut *slot, CloseSlot::Taken) {
+        let mut state = self.shared.lock();
+        match std::mem::replace(&mut state.close, CloseSlot::Taken) {
             CloseSlot::Asked(frame) => Some(frame),
             other => {
-                *slot = other;
+                state.close = other;
                 None
             }
         }
@@ -270,6 +332,48 @@ mod tests {
         assert!(rx.control.try_recv().is_none());
         outbox.close(1000, "after the first was taken");
         assert!(rx.control.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn frames_come_in_order_and_end_when_every_sender_is_gone() {
+        let (outbox, mut rx) = outbox(10, 100);
+        let clone = outbox.clone();
+        let waiting = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(message) = rx.frames.recv().await {
+                got.push(payload_len(&message));
+            }
+            got
+        });
+        tokio::task::yield_now().await;
+        outbox.push(binary(1)).expect("room");
+        clone.push(binary(2)).expect("room");
+        drop(outbox);
+        tokio::task::yield_now().await;
+        clone.push(binary(3)).expect("room");
+        drop(clone);
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("ended within the deadline")
+            .expect("task finished");
+        assert_eq!(got, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn an_idle_queue_holds_no_frame_memory() {
+        let (outbox, mut rx) = outbox(1000, 1 << 20);
+        assert_eq!(
+            outbox.shared.lock().frames.capacity(),
+            0,
+            "nothing up front"
+        );
+        for _ in 0..500 {
+            outbox.push(binary(10)).expect("room");
+        }
+        while rx.frames.try_next().is_some() {}
+        let state = outbox.shared.lock();
+        assert_eq!(state.bytes, 0);
+        assert_eq!(state.frames.capacity(), 0, "a burst's memory is given back");
     }
 
     #[tokio::test]
