@@ -381,7 +381,8 @@ impl Page {
     /// Sends the DevTools command `cmd` to this session's tab through
     /// chromedriver, and returns its result.
     pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
-        let command = DevToolsCommand {
+        let command = ChromeCommand {
+            path: "goog/cdp/execute",
             body: json!({"cmd": cmd, "params": params}).to_string(),
         };
         match self.client.issue_cmd(command).await {
@@ -415,7 +416,11 @@ impl Page {
     /// Every WebSocket event of this session so far (sockets created,
     /// handshakes, frames, closes), in order.
     pub async fn ws_events(&self) -> Vec<WsEvent> {
-        let entries = match self.client.issue_cmd(PerformanceLog).await {
+        let log = ChromeCommand {
+            path: "se/log",
+            body: r#"{"type":"performance"}"#.to_owned(),
+        };
+        let entries = match self.client.issue_cmd(log).await {
             Ok(entries) => entries,
             Err(err) => panic!("cannot read the performance log: {err}"),
         };
@@ -564,52 +569,30 @@ fn summarize(events: &[WsEvent]) -> String {
     format!("\n  {}", lines.join("\n  "))
 }
 
-/// chromedriver's `POST /session/{id}/goog/cdp/execute {"cmd", "params"}`:
-/// one DevTools protocol command for the session's tab.
+/// One of chromedriver's own commands, `POST /session/{id}/{path}` with a
+/// JSON body: `goog/cdp/execute {"cmd", "params"}` runs a DevTools protocol
+/// command in the session's tab; `se/log {"type": "performance"}` returns the
+/// DevTools events logged since the last call.
 #[derive(Debug)]
-struct DevToolsCommand {
-    /// `{"cmd": …, "params": …}`.
+struct ChromeCommand {
+    path: &'static str,
     body: String,
 }
 
-impl WebDriverCompatibleCommand for DevToolsCommand {
+impl WebDriverCompatibleCommand for ChromeCommand {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(self.body.clone()))
-    }
-}
-
-/// chromedriver's `POST /session/{id}/se/log {"type": "performance"}`: the
-/// DevTools events logged since the last call.
-#[derive(Debug)]
-struct PerformanceLog;
-
-impl WebDriverCompatibleCommand for PerformanceLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(r#"{"type":"performance"}"#.to_owned()),
-        )
     }
 }
