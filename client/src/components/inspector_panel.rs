@@ -5,7 +5,7 @@
 use leptos::html::Ol;
 use leptos::prelude::*;
 
-use super::FrameRow;
+use super::{CrossIcon, FrameRow};
 use crate::inspector::{Category, FrameLog};
 
 /// What the list shows.
@@ -115,9 +115,7 @@ pub(crate) fn InspectorPanel(
                     title="Close (Esc)"
                     on:click=move |_| open.set(false)
                 >
-                    <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
-                        <path d="M5 5l10 10M15 5L5 15" class="icon-stroke"></path>
-                    </svg>
+                    <CrossIcon/>
                 </button>
             </div>
             <p class="inspector-note">

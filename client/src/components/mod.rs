@@ -5,6 +5,7 @@
 
 mod connection_badge;
 mod copy_field;
+mod cross_icon;
 mod doc_stats_view;
 mod document_view;
 mod download_menu;
@@ -29,6 +30,7 @@ mod title_field;
 
 pub(crate) use connection_badge::ConnectionBadge;
 pub(crate) use copy_field::CopyField;
+pub(crate) use cross_icon::CrossIcon;
 pub(crate) use doc_stats_view::DocStatsView;
 pub(crate) use document_view::DocumentView;
 pub(crate) use download_menu::DownloadMenu;

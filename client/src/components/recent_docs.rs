@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::CrossIcon;
 use crate::recent::{self, RecentDoc};
 
 /// The list of recently opened documents, newest first, with a way to forget one.
@@ -35,9 +36,7 @@ pub(crate) fn RecentDocs() -> impl IntoView {
                     aria-label=label
                     on:click=move |_| docs.set(recent::forget(&room))
                 >
-                    <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
-                        <path d="M5 5l10 10M15 5L5 15" class="icon-stroke"></path>
-                    </svg>
+                    <CrossIcon/>
                 </button>
             </li>
         }

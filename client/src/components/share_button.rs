@@ -8,9 +8,9 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use tandem_shared::{RoomId, ShareKeys};
 
-use super::CopyField;
 use super::copy_field::copy_to_clipboard;
 use super::popover::close_on_outside_pointer;
+use super::{CopyField, CrossIcon};
 
 /// How long the button says "Copied".
 const CONFIRM_MS: u32 = 2_000;
@@ -157,9 +157,7 @@ pub(crate) fn ShareButton(
                             aria-label="Close"
                             on:click=move |_| open.set(false)
                         >
-                            <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
-                                <path d="M5 5l10 10M15 5L5 15" class="icon-stroke"></path>
-                            </svg>
+                            <CrossIcon/>
                         </button>
                     </div>
                     {links.clone()}
