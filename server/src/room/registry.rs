@@ -161,11 +161,6 @@ impl Registry {
         self.labelled.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// The store rooms live on.
-    pub fn store(&self) -> Arc<dyn Store> {
-        self.store.clone()
-    }
-
     /// Number of rooms in memory.
     pub fn loaded(&self) -> usize {
         self.lock().len()
