@@ -104,13 +104,42 @@ impl RoomId {
     }
 
     /// The WebSocket endpoint, `/ws/{room}`, with the key (if any) as the
-    /// `key` query parameter. Keys are URL-safe as they are.
+    /// `key` query parameter, percent-encoded (keys are URL-safe as the server
+    /// makes them; one pasted by hand may not be).
     pub fn ws_path(&self, key: Option<&str>) -> String {
         match key {
-            Some(key) => format!("/ws/{}?key={key}", self.0),
+            Some(key) => format!("/ws/{}?key={}", self.0, percent_encode(key)),
             None => format!("/ws/{}", self.0),
         }
     }
+
+    /// The full socket URL on the server at `base` (`ws://host:port`, or the
+    /// `http(s)://` origin of a page, whose scheme becomes `ws(s)://`): the
+    /// one way every client builds it.
+    pub fn ws_url(&self, base: &str, key: Option<&str>) -> String {
+        let base = base.trim_end_matches('/');
+        let base = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.to_owned()
+        };
+        format!("{base}{}", self.ws_path(key))
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 impl fmt::Display for RoomId {
@@ -176,6 +205,23 @@ mod tests {
         assert_eq!(room.page_path(Some("e.abc")), "/d/quiet-otter#key=e.abc");
         assert_eq!(room.ws_path(None), "/ws/quiet-otter");
         assert_eq!(room.ws_path(Some("v.x-_y")), "/ws/quiet-otter?key=v.x-_y");
+    }
+
+    #[test]
+    fn socket_urls_follow_the_base() {
+        let room = RoomId::new("quiet-otter").expect("valid");
+        assert_eq!(
+            room.ws_url("http://127.0.0.1:8080", None),
+            "ws://127.0.0.1:8080/ws/quiet-otter"
+        );
+        assert_eq!(
+            room.ws_url("https://tandem.example/", None),
+            "wss://tandem.example/ws/quiet-otter"
+        );
+        assert_eq!(
+            room.ws_url("ws://127.0.0.1:9", Some("e.Ab-_9 /+=")),
+            "ws://127.0.0.1:9/ws/quiet-otter?key=e.Ab-_9%20%2F%2B%3D"
+        );
     }
 
     #[test]

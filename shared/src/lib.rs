@@ -3,8 +3,9 @@
 //! Everything both sides must agree on lives here and nowhere else: the names
 //! that are validated on both ends ([`RoomId`], [`ClientId`]), the JSON control
 //! messages carried in text frames ([`ServerMsg`], [`ClientMsg`]), the binary
-//! y-sync frames ([`SyncFrame`]), the close codes ([`close`]) and the layout of
-//! a Tandem document ([`doc`]). The crate has no I/O and builds for native and
+//! y-sync frames ([`SyncFrame`]), the close codes ([`close`]), the layout of
+//! a Tandem document ([`doc`]) and the client's side of a connection as a
+//! state machine every client drives ([`session`]). The crate has no I/O and builds for native and
 //! `wasm32-unknown-unknown`.
 
 pub mod close;
@@ -12,6 +13,7 @@ pub mod doc;
 pub mod guard;
 mod ids;
 pub mod protocol;
+pub mod session;
 pub mod yjs;
 
 pub use ids::{ClientId, InvalidRoomId, RoomId};
@@ -19,3 +21,4 @@ pub use protocol::{
     ClientMsg, CreatedRoom, Cursor, DecodeError, ErrorCode, PROTOCOL_VERSION, PeerPresence,
     Presence, SUBPROTOCOL, ServerMsg, ShareKeys, SyncFrame,
 };
+pub use session::{ClientSession, Replica};
