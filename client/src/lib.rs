@@ -8,10 +8,12 @@
 //! - `editor` keeps the room's yrs document (the local replica), binds the
 //!   title `<input>` and body `<textarea>` to its two `Text`s, and keeps a copy
 //!   in `localStorage` so offline edits survive a reload.
-//! - `net` owns the WebSocket: the `tandem.v1` handshake (state-vector
-//!   exchange), sending each local transaction as one update frame, the
-//!   durable-save counter, the heartbeat, presence and reconnecting with
-//!   backoff; and the small HTTP API (new protected document, download).
+//! - `net` owns the WebSocket and drives the shared `ClientSession` with it
+//!   (the session does the `tandem.v1` handshake, the durable-save counter
+//!   and the presence table); around it: sending each local transaction as
+//!   one update frame, the heartbeat, presence throttling, recording frames
+//!   for the inspector and reconnecting with backoff; and the small HTTP API
+//!   (new protected document, download).
 //! - `presence`: this person's name and colour, the coalescing of presence
 //!   messages and the table of the others in the room.
 //! - `inspector`: every frame the tab sent and received, classified for the

@@ -31,7 +31,7 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>) -> impl IntoView {
     let opened = SharedDoc::open(&room, doc_signals);
     let doc = Rc::clone(&opened.doc);
     let (connection, page_socket) = Connection::start(&room, key.as_deref(), opened, session);
-    let reporter = PresenceReporter::new(connection.clone(), identity, Rc::clone(&doc));
+    let reporter = PresenceReporter::new(connection.presence_inbox(), identity, Rc::clone(&doc));
     let inspector_open = RwSignal::new(false);
     let listeners = page_listeners(&connection, &page_socket, &doc, &reporter, inspector_open);
 

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::net::SaveState;
+use crate::net::{SaveState, save_key, save_label};
 
 /// `save-state`.
 #[component]
@@ -18,10 +18,10 @@ pub(crate) fn SaveBadge(state: RwSignal<SaveState>) -> impl IntoView {
         <span
             class="badge save-badge"
             data-testid="save-state"
-            data-state=move || state.get().key()
+            data-state=move || save_key(state.get())
             title=hint
         >
-            {move || state.get().label()}
+            {move || save_label(state.get())}
         </span>
     }
 }

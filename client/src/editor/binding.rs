@@ -12,9 +12,9 @@ use yrs::StickyIndex;
 use yrs::undo::UndoManager;
 
 use super::diff::splice;
-use super::field::FieldElement;
+use super::field::{Field, FieldElement};
 use super::history::HistoryAction;
-use super::replica::{Field, Replica};
+use super::replica::Replica;
 
 /// A field bound to its `Text`.
 pub(crate) struct TextBinding {

@@ -9,7 +9,7 @@
 use yrs::types::Delta;
 use yrs::{Any, Out};
 
-use super::replica::Field;
+use super::field::Field;
 
 /// Quoted insertions longer than this many characters are cut.
 const QUOTE_CHARS: usize = 24;

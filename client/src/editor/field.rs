@@ -1,8 +1,21 @@
-//! One surface over the two kinds of text field Tandem binds: the body
-//! `<textarea>` and the title `<input>`. Both expose the same value and
-//! selection API in the DOM, but web-sys gives them separate types.
+//! The document's two fields: which one ([`Field`], the name the replica,
+//! the change descriptions and the bindings share) and its element in the
+//! page ([`FieldElement`]): the body `<textarea>` or the title `<input>`.
+//! Both elements expose the same value and selection API in the DOM, but
+//! web-sys gives them separate types.
 
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+
+/// The two shared texts of a Tandem document. Its own module so the replica
+/// and the change descriptions, which both name fields, need not import
+/// each other for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// The body, `doc::CONTENT`.
+    Content,
+    /// The title, `doc::TITLE`.
+    Title,
+}
 
 /// A bound text field.
 #[derive(Debug, Clone)]

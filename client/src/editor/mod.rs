@@ -6,7 +6,8 @@
 //! - [`binding`]: one field ↔ one `Text`, caret kept through remote edits.
 //! - [`shared_doc`]: the page's document: both bindings, the IME gate, the
 //!   local copy ([`local_copy`]) and the signals for counts and title.
-//! - [`history`], [`field`], [`stats`]: key shortcuts, the DOM field, counts.
+//! - [`field`]: which of the two fields, and its DOM element.
+//! - [`history`], [`stats`]: key shortcuts, counts.
 
 mod binding;
 mod changes;
@@ -19,10 +20,10 @@ mod replica;
 mod shared_doc;
 mod stats;
 
-pub(crate) use field::FieldElement;
+pub(crate) use field::{Field, FieldElement};
 pub(crate) use overlay::{Piece, PlacedCursor, layout as overlay_layout};
 
 pub(crate) use changes::describe as describe_changes;
-pub(crate) use replica::{Field, LocalUpdate};
+pub(crate) use replica::LocalUpdate;
 pub(crate) use shared_doc::{DocSignals, OpenedDoc, Received, SharedDoc};
 pub(crate) use stats::DocStats;

@@ -21,6 +21,7 @@ use yrs::{
 
 use super::changes::{self, TextChange};
 use super::diff::Splice;
+use super::field::Field;
 use crate::error::ClientError;
 
 /// Origin of transactions made by this person through the page.
@@ -33,15 +34,6 @@ const OUTBOX_KEY: &str = "tandem:outbox";
 const CHANGES_KEY: &str = "tandem:changes";
 /// Edits closer together than this undo as one step.
 const UNDO_CAPTURE_MS: u64 = 500;
-
-/// The two shared texts of a Tandem document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Field {
-    /// The body, `doc::CONTENT`.
-    Content,
-    /// The title, `doc::TITLE`.
-    Title,
-}
 
 /// One local transaction, as the connection task sends it.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,9 @@
 //! IME gate, the local copy, and the signals the header and footer read.
 //!
 //! Event handlers call in here for local input, undo/redo and composition;
-//! the connection task calls in for the sync exchange and remote updates.
+//! the connection's [`ClientSession`](tandem_shared::ClientSession) calls in
+//! for the sync exchange and remote updates, through this document's
+//! [`tandem_shared::Replica`] implementation.
 //! Everything runs on the browser's one thread, and no borrow is held across
 //! an `.await` or into a callback.
 
@@ -15,12 +17,12 @@ use tandem_shared::{Cursor, RoomId};
 use yrs::{StateVector, Update};
 
 use super::binding::TextBinding;
-use super::changes::TextChange;
-use super::field::FieldElement;
+use super::changes::{self, TextChange};
+use super::field::{Field, FieldElement};
 use super::history::{HistoryAction, Modifiers};
 use super::local_copy::LocalCopy;
 use super::overlay::PlacedCursor;
-use super::replica::{Field, LocalUpdate, Replica};
+use super::replica::{LocalUpdate, Replica};
 use super::stats::DocStats;
 use crate::error::ClientError;
 
@@ -53,6 +55,16 @@ pub(crate) enum Received {
     Applied(Vec<TextChange>),
     /// Held until the IME composition ends.
     Held,
+}
+
+impl Received {
+    /// What the frame inspector says about the update.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::Applied(made) => changes::describe(made),
+            Self::Held => "held until the IME composition ends".to_owned(),
+        }
+    }
 }
 
 /// One room's document as this page holds it.
@@ -201,21 +213,10 @@ impl SharedDoc {
         self.input(field);
         let held = std::mem::take(&mut *self.held.borrow_mut());
         if !held.is_empty()
-            && let Err(e) = self.apply_remote(held)
+            && let Err(e) = self.apply_updates(held)
         {
             leptos::logging::warn!("held update dropped: {e}");
         }
-    }
-
-    /// An update (sync step 2 or update) from the server. Held during a
-    /// composition; an error means the update was not applied.
-    pub(crate) fn receive(&self, bytes: &[u8]) -> Result<Received, ClientError> {
-        let update = Replica::decode_update(bytes)?;
-        if self.composing.get() {
-            self.held.borrow_mut().push(update);
-            return Ok(Received::Held);
-        }
-        self.apply_remote(vec![update]).map(Received::Applied)
     }
 
     /// Whether an IME composition is in progress (the field then shows text
@@ -259,7 +260,7 @@ impl SharedDoc {
         self.replica.string(Field::Content)
     }
 
-    fn apply_remote(&self, updates: Vec<Update>) -> Result<Vec<TextChange>, ClientError> {
+    fn apply_updates(&self, updates: Vec<Update>) -> Result<Vec<TextChange>, ClientError> {
         let anchors = [Field::Content, Field::Title].map(|field| {
             self.binding(field)
                 .borrow()
@@ -287,16 +288,6 @@ impl SharedDoc {
         result
     }
 
-    /// The state vector for our sync step 1.
-    pub(crate) fn state_vector(&self) -> StateVector {
-        self.replica.state_vector()
-    }
-
-    /// Our sync step 2 for a peer whose state vector is `sv`.
-    pub(crate) fn diff_since(&self, sv: &StateVector) -> Vec<u8> {
-        self.replica.diff_since(sv)
-    }
-
     /// Records whether the document holds unacknowledged edits, for the
     /// stored copy.
     pub(crate) fn set_unsaved(&self, unsaved: bool) {
@@ -321,5 +312,52 @@ impl SharedDoc {
             }
             Field::Title => self.signals.title.set(text),
         }
+    }
+}
+
+/// The session's view of the page's document: the sync exchange reads and
+/// writes the replica, and remote updates go through the IME gate and the
+/// bindings like any other.
+impl tandem_shared::Replica for SharedDoc {
+    type Applied = Received;
+    type Error = ClientError;
+
+    fn state_vector(&self) -> StateVector {
+        self.replica.state_vector()
+    }
+
+    fn diff_since(&self, theirs: &StateVector) -> Vec<u8> {
+        self.replica.diff_since(theirs)
+    }
+
+    /// A sync step 2 or update from the server. Held during a composition;
+    /// an error means the update was not applied.
+    fn apply_remote(&self, bytes: &[u8]) -> Result<Received, ClientError> {
+        let update = Replica::decode_update(bytes)?;
+        if self.composing.get() {
+            self.held.borrow_mut().push(update);
+            return Ok(Received::Held);
+        }
+        self.apply_updates(vec![update]).map(Received::Applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_updates_say_what_they_did() {
+        let typed = TextChange::Insert {
+            field: Field::Content,
+            index: 5,
+            text: "!".into(),
+        };
+        assert_eq!(Received::Applied(vec![typed]).describe(), "insert '!' at 5");
+        assert_eq!(Received::Applied(Vec::new()).describe(), "no text changed");
+        assert_eq!(
+            Received::Held.describe(),
+            "held until the IME composition ends"
+        );
     }
 }

@@ -140,6 +140,13 @@ impl Frame {
         }
     }
 
+    /// The same frame with another one-line summary: for a received update,
+    /// classified before it is applied and described once it was.
+    pub(crate) fn summarized(mut self, summary: String) -> Self {
+        self.classified.summary = summary;
+        self
+    }
+
     /// A close frame with `code` and `reason`.
     pub(crate) fn close(direction: Direction, code: u16, reason: &str) -> Self {
         let summary = if reason.is_empty() {
@@ -224,6 +231,8 @@ pub(crate) fn size(bytes: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use tandem_shared::close::CloseCode;
+
     use super::*;
 
     #[test]
@@ -240,7 +249,10 @@ mod tests {
         );
         log.clear();
         assert_eq!(log.records().count(), 0);
-        log.push(Frame::close(Direction::Received, 1001, "bye"), 0.0);
+        log.push(
+            Frame::close(Direction::Received, CloseCode::GoingAway.number(), "bye"),
+            0.0,
+        );
         assert_eq!(
             log.records().next().map(|r| r.id),
             Some(HISTORY as u64 + 20)
@@ -268,7 +280,11 @@ mod tests {
             1.0,
         );
         log.push(
-            Frame::close(Direction::Received, 1008, "view-only link"),
+            Frame::close(
+                Direction::Received,
+                CloseCode::Policy.number(),
+                "view-only link",
+            ),
             2.0,
         );
         let records: Vec<_> = log.records().collect();
@@ -295,8 +311,24 @@ mod tests {
         assert_eq!(records[1].direction.arrow(), "↑");
         assert_eq!(
             (records[2].kind.as_str(), records[2].summary.as_str()),
-            ("close", "code 1008: view-only link")
+            (
+                "close",
+                format!("code {}: view-only link", CloseCode::Policy.number()).as_str()
+            )
         );
+    }
+
+    #[test]
+    fn a_summary_given_after_classifying_is_the_one_given_before() {
+        for frame in [SyncFrame::Step2(vec![0, 0]), SyncFrame::Update(vec![0, 0])] {
+            let bytes = frame.encode();
+            let changes = "insert 'x' at 0".to_owned();
+            let classified = Frame::binary(Direction::Received, &bytes, Ok(&frame), None);
+            assert_eq!(
+                classified.summarized(changes.clone()),
+                Frame::binary(Direction::Received, &bytes, Ok(&frame), Some(changes))
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! When to reconnect after a connection ends: exponential backoff with full
-//! jitter (1 s doubling to 30 s), the server's retry hint when the close
-//! reason carries one, and no retry at all for refusals. Pure, with the random
+//! When to reconnect after a connection ends, as the close table
+//! (`tandem_shared::close::TABLE`) says: no retry at all for refusals, the
+//! server's retry hint for closes that carry one, and otherwise exponential
+//! backoff with full jitter (1 s doubling to 30 s). Pure, with the random
 //! source injected, so the schedule is unit-tested.
 //!
 //! Full jitter as described in
@@ -8,7 +9,7 @@
 //! a whole room of clients dropped by one server restart spreads its
 //! reconnects out instead of arriving together.
 
-use tandem_shared::close;
+use tandem_shared::close::{self, CloseCode, Reconnect};
 
 /// Ceiling of the delay before the first retry.
 pub(crate) const FIRST_CEILING_MS: u64 = 1_000;
@@ -39,7 +40,7 @@ pub(crate) fn jittered_ms(attempt: u32, unit: f64) -> u64 {
 /// What to do after a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RetryPlan {
-    /// The server refused on purpose (`close::should_reconnect` is false).
+    /// The server refused on purpose (the table says never reconnect).
     GiveUp,
     /// Try again after `delay_ms`.
     After {
@@ -49,19 +50,23 @@ pub(crate) enum RetryPlan {
     },
 }
 
-/// The plan after a close with `code` and `reason`, before attempt `attempt`
-/// (1-based); `random` gives a uniform number in `[0, 1)` and is only called
-/// when the schedule is used.
+/// The plan after a close with `code` (any number, as the browser reports
+/// it) and `reason`, before attempt `attempt` (1-based); `random` gives a
+/// uniform number in `[0, 1)` and is only called when the schedule is used.
 pub(crate) fn plan(
     code: u16,
     reason: &str,
     attempt: u32,
     random: impl FnOnce() -> f64,
 ) -> RetryPlan {
-    if !close::should_reconnect(code) {
-        return RetryPlan::GiveUp;
-    }
-    if let Some(seconds) = close::retry_after(reason) {
+    // A code Tandem does not know (from a newer server) is retried like a drop.
+    let reconnect = CloseCode::from_number(code).map_or(Reconnect::Backoff, CloseCode::reconnect);
+    let hint = match reconnect {
+        Reconnect::Never => return RetryPlan::GiveUp,
+        Reconnect::AfterHint => close::retry_after(reason),
+        Reconnect::Backoff => None,
+    };
+    if let Some(seconds) = hint {
         let seconds = seconds.min(MAX_HINT_SECS);
         return RetryPlan::After {
             delay_ms: u64::from(seconds) * 1_000,
@@ -76,6 +81,8 @@ pub(crate) fn plan(
 
 #[cfg(test)]
 mod tests {
+    use tandem_shared::close::Close;
+
     use super::*;
 
     #[test]
@@ -103,9 +110,10 @@ mod tests {
 
     #[test]
     fn abnormal_closes_follow_the_schedule() {
+        let abnormal = CloseCode::Abnormal.number();
         for (attempt, unit, expected) in [(1, 0.3, 300), (2, 0.3, 600), (6, 0.5, 15_000)] {
             assert_eq!(
-                plan(1006, "", attempt, || unit),
+                plan(abnormal, "", attempt, || unit),
                 RetryPlan::After {
                     delay_ms: expected,
                     hinted: false
@@ -113,7 +121,12 @@ mod tests {
             );
         }
         assert_eq!(
-            plan(close::GOING_AWAY, "server restarting", 2, || 1.0),
+            plan(
+                CloseCode::GoingAway.number(),
+                "server restarting",
+                2,
+                || 1.0
+            ),
             RetryPlan::After {
                 delay_ms: 2_000,
                 hinted: false
@@ -123,22 +136,18 @@ mod tests {
 
     #[test]
     fn a_retry_hint_replaces_the_schedule() {
-        let reason = close::with_retry_after("server is full", 12);
+        let full = Close::with_retry_after(CloseCode::TryAgainLater, "server is full", 12);
         let random = || panic!("the schedule must not be consulted");
         assert_eq!(
-            plan(close::TRY_AGAIN_LATER, &reason, 1, random),
+            plan(full.code.number(), &full.reason, 1, random),
             RetryPlan::After {
                 delay_ms: 12_000,
                 hinted: true
             }
         );
+        let try_again = CloseCode::TryAgainLater.number();
         assert_eq!(
-            plan(
-                close::TRY_AGAIN_LATER,
-                "room is full; retry after 99999 s",
-                7,
-                || 0.0
-            ),
+            plan(try_again, "room is full; retry after 99999 s", 7, || 0.0),
             RetryPlan::After {
                 delay_ms: u64::from(MAX_HINT_SECS) * 1_000,
                 hinted: true
@@ -146,7 +155,42 @@ mod tests {
         );
         // Without a hint, 1013 is retried on the schedule.
         assert_eq!(
-            plan(close::TRY_AGAIN_LATER, "server is full", 1, || 0.5),
+            plan(try_again, "server is full", 1, || 0.5),
+            RetryPlan::After {
+                delay_ms: 500,
+                hinted: false
+            }
+        );
+    }
+
+    #[test]
+    fn every_code_follows_its_row_of_the_close_table() {
+        for row in &close::TABLE {
+            let plan = plan(row.number, "", 1, || 0.5);
+            let expected = match row.reconnect {
+                Reconnect::Never => RetryPlan::GiveUp,
+                Reconnect::Backoff | Reconnect::AfterHint => RetryPlan::After {
+                    delay_ms: 500,
+                    hinted: false,
+                },
+            };
+            assert_eq!(plan, expected, "{}", row.code);
+        }
+        // Only the codes the table says carry a hint are read for one.
+        assert_eq!(
+            plan(CloseCode::GoingAway.number(), "retry after 9 s", 1, || 0.5),
+            RetryPlan::After {
+                delay_ms: 500,
+                hinted: false
+            }
+        );
+    }
+
+    #[test]
+    fn codes_from_a_newer_server_are_retried() {
+        assert_eq!(CloseCode::from_number(4099), None);
+        assert_eq!(
+            plan(4099, "", 1, || 0.5),
             RetryPlan::After {
                 delay_ms: 500,
                 hinted: false
@@ -156,8 +200,15 @@ mod tests {
 
     #[test]
     fn refusals_give_up() {
-        for code in [close::NORMAL, close::POLICY, close::DOCUMENT_TOO_LARGE] {
-            assert_eq!(plan(code, "retry after 3 s", 1, || 0.5), RetryPlan::GiveUp);
+        for code in [
+            CloseCode::Normal,
+            CloseCode::Policy,
+            CloseCode::DocumentTooLarge,
+        ] {
+            assert_eq!(
+                plan(code.number(), "retry after 3 s", 1, || 0.5),
+                RetryPlan::GiveUp
+            );
         }
     }
 }

@@ -8,7 +8,6 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-use super::connection::percent_encode;
 use crate::error::ClientError;
 
 pub(crate) use tandem_shared::CreatedRoom;
@@ -77,6 +76,21 @@ pub(crate) fn export_path(room: &RoomId, key: Option<&str>, format: ExportFormat
         path.push_str(&percent_encode(key));
     }
     path
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (keys are
+/// URL-safe as the server makes them; one pasted by hand may not be).
+/// `tandem_shared` has the same for socket URLs, but keeps it private.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The file name in a `Content-Disposition` header: `filename*=UTF-8''…`

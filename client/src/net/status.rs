@@ -1,8 +1,10 @@
 //! What the header says about the connection and about saving, as plain
-//! values derived from the connection's counters, so the rules are tested
-//! without a socket.
+//! values, so the wording is tested without a socket. Whether edits are
+//! saved is the session's [`SaveState`] (its counters, its rules); this file
+//! only says how the badge shows it.
 
 use tandem_shared::ClientId;
+pub(crate) use tandem_shared::session::SaveState;
 
 /// The connection, as the `connection-state` badge shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,110 +60,21 @@ impl ConnectionState {
     }
 }
 
-/// Whether this person's edits are on the server's disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SaveState {
-    /// Every edit is acknowledged as durable.
-    Saved,
-    /// Edits are on their way or waiting for the acknowledgement.
-    Saving,
-    /// Edits exist only in this browser and there is no connection.
-    Unsaved,
-}
-
-impl SaveState {
-    /// The visible text.
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            Self::Saved => "Saved",
-            Self::Saving => "Saving…",
-            Self::Unsaved => "Unsaved changes — offline",
-        }
-    }
-
-    /// The `data-state` attribute.
-    pub(crate) fn key(self) -> &'static str {
-        match self {
-            Self::Saved => "saved",
-            Self::Saving => "saving",
-            Self::Unsaved => "unsaved",
-        }
+/// The save badge's text for `state`.
+pub(crate) fn save_label(state: SaveState) -> &'static str {
+    match state {
+        SaveState::Saved => "Saved",
+        SaveState::Saving => "Saving…",
+        SaveState::Unsaved => "Unsaved changes — offline",
     }
 }
 
-/// The counts behind [`SaveState`]. `sent` and `acked` count the step 2 and
-/// update frames of the current connection only (the server's `saved` count
-/// is per connection); `unsent` carries edits across connections.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct SaveCounters {
-    /// A socket is open.
-    pub(crate) open: bool,
-    /// Step 2 and update frames sent on this connection.
-    pub(crate) sent: u64,
-    /// How many of them the server reported durable.
-    pub(crate) acked: u64,
-    /// The document holds local edits no open connection has sent yet (made
-    /// while disconnected, or sent on a connection that died before the ack).
-    pub(crate) unsent: bool,
-}
-
-impl SaveCounters {
-    /// Starts with what the stored copy said.
-    pub(crate) fn new(unsent: bool) -> Self {
-        Self {
-            unsent,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn state(&self) -> SaveState {
-        if self.unsent && !self.open {
-            SaveState::Unsaved
-        } else if self.unsent || self.acked < self.sent {
-            SaveState::Saving
-        } else {
-            SaveState::Saved
-        }
-    }
-
-    /// A socket opened: counting starts again.
-    pub(crate) fn opened(&mut self) {
-        self.open = true;
-        self.sent = 0;
-        self.acked = 0;
-    }
-
-    /// A local edit happened while no connection could send it; the next step 2 will.
-    pub(crate) fn edited_offline(&mut self) {
-        self.unsent = true;
-    }
-
-    /// Our step 2 went out: it carries every local edit so far.
-    pub(crate) fn sent_step2(&mut self) {
-        self.sent += 1;
-        self.unsent = false;
-    }
-
-    /// A local update went out.
-    pub(crate) fn sent_update(&mut self) {
-        self.sent += 1;
-    }
-
-    /// The server's `saved` message.
-    pub(crate) fn saved(&mut self, updates: u64) {
-        self.acked = self.acked.max(updates.min(self.sent));
-    }
-
-    /// The socket closed: whatever was not acknowledged may be lost and must
-    /// travel again in the next step 2.
-    pub(crate) fn closed(&mut self) {
-        if self.acked < self.sent {
-            self.unsent = true;
-        }
-        *self = Self {
-            unsent: self.unsent,
-            ..Self::default()
-        };
+/// The save badge's `data-state` for `state`.
+pub(crate) fn save_key(state: SaveState) -> &'static str {
+    match state {
+        SaveState::Saved => "saved",
+        SaveState::Saving => "saving",
+        SaveState::Unsaved => "unsaved",
     }
 }
 
@@ -211,60 +124,14 @@ mod tests {
     }
 
     #[test]
-    fn saved_only_when_everything_sent_is_acknowledged() {
-        let mut c = SaveCounters::new(false);
-        assert_eq!(c.state(), SaveState::Saved);
-        c.opened();
-        c.sent_step2();
-        assert_eq!(c.state(), SaveState::Saving);
-        c.sent_update();
-        c.sent_update();
-        c.saved(2);
-        assert_eq!(c.state(), SaveState::Saving);
-        c.saved(3);
-        assert_eq!(c.state(), SaveState::Saved);
-        // An ack can never cover more than was sent, nor go backwards.
-        c.saved(1);
-        c.saved(99);
-        c.sent_update();
-        assert_eq!(c.state(), SaveState::Saving);
-    }
-
-    #[test]
-    fn offline_edits_are_unsaved_until_a_step_2_is_acknowledged() {
-        let mut c = SaveCounters::new(false);
-        c.edited_offline();
-        assert_eq!(c.state(), SaveState::Unsaved);
-        c.opened();
-        assert_eq!(c.state(), SaveState::Saving);
-        c.sent_step2();
-        assert_eq!(c.state(), SaveState::Saving);
-        c.saved(1);
-        assert_eq!(c.state(), SaveState::Saved);
-    }
-
-    #[test]
-    fn unacknowledged_frames_become_unsaved_when_the_socket_drops() {
-        let mut c = SaveCounters::new(false);
-        c.opened();
-        c.sent_step2();
-        c.sent_update();
-        c.saved(1);
-        c.closed();
-        assert_eq!(c.state(), SaveState::Unsaved);
-        assert_eq!((c.sent, c.acked), (0, 0));
-        // A clean drop (everything acknowledged) stays saved.
-        let mut c = SaveCounters::new(false);
-        c.opened();
-        c.sent_step2();
-        c.saved(1);
-        c.closed();
-        assert_eq!(c.state(), SaveState::Saved);
-    }
-
-    #[test]
-    fn a_stored_unsaved_copy_starts_unsaved() {
-        let c = SaveCounters::new(true);
-        assert_eq!(c.state(), SaveState::Unsaved);
+    fn save_labels_and_keys() {
+        let cases = [
+            (SaveState::Saved, "Saved", "saved"),
+            (SaveState::Saving, "Saving…", "saving"),
+            (SaveState::Unsaved, "Unsaved changes — offline", "unsaved"),
+        ];
+        for (state, label, key) in cases {
+            assert_eq!((save_label(state), save_key(state)), (label, key));
+        }
     }
 }

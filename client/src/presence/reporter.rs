@@ -1,22 +1,30 @@
 //! The page side of presence: turns this person's name, colour and body
-//! selection into a [`Presence`] and hands it to the connection, which
-//! coalesces and sends it. Called on every caret move, focus change and
-//! name change; cheap enough for that (two sticky indexes).
+//! selection into a [`Presence`] and hands it to the connection's presence
+//! inbox; the connection coalesces and sends it. Called on every caret move,
+//! focus change and name change; cheap enough for that (two sticky indexes).
+//!
+//! It holds the inbox's sending half rather than the connection itself, so
+//! presence does not depend on `net` (which depends on presence for the
+//! throttle and the table).
 
 use std::rc::Rc;
 
+use futures_channel::mpsc::UnboundedSender;
 use leptos::prelude::{RwSignal, WithUntracked};
 use tandem_shared::Presence;
 
 use super::Identity;
 use crate::editor::SharedDoc;
-use crate::net::Connection;
 
 /// Reports presence changes; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct PresenceReporter {
-    connection: Connection,
+    /// The connection's presence inbox. Unbounded like the outgoing updates:
+    /// the connection drains it at once and keeps only the latest.
+    inbox: UnboundedSender<Presence>,
+    /// The name and colour to report.
     identity: RwSignal<Identity>,
+    /// Where the caret is, and whether an IME composition is in progress.
     doc: Rc<SharedDoc>,
 }
 
@@ -28,12 +36,12 @@ impl std::fmt::Debug for PresenceReporter {
 
 impl PresenceReporter {
     pub(crate) fn new(
-        connection: Connection,
+        inbox: UnboundedSender<Presence>,
         identity: RwSignal<Identity>,
         doc: Rc<SharedDoc>,
     ) -> Self {
         Self {
-            connection,
+            inbox,
             identity,
             doc,
         }
@@ -58,6 +66,7 @@ impl PresenceReporter {
             color: identity.color().to_owned(),
             cursor,
         });
-        self.connection.report_presence(presence);
+        // A closed inbox means the connection ended with the page.
+        let _ = self.inbox.unbounded_send(presence);
     }
 }

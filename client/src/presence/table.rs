@@ -1,7 +1,8 @@
-//! The room's presence table as this tab knows it: who else is here, with
-//! name, colour and cursor. Filled by `welcome`, kept current by `presence`
-//! and `peer_left`, and emptied when the connection ends (the next welcome
-//! brings it back), so nobody lingers as a ghost.
+//! The room's presence table as the page shows it: who else is here, with
+//! name, colour and cursor. The connection's `ClientSession` keeps the
+//! table (filled by `welcome`, kept current by `presence` and `peer_left`,
+//! emptied when the connection ends, so nobody lingers as a ghost); this is
+//! the snapshot of it the components read through a signal.
 
 use std::collections::BTreeMap;
 
@@ -11,29 +12,16 @@ use tandem_shared::{ClientId, PeerPresence};
 /// server hands out increasing ids).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PresenceTable {
+    /// A copy of the session's peers: the session never lists this connection.
     peers: BTreeMap<ClientId, PeerPresence>,
 }
 
 impl PresenceTable {
-    /// The table a `welcome` describes; `own` (this connection) is left out.
-    pub(crate) fn from_welcome(own: ClientId, peers: Vec<PeerPresence>) -> Self {
-        let mut table = Self::default();
-        for peer in peers {
-            table.upsert(own, peer);
+    /// A snapshot of the session's peers.
+    pub(crate) fn of(peers: &BTreeMap<ClientId, PeerPresence>) -> Self {
+        Self {
+            peers: peers.clone(),
         }
-        table
-    }
-
-    /// A `presence` message: someone joined or changed.
-    pub(crate) fn upsert(&mut self, own: ClientId, peer: PeerPresence) {
-        if peer.client_id != own {
-            self.peers.insert(peer.client_id, peer);
-        }
-    }
-
-    /// A `peer_left` message.
-    pub(crate) fn remove(&mut self, client_id: ClientId) {
-        self.peers.remove(&client_id);
     }
 
     /// Everyone else, in join order.
@@ -60,29 +48,16 @@ mod tests {
         }
     }
 
-    fn names(table: &PresenceTable) -> Vec<&str> {
-        table.peers().map(|p| p.name.as_str()).collect()
-    }
-
     #[test]
-    fn welcome_then_changes_then_leaving() {
-        let own = ClientId(5);
-        let mut table = PresenceTable::from_welcome(own, vec![peer(3, "Bob"), peer(1, "Ada")]);
-        assert_eq!(names(&table), ["Ada", "Bob"]);
-        table.upsert(own, peer(7, "Cy"));
-        table.upsert(own, peer(1, "Ada L."));
-        assert_eq!(names(&table), ["Ada L.", "Bob", "Cy"]);
-        table.remove(ClientId(3));
-        table.remove(ClientId(99));
-        assert_eq!(names(&table), ["Ada L.", "Cy"]);
-        assert_eq!(table.len(), 2);
-    }
-
-    #[test]
-    fn this_connection_is_never_a_peer() {
-        let own = ClientId(2);
-        let mut table = PresenceTable::from_welcome(own, vec![peer(2, "Me")]);
-        table.upsert(own, peer(2, "Me again"));
-        assert_eq!(table.len(), 0);
+    fn a_snapshot_lists_peers_in_join_order() {
+        let session: BTreeMap<_, _> = [peer(3, "Bob"), peer(1, "Ada"), peer(7, "Cy")]
+            .into_iter()
+            .map(|p| (p.client_id, p))
+            .collect();
+        let table = PresenceTable::of(&session);
+        let names: Vec<&str> = table.peers().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Ada", "Bob", "Cy"]);
+        assert_eq!(table.len(), 3);
+        assert_eq!(PresenceTable::default().len(), 0);
     }
 }
