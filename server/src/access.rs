@@ -56,6 +56,23 @@ impl Right {
     }
 }
 
+/// Whether a connection holding `key` (`None`: no valid key) may only read:
+/// a key's right wins; without one, protected rooms are read-only and open
+/// rooms are not.
+pub fn read_only(key: Option<Right>, protected: bool) -> bool {
+    match key {
+        Some(Right::Edit) => false,
+        Some(Right::View) => true,
+        None => protected,
+    }
+}
+
+/// Whether a requester holding `key` may read a room (export it): every room
+/// with a valid key, open rooms without one too.
+pub fn may_read(key: Option<Right>, protected: bool) -> bool {
+    key.is_some() || !protected
+}
+
 /// Why the secret could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -233,6 +250,20 @@ mod tests {
         ] {
             assert_eq!(keys.verify(&room("a"), junk), None, "{junk:?}");
         }
+    }
+
+    #[test]
+    fn a_keys_right_wins_and_protected_rooms_are_read_only_without_one() {
+        for protected in [false, true] {
+            assert!(!read_only(Some(Right::Edit), protected));
+            assert!(read_only(Some(Right::View), protected));
+            assert!(may_read(Some(Right::View), protected));
+            assert!(may_read(Some(Right::Edit), protected));
+        }
+        assert!(!read_only(None, false));
+        assert!(read_only(None, true));
+        assert!(may_read(None, false));
+        assert!(!may_read(None, true), "a protected room needs a key");
     }
 
     #[test]

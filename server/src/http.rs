@@ -4,7 +4,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /ws/{room}` | WebSocket upgrade (see [`crate::ws`] and docs/PROTOCOL.md) |
+//! | `GET /ws/{room}` | WebSocket upgrade (see `ws` and docs/PROTOCOL.md) |
 //! | `GET /yjs/{room}` | WebSocket upgrade for stock Yjs clients (y-websocket dialect) |
 //! | `POST /api/rooms` | create a protected document and get its share keys (see [`crate::api`]) |
 //! | `GET /api/rooms/{room}/text` | the document as plain text, for download |

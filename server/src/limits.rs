@@ -1,9 +1,9 @@
 //! Admission of WebSocket connections: the server-wide and per-IP bounds.
 //!
 //! A connection holds a [`Slot`] for its whole life; dropping the slot frees
-//! it. Past a bound the upgrade is still accepted, then closed with 1013 and
-//! a retry hint, because a browser cannot read the HTTP status of a refused
-//! upgrade but can read a close frame's reason.
+//! it. Past a bound the upgrade is still accepted, then closed with
+//! `TryAgainLater` and a retry hint, because a browser cannot read the HTTP
+//! status of a refused upgrade but can read a close frame's reason.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -4,7 +4,7 @@
 //! connection's writer task drains the [`OutboxReceiver`] into the socket. A
 //! push that would pass either bound fails instead of waiting, so one slow
 //! client can never stall the room or grow the server's memory: the caller
-//! closes that client ([`close::SLOW_CONSUMER`]) and it resyncs on reconnect.
+//! closes that client ([`SlowConsumer`]) and it resyncs on reconnect.
 //! Nothing is ever dropped silently.
 //!
 //! Closing goes through a separate one-frame slot that the writer checks
@@ -15,12 +15,13 @@
 //! of 32 slots up front (1.6 KiB for frames, 1.3 KiB for a close channel).
 //! This one holds no frame memory while empty.
 //!
-//! [`close::SLOW_CONSUMER`]: tandem_shared::close::SLOW_CONSUMER
+//! [`SlowConsumer`]: tandem_shared::close::CloseCode::SlowConsumer
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::{CloseFrame, Message};
+use tandem_shared::close::Close;
 use tokio::sync::Notify;
 
 /// Why a frame could not be queued.
@@ -127,6 +128,18 @@ pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver)
     )
 }
 
+/// `close` as a WebSocket close frame.
+pub fn close_frame(close: Close) -> CloseFrame {
+    // `Close::new` already cut the reason to fit; a `Close` built field by
+    // field may not have been.
+    let mut reason = close.reason;
+    tandem_shared::close::truncate_reason(&mut reason);
+    CloseFrame {
+        code: close.code.number(),
+        reason: reason.into(),
+    }
+}
+
 fn payload_len(message: &Message) -> usize {
     match message {
         Message::Text(text) => text.len(),
@@ -166,17 +179,11 @@ impl Outbox {
 
     /// Asks the writer to send a close frame now, ahead of queued frames.
     /// A second close while one is pending is ignored: the first one wins.
-    pub fn close(&self, code: u16, reason: impl Into<String>) {
-        metrics::counter!(crate::metrics::DISCONNECTS, "reason" => crate::metrics::close_reason(code))
-            .increment(1);
-        let mut reason = reason.into();
-        tandem_shared::close::truncate_reason(&mut reason);
+    pub fn close(&self, close: Close) {
+        metrics::counter!(crate::metrics::DISCONNECTS, "reason" => close.code.label()).increment(1);
         let mut state = self.shared.lock();
         if matches!(state.close, CloseSlot::Open) {
-            state.close = CloseSlot::Asked(CloseFrame {
-                code,
-                reason: reason.into(),
-            });
+            state.close = CloseSlot::Asked(close_frame(close));
             drop(state);
             // Stores a permit when the writer is not waiting right now.
             self.shared.close_asked.notify_one();
@@ -282,7 +289,13 @@ impl CloseSignal {
 
 #[cfg(test)]
 mod tests {
+    use tandem_shared::close::CloseCode;
+
     use super::*;
+
+    fn close(code: CloseCode, reason: &str) -> Close {
+        Close::new(code, reason)
+    }
 
     fn binary(len: usize) -> Message {
         Message::Binary(vec![0; len].into())
@@ -324,13 +337,13 @@ mod tests {
     fn close_jumps_the_queue() {
         let (outbox, mut rx) = outbox(1, 100);
         outbox.push(binary(1)).expect("room for one");
-        outbox.close(4002, "too slow");
-        outbox.close(1000, "ignored");
+        outbox.close(close(CloseCode::SlowConsumer, "too slow"));
+        outbox.close(close(CloseCode::Normal, "ignored"));
         let frame = rx.control.try_recv().expect("close queued");
-        assert_eq!(frame.code, 4002);
+        assert_eq!(frame.code, CloseCode::SlowConsumer.number());
         assert_eq!(frame.reason.as_str(), "too slow");
         assert!(rx.control.try_recv().is_none());
-        outbox.close(1000, "after the first was taken");
+        outbox.close(close(CloseCode::Normal, "after the first was taken"));
         assert!(rx.control.try_recv().is_none());
     }
 
@@ -381,21 +394,21 @@ mod tests {
         let (outbox, mut rx) = outbox(1, 100);
         let waiting = tokio::spawn(async move { rx.control.recv().await });
         tokio::task::yield_now().await;
-        outbox.close(4002, "too slow");
+        outbox.close(close(CloseCode::SlowConsumer, "too slow"));
         let frame = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
             .await
             .expect("woken within the deadline")
             .expect("task finished");
-        assert_eq!(frame.code, 4002);
+        assert_eq!(frame.code, CloseCode::SlowConsumer.number());
     }
 
     #[tokio::test]
     async fn a_close_asked_before_waiting_is_not_lost() {
         let (outbox, mut rx) = outbox(1, 100);
-        outbox.close(1001, "going away");
+        outbox.close(close(CloseCode::GoingAway, "going away"));
         let frame = tokio::time::timeout(std::time::Duration::from_secs(10), rx.control.recv())
             .await
             .expect("ready at once");
-        assert_eq!(frame.code, 1001);
+        assert_eq!(frame.code, CloseCode::GoingAway.number());
     }
 }

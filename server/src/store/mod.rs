@@ -65,7 +65,7 @@ impl StoredRoom {
 }
 
 /// A storage failure. The detail goes to the log; clients only learn that the
-/// server failed (close 1011).
+/// server failed (close `Internal`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The SQLite database refused an operation.

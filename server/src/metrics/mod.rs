@@ -1,14 +1,24 @@
 //! Prometheus metrics, served at `GET /metrics`.
 //!
 //! Every metric is named and described here, so this file is the catalogue
-//! (also listed in docs/ARCHITECTURE.md). Per-room series carry a `room`
-//! label only for the first `--metrics-room-labels` rooms loaded at a time,
-//! so the number of series stays bounded however many rooms exist.
+//! (also listed in docs/ARCHITECTURE.md). Two kinds of series need more than
+//! a name and get their own file: the per-kind frame counters registered once
+//! per direction (`frames`), and the per-room series, which carry a `room`
+//! label only for the first `--metrics-room-labels` rooms loaded at a time so
+//! the number of series stays bounded however many rooms exist (`rooms`).
+//! Disconnects are labelled with the close code's own label
+//! ([`CloseCode::label`](tandem_shared::close::CloseCode::label)).
+
+mod frames;
+mod rooms;
 
 use std::sync::OnceLock;
 
-use metrics::{Counter, Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub use frames::FrameCounters;
+pub use rooms::{RoomLabel, RoomLabels};
 
 /// Open WebSocket connections.
 pub const CONNECTIONS_OPEN: &str = "tandem_connections_open";
@@ -30,7 +40,7 @@ pub const RELAY_SECONDS: &str = "tandem_relay_seconds";
 pub const COMMIT_SECONDS: &str = "tandem_store_commit_seconds";
 /// Updates written by one group commit.
 pub const COMMIT_BATCH: &str = "tandem_store_commit_batch_updates";
-/// Connections closed by the server, by `reason` (the close code's name).
+/// Connections closed by the server, by `reason` (the close code's label).
 pub const DISCONNECTS: &str = "tandem_disconnects_total";
 /// Members of a room, by `room`.
 pub const ROOM_CLIENTS: &str = "tandem_room_clients";
@@ -100,78 +110,4 @@ fn describe() {
         "Stored size of a room's document."
     );
     describe_counter!(ROOM_UPDATES, "Updates applied in a room.");
-}
-
-/// Frame and byte counters for one direction, one pair per frame kind,
-/// registered once: looking a labelled counter up per frame showed in
-/// fan-out profiles.
-#[derive(Debug)]
-pub struct FrameCounters {
-    frames: [Counter; FRAME_KINDS.len()],
-    bytes: [Counter; FRAME_KINDS.len()],
-}
-
-/// The `kind` label values of the frame metrics.
-const FRAME_KINDS: [&str; 8] = [
-    "text",
-    "ping",
-    "pong",
-    "close",
-    "sync_step1",
-    "sync_step2",
-    "sync_update",
-    "binary_other",
-];
-
-impl FrameCounters {
-    /// Counters named `frames` and `bytes` for every kind.
-    pub fn new(frames: &'static str, bytes: &'static str) -> Self {
-        Self {
-            frames: FRAME_KINDS.map(|kind| metrics::counter!(frames, "kind" => kind)),
-            bytes: FRAME_KINDS.map(|kind| metrics::counter!(bytes, "kind" => kind)),
-        }
-    }
-
-    /// Counts `message` and its payload bytes.
-    pub fn count(&self, message: &axum::extract::ws::Message) {
-        use axum::extract::ws::Message;
-        let (kind, len) = match message {
-            Message::Text(text) => (0, text.len()),
-            Message::Ping(data) => (1, data.len()),
-            Message::Pong(data) => (2, data.len()),
-            Message::Close(_) => (3, 0),
-            Message::Binary(frame) => {
-                let kind = match frame.as_ref() {
-                    [0, 0, ..] => 4,
-                    [0, 1, ..] => 5,
-                    [0, 2, ..] => 6,
-                    _ => 7,
-                };
-                (kind, frame.len())
-            }
-        };
-        self.frames[kind].increment(1);
-        self.bytes[kind].increment(len as u64);
-    }
-}
-
-/// The name of a close code, as the `reason` label of [`DISCONNECTS`].
-pub fn close_reason(code: u16) -> &'static str {
-    use tandem_shared::close;
-    match code {
-        close::NORMAL => "normal",
-        close::GOING_AWAY => "going_away",
-        close::POLICY => "policy",
-        close::TOO_BIG => "too_big",
-        close::INTERNAL => "internal",
-        close::TRY_AGAIN_LATER => "try_again_later",
-        close::BAD_MESSAGE => "bad_message",
-        close::INVALID_UPDATE => "invalid_update",
-        close::SLOW_CONSUMER => "slow_consumer",
-        close::HEARTBEAT_TIMEOUT => "heartbeat_timeout",
-        close::RATE_LIMITED => "rate_limited",
-        close::DOCUMENT_TOO_LARGE => "document_too_large",
-        1002 => "protocol_error",
-        _ => "other",
-    }
 }

@@ -1,0 +1,188 @@
+//! What a joining connection is sent before anything else.
+//!
+//! A Tandem client gets its `welcome` (its id, whether it may only read, who
+//! else is here and, for the editors of a protected room, the share keys),
+//! then the room's sync step 1. A Yjs client gets the sync step 1, then
+//! everyone's awareness, as the reference y-websocket server does: that
+//! dialect has no `welcome`.
+
+use axum::extract::ws::Message;
+use tandem_shared::{ClientId, PROTOCOL_VERSION, RoomId, ServerMsg, ShareKeys, SyncFrame};
+use yrs::StateVector;
+
+use super::command::Dialect;
+use super::members::Members;
+use crate::access::{Keys, Right};
+
+/// The room as a joiner first sees it.
+#[derive(Debug)]
+pub(super) struct Greeting<'a> {
+    /// The room's name.
+    pub(super) room: &'a RoomId,
+    /// Whether only edit keys may change it.
+    pub(super) protected: bool,
+    /// Signs the share keys handed to a protected room's editors.
+    pub(super) keys: &'a Keys,
+    /// What the room's document holds, for the sync step 1.
+    pub(super) state_vector: StateVector,
+    /// Who is already in the room.
+    pub(super) members: &'a Members,
+}
+
+impl Greeting<'_> {
+    /// The frames for connection `client`, speaking `dialect`, in order.
+    pub(super) fn frames(
+        &self,
+        client: ClientId,
+        dialect: Dialect,
+        read_only: bool,
+    ) -> Vec<Message> {
+        let step1 = Message::Binary(SyncFrame::Step1(self.state_vector.clone()).encode().into());
+        match dialect {
+            Dialect::Tandem => vec![self.welcome(client, read_only), step1],
+            Dialect::Yjs => [step1]
+                .into_iter()
+                .chain(self.members.awareness_of_all())
+                .collect(),
+        }
+    }
+
+    fn welcome(&self, client: ClientId, read_only: bool) -> Message {
+        // Keys only for protected rooms: an open room's name is its only
+        // secret, and a key handed out there would stay valid if the name
+        // were claimed later.
+        let share = (self.protected && !read_only).then(|| ShareKeys {
+            edit: self.keys.key_for(self.room, Right::Edit),
+            view: self.keys.key_for(self.room, Right::View),
+        });
+        let welcome = ServerMsg::Welcome {
+            protocol: PROTOCOL_VERSION,
+            client_id: client,
+            room: self.room.clone(),
+            read_only,
+            peers: self.members.presences(),
+            share,
+        };
+        Message::Text(welcome.to_json().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_shared::Presence;
+
+    use super::super::members::Peer;
+    use super::super::outbox::outbox;
+    use super::*;
+
+    fn welcome_of(frames: &[Message]) -> ServerMsg {
+        match &frames[0] {
+            Message::Text(text) => serde_json::from_str(text).expect("json"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn is_step1(frame: &Message) -> bool {
+        matches!(frame, Message::Binary(bytes)
+            if matches!(SyncFrame::decode(bytes), Ok(SyncFrame::Step1(_))))
+    }
+
+    #[test]
+    fn a_tandem_client_is_welcomed_then_sent_the_rooms_state() {
+        let room = RoomId::new("greeting").expect("room");
+        let keys = Keys::ephemeral().expect("keys");
+        let mut members = Members::new(room.clone());
+        let (queue, _rx) = outbox(8, 1 << 20);
+        members.add(
+            ClientId(1),
+            Peer::new(ClientId(1), queue, false, Dialect::Tandem),
+        );
+        let ada = Presence {
+            name: "Ada".into(),
+            color: "#30bced".into(),
+            cursor: None,
+        };
+        members.set_presence(ClientId(1), Some(ada.clone()), None);
+        let greeting = |protected| Greeting {
+            room: &room,
+            protected,
+            keys: &keys,
+            state_vector: StateVector::default(),
+            members: &members,
+        };
+
+        let frames = greeting(false).frames(ClientId(2), Dialect::Tandem, false);
+        assert_eq!(frames.len(), 2);
+        assert!(is_step1(&frames[1]));
+        assert_eq!(
+            welcome_of(&frames),
+            ServerMsg::Welcome {
+                protocol: PROTOCOL_VERSION,
+                client_id: ClientId(2),
+                room: room.clone(),
+                read_only: false,
+                peers: vec![ada.for_peer(ClientId(1))],
+                share: None,
+            },
+            "an open room hands out no keys"
+        );
+
+        let editor = welcome_of(&greeting(true).frames(ClientId(2), Dialect::Tandem, false));
+        let ServerMsg::Welcome {
+            share: Some(share), ..
+        } = editor
+        else {
+            panic!("an editor of a protected room gets the keys");
+        };
+        assert_eq!(keys.verify(&room, &share.edit), Some(Right::Edit));
+        assert_eq!(keys.verify(&room, &share.view), Some(Right::View));
+        let viewer = welcome_of(&greeting(true).frames(ClientId(3), Dialect::Tandem, true));
+        assert!(matches!(
+            viewer,
+            ServerMsg::Welcome {
+                read_only: true,
+                share: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_yjs_client_gets_the_rooms_state_then_everyones_awareness() {
+        let room = RoomId::new("greeting").expect("room");
+        let keys = Keys::ephemeral().expect("keys");
+        let mut members = Members::new(room.clone());
+        let frames = |members: &Members, client| {
+            Greeting {
+                room: &room,
+                protected: false,
+                keys: &keys,
+                state_vector: StateVector::default(),
+                members,
+            }
+            .frames(client, Dialect::Yjs, false)
+        };
+        let alone = frames(&members, ClientId(1));
+        assert_eq!(alone.len(), 1, "nobody's awareness to send");
+        assert!(is_step1(&alone[0]));
+
+        let (queue, _rx) = outbox(8, 1 << 20);
+        members.add(
+            ClientId(1),
+            Peer::new(ClientId(1), queue, false, Dialect::Tandem),
+        );
+        let ada = Presence {
+            name: "Ada".into(),
+            color: "#30bced".into(),
+            cursor: None,
+        };
+        members.set_presence(ClientId(1), Some(ada), None);
+        let frames = frames(&members, ClientId(2));
+        assert_eq!(frames.len(), 2);
+        assert!(is_step1(&frames[0]));
+        assert!(
+            matches!(&frames[1], Message::Binary(bytes) if bytes[0] == 1),
+            "awareness"
+        );
+    }
+}

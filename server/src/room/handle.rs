@@ -1,0 +1,95 @@
+//! [`RoomHandle`]: how everything outside a room talks to its actor.
+//!
+//! A handle is the sending end of the actor's inbox, a bounded channel, so a
+//! flood of frames from one connection waits in that connection's reader
+//! (and, through TCP, in the client) rather than in server memory. A handle
+//! outliving its room reports [`RoomGone`]; its holder looks the room up
+//! again in the registry.
+
+use tandem_shared::{ClientId, RoomId};
+use tokio::sync::{mpsc, oneshot};
+
+use super::command::{Claim, Dialect, Exported, JoinRefused, RoomCmd, RoomGone};
+use super::outbox::Outbox;
+use crate::access::Right;
+
+/// Capacity of a room's command channel. Large enough that a burst from many
+/// clients does not serialise them, small enough to bound memory per room.
+const ROOM_CHANNEL_CAPACITY: usize = 256;
+
+/// A cheap, cloneable way to talk to one room's actor.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    /// The room's name, for logs.
+    room: RoomId,
+    /// The actor's inbox.
+    tx: mpsc::Sender<RoomCmd>,
+}
+
+/// A new room's inbox: the handle others use, and the receiver its actor owns.
+pub(super) fn channel(room: RoomId) -> (RoomHandle, mpsc::Receiver<RoomCmd>) {
+    let (tx, rx) = mpsc::channel(ROOM_CHANNEL_CAPACITY);
+    (RoomHandle { room, tx }, rx)
+}
+
+impl RoomHandle {
+    /// The room's name.
+    pub fn room(&self) -> &RoomId {
+        &self.room
+    }
+
+    pub(crate) async fn send(&self, cmd: RoomCmd) -> Result<(), RoomGone> {
+        // Waiting for room in the inbox is the rare case; its future (the
+        // command plus a semaphore wait, ~600 bytes) would otherwise sit in
+        // every connection's task all the time, idle or not.
+        match self.tx.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(cmd)) => {
+                Box::pin(self.tx.send(cmd)).await.map_err(|_| RoomGone)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(RoomGone),
+        }
+    }
+
+    /// Joins the room with the right `key` grants (if any); returns once the
+    /// room is loaded and the welcome and sync step 1 are queued in `outbox`.
+    pub async fn join(
+        &self,
+        client: ClientId,
+        outbox: Outbox,
+        key: Option<Right>,
+        dialect: Dialect,
+    ) -> Result<(), JoinRefused> {
+        let (joined, done) = oneshot::channel();
+        self.send(RoomCmd::Join {
+            client,
+            outbox,
+            key,
+            dialect,
+            joined,
+        })
+        .await?;
+        done.await.map_err(|_| JoinRefused::Gone)?
+    }
+
+    /// The document as plain text; `Ok(None)` if `key` does not allow reading it.
+    pub async fn export(&self, key: Option<Right>) -> Result<Option<Exported>, RoomGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(RoomCmd::Export { key, reply }).await?;
+        answer.await.map_err(|_| RoomGone)
+    }
+
+    /// Protects the room if it is empty and nobody has it open.
+    pub async fn claim(&self) -> Result<Claim, RoomGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(RoomCmd::Claim { reply }).await?;
+        answer.await.map_err(|_| RoomGone)
+    }
+
+    /// Waits until every update this handle's senders sent before is durable.
+    pub async fn flush(&self) -> Result<(), RoomGone> {
+        let (done, finished) = oneshot::channel();
+        self.send(RoomCmd::Flush { done }).await?;
+        finished.await.map_err(|_| RoomGone)
+    }
+}

@@ -1,0 +1,435 @@
+//! The members of a room, and how frames reach them.
+//!
+//! Every frame goes through a member's bounded [`Outbox`]. A push that fails
+//! means the member fell too far behind (it is closed with
+//! [`CloseCode::SlowConsumer`] and resyncs on reconnect) or is already gone;
+//! either way it is removed at once, never skipped silently. Removing a
+//! member tells the others it left, in the form each speaks (a JSON
+//! `peer_left`, or an awareness entry with a `null` state), which may find
+//! more slow members: removal cascades, at most once per member.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::Message;
+use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::yjs::AwarenessEntry;
+use tandem_shared::{ClientId, PeerPresence, Presence, RoomId, ServerMsg};
+use tokio::time::Instant;
+use tracing::warn;
+
+use super::command::Dialect;
+use super::outbox::{Outbox, OutboxError};
+use super::pipeline::Ack;
+use super::presence::{AwarenessId, awareness_frame};
+
+/// One member of the room.
+#[derive(Debug)]
+pub(super) struct Peer {
+    /// Where frames for this connection go.
+    outbox: Outbox,
+    /// A view-only connection's updates are refused.
+    read_only: bool,
+    /// Update frames received from this connection so far.
+    received: u64,
+    /// How many of those are durable (the last `saved` sent).
+    durable: u64,
+    /// What the connection last said about itself, relayed to joiners.
+    presence: Option<PeerPresence>,
+    /// The protocol it speaks.
+    dialect: Dialect,
+    /// Its identity in Yjs awareness (see [`AwarenessId`]).
+    awareness: AwarenessId,
+}
+
+impl Peer {
+    /// Connection `client`, writing to `outbox`, with nothing sent yet.
+    pub(super) fn new(client: ClientId, outbox: Outbox, read_only: bool, dialect: Dialect) -> Self {
+        Self {
+            outbox,
+            read_only,
+            received: 0,
+            durable: 0,
+            presence: None,
+            dialect,
+            awareness: AwarenessId::of(client),
+        }
+    }
+}
+
+/// The room's members.
+#[derive(Debug)]
+pub(super) struct Members {
+    /// The room's name, for logs.
+    room: RoomId,
+    /// Members by connection.
+    peers: HashMap<ClientId, Peer>,
+    /// When the room last became empty (or was loaded empty); `None` while
+    /// anyone is in it. The room unloads a while after this.
+    idle_since: Option<Instant>,
+}
+
+impl Members {
+    /// Nobody yet, idle from now.
+    pub(super) fn new(room: RoomId) -> Self {
+        Self {
+            room,
+            peers: HashMap::new(),
+            idle_since: Some(Instant::now()),
+        }
+    }
+
+    /// How many members there are.
+    pub(super) fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Whether nobody is in the room.
+    pub(super) fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Whether `client` is a member.
+    pub(super) fn contains(&self, client: ClientId) -> bool {
+        self.peers.contains_key(&client)
+    }
+
+    /// Whether `client` may only read; `None` if it is not a member.
+    pub(super) fn is_read_only(&self, client: ClientId) -> Option<bool> {
+        self.peers.get(&client).map(|peer| peer.read_only)
+    }
+
+    /// Since when the room has been empty.
+    pub(super) fn idle_since(&self) -> Option<Instant> {
+        self.idle_since
+    }
+
+    /// Counts idleness from now: the room was idle long enough but could not
+    /// unload yet, so it looks again a full idle period later.
+    pub(super) fn restart_idle(&mut self) {
+        self.idle_since = Some(Instant::now());
+    }
+
+    /// Counts one more update from `client`; its number among the client's
+    /// updates (what a `saved` counts), or `None` if it is not a member.
+    pub(super) fn count_update(&mut self, client: ClientId) -> Option<u64> {
+        let peer = self.peers.get_mut(&client)?;
+        peer.received += 1;
+        Some(peer.received)
+    }
+
+    /// Everyone's presence, for a joiner's `welcome`.
+    pub(super) fn presences(&self) -> Vec<PeerPresence> {
+        self.peers
+            .values()
+            .filter_map(|p| p.presence.clone())
+            .collect()
+    }
+
+    /// One awareness update with every member that has a presence, or `None`.
+    pub(super) fn awareness_of_all(&self) -> Option<Message> {
+        let entries: Vec<AwarenessEntry> = self
+            .peers
+            .values()
+            .filter(|p| p.presence.is_some())
+            .map(|p| p.awareness.entry(p.presence.as_ref()))
+            .collect();
+        (!entries.is_empty()).then(|| awareness_frame(entries))
+    }
+
+    /// Makes `client` a member; the room is no longer idle.
+    pub(super) fn add(&mut self, client: ClientId, peer: Peer) {
+        self.peers.insert(client, peer);
+        self.idle_since = None;
+    }
+
+    /// Sends `frame` to `client`, if it is a member.
+    pub(super) fn send(&mut self, client: ClientId, frame: Message) {
+        if let Some(peer) = self.peers.get(&client)
+            && let Err(err) = peer.outbox.push(frame)
+        {
+            self.drop_peer(client, err);
+        }
+    }
+
+    /// Sends `frame` to every member but `from`.
+    pub(super) fn relay(&mut self, from: ClientId, frame: &Message) {
+        let slow: Vec<(ClientId, OutboxError)> = self
+            .peers
+            .iter()
+            .filter(|(id, _)| **id != from)
+            .filter_map(|(id, peer)| peer.outbox.push(frame.clone()).err().map(|e| (*id, e)))
+            .collect();
+        self.drop_all(slow);
+    }
+
+    /// Records `client`'s new presence (`None`: cleared) and tells everyone.
+    /// A Yjs client names its awareness identity; a Tandem client's clock is
+    /// bumped so Yjs members take the change.
+    pub(super) fn set_presence(
+        &mut self,
+        client: ClientId,
+        presence: Option<Presence>,
+        awareness: Option<AwarenessId>,
+    ) {
+        let Some(peer) = self.peers.get_mut(&client) else {
+            return;
+        };
+        peer.presence = presence.map(|p| p.for_peer(client));
+        peer.awareness = awareness.unwrap_or(peer.awareness.bumped());
+        let json = match &peer.presence {
+            Some(presence) => ServerMsg::Presence(presence.clone()),
+            None => ServerMsg::PeerLeft { client_id: client },
+        };
+        let entry = peer.awareness.entry(peer.presence.as_ref());
+        self.broadcast(client, &json, entry);
+    }
+
+    /// Closes `client` with `close` and removes it.
+    pub(super) fn close(&mut self, client: ClientId, close: Close) {
+        if let Some(peer) = self.peers.get(&client) {
+            peer.outbox.close(close);
+        }
+        self.remove(client);
+    }
+
+    /// Forgets a member and tells the others it left, so no ghost remains.
+    pub(super) fn remove(&mut self, client: ClientId) {
+        let Some(peer) = self.peers.remove(&client) else {
+            return;
+        };
+        self.broadcast(
+            client,
+            &ServerMsg::PeerLeft { client_id: client },
+            peer.awareness.gone(),
+        );
+        if self.peers.is_empty() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// Tells each acknowledged Tandem member how many of its updates are
+    /// durable (`saved`); Yjs members only have their count recorded, the
+    /// y-websocket protocol having no acknowledgement.
+    pub(super) fn acknowledge(&mut self, acks: &[Ack]) {
+        let mut slow = Vec::new();
+        for ack in acks {
+            let Some(peer) = self.peers.get_mut(&ack.client) else {
+                continue;
+            };
+            peer.durable = peer.durable.max(ack.updates);
+            if peer.dialect == Dialect::Yjs {
+                continue;
+            }
+            let saved = ServerMsg::Saved {
+                updates: peer.durable,
+            };
+            if let Err(err) = peer.outbox.push(Message::Text(saved.to_json().into())) {
+                slow.push((ack.client, err));
+            }
+        }
+        self.drop_all(slow);
+    }
+
+    /// Closes every member with `close` and forgets them all, telling nobody.
+    pub(super) fn close_all(&mut self, close: &Close) {
+        for (_, peer) in self.peers.drain() {
+            peer.outbox.close(close.clone());
+        }
+    }
+
+    /// Sends `json` to every Tandem member but `except`, and the awareness
+    /// `entry` to every Yjs member except a Yjs `except` whose own presence
+    /// this is not: y-websocket providers expect their own state back (the
+    /// reference server sends it), but not news of their own departure.
+    fn broadcast(&mut self, except: ClientId, json: &ServerMsg, entry: AwarenessEntry) {
+        let json_frame = Message::Text(json.to_json().into());
+        let yjs_frame = awareness_frame(vec![entry]);
+        let echo_presence = matches!(json, ServerMsg::Presence(_));
+        let slow: Vec<(ClientId, OutboxError)> = self
+            .peers
+            .iter()
+            .filter_map(|(id, peer)| {
+                let frame = match peer.dialect {
+                    Dialect::Tandem if *id == except => return None,
+                    Dialect::Tandem => &json_frame,
+                    Dialect::Yjs if *id == except && !echo_presence => return None,
+                    Dialect::Yjs => &yjs_frame,
+                };
+                peer.outbox.push(frame.clone()).err().map(|e| (*id, e))
+            })
+            .collect();
+        self.drop_all(slow);
+    }
+
+    fn drop_all(&mut self, slow: Vec<(ClientId, OutboxError)>) {
+        for (client, err) in slow {
+            self.drop_peer(client, err);
+        }
+    }
+
+    /// Removes a member whose outbox refused a frame, closing it first if it
+    /// was too slow (a closed outbox has nobody left to tell).
+    fn drop_peer(&mut self, client: ClientId, err: OutboxError) {
+        if let Some(peer) = self.peers.get(&client)
+            && err == OutboxError::Full
+        {
+            warn!(room = %self.room, %client, "slow consumer: closing");
+            peer.outbox.close(Close::new(
+                CloseCode::SlowConsumer,
+                "you fell too far behind; reconnect to resync",
+            ));
+        }
+        self.remove(client);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_shared::yjs::YjsFrame;
+
+    use super::super::outbox::{OutboxReceiver, outbox};
+    use super::*;
+
+    fn room() -> Members {
+        Members::new(RoomId::new("members").expect("room"))
+    }
+
+    /// Adds member `id` with a queue of `capacity` frames.
+    fn join(members: &mut Members, id: u64, dialect: Dialect, capacity: usize) -> OutboxReceiver {
+        let (queue, rx) = outbox(capacity, 1 << 20);
+        members.add(ClientId(id), Peer::new(ClientId(id), queue, false, dialect));
+        rx
+    }
+
+    fn frames(rx: &mut OutboxReceiver) -> Vec<Message> {
+        std::iter::from_fn(|| rx.frames.try_next()).collect()
+    }
+
+    fn json(rx: &mut OutboxReceiver) -> Vec<ServerMsg> {
+        frames(rx)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Text(text) => serde_json::from_str(&text).ok(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn awareness(rx: &mut OutboxReceiver) -> Vec<AwarenessEntry> {
+        frames(rx)
+            .into_iter()
+            .flat_map(|m| match m {
+                Message::Binary(bytes) => match YjsFrame::decode(&bytes) {
+                    Ok(YjsFrame::Awareness(entries)) => entries,
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    fn ada() -> Presence {
+        Presence {
+            name: "Ada".into(),
+            color: "#30bced".into(),
+            cursor: None,
+        }
+    }
+
+    #[test]
+    fn an_update_is_relayed_to_everyone_but_its_sender() {
+        let mut members = room();
+        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
+        let mut b = join(&mut members, 2, Dialect::Tandem, 8);
+        let mut y = join(&mut members, 3, Dialect::Yjs, 8);
+        members.relay(ClientId(1), &Message::Binary(vec![0, 2, 0].into()));
+        assert!(frames(&mut a).is_empty());
+        assert_eq!(frames(&mut b).len(), 1);
+        assert_eq!(frames(&mut y).len(), 1);
+    }
+
+    #[test]
+    fn a_slow_member_is_closed_and_the_others_are_told_it_left() {
+        let mut members = room();
+        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
+        let mut slow = join(&mut members, 2, Dialect::Tandem, 1);
+        let mut y = join(&mut members, 3, Dialect::Yjs, 8);
+        let update = Message::Binary(vec![0, 2, 0].into());
+        members.relay(ClientId(1), &update);
+        members.relay(ClientId(1), &update);
+        assert!(!members.contains(ClientId(2)));
+        let close = slow.control.try_recv().expect("closed");
+        assert_eq!(close.code, CloseCode::SlowConsumer.number());
+        assert_eq!(
+            json(&mut a),
+            [ServerMsg::PeerLeft {
+                client_id: ClientId(2)
+            }]
+        );
+        let left = awareness(&mut y);
+        assert_eq!(left.len(), 1);
+        assert_eq!((left[0].client, left[0].state.as_str()), (2, "null"));
+    }
+
+    #[test]
+    fn presence_reaches_tandem_members_as_json_and_every_yjs_member_as_awareness() {
+        let mut members = room();
+        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
+        let mut b = join(&mut members, 2, Dialect::Tandem, 8);
+        let mut y = join(&mut members, 3, Dialect::Yjs, 8);
+        members.set_presence(ClientId(1), Some(ada()), None);
+        assert!(frames(&mut a).is_empty(), "no echo to a Tandem sender");
+        assert_eq!(
+            json(&mut b),
+            [ServerMsg::Presence(ada().for_peer(ClientId(1)))]
+        );
+        let seen = awareness(&mut y);
+        assert_eq!((seen[0].client, seen[0].clock), (1, 1), "clock bumped");
+
+        // A Yjs member gets its own state back, under its own identity.
+        let own = AwarenessId {
+            client: 99,
+            clock: 7,
+        };
+        members.set_presence(ClientId(3), Some(ada()), Some(own));
+        let echoed = awareness(&mut y);
+        assert_eq!((echoed[0].client, echoed[0].clock), (99, 7));
+        assert_eq!(members.presences().len(), 2);
+        assert!(members.awareness_of_all().is_some());
+    }
+
+    #[test]
+    fn saved_counts_go_to_tandem_members_only_and_never_go_back() {
+        let mut members = room();
+        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
+        let mut y = join(&mut members, 2, Dialect::Yjs, 8);
+        let ack = |client, updates| Ack {
+            client: ClientId(client),
+            updates,
+        };
+        members.acknowledge(&[ack(1, 3), ack(2, 5)]);
+        members.acknowledge(&[ack(1, 2)]);
+        assert_eq!(
+            json(&mut a),
+            [
+                ServerMsg::Saved { updates: 3 },
+                ServerMsg::Saved { updates: 3 }
+            ]
+        );
+        assert!(frames(&mut y).is_empty());
+    }
+
+    #[test]
+    fn the_room_is_idle_from_when_the_last_member_leaves() {
+        let mut members = room();
+        assert!(members.idle_since().is_some(), "idle until someone joins");
+        let _a = join(&mut members, 1, Dialect::Tandem, 8);
+        let _b = join(&mut members, 2, Dialect::Tandem, 8);
+        assert_eq!(members.idle_since(), None);
+        members.remove(ClientId(1));
+        assert_eq!(members.idle_since(), None);
+        members.close(ClientId(2), Close::new(CloseCode::Policy, "no"));
+        assert!(members.idle_since().is_some());
+        assert_eq!(members.count_update(ClientId(2)), None);
+    }
+}

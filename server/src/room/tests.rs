@@ -1,0 +1,314 @@
+//! Rooms driven through their handles, as connections drive them, with a
+//! [`MemoryStore`] and outboxes in place of sockets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Message;
+use bytes::Bytes;
+use tandem_shared::close::CloseCode;
+use tandem_shared::{ClientId, RoomId, ServerMsg, SyncFrame};
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, Text, Transact, Update};
+
+use super::*;
+use crate::access::{Keys, Right};
+use crate::store::{MemoryStore, Store};
+
+fn settings(idle: Duration) -> RoomSettings {
+    RoomSettings {
+        idle,
+        compact_updates: 1000,
+        compact_bytes: 1 << 20,
+        max_connections: 10,
+        max_document_bytes: 1 << 20,
+        labelled_rooms: 10,
+    }
+}
+
+fn registry_with(store: Arc<MemoryStore>, settings: RoomSettings) -> Registry {
+    let keys = Arc::new(Keys::ephemeral().expect("keys"));
+    Registry::new(
+        store,
+        keys,
+        settings,
+        CancellationToken::new(),
+        TaskTracker::new(),
+    )
+}
+
+fn registry(store: Arc<MemoryStore>, idle: Duration) -> Registry {
+    registry_with(store, settings(idle))
+}
+
+fn room(name: &str) -> RoomId {
+    RoomId::new(name).expect("room")
+}
+
+/// Lets spawned tasks (and the store's blocking loads) run.
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Joins `handle` as `client`; the member's receiving end, greeting drained.
+async fn join(handle: &RoomHandle, client: u64, key: Option<Right>) -> OutboxReceiver {
+    let (queue, mut rx) = outbox(64, 1 << 20);
+    handle
+        .join(ClientId(client), queue, key, Dialect::Tandem)
+        .await
+        .expect("joined");
+    while rx.frames.try_next().is_some() {}
+    rx
+}
+
+/// The next frame queued for a member, within a deadline.
+async fn next(rx: &mut OutboxReceiver) -> Message {
+    timeout(Duration::from_secs(10), rx.frames.recv())
+        .await
+        .expect("a frame within the deadline")
+        .expect("the queue is open")
+}
+
+/// The close a member was sent, within a deadline.
+async fn closed(rx: &mut OutboxReceiver) -> u16 {
+    timeout(Duration::from_secs(10), rx.control.recv())
+        .await
+        .expect("a close within the deadline")
+        .code
+}
+
+/// An update typing `text` into `doc`, as its client would send it.
+fn typed(doc: &Doc, text: &str) -> Vec<u8> {
+    let before = doc.transact().state_vector();
+    let body = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
+    let end = body.len(&doc.transact());
+    body.insert(&mut doc.transact_mut(), end, text);
+    doc.transact().encode_diff_v1(&before)
+}
+
+fn update(client: u64, bytes: &[u8]) -> RoomCmd {
+    RoomCmd::Update {
+        client: ClientId(client),
+        update: Update::decode_v1(bytes).expect("valid update"),
+        raw: Bytes::copy_from_slice(bytes),
+        received: std::time::Instant::now(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_room_unloads_after_the_configured_delay() {
+    let store = Arc::new(MemoryStore::default());
+    let registry = registry(store.clone(), Duration::from_secs(30));
+    let room = room("idle");
+    let handle = registry.get_or_create(&room).expect("running");
+    let (queue, _frames) = outbox(16, 1 << 20);
+    handle
+        .join(ClientId(1), queue, None, Dialect::Tandem)
+        .await
+        .expect("joined");
+
+    // A member keeps the room loaded however long it stays.
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    settle().await;
+    assert!(registry.is_loaded(&room));
+
+    handle
+        .send(RoomCmd::Leave {
+            client: ClientId(1),
+        })
+        .await
+        .expect("left");
+    settle().await;
+    tokio::time::advance(Duration::from_secs(29)).await;
+    settle().await;
+    assert!(registry.is_loaded(&room), "unloaded before the idle delay");
+
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    assert!(
+        !registry.is_loaded(&room),
+        "still loaded after the idle delay"
+    );
+    assert_eq!(store.loads(), 1);
+
+    // The next visitor gets a fresh actor that loads the room again.
+    let again = registry.get_or_create(&room).expect("running");
+    let (queue, _frames) = outbox(16, 1 << 20);
+    again
+        .join(ClientId(2), queue, None, Dialect::Tandem)
+        .await
+        .expect("joined");
+    assert_eq!(store.loads(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handle_to_an_unloaded_room_reports_it_gone() {
+    let store = Arc::new(MemoryStore::default());
+    let registry = registry(store, Duration::from_secs(1));
+    let room = room("gone");
+    let stale = registry.get_or_create(&room).expect("running");
+    let (queue, _frames) = outbox(16, 1 << 20);
+    stale
+        .join(ClientId(1), queue, None, Dialect::Tandem)
+        .await
+        .expect("joined");
+    stale
+        .send(RoomCmd::Leave {
+            client: ClientId(1),
+        })
+        .await
+        .expect("left");
+    settle().await;
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    assert!(!registry.is_loaded(&room));
+    let (queue, _frames) = outbox(16, 1 << 20);
+    assert_eq!(
+        stale.join(ClientId(2), queue, None, Dialect::Tandem).await,
+        Err(JoinRefused::Gone)
+    );
+}
+
+#[tokio::test]
+async fn an_update_is_relayed_at_once_and_acknowledged_once_durable() {
+    let store = Arc::new(MemoryStore::default());
+    let registry = registry(store.clone(), Duration::from_secs(30));
+    let handle = registry.get_or_create(&room("relay")).expect("running");
+    let mut author = join(&handle, 1, None).await;
+    let mut reader = join(&handle, 2, None).await;
+    let doc = Doc::new();
+    let bytes = typed(&doc, "hello");
+    handle.send(update(1, &bytes)).await.expect("sent");
+
+    let relayed = next(&mut reader).await;
+    assert_eq!(
+        relayed,
+        Message::Binary(SyncFrame::Update(bytes.clone()).encode().into())
+    );
+    let saved = next(&mut author).await;
+    assert_eq!(
+        saved,
+        Message::Text(ServerMsg::Saved { updates: 1 }.to_json().into())
+    );
+    assert_eq!(store.log_len(&room("relay")), 1);
+    handle.flush().await.expect("flushed");
+    assert_eq!(
+        handle.export(None).await.expect("running"),
+        Some(Exported {
+            title: String::new(),
+            body: "hello".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn refused_updates_close_their_sender_and_reach_nobody() {
+    let store = Arc::new(MemoryStore::default());
+    let mut tight = settings(Duration::from_secs(30));
+    tight.max_document_bytes = 64;
+    let registry = registry_with(store.clone(), tight);
+    let handle = registry.get_or_create(&room("refusals")).expect("running");
+    let mut viewer = join(&handle, 1, Some(Right::View)).await;
+    let mut gapped = join(&handle, 2, None).await;
+    let mut big = join(&handle, 3, None).await;
+    let mut witness = join(&handle, 4, None).await;
+
+    let doc = Doc::new();
+    let first = typed(&doc, "a");
+    let second = typed(&doc, "b");
+    handle.send(update(1, &first)).await.expect("sent");
+    assert_eq!(closed(&mut viewer).await, CloseCode::Policy.number());
+    handle.send(update(2, &second)).await.expect("sent");
+    assert_eq!(closed(&mut gapped).await, CloseCode::InvalidUpdate.number());
+    let large = typed(&Doc::new(), &"x".repeat(100));
+    handle.send(update(3, &large)).await.expect("sent");
+    assert_eq!(closed(&mut big).await, CloseCode::DocumentTooLarge.number());
+
+    handle.flush().await.expect("flushed");
+    let told: Vec<Message> = std::iter::from_fn(|| witness.frames.try_next()).collect();
+    let left = |id| {
+        Message::Text(
+            ServerMsg::PeerLeft {
+                client_id: ClientId(id),
+            }
+            .to_json()
+            .into(),
+        )
+    };
+    assert_eq!(
+        told,
+        [left(1), left(2), left(3)],
+        "only departures, no update"
+    );
+    assert_eq!(store.log_len(&room("refusals")), 0);
+}
+
+#[tokio::test]
+async fn a_store_failure_closes_every_member_and_unlists_the_room() {
+    let store = Arc::new(MemoryStore::default());
+    let registry = registry(store.clone(), Duration::from_secs(30));
+    let name = room("failing");
+    let handle = registry.get_or_create(&name).expect("running");
+    let mut author = join(&handle, 1, None).await;
+    let mut other = join(&handle, 2, None).await;
+    store.fail_writes(true);
+    handle
+        .send(update(1, &typed(&Doc::new(), "lost")))
+        .await
+        .expect("sent");
+    assert_eq!(closed(&mut author).await, CloseCode::Internal.number());
+    assert_eq!(closed(&mut other).await, CloseCode::Internal.number());
+    assert!(!registry.is_loaded(&name));
+    assert_eq!(handle.flush().await, Err(RoomGone));
+}
+
+#[tokio::test]
+async fn a_full_room_refuses_one_more_member() {
+    let store = Arc::new(MemoryStore::default());
+    let mut small = settings(Duration::from_secs(30));
+    small.max_connections = 1;
+    let registry = registry_with(store, small);
+    let handle = registry.get_or_create(&room("full")).expect("running");
+    let _first = join(&handle, 1, None).await;
+    let (queue, _rx) = outbox(16, 1 << 20);
+    assert_eq!(
+        handle.join(ClientId(2), queue, None, Dialect::Tandem).await,
+        Err(JoinRefused::Full)
+    );
+}
+
+#[tokio::test]
+async fn a_claimed_room_is_read_only_without_the_edit_key() {
+    let store = Arc::new(MemoryStore::default());
+    let registry = registry(store.clone(), Duration::from_secs(30));
+    let name = room("claimed");
+    let handle = registry.get_or_create(&name).expect("running");
+    assert_eq!(handle.claim().await, Ok(Claim::Claimed));
+    assert_eq!(handle.claim().await, Ok(Claim::Taken));
+    assert_eq!(handle.export(None).await, Ok(None));
+
+    let (queue, mut rx) = outbox(16, 1 << 20);
+    handle
+        .join(ClientId(1), queue, None, Dialect::Tandem)
+        .await
+        .expect("joined");
+    let Message::Text(welcome) = next(&mut rx).await else {
+        panic!("the welcome comes first");
+    };
+    let welcome: ServerMsg = serde_json::from_str(&welcome).expect("json");
+    assert!(matches!(
+        welcome,
+        ServerMsg::Welcome {
+            read_only: true,
+            share: None,
+            ..
+        }
+    ));
+    assert_eq!(handle.claim().await, Ok(Claim::InUse));
+    assert!(store.load(&name).expect("stored").protected);
+}

@@ -1,0 +1,169 @@
+//! One connection's life: `handle_socket`.
+//!
+//! It starts the writer task, then either sends the admission's refusal or
+//! joins the room (looking it up again if it unloaded meanwhile) and runs the
+//! reader until it or the writer ends. On shutdown it lets the room commit
+//! what this client sent, so its last `saved` goes out before the close
+//! (`GoingAway`). Whatever the end, it finishes the close handshake within
+//! [`CLOSE_GRACE`] and lets the writer drain.
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::{ClientId, RoomId};
+use tokio::time::timeout;
+use tracing::{Instrument, debug, info, warn};
+
+use super::CLOSE_GRACE;
+use super::admission::{Admission, count_accepted, count_refused};
+use super::reader::{ReadEnd, read_loop};
+use super::writer::write_loop;
+use crate::AppState;
+use crate::access::Right;
+use crate::room::outbox::close_frame;
+use crate::room::{Dialect, JoinRefused, Outbox, RoomCmd, RoomHandle, outbox};
+
+/// Counts a connection as open for as long as it lives.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> Self {
+        metrics::gauge!(crate::metrics::CONNECTIONS_OPEN).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::CONNECTIONS_OPEN).decrement(1.0);
+    }
+}
+
+/// Runs one upgraded connection to its end.
+pub(super) async fn handle_socket(
+    socket: WebSocket,
+    state: AppState,
+    room: RoomId,
+    client: ClientId,
+    admission: Admission,
+    dialect: Dialect,
+) {
+    let config = state.config.clone();
+    let (sink, mut stream) = socket.split();
+    let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
+    let writer = write_loop(sink, outbox_rx, config.heartbeat, state.frames_out.clone());
+    let mut writer = tokio::spawn(writer.in_current_span());
+    let _open = OpenConnection::new();
+    let (_slot, key) = match admission {
+        Admission::Admitted { slot, key } => {
+            count_accepted();
+            (slot, key)
+        }
+        Admission::Refused(close) => {
+            outbox.close(close);
+            drop(outbox);
+            drain(&mut stream).await;
+            let _ = timeout(CLOSE_GRACE, writer).await;
+            return;
+        }
+    };
+
+    // Boxed: joining happens once, and its future should not take room in
+    // the connection's task for the rest of its life.
+    let end = match Box::pin(join(&state, &room, client, &outbox, key, dialect)).await {
+        Ok(handle) => {
+            debug!("joined");
+            // Whichever side ends first ends the connection: a writer that
+            // stopped (slow consumer, failed send) must not leave a reader
+            // holding the connection open until the heartbeat notices.
+            let end = tokio::select! {
+                end = read_loop(&mut stream, &handle, &outbox, client, &state, dialect) => end,
+                _ = &mut writer => ReadEnd::WriterEnded,
+            };
+            if end == ReadEnd::Shutdown {
+                // Let the room commit what this client sent, so its last
+                // `saved` goes out before the close.
+                let _ = timeout(config.shutdown_timeout, handle.flush()).await;
+                let going_away = Close::new(
+                    CloseCode::GoingAway,
+                    "server is shutting down; reconnect shortly",
+                );
+                if outbox
+                    .push(Message::Close(Some(close_frame(going_away))))
+                    .is_err()
+                {
+                    outbox.close(Close::new(CloseCode::GoingAway, "server is shutting down"));
+                }
+            }
+            let _ = handle.send(RoomCmd::Leave { client }).await;
+            end
+        }
+        Err(JoinRefused::Full) => {
+            count_refused("room_full");
+            outbox.close(Close::with_retry_after(
+                CloseCode::TryAgainLater,
+                "this document has too many people in it",
+                fastrand::u32(10..=30),
+            ));
+            ReadEnd::ServerClosed
+        }
+        Err(JoinRefused::Gone) if state.shutdown.is_cancelled() => {
+            outbox.close(Close::new(
+                CloseCode::GoingAway,
+                "server is shutting down; reconnect shortly",
+            ));
+            ReadEnd::ServerClosed
+        }
+        Err(JoinRefused::Gone) => {
+            outbox.close(Close::new(
+                CloseCode::Internal,
+                "the document could not be opened; try again",
+            ));
+            ReadEnd::ServerClosed
+        }
+    };
+    drop(outbox);
+
+    if end != ReadEnd::Gone {
+        // Finish the close handshake: read until the client's close (or the
+        // reply to it) has gone through and the stream ends.
+        drain(&mut stream).await;
+    }
+    if end != ReadEnd::WriterEnded {
+        let _ = timeout(CLOSE_GRACE, writer).await;
+    }
+    info!(?end, "connection closed");
+}
+
+/// Reads until the stream ends, for at most [`CLOSE_GRACE`].
+async fn drain(stream: &mut SplitStream<WebSocket>) {
+    let _ = timeout(CLOSE_GRACE, async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
+}
+
+/// Joins the room, looking it up again if it unloaded between lookup and join.
+async fn join(
+    state: &AppState,
+    room: &RoomId,
+    client: ClientId,
+    outbox: &Outbox,
+    key: Option<Right>,
+    dialect: Dialect,
+) -> Result<RoomHandle, JoinRefused> {
+    for _ in 0..3 {
+        let handle = state
+            .registry
+            .get_or_create(room)
+            .ok_or(JoinRefused::Gone)?;
+        match handle.join(client, outbox.clone(), key, dialect).await {
+            Ok(()) => return Ok(handle),
+            Err(JoinRefused::Gone) => continue,
+            Err(refused) => return Err(refused),
+        }
+    }
+    warn!("room kept going away while joining");
+    Err(JoinRefused::Gone)
+}

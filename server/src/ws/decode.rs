@@ -1,0 +1,443 @@
+//! What a client sends, decoded without I/O: each data frame becomes a room
+//! command, a reply to the client, or the close that refuses it.
+//!
+//! Decoding runs on the connection's task, not the room's, so the room's one
+//! thread only applies. Updates are checked here before the room sees them:
+//! their structure first (`guard::check_update_v1`, because yrs trusts counts
+//! and nesting), then yrs's decoder, under `catch_unwind`. A Tandem client's
+//! malformed JSON is answered with an `error` frame and the connection stays;
+//! everything else that is malformed closes it.
+//!
+//! | frame | refused with |
+//! |---|---|
+//! | binary, not a y-sync message (or not y-websocket on `/yjs`) | [`CloseCode::BadMessage`] |
+//! | an update that does not pass the guard or decode | [`CloseCode::InvalidUpdate`] |
+//! | a Yjs awareness state over the presence limit | [`CloseCode::BadMessage`] |
+//! | text on `/yjs` | [`CloseCode::BadMessage`] |
+//! | text that is not UTF-8 (seen by tungstenite, see [`read_error`]) | [`CloseCode::BadMessage`] |
+//! | a message over the size limit (see [`read_error`]) | [`CloseCode::TooBig`] |
+//! | a WebSocket protocol violation (see [`read_error`]) | [`CloseCode::ProtocolError`] |
+
+use std::panic::catch_unwind;
+
+use bytes::Bytes;
+use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::guard::check_update_v1;
+use tandem_shared::yjs::YjsFrame;
+use tandem_shared::{ClientId, ClientMsg, ErrorCode, ServerMsg, SyncFrame};
+use tracing::debug;
+use yrs::Update;
+use yrs::updates::decoder::Decode;
+
+use crate::room::{Announced, AwarenessReader, Dialect, RoomCmd, check_presence};
+
+/// What the reader does with one data frame.
+#[derive(Debug)]
+pub(super) enum Inbound {
+    /// Hand it to the room.
+    Room(RoomCmd),
+    /// Answer the client directly; the connection stays.
+    Reply(ServerMsg),
+    /// Nothing to do (a Yjs client's awareness about other clients).
+    Nothing,
+}
+
+/// Decodes one connection's data frames.
+#[derive(Debug)]
+pub(super) struct FrameDecoder {
+    /// The connection, named in the room commands.
+    client: ClientId,
+    /// The protocol it speaks.
+    dialect: Dialect,
+    /// For a Yjs client: which awareness client it speaks for.
+    awareness: AwarenessReader,
+}
+
+impl FrameDecoder {
+    /// A decoder for connection `client` speaking `dialect`.
+    pub(super) fn new(client: ClientId, dialect: Dialect) -> Self {
+        Self {
+            client,
+            dialect,
+            awareness: AwarenessReader::default(),
+        }
+    }
+
+    /// A binary frame.
+    pub(super) fn binary(&mut self, frame: Bytes) -> Result<Inbound, Close> {
+        match self.dialect {
+            Dialect::Tandem => decode_sync(self.client, frame).map(Inbound::Room),
+            Dialect::Yjs => Ok(decode_yjs(self.client, frame, &mut self.awareness)?
+                .map_or(Inbound::Nothing, Inbound::Room)),
+        }
+    }
+
+    /// A text frame (tungstenite has checked it is UTF-8).
+    pub(super) fn text(&self, text: &str) -> Result<Inbound, Close> {
+        match self.dialect {
+            Dialect::Tandem => Ok(decode_text(self.client, text)),
+            Dialect::Yjs => Err(Close::new(
+                CloseCode::BadMessage,
+                "this endpoint speaks binary y-websocket frames only",
+            )),
+        }
+    }
+}
+
+/// A y-sync frame (Tandem's binary frames, and the sync frames of the Yjs
+/// dialect) as a room command, or the close to answer it with.
+pub(super) fn decode_sync(client: ClientId, frame: Bytes) -> Result<RoomCmd, Close> {
+    let decoded = SyncFrame::decode(&frame)
+        .map_err(|err| Close::new(CloseCode::BadMessage, format!("bad sync frame: {err}")))?;
+    match decoded {
+        SyncFrame::Step1(state_vector) => Ok(RoomCmd::StateVector {
+            client,
+            state_vector,
+        }),
+        SyncFrame::Step2(payload) | SyncFrame::Update(payload) => {
+            let invalid = |why: String| {
+                Close::new(CloseCode::InvalidUpdate, format!("invalid update: {why}"))
+            };
+            // Check the structure first: yrs trusts counts and nesting (see `guard`).
+            check_update_v1(&payload).map_err(|err| invalid(err.to_string()))?;
+            let update = catch_unwind(|| Update::decode_v1(&payload))
+                .map_err(|_| invalid("the update made the decoder panic".into()))?
+                .map_err(|err| invalid(err.to_string()))?;
+            // The payload is the tail of the frame (decode checked nothing
+            // follows it), so it can be shared instead of copied.
+            let raw = frame.slice(frame.len() - payload.len()..);
+            Ok(RoomCmd::Update {
+                received: std::time::Instant::now(),
+                client,
+                update,
+                raw,
+            })
+        }
+    }
+}
+
+/// A y-websocket frame as a room command (`None`: nothing to do), or the
+/// close to answer it with.
+pub(super) fn decode_yjs(
+    client: ClientId,
+    frame: Bytes,
+    awareness: &mut AwarenessReader,
+) -> Result<Option<RoomCmd>, Close> {
+    let decoded = YjsFrame::decode(&frame).map_err(|err| {
+        Close::new(
+            CloseCode::BadMessage,
+            format!("bad y-websocket frame: {err}"),
+        )
+    })?;
+    match decoded {
+        YjsFrame::Sync(_) => decode_sync(client, frame).map(Some),
+        YjsFrame::AwarenessQuery => Ok(Some(RoomCmd::AwarenessQuery { client })),
+        YjsFrame::Awareness(entries) => Ok(awareness.read(client, entries)?.map(
+            |Announced {
+                 presence,
+                 awareness,
+             }| RoomCmd::Presence {
+                client,
+                presence,
+                awareness: Some(awareness),
+            },
+        )),
+    }
+}
+
+/// A Tandem client's text frame: a ping is answered, a valid presence goes
+/// to the room, and anything else is answered with an `error` frame.
+pub(super) fn decode_text(client: ClientId, text: &str) -> Inbound {
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(ClientMsg::Ping) => Inbound::Reply(ServerMsg::Pong),
+        Ok(ClientMsg::Presence(presence)) => match check_presence(text, presence) {
+            Ok(presence) => Inbound::Room(RoomCmd::Presence {
+                client,
+                presence: Some(presence),
+                awareness: None,
+            }),
+            Err(reason) => Inbound::Reply(ServerMsg::Error {
+                code: ErrorCode::BadPresence,
+                reason,
+            }),
+        },
+        Err(err) => Inbound::Reply(ServerMsg::Error {
+            code: ErrorCode::BadMessage,
+            reason: format!("not a Tandem message: {err}"),
+        }),
+    }
+}
+
+/// The close that answers a failed read, or `None` when the connection just
+/// failed (reset, I/O error) and there is nobody left to tell.
+pub(super) fn read_error(err: axum::Error, max_message_bytes: usize) -> Option<Close> {
+    let err = match err.into_inner().downcast::<tungstenite::Error>() {
+        Ok(err) => *err,
+        Err(other) => {
+            debug!(error = %other, "connection failed");
+            return None;
+        }
+    };
+    match err {
+        tungstenite::Error::Capacity(cap) => {
+            debug!(error = %cap, "message over the size limit");
+            Some(Close::new(
+                CloseCode::TooBig,
+                format!("message larger than {max_message_bytes} bytes"),
+            ))
+        }
+        tungstenite::Error::Protocol(protocol) => {
+            debug!(error = %protocol, "WebSocket protocol violation");
+            Some(Close::new(
+                CloseCode::ProtocolError,
+                format!("protocol error: {protocol}"),
+            ))
+        }
+        tungstenite::Error::Utf8(_) => Some(Close::new(
+            CloseCode::BadMessage,
+            "text frame is not valid UTF-8",
+        )),
+        other => {
+            debug!(error = %other, "connection failed");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_shared::Presence;
+    use tandem_shared::yjs::AwarenessEntry;
+    use yrs::{ReadTxn, StateVector, Text, Transact};
+
+    use super::*;
+    use crate::room::MAX_PRESENCE_BYTES;
+
+    const ME: ClientId = ClientId(7);
+
+    /// A valid v1 update typing "hi".
+    fn an_update() -> Vec<u8> {
+        let doc = yrs::Doc::new();
+        let text = doc.get_or_insert_text("content");
+        text.insert(&mut doc.transact_mut(), 0, "hi");
+        doc.transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    fn refused(result: Result<impl std::fmt::Debug, Close>) -> (CloseCode, String) {
+        let close = result.expect_err("refused");
+        (close.code, close.reason)
+    }
+
+    fn presence_json(name: &str) -> String {
+        ClientMsg::Presence(Presence {
+            name: name.into(),
+            color: "#30bced".into(),
+            cursor: None,
+        })
+        .to_json()
+    }
+
+    #[test]
+    fn sync_frames_become_room_commands() {
+        let step1 = SyncFrame::Step1(StateVector::default()).encode();
+        assert!(matches!(
+            decode_sync(ME, step1.into()),
+            Ok(RoomCmd::StateVector { client: ME, .. })
+        ));
+        let payload = an_update();
+        for frame in [
+            SyncFrame::Update(payload.clone()),
+            SyncFrame::Step2(payload.clone()),
+        ] {
+            let Ok(RoomCmd::Update { client, raw, .. }) = decode_sync(ME, frame.encode().into())
+            else {
+                panic!("an update");
+            };
+            assert_eq!(client, ME);
+            assert_eq!(
+                raw.as_ref(),
+                payload.as_slice(),
+                "the payload, not the frame"
+            );
+        }
+    }
+
+    #[test]
+    fn binary_frames_that_are_not_y_sync_are_bad_messages() {
+        for frame in [&[][..], &[9, 0], &[0, 7], &[0, 0, 0xff]] {
+            let (code, reason) = refused(decode_sync(ME, Bytes::copy_from_slice(frame)));
+            assert_eq!(code, CloseCode::BadMessage, "{frame:?}");
+            assert!(reason.starts_with("bad sync frame: "), "{reason}");
+        }
+    }
+
+    #[test]
+    fn updates_that_do_not_pass_the_guard_are_invalid() {
+        // Claims five client blocks and holds none.
+        let frame = SyncFrame::Update(vec![5]).encode();
+        let (code, reason) = refused(decode_sync(ME, frame.into()));
+        assert_eq!(code, CloseCode::InvalidUpdate);
+        assert!(reason.starts_with("invalid update: "), "{reason}");
+        // Trailing garbage after a valid update.
+        let mut payload = an_update();
+        payload.extend([0xff; 4]);
+        let frame = SyncFrame::Update(payload).encode();
+        assert_eq!(
+            refused(decode_sync(ME, frame.into())).0,
+            CloseCode::InvalidUpdate
+        );
+    }
+
+    #[test]
+    fn tandem_text_frames_are_answered_or_forwarded() {
+        let decoder = FrameDecoder::new(ME, Dialect::Tandem);
+        assert!(matches!(
+            decoder.text(&ClientMsg::Ping.to_json()),
+            Ok(Inbound::Reply(ServerMsg::Pong))
+        ));
+        assert!(matches!(
+            decoder.text(&presence_json("Ada")),
+            Ok(Inbound::Room(RoomCmd::Presence {
+                client: ME,
+                presence: Some(_),
+                awareness: None
+            }))
+        ));
+    }
+
+    #[test]
+    fn bad_tandem_text_is_answered_with_an_error_and_keeps_the_connection() {
+        let decoder = FrameDecoder::new(ME, Dialect::Tandem);
+        let error = |text: &str| match decoder.text(text) {
+            Ok(Inbound::Reply(ServerMsg::Error { code, reason })) => (code, reason),
+            other => panic!("{other:?}"),
+        };
+        let (code, reason) = error("not json");
+        assert_eq!(code, ErrorCode::BadMessage);
+        assert!(reason.starts_with("not a Tandem message: "), "{reason}");
+        assert_eq!(error(r#"{"type":"shout"}"#).0, ErrorCode::BadMessage);
+        assert_eq!(
+            error(&presence_json(" ")),
+            (
+                ErrorCode::BadPresence,
+                "name must be 1 to 48 characters".into()
+            )
+        );
+        let padded = format!("{}{}", presence_json("Ada"), " ".repeat(MAX_PRESENCE_BYTES));
+        assert_eq!(
+            error(&padded),
+            (
+                ErrorCode::BadPresence,
+                format!("presence larger than {MAX_PRESENCE_BYTES} bytes")
+            )
+        );
+    }
+
+    #[test]
+    fn the_yjs_endpoint_refuses_text() {
+        let decoder = FrameDecoder::new(ME, Dialect::Yjs);
+        let (code, reason) = refused(decoder.text(&ClientMsg::Ping.to_json()));
+        assert_eq!(code, CloseCode::BadMessage);
+        assert_eq!(
+            reason,
+            "this endpoint speaks binary y-websocket frames only"
+        );
+    }
+
+    #[test]
+    fn yjs_frames_become_room_commands() {
+        let mut decoder = FrameDecoder::new(ME, Dialect::Yjs);
+        let sync = YjsFrame::Sync(SyncFrame::Update(an_update())).encode();
+        assert!(matches!(
+            decoder.binary(sync.into()),
+            Ok(Inbound::Room(RoomCmd::Update { client: ME, .. }))
+        ));
+        let query = YjsFrame::AwarenessQuery.encode();
+        assert!(matches!(
+            decoder.binary(query.into()),
+            Ok(Inbound::Room(RoomCmd::AwarenessQuery { client: ME }))
+        ));
+        let own = AwarenessEntry {
+            client: 42,
+            clock: 3,
+            state: r#"{"user":{"name":"Ada"}}"#.into(),
+        };
+        let frame = YjsFrame::Awareness(vec![own]).encode();
+        let Ok(Inbound::Room(RoomCmd::Presence {
+            presence: Some(presence),
+            awareness: Some(awareness),
+            ..
+        })) = decoder.binary(frame.into())
+        else {
+            panic!("a presence");
+        };
+        assert_eq!(presence.name, "Ada");
+        assert_eq!((awareness.client, awareness.clock), (42, 3));
+        let echo = AwarenessEntry {
+            client: 5,
+            clock: 1,
+            state: "{}".into(),
+        };
+        let frame = YjsFrame::Awareness(vec![echo]).encode();
+        assert!(matches!(decoder.binary(frame.into()), Ok(Inbound::Nothing)));
+    }
+
+    #[test]
+    fn bad_yjs_frames_are_refused() {
+        let mut decoder = FrameDecoder::new(ME, Dialect::Yjs);
+        for frame in [&[2, 0][..], &[3, 0], &[]] {
+            let (code, reason) = refused(decoder.binary(Bytes::copy_from_slice(frame)));
+            assert_eq!(code, CloseCode::BadMessage, "{frame:?}");
+            assert!(reason.starts_with("bad y-websocket frame: "), "{reason}");
+        }
+        let bad_update = YjsFrame::Sync(SyncFrame::Update(vec![5])).encode();
+        assert_eq!(
+            refused(decoder.binary(bad_update.into())).0,
+            CloseCode::InvalidUpdate
+        );
+        let big = AwarenessEntry {
+            client: 1,
+            clock: 1,
+            state: format!(
+                r#"{{"user":{{"name":"{}"}}}}"#,
+                "n".repeat(MAX_PRESENCE_BYTES)
+            ),
+        };
+        let frame = YjsFrame::Awareness(vec![big]).encode();
+        assert_eq!(
+            refused(decoder.binary(frame.into())).0,
+            CloseCode::BadMessage
+        );
+    }
+
+    #[test]
+    fn read_errors_map_to_their_close() {
+        let close = |err: tungstenite::Error| read_error(axum::Error::new(err), 1024);
+        let too_big = tungstenite::error::CapacityError::MessageTooLong {
+            size: 2048,
+            max_size: 1024,
+        };
+        assert_eq!(
+            close(too_big.into()),
+            Some(Close::new(
+                CloseCode::TooBig,
+                "message larger than 1024 bytes"
+            ))
+        );
+        let violation = tungstenite::error::ProtocolError::NonZeroReservedBits;
+        let protocol = close(violation.into()).expect("a close");
+        assert_eq!(protocol.code, CloseCode::ProtocolError);
+        assert!(protocol.reason.starts_with("protocol error: "));
+        assert_eq!(
+            close(tungstenite::Error::Utf8("bad".into())),
+            Some(Close::new(
+                CloseCode::BadMessage,
+                "text frame is not valid UTF-8"
+            ))
+        );
+        assert_eq!(close(tungstenite::Error::ConnectionClosed), None);
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(read_error(axum::Error::new(io), 1024), None);
+    }
+}

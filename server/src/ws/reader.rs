@@ -1,0 +1,116 @@
+//! The connection's read loop: frames from the client to the room.
+//!
+//! Each frame resets the heartbeat deadline (silence for two heartbeat
+//! intervals closes with [`CloseCode::HeartbeatTimeout`]), data frames pass a
+//! token bucket ([`CloseCode::RateLimited`] past it), and are decoded
+//! ([`FrameDecoder`]) into a command for the room, a direct reply, or a
+//! refusal. The loop ends at the client's close, a refusal, the server's
+//! shutdown, or the end of the stream; it reports which ([`ReadEnd`]) so the
+//! connection can finish the close handshake.
+
+use std::num::NonZeroU32;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use governor::{Quota, RateLimiter};
+use tandem_shared::ClientId;
+use tandem_shared::close::{Close, CloseCode};
+use tokio::time::{Instant, sleep_until};
+use tracing::debug;
+
+use super::decode::{FrameDecoder, Inbound, read_error};
+use crate::AppState;
+use crate::room::{Dialect, Outbox, RoomHandle};
+
+/// How the reader loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ReadEnd {
+    /// The client sent a close frame; tungstenite has queued the reply.
+    ClientClosed,
+    /// The stream ended or failed without a close handshake.
+    Gone,
+    /// We queued a close frame (refusal, timeout, room failure).
+    ServerClosed,
+    /// The server is shutting down.
+    Shutdown,
+    /// The writer stopped first (it sent a close, or the socket failed).
+    WriterEnded,
+}
+
+/// Reads `client`'s frames until the connection ends, forwarding them to
+/// `room` and answering through `outbox`.
+pub(super) async fn read_loop(
+    stream: &mut SplitStream<WebSocket>,
+    room: &RoomHandle,
+    outbox: &Outbox,
+    client: ClientId,
+    state: &AppState,
+    dialect: Dialect,
+) -> ReadEnd {
+    let silence_limit = state.config.heartbeat * 2;
+    let mut deadline = Instant::now() + silence_limit;
+    let mut decoder = FrameDecoder::new(client, dialect);
+    let rate = NonZeroU32::new(state.config.rate_limit).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(state.config.rate_burst).unwrap_or(rate);
+    let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
+    let refuse = |close: Close| {
+        outbox.close(close);
+        ReadEnd::ServerClosed
+    };
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            () = sleep_until(deadline) => {
+                let silence = format!("nothing heard for {} s", silence_limit.as_secs());
+                return refuse(Close::new(CloseCode::HeartbeatTimeout, silence));
+            }
+            () = state.shutdown.cancelled() => return ReadEnd::Shutdown,
+        };
+        deadline = Instant::now() + silence_limit;
+        let message = match next {
+            Some(Ok(message)) => message,
+            Some(Err(err)) => {
+                return match read_error(err, state.config.max_message_bytes) {
+                    Some(close) => refuse(close),
+                    None => ReadEnd::Gone,
+                };
+            }
+            None => return ReadEnd::Gone,
+        };
+        if matches!(message, Message::Text(_) | Message::Binary(_)) && limiter.check().is_err() {
+            let flood = format!("more than {rate} messages per second; slow down");
+            return refuse(Close::new(CloseCode::RateLimited, flood));
+        }
+        state.frames_in.count(&message);
+        let inbound = match message {
+            Message::Binary(frame) => decoder.binary(frame),
+            Message::Text(text) => decoder.text(&text),
+            Message::Close(_) => return ReadEnd::ClientClosed,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        match inbound {
+            Ok(Inbound::Room(cmd)) => {
+                if room.send(cmd).await.is_err() {
+                    // The room failed and has already queued a close for us.
+                    let stopped =
+                        Close::new(CloseCode::Internal, "the document stopped; reconnect");
+                    return refuse(stopped);
+                }
+            }
+            Ok(Inbound::Reply(reply)) => {
+                if outbox.push(Message::Text(reply.to_json().into())).is_err() {
+                    return refuse(Close::new(
+                        CloseCode::SlowConsumer,
+                        "you fell too far behind; reconnect to resync",
+                    ));
+                }
+            }
+            Ok(Inbound::Nothing) => {}
+            Err(close) => {
+                debug!(code = close.code.number(), reason = %close.reason, "refused a frame");
+                return refuse(close);
+            }
+        }
+    }
+}
