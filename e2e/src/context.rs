@@ -7,10 +7,11 @@ use std::sync::{Once, OnceLock};
 use futures_util::FutureExt as _;
 use tokio::sync::Semaphore;
 
+use crate::TestServer;
 use crate::browser::Browser;
 use crate::page::Page;
 use crate::paths;
-use crate::server::{TestServer, dist_dir};
+use crate::server::{dist_dir, start_server};
 
 /// What a test body works with.
 #[derive(Debug)]
@@ -51,11 +52,13 @@ impl TestContext {
                 eprintln!("[{}] saved {}", self.name, path.display());
             }
         }
-        eprintln!(
-            "[{}] the server's data is kept in {}",
-            self.name,
-            self.server.data_dir.display()
-        );
+        if let Some(dir) = self.server.data_dir() {
+            eprintln!(
+                "[{}] the server's data is kept in {}",
+                self.name,
+                dir.display()
+            );
+        }
     }
 
     async fn close_pages(&self) {
@@ -82,7 +85,7 @@ pub async fn run_test(name: &str, body: impl AsyncFnOnce(&mut TestContext)) {
         .expect("the jobs semaphore is never closed");
     let browser = Browser::shared().await;
     let mut ctx = TestContext {
-        server: TestServer::start().await,
+        server: start_server().await,
         name: name.to_owned(),
         browser,
         pages: Vec::new(),

@@ -17,7 +17,8 @@
 //! }
 //! ```
 //!
-//! [`run_test`] starts a [`TestServer`] (SQLite in a fresh directory), hands
+//! [`run_test`] starts a [`TestServer`] (the one the server's tests use too,
+//! from `tandem-testkit`, here with SQLite in a fresh directory), hands
 //! the body a [`TestContext`] that opens [`Page`]s (each its own Chromium
 //! session and profile), and if the body panics saves a screenshot and the
 //! HTML of every page to `target/e2e-artifacts/` before failing the test.
@@ -51,21 +52,20 @@ mod paths;
 mod server;
 mod wait;
 
-use std::time::Duration;
-
 pub use browser::Browser;
 pub use context::{TestContext, run_test};
 pub use frames::{Direction, Frame, WsEvent};
 pub use interop::{YjsPeer, YjsRuntime, YjsState};
 pub use native::{NativePeer, NativeSession};
 pub use page::Page;
-pub use server::TestServer;
+pub use server::{start_server, start_server_with};
+/// How long a wait lasts by default before the test fails (20 s, the same
+/// for the server's tests): generous, because two cores may be running
+/// several Chromiums and a build at once; a passing wait returns as soon as
+/// its condition holds.
+pub use tandem_testkit::DEADLINE;
+pub use tandem_testkit::TestServer;
 pub use wait::poll;
-
-/// How long a wait lasts by default before the test fails. Generous, because
-/// two cores may be running several Chromiums and a build at once; a passing
-/// wait returns as soon as its condition holds.
-pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// Names of the environment variables in the table above.
 pub mod env {

@@ -1,39 +1,36 @@
-//! [`NativePeer`]: a Tandem client in the test process — `tandem.v1` over
-//! tokio-tungstenite with a yrs replica — for tests where a non-browser
-//! Tandem client edits next to the page and stock Yjs clients.
+//! [`NativePeer`]: a Tandem client in the test process — the shared
+//! [`ClientSession`] over a tokio-tungstenite socket — for tests where a
+//! non-browser Tandem client edits next to the page and stock Yjs clients.
 //!
 //! Like the web client, it announces itself with a presence message,
 //! catches up through the state-vector exchange, and reconnects by itself
-//! when the server goes away; edits made while disconnected reach the
-//! server through the next exchange.
+//! when the server goes away; edits made while disconnected stay in the
+//! session's replica and reach the server in the next exchange's step 2.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tandem_shared::{ClientId, ClientMsg, Presence, SUBPROTOCOL, ServerMsg, SyncFrame};
-use tokio::net::TcpStream;
+use tandem_shared::close::Close;
+use tandem_shared::session::{Event, Outgoing, Reaction};
+use tandem_shared::{ClientId, ClientSession, Presence, RoomId};
+use tandem_testkit::edit;
+use tandem_testkit::socket::{self, Socket, close_of, message};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use yrs::updates::decoder::Decode as _;
-use yrs::{Doc, GetString as _, ReadTxn as _, Text as _, Transact as _, Update};
+use yrs::{Doc, GetString as _, Transact as _};
 
 use crate::wait::try_poll;
 
 /// How long the peer waits before connecting again after losing the server
 /// (a reconnect delay, like the web client's backoff, not a synchronisation).
 const RETRY: Duration = Duration::from_millis(250);
-/// Local edits waiting for the socket; tests make far fewer.
+/// Frames of local edits waiting for the socket; tests make far fewer.
 const QUEUE: usize = 1024;
 /// The colour this peer announces.
 const COLOR: &str = "#0f8274";
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A native Tandem client connected to one room, reconnecting by itself.
 /// Dropping it ends the connection.
@@ -41,22 +38,24 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct NativePeer {
     /// The name it announces in presence.
     name: String,
-    /// The document and what the server said, shared with the connection task.
-    shared: Arc<Shared>,
-    /// Local updates for the connection task to send.
-    updates: mpsc::Sender<Vec<u8>>,
+    /// The session and the last close, shared with the connection task.
+    shared: Arc<Mutex<PeerState>>,
+    /// Frames of local edits for the connection task to send.
+    frames: mpsc::Sender<Outgoing>,
     /// The connection task (connect, sync, relay, reconnect).
     task: JoinHandle<()>,
 }
 
-/// What the connection task and the test both see.
+/// What the connection task and the test both see. Behind a std mutex:
+/// each lock covers one synchronous call into the session (a frame from
+/// the server, a local edit) and never an `.await`, so a tokio lock would
+/// buy nothing.
 #[derive(Debug)]
-struct Shared {
-    /// The replica. A std mutex: it is held for one yrs transaction, never
-    /// across an `.await`.
-    doc: Mutex<Doc>,
-    /// The connection as the server described it. A std mutex, for the same reason.
-    session: Mutex<NativeSession>,
+struct PeerState {
+    /// The protocol: the replica, the connection as the server described it.
+    session: ClientSession<Doc>,
+    /// The last close the server sent.
+    last_close: Option<Close>,
 }
 
 /// The peer's connection, as the server described it.
@@ -70,28 +69,27 @@ pub struct NativeSession {
     pub syncs: u32,
     /// The others in the room by client id: their names, from presence.
     pub peers: BTreeMap<ClientId, String>,
-    /// The code and reason of the last close the server sent.
-    pub last_close: Option<(u16, String)>,
+    /// The last close the server sent.
+    pub last_close: Option<Close>,
 }
 
 impl NativePeer {
     /// Connects to `room` on the server at `ws_base` (`ws://127.0.0.1:<port>`)
     /// as `name`, with the share `key` if any, and waits for the first sync.
     pub async fn join(ws_base: &str, room: &str, key: Option<&str>, name: &str) -> Self {
-        let url = match key {
-            Some(key) => format!("{ws_base}/ws/{room}?key={key}"),
-            None => format!("{ws_base}/ws/{room}"),
-        };
-        let shared = Arc::new(Shared {
-            doc: Mutex::new(tandem_shared::doc::new_doc()),
-            session: Mutex::new(NativeSession::default()),
-        });
-        let (updates, queued) = mpsc::channel(QUEUE);
+        let url = RoomId::new(room)
+            .unwrap_or_else(|err| panic!("{room:?} is not a room name: {err}"))
+            .ws_url(ws_base, key);
+        let shared = Arc::new(Mutex::new(PeerState {
+            session: ClientSession::new(tandem_shared::doc::new_doc(), false),
+            last_close: None,
+        }));
+        let (frames, queued) = mpsc::channel(QUEUE);
         let task = tokio::spawn(run(url, name.to_owned(), Arc::clone(&shared), queued));
         let peer = Self {
             name: name.to_owned(),
             shared,
-            updates,
+            frames,
             task,
         };
         peer.wait_until("its first sync", crate::DEADLINE, |s, _| s.synced)
@@ -101,14 +99,27 @@ impl NativePeer {
 
     /// The document body as this peer has it.
     pub fn text(&self) -> String {
-        let doc = lock(&self.shared.doc);
+        let state = lock(&self.shared);
+        let doc = state.session.replica();
         let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
         text.get_string(&doc.transact())
     }
 
     /// What the server said about the connection.
     pub fn session(&self) -> NativeSession {
-        lock(&self.shared.session).clone()
+        let state = lock(&self.shared);
+        let session = &state.session;
+        NativeSession {
+            synced: session.synced(),
+            client_id: session.client_id(),
+            syncs: session.syncs(),
+            peers: session
+                .peers()
+                .iter()
+                .map(|(id, peer)| (*id, peer.name.clone()))
+                .collect(),
+            last_close: state.last_close.clone(),
+        }
     }
 
     /// The names of the others in the room, sorted.
@@ -121,15 +132,17 @@ impl NativePeer {
     /// Inserts `chunk` at UTF-16 offset `index` of the body and sends the
     /// update (or leaves it for the next sync while disconnected).
     pub async fn insert(&self, index: u32, chunk: &str) {
-        let update = {
-            let doc = lock(&self.shared.doc);
-            let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
-            let mut txn = doc.transact_mut();
-            text.insert(&mut txn, index, chunk);
-            txn.encode_update_v1()
-        };
-        if self.updates.send(update).await.is_err() {
-            panic!("{}'s connection task is gone", self.name);
+        let mut state = lock(&self.shared);
+        let doc = state.session.replica();
+        let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
+        let update = edit::insert(doc, &text, index, chunk);
+        // Queued under the same lock: a frame counted on this connection is
+        // in the queue before the connection task can end the connection
+        // (and then drop the frame, whose edit the next step 2 carries).
+        if let Some(frame) = state.session.local_update(update)
+            && self.frames.try_send(frame).is_err()
+        {
+            panic!("{}'s connection task is gone or far behind", self.name);
         }
     }
 
@@ -173,151 +186,97 @@ impl Drop for NativePeer {
 }
 
 /// Connects, serves the connection until it ends, and connects again.
-async fn run(url: String, name: String, shared: Arc<Shared>, mut updates: mpsc::Receiver<Vec<u8>>) {
+async fn run(
+    url: String,
+    name: String,
+    shared: Arc<Mutex<PeerState>>,
+    mut frames: mpsc::Receiver<Outgoing>,
+) {
     loop {
-        // What was queued while disconnected goes out in the next sync step 2.
-        while updates.try_recv().is_ok() {}
-        if let Ok(socket) = connect(&url).await {
-            let close = serve(socket, &name, &shared, &mut updates).await;
-            let mut session = lock(&shared.session);
-            session.synced = false;
-            session.peers.clear();
+        // Frames of a connection that ended: their edits are in the replica,
+        // and the next step 2 carries them.
+        while frames.try_recv().is_ok() {}
+        if let Ok(socket) = socket::open(&url).await {
+            lock(&shared).session.open();
+            let close = serve(socket, &name, &shared, &mut frames).await;
+            let mut state = lock(&shared);
+            state.session.closed();
             if close.is_some() {
-                session.last_close = close;
+                state.last_close = close;
             }
         }
         tokio::time::sleep(RETRY).await;
     }
 }
 
-async fn connect(url: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    let mut request = url.into_client_request()?;
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static(SUBPROTOCOL),
-    );
-    let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-    Ok(socket)
-}
-
 /// One connection: welcome, presence, sync, then relaying both ways until
-/// it ends. Returns the server's close code and reason, if it sent one.
+/// it ends. Returns the close the server sent, if it sent one.
 async fn serve(
     mut socket: Socket,
     name: &str,
-    shared: &Shared,
-    updates: &mut mpsc::Receiver<Vec<u8>>,
-) -> Option<(u16, String)> {
+    shared: &Mutex<PeerState>,
+    frames: &mut mpsc::Receiver<Outgoing>,
+) -> Option<Close> {
     let welcome = tokio::time::timeout(crate::DEADLINE, socket.next()).await;
     let Ok(Some(Ok(Message::Text(welcome)))) = welcome else {
         return None;
     };
-    let Ok(ServerMsg::Welcome {
-        client_id, peers, ..
-    }) = serde_json::from_str(&welcome)
-    else {
-        return None;
+    let (presence, step1) = {
+        let mut state = lock(shared);
+        let Ok(Reaction {
+            event: Event::Welcomed,
+            ..
+        }) = state.session.receive_text(&welcome)
+        else {
+            return None;
+        };
+        let presence = state.session.presence(Presence {
+            name: name.to_owned(),
+            color: COLOR.to_owned(),
+            cursor: None,
+        });
+        (presence, state.session.step1())
     };
-    {
-        let mut session = lock(&shared.session);
-        session.client_id = Some(client_id);
-        session.peers = peers.into_iter().map(|p| (p.client_id, p.name)).collect();
-    }
-    let presence = ClientMsg::Presence(Presence {
-        name: name.to_owned(),
-        color: COLOR.to_owned(),
-        cursor: None,
-    });
-    let step1 = SyncFrame::Step1(lock(&shared.doc).transact().state_vector());
-    if socket
-        .send(Message::Text(presence.to_json().into()))
-        .await
-        .is_err()
-        || socket
-            .send(Message::Binary(step1.encode().into()))
-            .await
-            .is_err()
+    if socket.send(message(&presence)).await.is_err() || socket.send(message(&step1)).await.is_err()
     {
         return None;
     }
     loop {
         tokio::select! {
             incoming = socket.next() => {
-                let message = match incoming {
-                    Some(Ok(message)) => message,
+                let reply = match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        // A text frame the session refuses changes nothing here.
+                        let _ = lock(shared).session.receive_text(&text);
+                        None
+                    }
+                    Some(Ok(Message::Binary(bytes))) => {
+                        let received = lock(shared).session.receive_binary(&bytes);
+                        // An unusable frame: the replica may now miss
+                        // something, so drop the connection and resync.
+                        received.ok()?.reply
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        // Reading on lets tungstenite finish the close handshake.
+                        socket::read_to_end(&mut socket, Duration::from_secs(2)).await;
+                        return frame.as_ref().map(|f| close_of(Some(f)));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
                     None | Some(Err(_)) => return None,
                 };
-                match message {
-                    Message::Text(text) => note_control(shared, &text),
-                    Message::Binary(bytes) => {
-                        if let Some(reply) = sync(shared, &bytes)?
-                            && socket.send(Message::Binary(reply.into())).await.is_err()
-                        {
-                            return None;
-                        }
-                    }
-                    Message::Close(frame) => {
-                        // Reading on lets tungstenite finish the close handshake.
-                        while let Ok(Some(Ok(_))) =
-                            tokio::time::timeout(Duration::from_secs(2), socket.next()).await
-                        {}
-                        return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
-                    }
-                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                if let Some(reply) = reply
+                    && socket.send(message(&reply)).await.is_err()
+                {
+                    return None;
                 }
             }
-            update = updates.recv() => {
-                let frame = SyncFrame::Update(update?).encode();
-                if socket.send(Message::Binary(frame.into())).await.is_err() {
+            frame = frames.recv() => {
+                if socket.send(message(&frame?)).await.is_err() {
                     return None;
                 }
             }
         }
     }
-}
-
-/// Takes in a JSON control message: presence comes and goes.
-fn note_control(shared: &Shared, text: &str) {
-    let mut session = lock(&shared.session);
-    match serde_json::from_str::<ServerMsg>(text) {
-        Ok(ServerMsg::Presence(peer)) => {
-            session.peers.insert(peer.client_id, peer.name);
-        }
-        Ok(ServerMsg::PeerLeft { client_id }) => {
-            session.peers.remove(&client_id);
-        }
-        _ => {}
-    }
-}
-
-/// Handles a y-sync frame: `Some(Some(reply))` to send, `Some(None)` when
-/// nothing is to be sent, `None` when the frame is unusable (the
-/// connection is dropped and made again).
-fn sync(shared: &Shared, bytes: &[u8]) -> Option<Option<Vec<u8>>> {
-    let frame = SyncFrame::decode(bytes).ok()?;
-    let doc = lock(&shared.doc);
-    match frame {
-        SyncFrame::Step1(their_state) => {
-            let diff = doc.transact().encode_diff_v1(&their_state);
-            Some(Some(SyncFrame::Step2(diff).encode()))
-        }
-        SyncFrame::Step2(update) => {
-            apply(&doc, &update)?;
-            let mut session = lock(&shared.session);
-            session.synced = true;
-            session.syncs += 1;
-            Some(None)
-        }
-        SyncFrame::Update(update) => {
-            apply(&doc, &update)?;
-            Some(None)
-        }
-    }
-}
-
-fn apply(doc: &Doc, update: &[u8]) -> Option<()> {
-    let update = Update::decode_v1(update).ok()?;
-    doc.transact_mut().apply_update(update).ok()
 }
 
 /// Locks `mutex`, also after a panic elsewhere (the data is still usable

@@ -229,7 +229,7 @@ async fn a_bad_update_from_a_yjs_client_costs_only_its_connection() {
                 .await;
             assert_ne!(noel_after, noel_before);
             node.wait_until("synced again", DEADLINE, |s| s.synced).await;
-            // Why the server closed it, as an operator sees it: an invalid update (4001).
+            // Why the server closed it, as an operator sees it: an invalid update.
             let (status, metrics) = ctx.server.get("/metrics").await;
             let refused = metrics
                 .lines()

@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
-use tandem_shared::SyncFrame;
+use tandem_testkit::socket::message;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 use yrs::{GetString, ReadTxn, StateVector, Text, Transact};
 
 use crate::conn::{self, Progress, ReaderOptions};
@@ -124,11 +123,20 @@ pub async fn replay(
         stop_rx.clone(),
         options,
         seen.clone(),
+        None,
     ));
     let own = Arc::new(Progress::default());
-    let counted_before = replayer.counted;
+    // The replayer's session counts what it sends; its reader hands it the
+    // server's `saved` messages.
+    let session = Arc::new(std::sync::Mutex::new(replayer.session));
     let (mut sink, stream) = replayer.socket.split();
-    let own_task = tokio::spawn(conn::read_loop(stream, stop_rx, options, own.clone()));
+    let own_task = tokio::spawn(conn::read_loop(
+        stream,
+        stop_rx,
+        options,
+        own.clone(),
+        Some(session.clone()),
+    ));
 
     let total = updates.len();
     let started = Instant::now();
@@ -147,8 +155,10 @@ pub async fn replay(
                 tokio::time::sleep_until(due.into()).await;
             }
         }
-        let frame = SyncFrame::Update(update.clone()).encode();
-        let send = sink.feed(Message::Binary(frame.into()));
+        // Counted as sent whatever the session's replica holds: the
+        // trace's updates were made on another replica ([`prepare`]).
+        let frame = conn::lock(&session).update_frame(update.clone());
+        let send = sink.feed(message(&frame));
         match tokio::time::timeout_at(give_up.into(), send).await {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
@@ -197,19 +207,21 @@ pub async fn replay(
         ));
     }
     if target.kind == ServerKind::Tandem {
-        let want = counted_before + all;
-        while own.saved.load(Ordering::Relaxed) < want
+        while !conn::lock(&session).all_saved()
             && own.ended.load(Ordering::Relaxed) == 0
             && Instant::now() < give_up
         {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        if own.saved.load(Ordering::Relaxed) >= want {
+        let (saved, sent) = {
+            let session = conn::lock(&session);
+            (session.saved(), session.sent())
+        };
+        if saved == sent && outcome.sent == total {
             outcome.durable_secs = Some(started.elapsed().as_secs_f64());
         } else if outcome.problem.is_none() {
             outcome.problem = Some(format!(
-                "saved reached {} of {want} in {timeout:?}",
-                own.saved.load(Ordering::Relaxed)
+                "saved reached {saved} of the {sent} frames sent in {timeout:?}"
             ));
         }
     }
@@ -218,8 +230,14 @@ pub async fn replay(
     outcome.observer_ended = observer_log.as_ref().and_then(|l| l.ended.clone());
     let own_log = own_task.await.ok().map(|(_, log)| log);
     let why = |who: &str, log: Option<conn::ReaderLog>| {
-        log.and_then(|l| l.ended)
-            .map(|e| format!("; the {who}'s connection ended: {e}"))
+        let log = log?;
+        let ended = log
+            .ended
+            .map(|e| format!("; the {who}'s connection ended: {e}"));
+        let refused = log
+            .refused
+            .map(|e| format!("; the {who}'s session refused: {e}"));
+        Some(ended.into_iter().chain(refused).collect::<String>())
     };
     if let Some(problem) = &mut outcome.problem {
         problem.extend(why("observer", observer_log));
@@ -266,5 +284,5 @@ pub async fn fresh_load(target: Target, room: &str) -> anyhow::Result<(f64, Stri
         .await
         .context("a fresh client could not load the document")?;
     let secs = synced.synced_at.duration_since(started).as_secs_f64();
-    Ok((secs, conn::content(&synced.doc, &synced.text)))
+    Ok((secs, synced.content()))
 }

@@ -2,29 +2,35 @@
 //! handshake in the target's dialect, and the reader that load runs attach
 //! to each connection afterwards.
 //!
-//! Frames are built and parsed with [`tandem_shared::SyncFrame`] and
-//! [`tandem_shared::ServerMsg`]; frames of other y-sync message types
-//! (awareness, y-sweet's extensions) decode as `UnsupportedMessage` and are
-//! skipped.
+//! The handshake is the shared [`ClientSession`], as in every Tandem client:
+//! it answers the server's step 1, applies its step 2, and counts the step 2
+//! and update frames this client sends, which Tandem's `saved` counts. Frames
+//! of other y-sync message types (awareness, y-sweet's extensions) decode as
+//! `UnsupportedMessage` and are skipped. After the handshake, the load
+//! reader ([`read_loop`]) only scans update frames for tags: applying them
+//! would cost more than the servers being measured. Control messages go to
+//! the writer's session when the run wants `saved` ([`SharedSession`]), so
+//! no acknowledgement is counted here.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tandem_shared::{DecodeError, SUBPROTOCOL, ServerMsg, SyncFrame};
+use tandem_shared::session::{Event, Outgoing, SessionError};
+use tandem_shared::{ClientSession, DecodeError, Replica, SyncFrame};
+use tandem_testkit::edit;
+use tandem_testkit::socket::message;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use yrs::updates::decoder::Decode;
-use yrs::{ClientID, Doc, GetString, OffsetKind, Options, ReadTxn, TextRef, Transact, Update};
+use yrs::{ClientID, Doc, GetString, OffsetKind, Options, TextRef, Transact};
 
 use crate::tag::{self, Tag};
 use crate::target::{ServerKind, Target};
@@ -35,6 +41,19 @@ pub type Socket = WebSocketStream<TcpStream>;
 pub type Sink = SplitSink<Socket, Message>;
 /// The receiving half of a [`Socket`].
 pub type Stream = SplitStream<Socket>;
+
+/// A session shared by the task that writes through it and the reader that
+/// takes the server's control messages (`saved`) into it. A std mutex: each
+/// lock covers one synchronous call into the session, never an `.await`.
+pub type SharedSession = Arc<Mutex<ClientSession<Doc>>>;
+
+/// Locks a [`SharedSession`], also after a panic elsewhere (the counts are
+/// still what they were).
+pub fn lock(session: &Mutex<ClientSession<Doc>>) -> MutexGuard<'_, ClientSession<Doc>> {
+    session
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// The client side's buffers. Tungstenite's defaults (128 KiB each) would
 /// cost the load generator gigabytes at 20,000 connections; frames here are
@@ -64,13 +83,12 @@ pub async fn open(target: &Target, room: &str, source: Option<IpAddr>) -> anyhow
         .await
         .with_context(|| format!("cannot connect to {}", target.addr))?;
     stream.set_nodelay(true)?;
-    let mut request = target.room_url(room).into_client_request()?;
-    if target.kind == ServerKind::Tandem {
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static(SUBPROTOCOL),
-        );
-    }
+    let url = target.room_url(room)?;
+    let request = if target.kind == ServerKind::Tandem {
+        tandem_testkit::socket::request(&url)?
+    } else {
+        url.into_client_request()?
+    };
     let (socket, _response) =
         tokio_tungstenite::client_async_with_config(request, stream, Some(client_config()))
             .await
@@ -92,19 +110,30 @@ pub fn new_replica() -> Doc {
     })
 }
 
-/// A connection that completed the handshake, with its replica.
+/// A connection that completed the handshake, with its session.
 #[derive(Debug)]
 pub struct Synced {
     /// The socket, ready for updates.
     pub socket: Socket,
-    /// This client's replica of the room.
-    pub doc: Doc,
-    /// The room's `content` text in `doc`.
+    /// This client's side of the protocol: its replica of the room, and the
+    /// step 2 and update frames it sent, which Tandem's `saved` counts.
+    pub session: ClientSession<Doc>,
+    /// The room's `content` text in the replica.
     pub text: TextRef,
-    /// Update and step-2 frames sent so far: what Tandem's `saved` counts.
-    pub counted: u64,
     /// When the server's step 2 had been applied.
     pub synced_at: Instant,
+}
+
+impl Synced {
+    /// The replica.
+    pub fn doc(&self) -> &Doc {
+        self.session.replica()
+    }
+
+    /// The replica's text.
+    pub fn content(&self) -> String {
+        content(self.doc(), &self.text)
+    }
 }
 
 /// Opens and completes the handshake within `deadline`.
@@ -122,55 +151,51 @@ pub async fn connect(
     .with_context(|| format!("no sync within {deadline:?}"))?
 }
 
-/// The y-sync handshake: send our state vector, answer the server's with
-/// what it misses, apply what it sends until its step 2 arrives.
+/// The y-sync handshake, driven by the session: send our state vector,
+/// answer the server's with what it misses, apply what it sends, until its
+/// step 2 arrived and ours went out (updates are sent live from then on).
 pub async fn handshake(mut socket: Socket, kind: ServerKind) -> anyhow::Result<Synced> {
-    let doc = new_replica();
-    let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
-    let step1 = SyncFrame::Step1(doc.transact().state_vector()).encode();
-    socket.send(Message::Binary(step1.into())).await?;
-    let mut counted = 0;
-    loop {
-        let message = socket
+    let replica = new_replica();
+    let text = replica.get_or_insert_text(tandem_shared::doc::CONTENT);
+    let mut session = ClientSession::new(replica, false);
+    session.open();
+    socket.send(message(&session.step1())).await?;
+    while !(session.synced() && (session.live() || session.read_only())) {
+        let frame = socket
             .next()
             .await
             .context("the server closed during the handshake")??;
-        match message {
-            Message::Text(text) if kind == ServerKind::Tandem => {
-                if let Ok(ServerMsg::Error { reason, .. }) = serde_json::from_str(&text) {
-                    bail!("server error during the handshake: {reason}");
-                }
-            }
-            Message::Binary(bytes) => match decode(&bytes)? {
-                Some(SyncFrame::Step1(sv)) => {
-                    let diff = doc.transact().encode_diff_v1(&sv);
-                    socket
-                        .send(Message::Binary(SyncFrame::Step2(diff).encode().into()))
-                        .await?;
-                    counted += 1;
-                }
-                Some(SyncFrame::Step2(update)) => {
-                    apply(&doc, &update)?;
-                    return Ok(Synced {
-                        socket,
-                        doc,
-                        text,
-                        counted,
-                        synced_at: Instant::now(),
-                    });
-                }
-                Some(SyncFrame::Update(update)) => apply(&doc, &update)?,
-                None => {}
-            },
+        let reaction = match frame {
+            // The other dialects send no text frames.
+            Message::Text(text) if kind == ServerKind::Tandem => session.receive_text(&text),
+            Message::Binary(bytes) => session.receive_binary(&bytes),
             Message::Close(frame) => {
-                let (code, reason) = frame
-                    .map(|f| (u16::from(f.code), f.reason.to_string()))
-                    .unwrap_or((1005, String::new()));
-                bail!("the server closed the connection: {code} {reason}");
+                let why = frame.map_or_else(
+                    || "no close code".to_owned(),
+                    |f| format!("{} {}", u16::from(f.code), f.reason),
+                );
+                bail!("the server closed the connection: {why}");
             }
-            _ => {}
+            _ => continue,
+        };
+        let reaction = match reaction {
+            Ok(reaction) => reaction,
+            Err(SessionError::BadFrame(DecodeError::UnsupportedMessage(_))) => continue,
+            Err(err) => bail!("during the handshake: {err}"),
+        };
+        if let Event::Refused { reason, .. } = &reaction.event {
+            bail!("server error during the handshake: {reason}");
+        }
+        if let Some(reply) = reaction.reply {
+            socket.send(message(&reply)).await?;
         }
     }
+    Ok(Synced {
+        socket,
+        session,
+        text,
+        synced_at: Instant::now(),
+    })
 }
 
 /// A sync frame, or `None` for y-sync messages that are not sync (awareness…).
@@ -182,13 +207,18 @@ pub fn decode(bytes: &[u8]) -> anyhow::Result<Option<SyncFrame>> {
     }
 }
 
-/// Applies a v1 update to `doc` in its own transaction.
+/// Applies a v1 update to `doc` as every session does
+/// ([`Replica::apply_remote`]), in its own transaction.
 pub fn apply(doc: &Doc, update: &[u8]) -> anyhow::Result<()> {
-    let update = Update::decode_v1(update).context("update does not decode")?;
-    doc.transact_mut()
-        .apply_update(update)
-        .context("update does not apply")?;
-    Ok(())
+    doc.apply_remote(update)
+        .map_err(|err| anyhow::anyhow!("{err}"))
+}
+
+/// Appends `tag` to the replica's text and returns the update frame to send,
+/// counted by the session; `None` before the session's step 2 went out.
+pub fn append_tag(session: &mut ClientSession<Doc>, text: &TextRef, tag: Tag) -> Option<Outgoing> {
+    let update = edit::append(session.replica(), text, &tag.text());
+    session.local_update(update)
 }
 
 /// The text of `content` in `doc`.
@@ -215,8 +245,6 @@ pub struct Progress {
     pub frames: AtomicU64,
     /// Readers whose connection ended.
     pub ended: AtomicU64,
-    /// The highest `saved` count any reader saw (Tandem).
-    pub saved: AtomicU64,
 }
 
 /// What one reader saw.
@@ -228,18 +256,22 @@ pub struct ReaderLog {
     pub updates: Vec<Vec<u8>>,
     /// Update frames received.
     pub frames: u64,
-    /// The last `saved` count (Tandem).
-    pub saved: u64,
+    /// The first control message the writer's session refused (e.g. a
+    /// `saved` count beyond what was sent).
+    pub refused: Option<String>,
     /// The close the server sent, or why the stream ended, if it did.
     pub ended: Option<String>,
 }
 
-/// Reads `stream` until `stop` turns true or the connection ends.
+/// Reads `stream` until `stop` turns true or the connection ends. Update
+/// frames are only scanned for tags; control messages go into `session`
+/// (the session of whoever writes on this connection), if given.
 pub async fn read_loop(
     mut stream: Stream,
     mut stop: watch::Receiver<bool>,
     options: ReaderOptions,
     progress: Arc<Progress>,
+    session: Option<SharedSession>,
 ) -> (Stream, ReaderLog) {
     let mut log = ReaderLog::default();
     loop {
@@ -294,9 +326,11 @@ pub async fn read_loop(
                 }
             }
             Message::Text(text) => {
-                if let Ok(ServerMsg::Saved { updates }) = serde_json::from_str(&text) {
-                    log.saved = log.saved.max(updates);
-                    progress.saved.fetch_max(updates, Ordering::Relaxed);
+                if let Some(session) = &session {
+                    let taken = lock(session).receive_text(&text);
+                    if let Err(err) = taken {
+                        log.refused.get_or_insert_with(|| err.to_string());
+                    }
                 }
             }
             Message::Close(frame) => {
@@ -320,6 +354,51 @@ mod tests {
     use yrs::{Text, Transact};
 
     use super::*;
+
+    #[tokio::test]
+    async fn the_handshake_and_saved_go_through_the_session() {
+        let (server, _) = tandem_testkit::TestServer::memory().await;
+        let target = Target {
+            kind: ServerKind::Tandem,
+            addr: server.addr,
+        };
+        let synced = connect(&target, "loadgen-session", None, tandem_testkit::DEADLINE)
+            .await
+            .expect("the handshake completes");
+        assert!(synced.session.synced() && synced.session.live());
+        assert_eq!(synced.session.sent(), 1, "our step 2 is counted");
+        let Synced {
+            socket,
+            mut session,
+            text,
+            ..
+        } = synced;
+        let frame = append_tag(&mut session, &text, Tag { writer: 0, seq: 0 }).expect("live");
+        let session: SharedSession = Arc::new(Mutex::new(session));
+        let (mut sink, stream) = socket.split();
+        sink.send(message(&frame)).await.expect("send");
+        let (stop, stopped) = watch::channel(false);
+        let options = ReaderOptions {
+            writer: Some(0),
+            keep_updates: false,
+        };
+        let progress = Arc::new(Progress::default());
+        let reader = tokio::spawn(read_loop(
+            stream,
+            stopped,
+            options,
+            progress,
+            Some(session.clone()),
+        ));
+        tandem_testkit::eventually("the step 2 and the update saved", || {
+            lock(&session).all_saved()
+        })
+        .await;
+        assert_eq!(lock(&session).saved(), 2);
+        stop.send(true).expect("the reader listens");
+        let (_, log) = reader.await.expect("the reader ends");
+        assert_eq!((log.refused, log.ended), (None, None));
+    }
 
     #[test]
     fn applying_own_echoes_changes_nothing() {

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
-use tandem_shared::{ServerMsg, SyncFrame};
+use tandem_shared::session::Event;
+use tandem_testkit::socket::message;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
-use yrs::{Text, Transact};
 
 use crate::conn::{self, Synced};
 use crate::stats::Latencies;
@@ -105,14 +105,15 @@ async fn write_acked(
 ) -> WriterOut {
     let Synced {
         socket,
-        doc,
+        mut session,
         text,
-        counted,
         ..
     } = client;
     let (mut sink, mut stream) = socket.split();
+    // Frames of the handshake (its step 2): the session counts them first.
+    let handshake = session.sent();
+    // When each update was sent; update n is frame `handshake + n + 1`.
     let mut sent_at: Vec<Instant> = Vec::new();
-    let mut saved = 0u64;
     let mut out = WriterOut {
         acked_in_time: 0,
         latency: Latencies::new(),
@@ -121,7 +122,7 @@ async fn write_acked(
     tokio::time::sleep_until(start.into()).await;
     loop {
         let now = Instant::now();
-        let in_flight = counted + sent_at.len() as u64 - saved.max(counted);
+        let in_flight = session.sent() - session.saved();
         if now >= end && in_flight == 0 {
             break;
         }
@@ -136,15 +137,12 @@ async fn write_acked(
                     writer,
                     seq: sent_at.len() as u32,
                 };
-                let update = {
-                    let mut txn = doc.transact_mut();
-                    let len = text.len(&txn);
-                    text.insert(&mut txn, len, &tag.text());
-                    txn.encode_update_v1()
+                let Some(frame) = conn::append_tag(&mut session, &text, tag) else {
+                    out.problem = Some("the session is not live after the handshake".into());
+                    return out;
                 };
                 sent_at.push(Instant::now());
-                let frame = SyncFrame::Update(update).encode();
-                if let Err(err) = sink.feed(Message::Binary(frame.into())).await {
+                if let Err(err) = sink.feed(message(&frame)).await {
                     out.problem = Some(err.to_string());
                     return out;
                 }
@@ -155,28 +153,40 @@ async fn write_acked(
                 return out;
             }
         }
-        let message = match tokio::time::timeout(Duration::from_millis(100), stream.next()).await {
+        let incoming = match tokio::time::timeout(Duration::from_millis(100), stream.next()).await {
             Err(_) => continue,
-            Ok(Some(Ok(message))) => message,
+            Ok(Some(Ok(incoming))) => incoming,
             Ok(other) => {
                 out.problem = Some(format!("connection ended: {other:?}"));
                 return out;
             }
         };
-        if let Message::Text(json) = message
-            && let Ok(ServerMsg::Saved { updates }) = serde_json::from_str(&json)
-        {
-            let now = Instant::now();
-            for n in saved.max(counted) + 1..=updates {
-                let index = (n - counted - 1) as usize;
-                if let Some(at) = sent_at.get(index) {
-                    out.latency.record(now.saturating_duration_since(*at));
-                    if now <= end {
-                        out.acked_in_time += 1;
+        // Relayed updates (binary) are not applied: that would cost more
+        // than what is measured. `saved` goes through the session.
+        let Message::Text(json) = incoming else {
+            continue;
+        };
+        let before = session.saved();
+        match session.receive_text(&json) {
+            Ok(reaction) if matches!(reaction.event, Event::Saved { .. }) => {
+                let now = Instant::now();
+                for n in before + 1..=session.saved() {
+                    let Some(index) = n.checked_sub(handshake + 1) else {
+                        continue;
+                    };
+                    if let Some(at) = sent_at.get(index as usize) {
+                        out.latency.record(now.saturating_duration_since(*at));
+                        if now <= end {
+                            out.acked_in_time += 1;
+                        }
                     }
                 }
             }
-            saved = saved.max(updates);
+            Ok(_) => {}
+            Err(err) => {
+                out.problem = Some(err.to_string());
+                return out;
+            }
         }
     }
     out

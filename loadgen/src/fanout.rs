@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures_util::SinkExt;
 use futures_util::StreamExt;
-use tandem_shared::SyncFrame;
+use tandem_shared::ClientSession;
+use tandem_testkit::socket::message;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::Message;
-use yrs::{Doc, Text, TextRef, Transact};
+use yrs::{Doc, TextRef};
 
 use crate::conn::{self, Progress, ReaderLog, ReaderOptions, Sink, Synced};
 use crate::stats::Latencies;
@@ -158,12 +158,13 @@ pub async fn run(
             stop_rx.clone(),
             options,
             progress.clone(),
+            None,
         )));
         match writer {
-            Some(w) => writer_parts.push((w, sink, s.doc, s.text)),
+            Some(w) => writer_parts.push((w, sink, s.session, s.text)),
             None => {
                 idle_sinks.push(sink);
-                docs.push((s.doc, s.text));
+                docs.push((s.session.replica().clone(), s.text));
             }
         }
     }
@@ -174,9 +175,9 @@ pub async fn run(
     let server_cpu_before = server_pid.and_then(crate::procs::pid_cpu_secs);
     let self_cpu_before = crate::procs::self_cpu_secs();
     let mut writers = Vec::new();
-    for (w, sink, doc, text) in writer_parts {
+    for (w, sink, session, text) in writer_parts {
         writers.push(tokio::spawn(write_at_rate(
-            sink, doc, text, w, per_writer, start, end,
+            sink, session, text, w, per_writer, start, end,
         )));
     }
     let mut writer_docs = Vec::new();
@@ -188,7 +189,7 @@ pub async fn run(
             problems.push(format!("writer {}: {err}", out.writer));
         }
         sent_times.push(out.sent);
-        writer_docs.push((out.doc, out.text));
+        writer_docs.push((out.session.replica().clone(), out.text));
         idle_sinks.push(out.sink);
     }
     let wall = start.elapsed().as_secs_f64().max(1e-9);
@@ -274,7 +275,7 @@ pub async fn run(
     drop(idle_sinks);
     let fresh = conn::connect(&target, room, None, CONNECT_DEADLINE)
         .await
-        .map(|s| conn::content(&s.doc, &s.text));
+        .map(|s| s.content());
     let reference = texts.first().cloned().unwrap_or_default();
     let differing = texts.iter().filter(|t| **t != reference).count();
     let mut converged = differing == 0;
@@ -320,7 +321,8 @@ pub async fn run(
 struct WriterOut {
     writer: u32,
     sink: Sink,
-    doc: Doc,
+    /// Its session, whose replica holds its own updates.
+    session: ClientSession<Doc>,
     text: TextRef,
     /// When each of its updates was sent, by sequence number.
     sent: Vec<Instant>,
@@ -334,7 +336,7 @@ const MAX_BATCH: usize = 256;
 /// Sends one tagged update at a time, `rate` per second, from `start` to `end`.
 async fn write_at_rate(
     mut sink: Sink,
-    doc: Doc,
+    mut session: ClientSession<Doc>,
     text: TextRef,
     writer: u32,
     rate: f64,
@@ -356,15 +358,12 @@ async fn write_at_rate(
                 writer,
                 seq: sent.len() as u32,
             };
-            let update = {
-                let mut txn = doc.transact_mut();
-                let len = text.len(&txn);
-                text.insert(&mut txn, len, &tag.text());
-                txn.encode_update_v1()
+            let Some(frame) = conn::append_tag(&mut session, &text, tag) else {
+                error = Some("the session is not live after the handshake".into());
+                break 'run;
             };
-            let frame = SyncFrame::Update(update).encode();
             sent.push(Instant::now());
-            if let Err(err) = sink.feed(Message::Binary(frame.into())).await {
+            if let Err(err) = sink.feed(message(&frame)).await {
                 error = Some(err.to_string());
                 break 'run;
             }
@@ -382,7 +381,7 @@ async fn write_at_rate(
     WriterOut {
         writer,
         sink,
-        doc,
+        session,
         text,
         sent,
         error,

@@ -129,7 +129,7 @@ pub async fn run(
                 writer: None,
                 keep_updates: false,
             };
-            tokio::spawn(conn::read_loop(stream, stop, options, progress));
+            tokio::spawn(conn::read_loop(stream, stop, options, progress, None));
             Ok(sink)
         });
         while let Some(result) = set.try_join_next() {

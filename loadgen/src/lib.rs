@@ -3,8 +3,9 @@
 //! It speaks three dialects of the same y-sync protocol ([`target`]): Tandem's
 //! (`tandem.v1`, a JSON `welcome` first, `saved` acknowledgements), the Yjs
 //! reference server's and y-sweet's (plain y-sync, awareness frames skipped).
-//! Every frame is built and parsed with `tandem_shared` ([`conn`]); nothing
-//! here re-implements the protocol.
+//! Every connection's handshake is the shared `tandem_shared::ClientSession`
+//! ([`conn`]), which also counts what `saved` acknowledges; nothing here
+//! re-implements the protocol.
 //!
 //! The workloads are one module each: [`fanout`] (latency from a writer's send
 //! to every other client, and the rate stepping built on it), [`idle`] (how
@@ -13,7 +14,8 @@
 //! (acknowledged writes per second), [`storage`] (group commit and compaction,
 //! in process) and [`floor`] (what bare yrs does in
 //! process, the bound every server sits on). [`suite`] runs them all against
-//! every server and [`report`] writes `docs/BENCHMARKS.md`.
+//! every server into [`results`], with the [`machine`]'s facts, and
+//! [`report`] renders those into `docs/BENCHMARKS.md`.
 //!
 //! Everything targets 127.0.0.1, is bounded in count and time, and stops by
 //! itself.
@@ -24,8 +26,10 @@ pub mod durable;
 pub mod fanout;
 pub mod floor;
 pub mod idle;
+pub mod machine;
 pub mod procs;
 pub mod report;
+pub mod results;
 pub mod stats;
 pub mod stepping;
 pub mod storage;

@@ -6,6 +6,10 @@
 //! a single-threaded server (Node) and a multi-threaded one (Tandem) get the
 //! same hardware. Fan-out runs are interleaved across servers (run 1 on each,
 //! then run 2…), so a burst of background load hits them all alike.
+//!
+//! The figures go into a [`Results`] (plain data, [`crate::results`]), with
+//! the machine's facts gathered here first ([`crate::machine`]), so the
+//! report renders without running anything.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,9 +21,10 @@ use crate::bigdoc::{self, Prepared};
 use crate::durable::{self, DurableSpec};
 use crate::fanout::{self, FanoutSpec};
 use crate::floor;
-use crate::idle::{self, IdleResult, IdleSpec};
+use crate::idle::{self, IdleSpec};
 use crate::procs::{self, Launcher, ServerProcess};
-use crate::stats::{Spread, Summary};
+use crate::results::{BigDoc, DurableRow, FanoutRow, FanoutRun, Floors, Results, Step, Stepping};
+use crate::stats::Spread;
 use crate::stepping::{PassRule, RateStepper, StepFigures};
 use crate::target::ServerKind;
 use crate::trace::Trace;
@@ -119,187 +124,6 @@ impl Plan {
     }
 }
 
-/// One fan-out run's figures.
-#[derive(Debug, Clone)]
-pub struct FanoutRun {
-    /// Percentiles, when the run delivered everything.
-    pub summary: Option<Summary>,
-    /// Deliveries that never came.
-    pub lost: u64,
-    /// Whether every replica ended equal.
-    pub converged: bool,
-    /// What went wrong.
-    pub problems: Vec<String>,
-    /// Server CPU, cores.
-    pub server_cpu: Option<f64>,
-}
-
-/// All runs of one fan-out configuration on one server.
-#[derive(Debug, Clone)]
-pub struct FanoutRow {
-    /// The server.
-    pub server: ServerKind,
-    /// Clients in the room.
-    pub clients: usize,
-    /// Writers among them.
-    pub writers: usize,
-    /// Total updates/s.
-    pub rate: f64,
-    /// Each run.
-    pub runs: Vec<FanoutRun>,
-}
-
-impl FanoutRow {
-    /// Whether every run delivered everything.
-    pub fn complete(&self) -> bool {
-        !self.runs.is_empty() && self.runs.iter().all(|r| r.summary.is_some())
-    }
-
-    /// Spread of a percentile over the complete runs.
-    pub fn spread(&self, pick: impl Fn(&Summary) -> f64) -> Option<Spread> {
-        let values: Vec<f64> = self
-            .runs
-            .iter()
-            .filter_map(|r| r.summary.as_ref().map(&pick))
-            .collect();
-        Spread::of(&values)
-    }
-}
-
-/// One step of the rate search.
-#[derive(Debug, Clone)]
-pub struct Step {
-    /// Asked rate, updates/s.
-    pub rate: u64,
-    /// What it measured.
-    pub figures: StepFigures,
-    /// Whether it counted as sustained.
-    pub passed: bool,
-    /// Server and load-generator CPU, cores.
-    pub server_cpu: Option<f64>,
-    /// The load generator's CPU, cores.
-    pub loadgen_cpu: Option<f64>,
-    /// p50 latency, ms.
-    pub p50_ms: Option<f64>,
-    /// First problem, if any.
-    pub problem: Option<String>,
-}
-
-/// The rate search on one server.
-#[derive(Debug, Clone)]
-pub struct Stepping {
-    /// The server.
-    pub server: ServerKind,
-    /// Every step, in order.
-    pub steps: Vec<Step>,
-    /// Highest rate sustained.
-    pub sustained: Option<u64>,
-    /// Whether the search hit its top rate without failing.
-    pub capped: bool,
-}
-
-/// The large-document figures for one server.
-#[derive(Debug, Clone, Default)]
-pub struct BigDoc {
-    /// The replay.
-    pub replay: bigdoc::ReplayOutcome,
-    /// Fresh-client load times with the room in memory, ms.
-    pub warm_ms: Option<Spread>,
-    /// Fresh-client load time after a restart (room loaded from storage), ms.
-    pub cold_ms: Option<f64>,
-    /// Whether the fresh clients' text equals the trace's.
-    pub text_ok: Option<bool>,
-    /// Whether the text after the restart equals it too.
-    pub cold_text_ok: Option<bool>,
-    /// Bytes on disk.
-    pub stored_bytes: Option<u64>,
-    /// Server memory attributable to the room, KiB.
-    pub room_kib: Option<u64>,
-    /// How `room_kib` was measured.
-    pub room_kib_how: &'static str,
-    /// What went wrong.
-    pub problems: Vec<String>,
-}
-
-/// The in-process yrs floors.
-#[derive(Debug, Clone, Default)]
-pub struct Floors {
-    /// Trace updates applied, one transaction each, updates/s.
-    pub apply_rate: Option<Spread>,
-    /// Single-character appends made and encoded, updates/s.
-    pub append_rate: Option<Spread>,
-    /// The trace's final state decoded and applied, ms.
-    pub load_ms: Option<Spread>,
-    /// Making the trace's updates, seconds (client side).
-    pub make_secs: f64,
-    /// Edits in the replayed trace.
-    pub edits: usize,
-    /// Size of the final state as one v1 update, bytes.
-    pub state_bytes: usize,
-    /// Characters in the final text.
-    pub text_chars: usize,
-}
-
-/// One durable-write configuration's runs.
-#[derive(Debug, Clone)]
-pub struct DurableRow {
-    /// Writers.
-    pub writers: usize,
-    /// In one room or one room each.
-    pub one_room: bool,
-    /// Acknowledged updates/s per run.
-    pub rates: Vec<f64>,
-    /// p50 and p99 send→saved of the last run, ms.
-    pub latency: Option<Summary>,
-    /// Problems seen.
-    pub problems: Vec<String>,
-}
-
-/// Everything a bench run measured.
-#[derive(Debug, Clone, Default)]
-pub struct Results {
-    /// The plan it followed.
-    pub quick: bool,
-    /// Runs per configuration.
-    pub runs: usize,
-    /// The command line.
-    pub command: String,
-    /// Facts about the machine and software.
-    pub machine: Vec<(String, String)>,
-    /// Servers measured.
-    pub servers: Vec<ServerKind>,
-    /// Servers left out, and why.
-    pub skipped: Vec<(ServerKind, String)>,
-    /// Fan-out.
-    pub fanout: Vec<FanoutRow>,
-    /// Rate search.
-    pub stepping: Vec<Stepping>,
-    /// Room size and writers of the rate search.
-    pub step_room: (usize, usize),
-    /// Seconds per step.
-    pub step_secs: f64,
-    /// Floors.
-    pub floors: Floors,
-    /// Idle connections per server.
-    pub idle: Vec<(ServerKind, Result<IdleResult, String>)>,
-    /// Connections per room in the idle test.
-    pub idle_per_room: usize,
-    /// Why the idle test stops where it does.
-    pub idle_cap: String,
-    /// Large document per server.
-    pub bigdoc: Vec<(ServerKind, BigDoc)>,
-    /// Durable writes (Tandem).
-    pub durable: Vec<DurableRow>,
-    /// Storage in process (Tandem's SqliteStore).
-    pub storage: crate::storage::StorageResult,
-    /// Seconds per fan-out run.
-    pub fanout_secs: f64,
-    /// Seconds per durable run.
-    pub durable_secs: f64,
-    /// Wall-clock minutes the whole run took.
-    pub minutes: f64,
-}
-
 /// Runs the whole suite.
 pub async fn run(config: &BenchConfig) -> anyhow::Result<Results> {
     let began = Instant::now();
@@ -308,7 +132,7 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<Results> {
         quick: config.quick,
         runs: plan.runs,
         command: config.command.clone(),
-        machine: crate::report::machine_facts(&config.launcher),
+        machine: crate::machine::facts(&config.launcher),
         step_room: plan.step_room,
         step_secs: plan.step_secs,
         fanout_secs: plan.fanout_secs,

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use tandem_shared::RoomId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -56,13 +57,15 @@ pub struct Target {
 
 impl Target {
     /// The WebSocket URL of `room`.
-    pub fn room_url(&self, room: &str) -> String {
+    pub fn room_url(&self, room: &str) -> anyhow::Result<String> {
         let addr = self.addr;
-        match self.kind {
-            ServerKind::Tandem => format!("ws://{addr}/ws/{room}"),
+        Ok(match self.kind {
+            ServerKind::Tandem => RoomId::new(room)
+                .map_err(|err| anyhow::anyhow!("`{room}`: {err}"))?
+                .ws_url(&format!("ws://{addr}"), None),
             ServerKind::Yjs => format!("ws://{addr}/{room}"),
             ServerKind::Ysweet => format!("ws://{addr}/d/{room}/ws/{room}"),
-        }
+        })
     }
 
     /// Does what the server needs before a room can be joined: y-sweet
@@ -137,10 +140,16 @@ mod tests {
     fn urls_name_their_dialect() {
         let (t, room) = Target::parse_url("ws://127.0.0.1:8080/ws/notes", None).expect("tandem");
         assert_eq!((t.kind, room.as_str()), (ServerKind::Tandem, "notes"));
-        assert_eq!(t.room_url("notes"), "ws://127.0.0.1:8080/ws/notes");
+        assert_eq!(
+            t.room_url("notes").expect("a room name"),
+            "ws://127.0.0.1:8080/ws/notes"
+        );
         let (t, room) = Target::parse_url("ws://127.0.0.1:9/d/doc-1/ws", None).expect("y-sweet");
         assert_eq!((t.kind, room.as_str()), (ServerKind::Ysweet, "doc-1"));
-        assert_eq!(t.room_url("doc-1"), "ws://127.0.0.1:9/d/doc-1/ws/doc-1");
+        assert_eq!(
+            t.room_url("doc-1").expect("any name"),
+            "ws://127.0.0.1:9/d/doc-1/ws/doc-1"
+        );
         let (t, _) = Target::parse_url("ws://127.0.0.1:9/d/x/ws/x", None).expect("y-sweet");
         assert_eq!(t.kind, ServerKind::Ysweet);
         assert!(Target::parse_url("ws://127.0.0.1:9/d/x/ws/y", None).is_err());

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures_util::StreamExt;
-use tandem_shared::SyncFrame;
+use futures_util::{SinkExt, StreamExt};
+use tandem_shared::DecodeError;
+use tandem_shared::session::SessionError;
+use tandem_testkit::socket::message;
 use tokio_tungstenite::tungstenite::Message;
 use yrs::types::Delta;
 use yrs::types::text::TextEvent;
@@ -22,7 +24,7 @@ use crate::trace::Trace;
 pub async fn cat(target: Target, room: &str) -> anyhow::Result<()> {
     target.prepare_room(room).await.ok();
     let synced = conn::connect(&target, room, None, Duration::from_secs(30)).await?;
-    println!("{}", conn::content(&synced.doc, &synced.text));
+    println!("{}", synced.content());
     Ok(())
 }
 
@@ -30,10 +32,15 @@ pub async fn cat(target: Target, room: &str) -> anyhow::Result<()> {
 /// `@index -count`, for at most `duration`.
 pub async fn follow(target: Target, room: &str, duration: Duration) -> anyhow::Result<()> {
     target.prepare_room(room).await.ok();
-    let synced = conn::connect(&target, room, None, Duration::from_secs(30)).await?;
-    println!("{}", conn::content(&synced.doc, &synced.text));
+    let conn::Synced {
+        mut socket,
+        mut session,
+        text,
+        ..
+    } = conn::connect(&target, room, None, Duration::from_secs(30)).await?;
+    println!("{}", conn::content(session.replica(), &text));
     eprintln!("-- following {room} for {duration:?} (Ctrl-C to stop)");
-    synced.text.observe("follow", |txn, event: &TextEvent| {
+    text.observe("follow", |txn, event: &TextEvent| {
         let mut index = 0;
         for delta in event.delta(txn) {
             match delta {
@@ -50,7 +57,6 @@ pub async fn follow(target: Target, room: &str, duration: Duration) -> anyhow::R
             }
         }
     });
-    let mut socket = synced.socket;
     let end = tokio::time::Instant::now() + duration;
     loop {
         let next = tokio::select! {
@@ -58,13 +64,17 @@ pub async fn follow(target: Target, room: &str, duration: Duration) -> anyhow::R
             () = tokio::time::sleep_until(end) => break,
         };
         match next {
-            Some(Ok(Message::Binary(bytes))) => {
-                if let Some(SyncFrame::Update(update) | SyncFrame::Step2(update)) =
-                    conn::decode(&bytes)?
-                {
-                    conn::apply(&synced.doc, &update)?;
+            // The session applies updates (the observer prints them) and
+            // answers a step 1; awareness and other messages are skipped.
+            Some(Ok(Message::Binary(bytes))) => match session.receive_binary(&bytes) {
+                Ok(reaction) => {
+                    if let Some(reply) = reaction.reply {
+                        socket.send(message(&reply)).await?;
+                    }
                 }
-            }
+                Err(SessionError::BadFrame(DecodeError::UnsupportedMessage(_))) => {}
+                Err(err) => anyhow::bail!("{err}"),
+            },
             Some(Ok(Message::Close(frame))) => {
                 eprintln!("-- the server closed the connection: {frame:?}");
                 break;
@@ -94,7 +104,7 @@ pub async fn replay(
         "-- {} edits prepared in {:.1} s; replaying into {}",
         prepared.updates.len(),
         started.elapsed().as_secs_f64(),
-        target.room_url(room)
+        target.room_url(room)?
     );
     let updates = Arc::new(prepared.updates);
     let total = updates.len();

@@ -7,14 +7,13 @@
 //! must be in the document. The directory carries over between iterations, so
 //! later rounds also check everything acknowledged in earlier ones.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::{Client, TempDir};
+use tandem_shared::RoomId;
+use tandem_testkit::{Client, DEADLINE, TempDir};
 
 const ITERATIONS: u64 = 8;
 const CLIENTS: usize = 3;
@@ -55,9 +54,15 @@ impl Server {
             }
         });
         let addr = rx
-            .recv_timeout(support::DEADLINE)
+            .recv_timeout(DEADLINE)
             .expect("server reports its address");
         Self { child, addr }
+    }
+
+    fn ws_url(&self, room: &str) -> String {
+        RoomId::new(room)
+            .expect("a room name")
+            .ws_url(&format!("ws://{}", self.addr), None)
     }
 
     fn kill(mut self) {
@@ -73,7 +78,7 @@ async fn stream_edits(url: String, client: usize, round: u64) -> Vec<String> {
         return Vec::new();
     };
     // sent-frame number → marker; frame 1 was the handshake's step 2.
-    let mut markers: Vec<Option<String>> = vec![None; c.sent as usize];
+    let mut markers: Vec<Option<String>> = vec![None; c.sent() as usize];
     let mut i = 0u64;
     loop {
         let marker = format!("<r{round}c{client}e{i}>");
@@ -94,7 +99,7 @@ async fn stream_edits(url: String, client: usize, round: u64) -> Vec<String> {
     }
     markers
         .into_iter()
-        .take(c.saved as usize)
+        .take(c.saved() as usize)
         .flatten()
         .collect()
 }
@@ -106,7 +111,7 @@ async fn acknowledged_edits_survive_sigkill() {
     let mut rng = fastrand::Rng::with_seed(0x7a6d_656d);
     for round in 0..ITERATIONS {
         let server = Server::start(dir.path());
-        let url = format!("ws://{}/ws/crash-room", server.addr);
+        let url = server.ws_url("crash-room");
         let writers: Vec<_> = (0..CLIENTS)
             .map(|client| tokio::spawn(stream_edits(url.clone(), client, round)))
             .collect();
@@ -118,7 +123,7 @@ async fn acknowledged_edits_survive_sigkill() {
         }
 
         let server = Server::start(dir.path());
-        let reader = Client::connect(&format!("ws://{}/ws/crash-room", server.addr)).await;
+        let reader = Client::connect(&server.ws_url("crash-room")).await;
         let text = reader.content();
         let missing: Vec<&String> = acknowledged
             .iter()

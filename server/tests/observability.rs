@@ -3,9 +3,9 @@
 
 mod support;
 
-use support::TestServer;
 use support::http::{http_get, http_post_json, upgrade_headers};
 use tandem_server::api::CreatedRoom;
+use tandem_testkit::TestServer;
 
 /// The value of the first sample of `metric` whose labels contain `labels`.
 fn sample(metrics: &str, metric: &str, labels: &str) -> f64 {
@@ -95,12 +95,8 @@ async fn a_document_downloads_as_text_with_the_rights_of_its_key() {
     let (_, created) = http_post_json(&server, "/api/rooms", "{}").await;
     let created: CreatedRoom = serde_json::from_str(&created).expect("json");
     let room = created.room.to_string();
-    let mut owner = support::Client::connect(&format!(
-        "{}?key={}",
-        server.ws_url(&room),
-        created.edit_key
-    ))
-    .await;
+    let mut owner =
+        tandem_testkit::Client::connect(&server.ws_url_with_key(&room, &created.edit_key)).await;
     owner.insert(0, "secret plans").await;
     owner.wait_saved().await;
     let path = |q: &str| format!("/api/rooms/{room}/text{q}");

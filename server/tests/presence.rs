@@ -1,11 +1,10 @@
 //! Presence: who is here and where their cursor is; no ghosts.
 
-mod support;
-
 use std::time::Duration;
 
-use support::TestServer;
+use tandem_shared::close::CloseCode;
 use tandem_shared::{Cursor, ErrorCode, Presence, ServerMsg};
+use tandem_testkit::TestServer;
 use yrs::{Assoc, IndexedSequence, Transact};
 
 fn ada() -> Presence {
@@ -23,7 +22,7 @@ async fn presence_is_relayed_and_given_to_joiners() {
     let mut b = server.client("presence").await;
     a.insert(0, "hello world").await;
     let cursor = {
-        let txn = a.doc.transact();
+        let txn = a.doc().transact();
         let anchor = a.text.sticky_index(&txn, 6, Assoc::After).expect("index");
         let head = a.text.sticky_index(&txn, 11, Assoc::Before).expect("index");
         Cursor { anchor, head }
@@ -33,10 +32,10 @@ async fn presence_is_relayed_and_given_to_joiners() {
         ..ada()
     })
     .await;
-    let a_id = a.client_id;
-    b.pump_until("b sees a's presence", |c| c.peers.contains_key(&a_id))
+    let a_id = a.client_id();
+    b.pump_until("b sees a's presence", |c| c.peers().contains_key(&a_id))
         .await;
-    let seen = b.peers[&a_id].clone();
+    let seen = b.peers()[&a_id].clone();
     assert_eq!(
         (seen.name.as_str(), seen.color.as_str()),
         ("Ada", "#e06c75")
@@ -48,13 +47,19 @@ async fn presence_is_relayed_and_given_to_joiners() {
         .await;
     b.insert(0, ">> ").await;
     let head = seen.cursor.clone().expect("cursor").head;
-    let offset = head.get_offset(&b.doc.transact()).expect("resolves").index;
+    let offset = head
+        .get_offset(&b.doc().transact())
+        .expect("resolves")
+        .index;
     assert_eq!(offset, 14, "still at the end of 'world'");
 
     // A joiner gets the table in its welcome.
     let c = server.client("presence").await;
-    assert_eq!(c.peers.get(&a_id).map(|p| p.name.as_str()), Some("Ada"));
-    assert!(!c.peers.contains_key(&b.client_id), "b never said anything");
+    assert_eq!(c.peers().get(&a_id).map(|p| p.name.as_str()), Some("Ada"));
+    assert!(
+        !c.peers().contains_key(&b.client_id()),
+        "b never said anything"
+    );
 }
 
 #[tokio::test]
@@ -63,13 +68,13 @@ async fn a_closed_tab_leaves_no_ghost() {
     let mut watcher = server.client("ghosts").await;
     let mut a = server.client("ghosts").await;
     a.send_presence(ada()).await;
-    let a_id = a.client_id;
+    let a_id = a.client_id();
     watcher
-        .pump_until("a appears", |c| c.peers.contains_key(&a_id))
+        .pump_until("a appears", |c| c.peers().contains_key(&a_id))
         .await;
     a.close().await;
     watcher
-        .pump_until("a leaves", |c| !c.peers.contains_key(&a_id))
+        .pump_until("a leaves", |c| !c.peers().contains_key(&a_id))
         .await;
 }
 
@@ -79,19 +84,19 @@ async fn a_dropped_socket_leaves_no_ghost() {
     let mut watcher = server.client("dropped").await;
     let mut a = server.client("dropped").await;
     a.send_presence(ada()).await;
-    let a_id = a.client_id;
+    let a_id = a.client_id();
     watcher
-        .pump_until("a appears", |c| c.peers.contains_key(&a_id))
+        .pump_until("a appears", |c| c.peers().contains_key(&a_id))
         .await;
     a.drop_abruptly();
     watcher
-        .pump_until("a leaves", |c| !c.peers.contains_key(&a_id))
+        .pump_until("a leaves", |c| !c.peers().contains_key(&a_id))
         .await;
     let late = server.client("dropped").await;
     assert!(
-        late.peers.is_empty(),
+        late.peers().is_empty(),
         "no ghost in the table: {:?}",
-        late.peers
+        late.peers()
     );
 }
 
@@ -101,18 +106,18 @@ async fn a_silent_client_is_cut_by_the_heartbeat_and_leaves_no_ghost() {
     let mut watcher = server.client("silent").await;
     let mut a = server.client("silent").await;
     a.send_presence(ada()).await;
-    let a_id = a.client_id;
+    let a_id = a.client_id();
     // `a` now stops reading, so it answers no pings: it is silent.
     watcher
-        .pump_until("a appears", |c| c.peers.contains_key(&a_id))
+        .pump_until("a appears", |c| c.peers().contains_key(&a_id))
         .await;
     // The watcher keeps reading (and so answering pings) while it waits.
     watcher
-        .pump_until("a is cut", |c| !c.peers.contains_key(&a_id))
+        .pump_until("a is cut", |c| !c.peers().contains_key(&a_id))
         .await;
     assert!(watcher.closed.is_none(), "a live client is not cut");
     let (code, reason) = a.expect_close().await;
-    assert_eq!(code, tandem_shared::close::HEARTBEAT_TIMEOUT);
+    assert_eq!(code, CloseCode::HeartbeatTimeout);
     assert!(reason.contains("nothing heard"), "{reason}");
 }
 
@@ -151,9 +156,9 @@ async fn bad_presence_gets_an_error_and_is_not_relayed() {
         );
     }
     a.send_presence(ada()).await;
-    let a_id = a.client_id;
+    let a_id = a.client_id();
     watcher
-        .pump_until("the good one arrives", |c| c.peers.contains_key(&a_id))
+        .pump_until("the good one arrives", |c| c.peers().contains_key(&a_id))
         .await;
-    assert_eq!(watcher.peers[&a_id].name, "Ada");
+    assert_eq!(watcher.peers()[&a_id].name, "Ada");
 }

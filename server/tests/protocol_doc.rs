@@ -1,31 +1,33 @@
 //! Captures a real session and keeps docs/PROTOCOL.md's "Captured session"
-//! section equal to it. The clients use fixed yrs client ids, so every byte
-//! is reproducible; when the protocol changes this test fails until the doc
-//! is regenerated with `TANDEM_WRITE_PROTOCOL_DOC=1 cargo test -p
-//! tandem-server --test protocol_doc`.
+//! section equal to it. Both clients are the shared `ClientSession`, so the
+//! frames are the ones every Tandem client sends. They use fixed yrs client
+//! ids, so every byte is reproducible; when the protocol changes this test
+//! fails until the doc is regenerated with `TANDEM_WRITE_PROTOCOL_DOC=1
+//! cargo test -p tandem-server --test protocol_doc`.
 
 mod support;
 
 use std::fmt::Write as _;
 
 use futures_util::{SinkExt, StreamExt};
-use support::TestServer;
 use support::http::http_post_json;
-use tandem_shared::{ClientMsg, CreatedRoom, Presence, SUBPROTOCOL, SyncFrame};
+use tandem_shared::session::{Event, Outgoing, Reaction};
+use tandem_shared::{ClientSession, CreatedRoom, Presence, RoomId, SUBPROTOCOL, SyncFrame};
+use tandem_testkit::socket::{self, Socket, message};
+use tandem_testkit::{DEADLINE, TestServer, edit};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, OffsetKind, Options, ReadTxn, Text, Transact, Update};
+use yrs::{Doc, GetString, OffsetKind, Options, Transact};
 
 const BEGIN: &str = "<!-- capture:begin -->";
 const END: &str = "<!-- capture:end -->";
 
-/// One side of the session, recording what it sends and receives.
+/// One side of the session, recording what it sends and receives. What it
+/// sends and how it takes what it receives is the [`ClientSession`] every
+/// Tandem client drives; the recorder only chooses when to send.
 struct Recorder {
     who: &'static str,
-    socket: support::client::Socket,
-    doc: Doc,
+    socket: Socket,
+    session: ClientSession<Doc>,
     log: Vec<(String, Message)>,
 }
 
@@ -44,41 +46,41 @@ impl Recorder {
         yrs_id: u64,
         key: &str,
     ) -> (Self, String) {
-        let mut request = format!("{}?key={key}", server.ws_url("demo"))
-            .into_client_request()
-            .expect("request");
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static(SUBPROTOCOL),
-        );
-        let (socket, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("connect");
+        let room = RoomId::new("demo").expect("room");
+        let request = socket::request(&room.ws_url(server.url(), Some(key))).expect("request");
+        let (socket, response) = socket::open_request(request).await.expect("connect");
         let handshake = format!(
-            "GET /ws/demo?key={key} HTTP/1.1\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13\nSec-WebSocket-Protocol: {SUBPROTOCOL}\n\nHTTP/1.1 {}\nUpgrade: websocket\nConnection: upgrade\nSec-WebSocket-Protocol: {}",
+            "GET {} HTTP/1.1\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13\nSec-WebSocket-Protocol: {SUBPROTOCOL}\n\nHTTP/1.1 {}\nUpgrade: websocket\nConnection: upgrade\nSec-WebSocket-Protocol: {}",
+            room.ws_path(Some(key)),
             response.status(),
             response.headers()["sec-websocket-protocol"]
                 .to_str()
                 .expect("ascii"),
         );
+        let mut session = ClientSession::new(doc_with_id(yrs_id), false);
+        session.open();
         (
             Self {
                 who,
                 socket,
-                doc: doc_with_id(yrs_id),
+                session,
                 log: Vec::new(),
             },
             handshake,
         )
     }
 
-    async fn send(&mut self, message: Message) {
+    async fn send(&mut self, frame: &Outgoing) {
+        self.send_raw(message(frame)).await;
+    }
+
+    async fn send_raw(&mut self, message: Message) {
         self.log.push((format!("{} →", self.who), message.clone()));
         self.socket.send(message).await.expect("send");
     }
 
     async fn recv(&mut self) -> Message {
-        let message = tokio::time::timeout(support::DEADLINE, self.socket.next())
+        let message = tokio::time::timeout(DEADLINE, self.socket.next())
             .await
             .expect("a frame in time")
             .expect("open")
@@ -87,43 +89,66 @@ impl Recorder {
         message
     }
 
-    /// Receives until a frame matches `want`, answering the server's step 1.
-    async fn recv_until(&mut self, want: impl Fn(&Message) -> bool) {
+    /// Takes frames through the session until one means `want`; returns
+    /// that frame's reaction (with the reply, for the caller to send).
+    async fn recv_until(&mut self, want: impl Fn(&Event<()>) -> bool) -> Reaction<()> {
         loop {
-            let message = self.recv().await;
-            if let Message::Binary(bytes) = &message {
-                match SyncFrame::decode(bytes).expect("valid") {
-                    SyncFrame::Step2(u) | SyncFrame::Update(u) => {
-                        let update = Update::decode_v1(&u).expect("decode");
-                        self.doc.transact_mut().apply_update(update).expect("apply");
-                    }
-                    SyncFrame::Step1(_) => {}
-                }
+            let reaction = match self.recv().await {
+                Message::Text(text) => self.session.receive_text(&text),
+                Message::Binary(bytes) => self.session.receive_binary(&bytes),
+                other => panic!("{} got {other:?}", self.who),
             }
-            if want(&message) {
-                return;
+            .expect("the server's frames are valid");
+            if want(&reaction.event) {
+                return reaction;
             }
+            assert_eq!(reaction.reply, None, "{} left a frame unanswered", self.who);
         }
     }
 
+    /// The handshake in the order the captured session has always shown:
+    /// the server's welcome and step 1, our step 1, the server's step 2,
+    /// then the session's answer to the server's step 1.
+    async fn handshake(&mut self) {
+        let answer = self
+            .recv_until(|e| *e == Event::Answered)
+            .await
+            .reply
+            .expect("an editor answers the server's step 1");
+        let step1 = self.session.step1();
+        self.send(&step1).await;
+        self.recv_until(|e| {
+            matches!(
+                e,
+                Event::Applied {
+                    first_sync: true,
+                    ..
+                }
+            )
+        })
+        .await;
+        self.send(&answer).await;
+    }
+
     async fn type_text(&mut self, index: u32, chunk: &str) {
-        let text = self.doc.get_or_insert_text("content");
-        let update = {
-            let mut txn = self.doc.transact_mut();
-            text.insert(&mut txn, index, chunk);
-            txn.encode_update_v1()
-        };
-        self.send(Message::Binary(SyncFrame::Update(update).encode().into()))
-            .await;
+        let doc = self.session.replica();
+        let update = edit::insert(doc, &doc.get_or_insert_text("content"), index, chunk);
+        let frame = self
+            .session
+            .local_update(update)
+            .expect("live after the handshake");
+        self.send(&frame).await;
+    }
+
+    fn content(&self) -> String {
+        let doc = self.session.replica();
+        doc.get_or_insert_text("content")
+            .get_string(&doc.transact())
     }
 }
 
-fn is_text(message: &Message, kind: &str) -> bool {
-    matches!(message, Message::Text(t) if t.contains(&format!("\"type\":\"{kind}\"")))
-}
-
-fn is_sync(message: &Message, kind: &str) -> bool {
-    matches!(message, Message::Binary(b) if SyncFrame::decode(b).map(|f| f.kind()) == Ok(kind))
+fn saved(event: &Event<()>) -> bool {
+    matches!(event, Event::Saved { .. })
 }
 
 /// A frame as DevTools lists it, with what it means.
@@ -178,51 +203,44 @@ async fn capture() -> String {
     let key = created.edit_key.as_str();
 
     let (mut ada, handshake) = Recorder::connect(&server, "Ada", 1001, key).await;
-    ada.recv_until(|m| is_sync(m, "sync step 1")).await;
-    let sv = ada.doc.transact().state_vector();
-    ada.send(Message::Binary(SyncFrame::Step1(sv).encode().into()))
-        .await;
-    ada.recv_until(|m| is_sync(m, "sync step 2")).await;
-    // Ada answers the server's step 1 (here: nothing the server misses).
-    let diff = ada.doc.transact().encode_diff_v1(&Default::default());
-    ada.send(Message::Binary(SyncFrame::Step2(diff).encode().into()))
-        .await;
-    ada.recv_until(|m| is_text(m, "saved")).await;
+    ada.handshake().await;
+    ada.recv_until(saved).await;
     let presence = Presence {
         name: "Ada".into(),
         color: "#e06c75".into(),
         cursor: None,
     };
-    ada.send(Message::Text(
-        ClientMsg::Presence(presence).to_json().into(),
-    ))
-    .await;
+    let presence = ada.session.presence(presence);
+    ada.send(&presence).await;
     ada.type_text(0, "Hi").await;
-    ada.recv_until(|m| is_text(m, "saved")).await;
+    ada.recv_until(saved).await;
 
     let (mut bob, _) = Recorder::connect(&server, "Bob", 1002, key).await;
-    bob.recv_until(|m| is_sync(m, "sync step 1")).await;
-    let sv = bob.doc.transact().state_vector();
-    bob.send(Message::Binary(SyncFrame::Step1(sv).encode().into()))
-        .await;
-    bob.recv_until(|m| is_sync(m, "sync step 2")).await;
-    let diff = bob.doc.transact().encode_diff_v1(&Default::default());
-    bob.send(Message::Binary(SyncFrame::Step2(diff).encode().into()))
-        .await;
-    bob.recv_until(|m| is_text(m, "saved")).await;
+    bob.handshake().await;
+    bob.recv_until(saved).await;
 
     bob.type_text(2, "!").await;
-    ada.recv_until(|m| is_sync(m, "update")).await;
-    ada.send(Message::Text(ClientMsg::Ping.to_json().into()))
+    ada.recv_until(|e| {
+        matches!(
+            e,
+            Event::Applied {
+                first_sync: false,
+                ..
+            }
+        )
+    })
+    .await;
+    let ping = ada.session.ping();
+    ada.send(&ping).await;
+    ada.recv_until(|e| *e == Event::Pong).await;
+    // Not a Tandem message: sent raw, past the session.
+    ada.send_raw(Message::Text("{\"type\":\"hello\"}".into()))
         .await;
-    ada.recv_until(|m| is_text(m, "pong")).await;
-    ada.send(Message::Text("{\"type\":\"hello\"}".into())).await;
-    ada.recv_until(|m| is_text(m, "error")).await;
+    ada.recv_until(|e| matches!(e, Event::Refused { .. })).await;
     bob.socket.close(None).await.expect("close");
-    ada.recv_until(|m| is_text(m, "peer_left")).await;
-    ada.send(Message::Close(None)).await;
-    let text = ada.doc.get_or_insert_text("content");
-    assert_eq!(text.get_string(&ada.doc.transact()), "Hi!");
+    ada.recv_until(|e| matches!(e, Event::PeerLeft(_))).await;
+    ada.send_raw(Message::Close(None)).await;
+    assert_eq!(ada.content(), "Hi!");
 
     writeln!(
         out,

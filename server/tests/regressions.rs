@@ -1,14 +1,13 @@
 //! Every crashing input the fuzzers found (`fuzz/regressions/`), replayed
-//! against a live server: each is refused with 4001 (or, if it is a valid
+//! against a live server: each is refused as an invalid update (or, if it is a valid
 //! update after all, applied), the server keeps serving the room, and what
 //! was stored before is still there.
 
-mod support;
-
 use std::path::Path;
 
-use support::TestServer;
-use tandem_shared::{SyncFrame, close};
+use tandem_shared::SyncFrame;
+use tandem_shared::close::CloseCode;
+use tandem_testkit::TestServer;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -35,11 +34,11 @@ async fn every_known_crashing_update_is_contained() {
         attacker
             .pump_until("an answer", |c| c.closed.is_some() || c.pongs == 1)
             .await;
-        if let Some(frame) = &attacker.closed {
+        if let Some(close) = &attacker.closed {
             assert_eq!(
-                u16::from(frame.code),
-                close::INVALID_UPDATE,
-                "{}: {frame:?}",
+                close.code,
+                CloseCode::InvalidUpdate,
+                "{}: {close:?}",
                 input.display()
             );
         }

@@ -5,8 +5,8 @@ mod support;
 use std::time::Duration;
 
 use support::proxy::FaultProxy;
-use support::{Client, TestServer};
 use tandem_shared::Presence;
+use tandem_testkit::{Client, TestServer};
 
 #[tokio::test]
 async fn a_client_cut_mid_edit_reconnects_and_converges_without_duplicates() {
@@ -22,7 +22,7 @@ async fn a_client_cut_mid_edit_reconnects_and_converges_without_duplicates() {
     }
     // Whatever the server missed is in flaky's replica; reconnecting (through
     // the proxy again) exchanges state vectors and delivers exactly that.
-    let mut back = Client::connect_with(&proxy.ws_url("cut"), flaky.doc.clone()).await;
+    let mut back = Client::connect_with(&proxy.ws_url("cut"), flaky.doc().clone()).await;
     back.wait_saved().await;
     let expected: String = (0..30).map(|i| format!("<{i}>")).collect();
     steady
@@ -48,17 +48,17 @@ async fn a_stalled_link_is_detected_by_the_heartbeat() {
             cursor: None,
         })
         .await;
-    let id = stalled.client_id;
+    let id = stalled.client_id();
     watcher
-        .pump_until("stalled appears", |c| c.peers.contains_key(&id))
+        .pump_until("stalled appears", |c| c.peers().contains_key(&id))
         .await;
     proxy.stall(true);
     watcher
         .pump_until("the server drops the silent peer", |c| {
-            !c.peers.contains_key(&id)
+            !c.peers().contains_key(&id)
         })
         .await;
-    support::eventually("its connection is closed", || {
+    tandem_testkit::eventually("its connection is closed", || {
         server.state.limits.open() == 1
     })
     .await;
@@ -107,7 +107,7 @@ async fn a_client_that_never_reads_is_cut_off_and_the_others_keep_receiving() {
         }
     }
     let state = server.state.clone();
-    support::eventually("the stuck client is cut off", || state.limits.open() == 2).await;
+    tandem_testkit::eventually("the stuck client is cut off", || state.limits.open() == 2).await;
     writer.wait_saved().await;
     let expected = writer.content();
     reader

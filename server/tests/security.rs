@@ -7,10 +7,11 @@ mod support;
 use std::time::Duration;
 
 use support::http::{http_get, http_post_json, upgrade_headers};
-use support::{Client, TestServer};
 use tandem_server::api::CreatedRoom;
 use tandem_server::store::Store;
-use tandem_shared::{RoomId, SyncFrame, close};
+use tandem_shared::close::{self, CloseCode};
+use tandem_shared::{RoomId, SyncFrame};
+use tandem_testkit::{Client, TestServer};
 use tokio_tungstenite::tungstenite::{self, Message};
 use yrs::{GetString, ReadTxn, Text, Transact};
 
@@ -54,12 +55,14 @@ async fn cross_origin_upgrades_are_refused_before_the_upgrade() {
     }
     // Through a real client: the wrong origin never gets a socket.
     let url = server.ws_url("origin-room");
-    match support::client::open_with_headers(&url, &[("Origin", "https://evil.example")]).await {
+    match tandem_testkit::socket::open_with_headers(&url, &[("Origin", "https://evil.example")])
+        .await
+    {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
         other => panic!("expected 403, got {other:?}"),
     }
     assert!(
-        support::client::open_with_headers(&url, &[("Origin", &own)])
+        tandem_testkit::socket::open_with_headers(&url, &[("Origin", &own)])
             .await
             .is_ok()
     );
@@ -76,27 +79,27 @@ async fn a_created_room_is_protected_and_its_links_grant_what_they_name() {
     assert_eq!(status, 201, "{body}");
     let created: CreatedRoom = serde_json::from_str(&body).expect("json");
     let room = created.room.to_string();
-    let url = |key: &str| format!("{}?key={key}", server.ws_url(&room));
+    let url = |key: &str| server.ws_url_with_key(&room, key);
 
     let mut editor = Client::connect(&url(&created.edit_key)).await;
-    assert!(!editor.read_only);
+    assert!(!editor.read_only());
     editor.insert(0, "owned text").await;
     editor.wait_saved().await;
 
     // The view link reads and is present, but cannot write.
     let mut viewer = Client::connect(&url(&created.view_key)).await;
-    assert!(viewer.read_only);
+    assert!(viewer.read_only());
     assert_eq!(viewer.content(), "owned text");
     viewer.insert(0, "vandal ").await;
     let (code, reason) = viewer.expect_close().await;
-    assert_eq!(code, close::POLICY);
+    assert_eq!(code, CloseCode::Policy);
     assert!(reason.contains("view-only"), "{reason}");
 
     // So does a connection with no key at all: the room is protected.
     let mut anonymous = Client::connect(&server.ws_url(&room)).await;
-    assert!(anonymous.read_only);
+    assert!(anonymous.read_only());
     anonymous.delete(0, 5).await;
-    assert_eq!(anonymous.expect_close().await.0, close::POLICY);
+    assert_eq!(anonymous.expect_close().await.0, CloseCode::Policy);
 
     // A key for another room, or a forged one, is refused with a reason.
     let (_, other) = create_room(&server, "{}").await;
@@ -110,7 +113,7 @@ async fn a_created_room_is_protected_and_its_links_grant_what_they_name() {
             .await
             .unwrap_or_else(|| panic!("{bad}"));
         let (code, reason) = refused.expect_close().await;
-        assert_eq!(code, close::POLICY, "{bad}");
+        assert_eq!(code, CloseCode::Policy, "{bad}");
         assert!(reason.contains("not valid"), "{reason}");
     }
 
@@ -125,33 +128,33 @@ async fn keys_are_handed_out_only_for_protected_rooms() {
     // A visitor of an open, still empty room gets no keys: the name is its
     // only secret, and a key would outlive a later claim of the name.
     let early = server.client("claimed-later").await;
-    assert!(!early.read_only);
-    assert_eq!(early.share, None);
+    assert!(!early.read_only());
+    assert_eq!(early.share(), None);
     early.close().await;
     // An open room cannot be claimed; once it has unloaded, its empty name can.
     let registry = server.state.registry.clone();
     let name = RoomId::new("claimed-later").expect("valid name");
-    support::eventually("room unloaded", || !registry.is_loaded(&name)).await;
+    tandem_testkit::eventually("room unloaded", || !registry.is_loaded(&name)).await;
 
     let (status, body) = create_room(&server, r#"{"name":"claimed-later"}"#).await;
     assert_eq!(status, 201, "{body}");
     let created: CreatedRoom = serde_json::from_str(&body).expect("json");
-    let with_key = |key: &str| format!("{}?key={key}", server.ws_url("claimed-later"));
+    let with_key = |key: &str| server.ws_url_with_key("claimed-later", key);
 
     // The claimer's editors get both keys; viewers and the keyless none.
     let editor = Client::connect(&with_key(&created.edit_key)).await;
     let share = editor
-        .share
-        .clone()
+        .share()
+        .cloned()
         .expect("an editor of a protected room gets keys");
     assert_eq!(share.edit, created.edit_key);
     assert_eq!(share.view, created.view_key);
     let viewer = Client::connect(&with_key(&created.view_key)).await;
-    assert!(viewer.read_only);
-    assert_eq!(viewer.share, None);
+    assert!(viewer.read_only());
+    assert_eq!(viewer.share(), None);
     let anonymous = server.client("claimed-later").await;
-    assert!(anonymous.read_only, "the claim protects the name");
-    assert_eq!(anonymous.share, None);
+    assert!(anonymous.read_only(), "the claim protects the name");
+    assert_eq!(anonymous.share(), None);
 }
 
 #[tokio::test]
@@ -174,23 +177,23 @@ async fn only_empty_names_can_be_claimed() {
     let (status, body) = create_room(&server, r#"{"name":"being-read"}"#).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("is open"), "{body}");
-    assert!(!visitor.read_only);
+    assert!(!visitor.read_only());
     let (status, _) = create_room(&server, r#"{"name":"bad name"}"#).await;
     assert_eq!(status, 400);
     let (status, _) = create_room(&server, r#"{"nmae":"typo"}"#).await;
     assert_eq!(status, 422);
     // Rooms opened by name stay open to everyone.
-    assert!(!server.client("open-by-name").await.read_only);
+    assert!(!server.client("open-by-name").await.read_only());
 }
 
 #[tokio::test]
 async fn a_view_key_makes_an_open_room_read_only_too() {
     let (server, _) = TestServer::memory().await;
-    let keys = support::test_keys();
+    let keys = tandem_testkit::test_keys();
     let room = RoomId::new("open-room").expect("room");
     let view = keys.key_for(&room, tandem_server::access::Right::View);
-    let viewer = Client::connect(&format!("{}?key={view}", server.ws_url("open-room"))).await;
-    assert!(viewer.read_only);
+    let viewer = Client::connect(&server.ws_url_with_key("open-room", &view)).await;
+    assert!(viewer.read_only());
 }
 
 #[tokio::test]
@@ -206,7 +209,7 @@ async fn flooding_messages_is_rate_limited() {
         flood.ping().await;
     }
     let (code, reason) = flood.expect_close().await;
-    assert_eq!(code, close::RATE_LIMITED);
+    assert_eq!(code, CloseCode::RateLimited);
     assert!(reason.contains("20 messages per second"), "{reason}");
     calm.insert(0, "unaffected").await;
     calm.wait_saved().await;
@@ -225,7 +228,7 @@ async fn connection_limits_answer_1013_with_a_retry_hint() {
         .await
         .expect("upgrade");
     let (code, reason) = c.expect_close().await;
-    assert_eq!(code, close::TRY_AGAIN_LATER);
+    assert_eq!(code, CloseCode::TryAgainLater);
     assert!(reason.contains("too many people"), "{reason}");
     assert!(
         close::retry_after(&reason).is_some_and(|s| (10..=30).contains(&s)),
@@ -234,7 +237,7 @@ async fn connection_limits_answer_1013_with_a_retry_hint() {
     drop(c);
 
     // The third connection from this address (the refused one has closed).
-    support::eventually("the refused connection is gone", || {
+    tandem_testkit::eventually("the refused connection is gone", || {
         server.state.limits.open() == 2
     })
     .await;
@@ -243,7 +246,7 @@ async fn connection_limits_answer_1013_with_a_retry_hint() {
         .await
         .expect("upgrade");
     let (code, reason) = d.expect_close().await;
-    assert_eq!(code, close::TRY_AGAIN_LATER);
+    assert_eq!(code, CloseCode::TryAgainLater);
     assert!(
         reason.contains("too many connections from your address"),
         "{reason}"
@@ -259,7 +262,7 @@ async fn a_document_cannot_grow_past_its_limit() {
     a.wait_saved().await;
     a.insert(5, &"x".repeat(5000)).await;
     let (code, reason) = a.expect_close().await;
-    assert_eq!(code, close::DOCUMENT_TOO_LARGE);
+    assert_eq!(code, CloseCode::DocumentTooLarge);
     assert!(reason.contains("4096"), "{reason}");
     assert_eq!(stored_text(&*store, "bounded"), "small");
     let b = server.client("bounded").await;
@@ -299,7 +302,7 @@ async fn crafted_updates_are_refused_and_never_applied_stored_or_relayed() {
     let mut good = server.client("crafted").await;
     good.insert(0, "intact").await;
     good.wait_saved().await;
-    let before = good.doc.transact().state_vector();
+    let before = good.doc().transact().state_vector();
 
     let mut deep = vec![1, 1, 7, 0, 8, 1, 4, b'r', b'o', b'o', b't', 1];
     for _ in 0..100_000 {
@@ -320,13 +323,13 @@ async fn crafted_updates_are_refused_and_never_applied_stored_or_relayed() {
         bad.send_raw(Message::Binary(SyncFrame::Update(update).encode().into()))
             .await;
         let (code, got) = bad.expect_close().await;
-        assert_eq!(code, close::INVALID_UPDATE);
+        assert_eq!(code, CloseCode::InvalidUpdate);
         assert!(got.contains(reason), "{got}");
     }
     good.drain().await;
     assert!(good.closed.is_none());
     assert_eq!(
-        good.doc.transact().state_vector(),
+        good.doc().transact().state_vector(),
         before,
         "nothing was relayed"
     );
@@ -346,7 +349,7 @@ async fn invalid_utf8_in_a_text_frame_closes_with_a_reason() {
     );
     a.send_raw(Message::Frame(frame)).await;
     let (code, reason) = a.expect_close().await;
-    assert_eq!(code, close::BAD_MESSAGE, "{reason}");
+    assert_eq!(code, CloseCode::BadMessage, "{reason}");
     assert!(reason.contains("UTF-8"), "{reason}");
     let b = server.client("utf8").await;
     assert_eq!(b.content(), "");
@@ -380,7 +383,7 @@ async fn a_fragmented_flood_is_cut_at_the_message_limit() {
         }
     }
     let (code, _) = a.expect_close().await;
-    assert_eq!(code, close::TOO_BIG);
+    assert_eq!(code, CloseCode::TooBig);
     let mut b = server.client("fragments").await;
     b.insert(0, "alive").await;
     b.wait_saved().await;

@@ -1,9 +1,9 @@
 //! Start-up problems are one clear line on stderr and exit code 1, before the
 //! server listens; `--help` lists every option.
 
-mod support;
-
 use std::process::Command;
+
+use tandem_testkit::TempDir;
 
 fn tandem(args: &[&str]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tandem"))
@@ -18,7 +18,7 @@ fn tandem(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn an_unusable_data_directory_is_a_clear_error() {
-    let file = support::TempDir::new("not-a-dir");
+    let file = TempDir::new("not-a-dir");
     let blocker = file.path().join("file");
     std::fs::write(&blocker, b"").expect("write");
     let data_dir = blocker.join("data");
@@ -35,7 +35,7 @@ fn an_unusable_data_directory_is_a_clear_error() {
 
 #[test]
 fn a_database_from_a_newer_version_is_refused() {
-    let dir = support::TempDir::new("newer");
+    let dir = TempDir::new("newer");
     {
         let conn = rusqlite::Connection::open(dir.path().join("tandem.db")).expect("open");
         conn.pragma_update(None, "user_version", 99)
@@ -51,7 +51,7 @@ fn a_database_from_a_newer_version_is_refused() {
 
 #[test]
 fn a_weak_secret_is_refused() {
-    let dir = support::TempDir::new("secret");
+    let dir = TempDir::new("secret");
     let (code, stderr) = tandem(&[
         "--data-dir",
         dir.path().to_str().expect("utf-8"),

@@ -1,10 +1,9 @@
 //! Durability: "saved" means on disk; restarts, compaction and group commit.
 
-mod support;
-
-use support::{Client, TempDir, TestServer};
 use tandem_server::store::{SqliteStore, Store};
 use tandem_shared::RoomId;
+use tandem_shared::close::CloseCode;
+use tandem_testkit::{Client, TempDir, TestServer};
 
 fn room(name: &str) -> RoomId {
     RoomId::new(name).expect("valid room")
@@ -13,7 +12,7 @@ fn room(name: &str) -> RoomId {
 #[tokio::test]
 async fn text_survives_a_restart() {
     let dir = TempDir::new("restart");
-    let server = TestServer::sqlite(dir.path(), |_| {}).await;
+    let mut server = TestServer::sqlite(dir.path(), |_| {}).await;
     let mut a = server.client("diary").await;
     a.insert(0, "Dear diary, ").await;
     a.insert(12, "today we shipped. 🚢").await;
@@ -33,14 +32,14 @@ async fn saved_counts_every_update_frame_in_order() {
     let (server, _) = TestServer::memory().await;
     let mut a = server.client("count").await;
     // The step 2 sent during the handshake counts too.
-    assert_eq!(a.sent, 1);
+    assert_eq!(a.sent(), 1);
     a.wait_saved().await;
     for i in 0..20 {
         a.insert(a.len(), &format!("{i} ")).await;
     }
-    assert_eq!(a.sent, 21);
+    assert_eq!(a.sent(), 21);
     a.wait_saved().await;
-    assert_eq!(a.saved, 21);
+    assert_eq!(a.saved(), 21);
 }
 
 #[tokio::test]
@@ -69,7 +68,7 @@ async fn updates_arriving_during_a_commit_share_the_next_one() {
 #[tokio::test]
 async fn compaction_keeps_content_identical() {
     let dir = TempDir::new("compact");
-    let server = TestServer::sqlite(dir.path(), |c| c.compact_updates = 25).await;
+    let mut server = TestServer::sqlite(dir.path(), |c| c.compact_updates = 25).await;
     let mut a = server.client("compact").await;
     for i in 0..120u32 {
         if i % 7 == 6 {
@@ -113,7 +112,7 @@ async fn an_idle_room_is_unloaded_and_reloads_intact() {
     a.wait_saved().await;
     a.close().await;
     let registry = server.state.registry.clone();
-    support::eventually("room unloaded", || !registry.is_loaded(&room("idle"))).await;
+    tandem_testkit::eventually("room unloaded", || !registry.is_loaded(&room("idle"))).await;
     let loads = store.loads();
     assert_eq!(server.client("idle").await.content(), "remember me");
     assert_eq!(store.loads(), loads + 1);
@@ -122,28 +121,28 @@ async fn an_idle_room_is_unloaded_and_reloads_intact() {
 #[tokio::test]
 async fn graceful_shutdown_keeps_what_was_acknowledged_and_says_going_away() {
     let dir = TempDir::new("shutdown");
-    let server = TestServer::sqlite(dir.path(), |_| {}).await;
+    let mut server = TestServer::sqlite(dir.path(), |_| {}).await;
     let mut a = server.client("bye").await;
     let markers: Vec<String> = (0..50).map(|i| format!("{i} ")).collect();
     for marker in &markers {
         a.insert(a.len(), marker).await;
     }
-    let stop = tokio::spawn(server.stop());
+    let stop = tokio::spawn(async move { server.stop().await });
     let (code, reason) = a.expect_close().await;
-    assert_eq!(code, tandem_shared::close::GOING_AWAY);
+    assert_eq!(code, CloseCode::GoingAway);
     assert!(reason.contains("shutting down"), "{reason}");
     stop.await.expect("stopped");
 
     // Everything acknowledged is on disk (frame 1 was the handshake's step 2)...
     let server = TestServer::sqlite(dir.path(), |_| {}).await;
-    let acknowledged: String = markers[..a.saved.saturating_sub(1) as usize].concat();
+    let acknowledged: String = markers[..a.saved().saturating_sub(1) as usize].concat();
     let stored = Client::connect(&server.ws_url("bye")).await.content();
     assert!(
         stored.starts_with(&acknowledged),
         "stored {stored:?} lacks acknowledged {acknowledged:?}"
     );
     // ...and what was not yet acknowledged comes back when the client reconnects.
-    let mut back = Client::connect_with(&server.ws_url("bye"), a.doc.clone()).await;
+    let mut back = Client::connect_with(&server.ws_url("bye"), a.doc().clone()).await;
     back.wait_saved().await;
     assert_eq!(
         Client::connect(&server.ws_url("bye")).await.content(),

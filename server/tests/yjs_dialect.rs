@@ -4,20 +4,24 @@
 mod support;
 
 use futures_util::{SinkExt, StreamExt};
-use support::{Client, TestServer};
+use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::session::Outgoing;
 use tandem_shared::yjs::{AwarenessEntry, YjsFrame, presence_from_state};
-use tandem_shared::{Presence, SyncFrame, close};
+use tandem_shared::{ClientSession, Presence, SyncFrame};
+use tandem_testkit::socket::{Socket, close_of};
+use tandem_testkit::{Client, DEADLINE, TestServer, edit};
 use tokio_tungstenite::tungstenite::Message;
-use yrs::updates::decoder::Decode;
-use yrs::{GetString, ReadTxn, Text, Transact, Update};
+use yrs::{GetString, Transact};
 
 /// A y-websocket-style peer: binary frames only, awareness for presence.
+/// Its sync messages go through the same [`ClientSession`] as Tandem's
+/// clients (the y-sync part of both dialects is the same); awareness is its own.
 struct YjsPeer {
-    socket: support::client::Socket,
-    doc: yrs::Doc,
+    socket: Socket,
+    session: ClientSession<yrs::Doc>,
     /// The latest awareness state seen per awareness client id.
     awareness: std::collections::HashMap<u64, (u32, String)>,
-    closed: Option<(u16, String)>,
+    closed: Option<Close>,
 }
 
 impl YjsPeer {
@@ -26,15 +30,16 @@ impl YjsPeer {
             .await
             .expect("connect");
         assert!(response.headers().get("Sec-WebSocket-Protocol").is_none());
-        let doc = tandem_shared::doc::new_doc();
+        let mut session = ClientSession::new(tandem_shared::doc::new_doc(), false);
+        session.open();
         let mut peer = Self {
             socket,
-            doc,
+            session,
             awareness: Default::default(),
             closed: None,
         };
-        let step1 = SyncFrame::Step1(peer.doc.transact().state_vector());
-        peer.send(YjsFrame::Sync(step1)).await;
+        let step1 = peer.session.step1();
+        peer.send_sync(step1).await;
         peer
     }
 
@@ -45,24 +50,30 @@ impl YjsPeer {
             .expect("send");
     }
 
+    /// Sends a sync frame the session made, in this dialect's framing.
+    async fn send_sync(&mut self, frame: Outgoing) {
+        let Outgoing::Sync(sync) = frame else {
+            panic!("the Yjs dialect sends no text frames: {frame:?}")
+        };
+        self.send(YjsFrame::Sync(sync)).await;
+    }
+
     fn text(&self) -> String {
-        self.doc
-            .get_or_insert_text("content")
-            .get_string(&self.doc.transact())
+        let doc = self.session.replica();
+        doc.get_or_insert_text("content")
+            .get_string(&doc.transact())
     }
 
     async fn insert(&mut self, index: u32, chunk: &str) {
-        let text = self.doc.get_or_insert_text("content");
-        let update = {
-            let mut txn = self.doc.transact_mut();
-            text.insert(&mut txn, index, chunk);
-            txn.encode_update_v1()
-        };
-        self.send(YjsFrame::Sync(SyncFrame::Update(update))).await;
+        let doc = self.session.replica();
+        let update = edit::insert(doc, &doc.get_or_insert_text("content"), index, chunk);
+        // Sent whatever the sync's state: tests write on view-only links on purpose.
+        let frame = self.session.update_frame(update);
+        self.send_sync(frame).await;
     }
 
     async fn pump_until(&mut self, what: &str, condition: impl Fn(&Self) -> bool) {
-        let deadline = tokio::time::Instant::now() + support::DEADLINE;
+        let deadline = tokio::time::Instant::now() + DEADLINE;
         while !condition(self) {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             assert!(!left.is_zero(), "timed out waiting for: {what}");
@@ -72,13 +83,11 @@ impl YjsPeer {
             match next {
                 Some(Ok(Message::Binary(bytes))) => {
                     match YjsFrame::decode(&bytes).expect("valid frame") {
-                        YjsFrame::Sync(SyncFrame::Step1(sv)) => {
-                            let diff = self.doc.transact().encode_diff_v1(&sv);
-                            self.send(YjsFrame::Sync(SyncFrame::Step2(diff))).await;
-                        }
-                        YjsFrame::Sync(SyncFrame::Step2(u) | SyncFrame::Update(u)) => {
-                            let update = Update::decode_v1(&u).expect("decode");
-                            self.doc.transact_mut().apply_update(update).expect("apply");
+                        YjsFrame::Sync(sync) => {
+                            let reaction = self.session.receive_sync(sync).expect("applies");
+                            if let Some(reply) = reaction.reply {
+                                self.send_sync(reply).await;
+                            }
                         }
                         YjsFrame::Awareness(entries) => {
                             for e in entries {
@@ -92,7 +101,7 @@ impl YjsPeer {
                     panic!("the Yjs dialect sends no text frames: {text}")
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    self.closed = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                    self.closed = Some(close_of(frame.as_ref()));
                 }
                 Some(Ok(_)) => {}
                 None | Some(Err(_)) => {
@@ -105,10 +114,15 @@ impl YjsPeer {
             }
         }
     }
+
+    /// The code of the close the server sent, if it did.
+    fn close_code(&self) -> Option<CloseCode> {
+        self.closed.as_ref().map(|c| c.code)
+    }
 }
 
 fn yjs_url(server: &TestServer, room: &str) -> String {
-    format!("ws://{}/yjs/{room}", server.addr)
+    format!("{}/yjs/{room}", server.ws_base())
 }
 
 #[tokio::test]
@@ -156,7 +170,7 @@ async fn presence_crosses_between_awareness_and_json() {
     .await;
     tandem
         .pump_until("tandem sees Grace", |c| {
-            c.peers.values().any(|p| p.name == "Grace")
+            c.peers().values().any(|p| p.name == "Grace")
         })
         .await;
     // The provider gets its own state back, as from the reference server.
@@ -171,7 +185,7 @@ async fn presence_crosses_between_awareness_and_json() {
             cursor: None,
         })
         .await;
-    let ada_id = tandem.client_id.0;
+    let ada_id = tandem.client_id().0;
     yjs.pump_until("yjs sees Ada", |p| p.awareness.contains_key(&ada_id))
         .await;
     let (_, ada) = &yjs.awareness[&ada_id];
@@ -193,10 +207,10 @@ async fn presence_crosses_between_awareness_and_json() {
     })
     .await;
     let mut watcher = server.client("aware").await;
-    assert!(watcher.peers.values().any(|p| p.name == "Grace"));
+    assert!(watcher.peers().values().any(|p| p.name == "Grace"));
     drop(yjs);
     watcher
-        .pump_until("Grace leaves", |c| c.peers.is_empty())
+        .pump_until("Grace leaves", |c| c.peers().is_empty())
         .await;
 }
 
@@ -211,7 +225,7 @@ async fn the_yjs_endpoint_applies_the_same_rules() {
         .await
         .expect("send");
     yjs.pump_until("closed", |p| p.closed.is_some()).await;
-    assert_eq!(yjs.closed.as_ref().map(|c| c.0), Some(close::BAD_MESSAGE));
+    assert_eq!(yjs.close_code(), Some(CloseCode::BadMessage));
 
     let mut yjs = YjsPeer::connect(&yjs_url(&server, "rules")).await;
     yjs.send(YjsFrame::Sync(SyncFrame::Update(vec![
@@ -219,10 +233,7 @@ async fn the_yjs_endpoint_applies_the_same_rules() {
     ])))
     .await;
     yjs.pump_until("closed", |p| p.closed.is_some()).await;
-    assert_eq!(
-        yjs.closed.as_ref().map(|c| c.0),
-        Some(close::INVALID_UPDATE)
-    );
+    assert_eq!(yjs.close_code(), Some(CloseCode::InvalidUpdate));
     assert_eq!(
         store.log_len(&tandem_shared::RoomId::new("rules").expect("room")),
         0
@@ -231,7 +242,8 @@ async fn the_yjs_endpoint_applies_the_same_rules() {
     // Origin rules and keys are the same as /ws.
     let url = yjs_url(&server, "rules");
     let refused =
-        support::client::open_with_headers(&url, &[("Origin", "https://evil.example")]).await;
+        tandem_testkit::socket::open_with_headers(&url, &[("Origin", "https://evil.example")])
+            .await;
     assert!(refused.is_err());
     let (_, created) = support::http::http_post_json(&server, "/api/rooms", "{}").await;
     let created: tandem_server::api::CreatedRoom = serde_json::from_str(&created).expect("json");
@@ -244,5 +256,5 @@ async fn the_yjs_endpoint_applies_the_same_rules() {
     viewer.pump_until("synced", |_| true).await;
     viewer.insert(0, "not allowed").await;
     viewer.pump_until("closed", |p| p.closed.is_some()).await;
-    assert_eq!(viewer.closed.as_ref().map(|c| c.0), Some(close::POLICY));
+    assert_eq!(viewer.close_code(), Some(CloseCode::Policy));
 }

@@ -26,7 +26,7 @@
 use std::process::ExitCode;
 
 use serde_json::Value;
-use tandem_e2e::{Browser, DEADLINE, Page, TestServer, tid};
+use tandem_e2e::{Browser, DEADLINE, Page, start_server, tid};
 
 /// How many characters are typed.
 const KEYSTROKES: usize = 50;
@@ -73,7 +73,7 @@ async fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let mut server = TestServer::start().await;
+    let mut server = start_server().await;
     let browser = Browser::start().await;
     let a = browser.session(server.url()).await;
     let b = browser.session(server.url()).await;

@@ -3,7 +3,7 @@
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::TestServer;
+use tandem_testkit::TestServer;
 
 /// Sends `request_head` (without the final blank line) plus `body`; returns
 /// the status code and (unless it upgraded) the body.

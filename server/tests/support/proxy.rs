@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use tandem_shared::RoomId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -57,7 +58,9 @@ impl FaultProxy {
 
     /// `ws://proxy/ws/{room}`.
     pub fn ws_url(&self, room: &str) -> String {
-        format!("ws://{}/ws/{room}", self.addr)
+        RoomId::new(room)
+            .expect("a room name")
+            .ws_url(&format!("ws://{}", self.addr), None)
     }
 
     /// Drops every current connection without a close handshake (a TCP reset

@@ -1,0 +1,102 @@
+//! Opening a `tandem.v1` socket and moving a [`ClientSession`]'s frames on
+//! and off it.
+//!
+//! [`request`] is the one place a client sets `Sec-WebSocket-Protocol:
+//! tandem.v1`: the test client, the end-to-end peer, the protocol capture
+//! and the load generator (which connects its own TCP streams) all build
+//! their upgrade request with it.
+//!
+//! [`ClientSession`]: tandem_shared::ClientSession
+
+use futures_util::StreamExt as _;
+use tandem_shared::SUBPROTOCOL;
+use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::session::{Outgoing, WireFrame};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A client socket as [`open`] makes it.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The upgrade request for `url`, asking for `tandem.v1`.
+pub fn request(url: &str) -> Result<Request, Error> {
+    let mut request = url.into_client_request()?;
+    request.headers_mut().insert(
+        SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(SUBPROTOCOL),
+    );
+    Ok(request)
+}
+
+/// Opens a WebSocket to `url`, asking for `tandem.v1`.
+pub async fn open(url: &str) -> Result<Socket, Error> {
+    open_with_headers(url, &[]).await
+}
+
+/// Opens a WebSocket to `url` with extra request headers (e.g. `Origin`).
+pub async fn open_with_headers(
+    url: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Socket, Error> {
+    let mut request = request(url)?;
+    for (name, value) in headers {
+        let value = HeaderValue::from_str(value).expect("header value");
+        request.headers_mut().insert(*name, value);
+    }
+    Ok(open_request(request).await?.0)
+}
+
+/// Opens a WebSocket with `request` (from [`request`]) and checks that the
+/// server chose `tandem.v1`; the response is for tests that show it.
+pub async fn open_request(request: Request) -> Result<(Socket, Response), Error> {
+    let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+    assert_eq!(
+        response
+            .headers()
+            .get(SEC_WEBSOCKET_PROTOCOL)
+            .map(HeaderValue::as_bytes),
+        Some(SUBPROTOCOL.as_bytes()),
+        "server echoes the subprotocol"
+    );
+    Ok((socket, response))
+}
+
+/// The WebSocket message that carries a frame the session made.
+pub fn message(frame: &Outgoing) -> Message {
+    match frame.to_wire() {
+        WireFrame::Text(text) => Message::Text(text.into()),
+        WireFrame::Binary(bytes) => Message::Binary(bytes.into()),
+    }
+}
+
+/// The close a server sent, as a row of Tandem's close table: a close frame
+/// without a code is [`CloseCode::NoStatus`]. A code outside the table fails
+/// the test: the server sends only what the table lists.
+pub fn close_of(frame: Option<&CloseFrame>) -> Close {
+    let Some(frame) = frame else {
+        return Close::new(CloseCode::NoStatus, "");
+    };
+    let number = u16::from(frame.code);
+    let Some(code) = CloseCode::from_number(number) else {
+        panic!(
+            "the server closed with {number} ({}), a code outside tandem_shared::close::TABLE",
+            frame.reason
+        );
+    };
+    Close::new(code, frame.reason.as_str())
+}
+
+/// Reads whatever is left on `socket` until it ends or stays silent for
+/// `quiet`: after a close frame, so tungstenite completes the handshake.
+pub async fn read_to_end<S>(socket: &mut S, quiet: std::time::Duration)
+where
+    S: futures_util::Stream<Item = Result<Message, Error>> + Unpin,
+{
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(quiet, socket.next()).await {}
+}
