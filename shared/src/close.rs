@@ -369,7 +369,12 @@ mod tests {
         assert!(long.chars().all(|c| c == 'é'));
         let hinted = Close::with_retry_after(CloseCode::TryAgainLater, &"x".repeat(200), 3);
         assert!(hinted.reason.len() <= MAX_REASON_LEN);
-        assert!(Close::new(CloseCode::Internal, "é".repeat(100)).reason.len() <= MAX_REASON_LEN);
+        assert!(
+            Close::new(CloseCode::Internal, "é".repeat(100))
+                .reason
+                .len()
+                <= MAX_REASON_LEN
+        );
     }
 
     #[test]
@@ -407,7 +412,12 @@ mod tests {
         numbers.dedup();
         assert_eq!(numbers.len(), TABLE.len(), "numbers are unique");
         for row in &TABLE {
-            assert_eq!(row.code.spec().number, row.number, "{:?} has one row", row.code);
+            assert_eq!(
+                row.code.spec().number,
+                row.number,
+                "{:?} has one row",
+                row.code
+            );
             assert_eq!(CloseCode::from_number(row.number), Some(row.code));
             assert_eq!(row.label, row.name.replace(' ', "_"));
             let tandem_range = (4000..=4099).contains(&row.number);
@@ -431,8 +441,7 @@ mod tests {
         let documented: Vec<&str> = section
             .lines()
             .filter(|line| {
-                line.starts_with("| ")
-                    && line[2..].starts_with(|c: char| c.is_ascii_digit())
+                line.starts_with("| ") && line[2..].starts_with(|c: char| c.is_ascii_digit())
             })
             .collect();
         let expected = markdown_rows();
