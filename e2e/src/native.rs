@@ -2,7 +2,8 @@
 //! [`ClientSession`] over a tokio-tungstenite socket — for tests where a
 //! non-browser Tandem client edits next to the page and stock Yjs clients.
 //!
-//! Like the web client, it announces itself with a presence message,
+//! Like the web client, it presents the share key in its `hello`, announces
+//! itself with a presence message,
 //! catches up through the state-vector exchange, and reconnects by itself
 //! when the server goes away; edits made while disconnected stay in the
 //! session's replica and reach the server in the next exchange's step 2.
@@ -79,9 +80,11 @@ impl NativePeer {
     pub async fn join(ws_base: &str, room: &str, key: Option<&str>, name: &str) -> Self {
         let url = RoomId::new(room)
             .unwrap_or_else(|err| panic!("{room:?} is not a room name: {err}"))
-            .ws_url(ws_base, key);
+            .ws_url(ws_base);
+        let session = ClientSession::new(tandem_shared::doc::new_doc(), false)
+            .with_key(key.map(str::to_owned));
         let shared = Arc::new(Mutex::new(PeerState {
-            session: ClientSession::new(tandem_shared::doc::new_doc(), false),
+            session,
             last_close: None,
         }));
         let (frames, queued) = mpsc::channel(QUEUE);
@@ -197,8 +200,8 @@ async fn run(
         // and the next step 2 carries them.
         while frames.try_recv().is_ok() {}
         if let Ok(socket) = socket::open(&url).await {
-            lock(&shared).session.open();
-            let close = serve(socket, &name, &shared, &mut frames).await;
+            let hello = lock(&shared).session.open();
+            let close = serve(socket, hello, &name, &shared, &mut frames).await;
             let mut state = lock(&shared);
             state.session.closed();
             if close.is_some() {
@@ -209,14 +212,16 @@ async fn run(
     }
 }
 
-/// One connection: welcome, presence, sync, then relaying both ways until
-/// it ends. Returns the close the server sent, if it sent one.
+/// One connection: hello, welcome, presence, sync, then relaying both ways
+/// until it ends. Returns the close the server sent, if it sent one.
 async fn serve(
     mut socket: Socket,
+    hello: Outgoing,
     name: &str,
     shared: &Mutex<PeerState>,
     frames: &mut mpsc::Receiver<Outgoing>,
 ) -> Option<Close> {
+    socket.send(message(&hello)).await.ok()?;
     let welcome = tokio::time::timeout(crate::DEADLINE, socket.next()).await;
     let Ok(Some(Ok(Message::Text(welcome)))) = welcome else {
         return None;

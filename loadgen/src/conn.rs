@@ -151,14 +151,18 @@ pub async fn connect(
     .with_context(|| format!("no sync within {deadline:?}"))?
 }
 
-/// The y-sync handshake, driven by the session: send our state vector,
-/// answer the server's with what it misses, apply what it sends, until its
-/// step 2 arrived and ours went out (updates are sent live from then on).
+/// The y-sync handshake, driven by the session: say hello (Tandem only; the
+/// other dialects have none), send our state vector, answer the server's
+/// with what it misses, apply what it sends, until its step 2 arrived and
+/// ours went out (updates are sent live from then on).
 pub async fn handshake(mut socket: Socket, kind: ServerKind) -> anyhow::Result<Synced> {
     let replica = new_replica();
     let text = replica.get_or_insert_text(tandem_shared::doc::CONTENT);
     let mut session = ClientSession::new(replica, false);
-    session.open();
+    let hello = session.open();
+    if kind == ServerKind::Tandem {
+        socket.send(message(&hello)).await?;
+    }
     socket.send(message(&session.step1())).await?;
     while !(session.synced() && (session.live() || session.read_only())) {
         let frame = socket

@@ -15,7 +15,9 @@
 //! in process) and [`floor`] (what bare yrs does in
 //! process, the bound every server sits on). [`suite`] runs them all against
 //! every server into [`results`], with the [`machine`]'s facts, and
-//! [`report`] renders those into `docs/BENCHMARKS.md`.
+//! [`report`] renders those into `docs/BENCHMARKS.md`. Apart from those,
+//! [`soak`] kills the server with SIGKILL over and over while clients type,
+//! and counts what was lost (`cargo xtask soak`).
 //!
 //! Everything targets 127.0.0.1, is bounded in count and time, and stops by
 //! itself.
@@ -30,6 +32,7 @@ pub mod machine;
 pub mod procs;
 pub mod report;
 pub mod results;
+pub mod soak;
 pub mod stats;
 pub mod stepping;
 pub mod storage;

@@ -1,6 +1,7 @@
 //! `tandem-load`: connect to a room, print or follow it, replay a trace,
-//! generate load, or run the whole benchmark (`tandem-load bench`, which
-//! `cargo xtask bench` calls). Loopback only; every command stops by itself.
+//! generate load, run the whole benchmark (`tandem-load bench`, which
+//! `cargo xtask bench` calls), or the crash soak (`tandem-load soak`, which
+//! `cargo xtask soak` calls). Loopback only; every command stops by itself.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tandem_loadgen::fanout::FanoutSpec;
 use tandem_loadgen::procs::{self, Launcher};
+use tandem_loadgen::soak::{self, SoakSpec};
 use tandem_loadgen::suite::{self, BenchConfig};
 use tandem_loadgen::target::{ServerKind, Target};
 use tandem_loadgen::{report, tools};
@@ -95,6 +97,35 @@ enum Cmd {
     },
     /// The whole benchmark suite against Tandem and the peers; writes Markdown.
     Bench(BenchArgs),
+    /// Kill Tandem with SIGKILL at random moments while clients type, restart
+    /// it on the same data, and check that nothing acknowledged is lost.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Args)]
+struct SoakArgs {
+    /// The Tandem server binary (release build).
+    #[arg(long, default_value = "target/release/tandem")]
+    tandem_bin: PathBuf,
+    /// Scratch folder for the data directory.
+    #[arg(long, default_value = "target/soak")]
+    scratch: PathBuf,
+    /// Kill-and-restart cycles.
+    #[arg(long, default_value_t = 200)]
+    cycles: u32,
+    /// Rooms the clients type into.
+    #[arg(long, default_value_t = 4)]
+    rooms: usize,
+    /// Native clients typing, spread evenly over the rooms.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Each kill comes at a random moment within this many milliseconds of
+    /// the clients starting to connect.
+    #[arg(long, default_value_t = 400)]
+    kill_within_ms: u64,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -202,7 +233,37 @@ async fn run(command: Cmd, pinned: bool) -> anyhow::Result<()> {
             tools::load(target, &room, &spec).await
         }
         Cmd::Bench(args) => bench(args, pinned).await,
+        Cmd::Soak(args) => soak(args).await,
     }
+}
+
+async fn soak(args: SoakArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.tandem_bin.is_file(),
+        "no server binary at {} (cargo build --release -p tandem-server)",
+        args.tandem_bin.display()
+    );
+    std::fs::create_dir_all(&args.scratch)?;
+    let spec = SoakSpec {
+        tandem_bin: std::fs::canonicalize(&args.tandem_bin)?,
+        scratch: std::fs::canonicalize(&args.scratch)?,
+        cycles: args.cycles,
+        rooms: args.rooms,
+        typists: args.clients,
+        kill_within: Duration::from_millis(args.kill_within_ms),
+        seed: args.seed,
+    };
+    eprintln!(
+        "==> soak: {} clients in {} rooms, {} SIGKILL cycles (seed {})",
+        spec.typists, spec.rooms, spec.cycles, spec.seed
+    );
+    let report = soak::run(&spec).await?;
+    println!("{}", report.summary());
+    anyhow::ensure!(
+        report.passed(),
+        "the soak lost acknowledged edits or left replicas different"
+    );
+    Ok(())
 }
 
 async fn bench(args: BenchArgs, pinned: bool) -> anyhow::Result<()> {
@@ -212,7 +273,7 @@ async fn bench(args: BenchArgs, pinned: bool) -> anyhow::Result<()> {
     } else {
         args.servers.clone()
     };
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let command = report::command_line(std::env::args(), &report::repository());
     let config = BenchConfig {
         launcher: Launcher {
             tandem_bin: args.tandem_bin,

@@ -80,6 +80,17 @@ impl Launcher {
 
     /// Starts a server of `kind` on an existing data directory (a restart).
     pub fn start_in(&self, kind: ServerKind, data_dir: &Path) -> anyhow::Result<ServerProcess> {
+        self.start_in_with(kind, data_dir, &[])
+    }
+
+    /// [`Launcher::start_in`], with `extra` flags after Tandem's own (the
+    /// other servers take none).
+    pub fn start_in_with(
+        &self,
+        kind: ServerKind,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<ServerProcess> {
         let mut cmd = match self.cpu {
             Some(cpu) => {
                 let mut cmd = Command::new("taskset");
@@ -107,7 +118,8 @@ impl Launcher {
                     // Only main's start-up line; per-connection info logs
                     // would cost the server time during the runs.
                     .args(["--log", "warn,tandem=info,tandem_server=warn"])
-                    .args(TANDEM_LOAD_FLAGS);
+                    .args(TANDEM_LOAD_FLAGS)
+                    .args(extra);
             }
             ServerKind::Yjs => {
                 let dir = self.yjs_dir.as_ref().context("no Yjs server folder")?;
@@ -265,6 +277,11 @@ impl ServerProcess {
         rss_kib(self.pid)
     }
 
+    /// The most resident memory it has had, KiB (`VmHWM`).
+    pub fn peak_kib(&self) -> Option<u64> {
+        status_kib(self.pid, "VmHWM:")
+    }
+
     /// CPU time used so far (user + system), seconds.
     pub fn cpu_secs(&self) -> Option<f64> {
         cpu_secs(&format!("/proc/{}/stat", self.pid))
@@ -306,6 +323,12 @@ impl ServerProcess {
         }
         // Drop kills it.
     }
+
+    /// Kills the server with SIGKILL, so no shutdown path runs, and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for ServerProcess {
@@ -319,8 +342,13 @@ impl Drop for ServerProcess {
 
 /// Resident memory of process `pid`, KiB (`VmRSS` in `/proc/<pid>/status`).
 pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A `KiB` figure of `/proc/<pid>/status`, by its label (`VmRSS:`, `VmHWM:`).
+fn status_kib(pid: u32, label: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(label))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -415,6 +443,7 @@ mod tests {
     #[test]
     fn reads_own_process_figures() {
         assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+        assert!(status_kib(std::process::id(), "VmHWM:").is_some_and(|kib| kib > 0));
         assert!(self_cpu_secs().is_some());
     }
 }

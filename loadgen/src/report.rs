@@ -6,13 +6,14 @@
 //! are carried over from the existing file, so a new run does not erase them.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use crate::results::{BigDoc, FanoutRow, Results};
 use crate::stats::Spread;
 use crate::target::ServerKind;
 
 /// Manual sections and the text they start with when the file has none.
-const MANUAL: [(&str, &str); 2] = [
+const MANUAL: [(&str, &str); 3] = [
     (
         "browser",
         "_To be filled from the browser measurements (headless Chromium, `e2e/`): median \
@@ -21,6 +22,12 @@ const MANUAL: [(&str, &str); 2] = [
          | figure | value |\n|---|---|\n\
          | keystroke → remote render, median (p99) | _pending_ |\n\
          | wasm bundle, raw / gzip -9 | _pending_ |\n",
+    ),
+    (
+        "soak",
+        "_To be filled from `cargo xtask soak` (SIGKILL at random moments while clients type): \
+         cycles, edits acknowledged, edits lost, replicas that differ, the server's peak \
+         memory, and the exact command._\n",
     ),
     (
         "discussion",
@@ -59,6 +66,7 @@ pub fn render(results: &Results, previous: Option<&str>) -> String {
     durable(w, results);
     storage(w, results);
     manual(w, previous, "browser", "## 5. Browser (manual)");
+    manual(w, previous, "soak", "## 6. Soak (manual)");
     manual(w, previous, "discussion", "## Discussion (manual)");
     let _ = writeln!(w, "## Credits\n");
     let _ = writeln!(
@@ -748,9 +756,88 @@ fn manual(w: &mut String, previous: Option<&str>, name: &str, heading: &str) {
     let _ = writeln!(w, "{end}\n");
 }
 
+/// The repository this load generator was built from: where the report's
+/// commands run (`cargo xtask bench` runs from its root).
+pub fn repository() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// The command line `args` as the report shows it, with every path in the
+/// repository `repo` relative to it, and every path beside it (the editing
+/// traces sit in a folder next to the repository) as `../…`, so the report
+/// carries no paths of the machine it ran on. Other arguments are kept.
+pub fn command_line(args: impl IntoIterator<Item = String>, repo: &Path) -> String {
+    args.into_iter()
+        .map(|arg| match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                format!("{flag}={}", repo_relative(value, repo))
+            }
+            _ => repo_relative(&arg, repo),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `arg` relative to `repo` if it is an absolute path in it or beside it.
+fn repo_relative(arg: &str, repo: &Path) -> String {
+    let path = Path::new(arg);
+    if !path.is_absolute() {
+        return arg.to_owned();
+    }
+    if let Ok(inside) = path.strip_prefix(repo) {
+        return match inside.to_str() {
+            Some("") => ".".to_owned(),
+            Some(inside) => inside.to_owned(),
+            None => arg.to_owned(),
+        };
+    }
+    let beside = repo
+        .parent()
+        .filter(|parent| parent.parent().is_some())
+        .and_then(|parent| path.strip_prefix(parent).ok())
+        .and_then(Path::to_str);
+    match beside {
+        Some(beside) => format!("../{beside}"),
+        None => arg.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_carry_no_machine_paths() {
+        let args = [
+            "/work/main/target/release/tandem-load",
+            "bench",
+            "--tandem-bin",
+            "/work/main/target/release/tandem",
+            "--trace",
+            "/work/shared/bench-data/automerge-paper.json.gz",
+            "--out=/work/main/docs/BENCHMARKS.md",
+            "--scratch",
+            "target/bench",
+            "--servers",
+            "tandem,yjs",
+            "--yjs-dir",
+            "/opt/peers/yjs",
+        ]
+        .map(String::from);
+        assert_eq!(
+            command_line(args, Path::new("/work/main")),
+            "target/release/tandem-load bench --tandem-bin target/release/tandem \
+             --trace ../shared/bench-data/automerge-paper.json.gz \
+             --out=docs/BENCHMARKS.md --scratch target/bench --servers tandem,yjs \
+             --yjs-dir /opt/peers/yjs"
+        );
+        // A repository at the root of the file system has nothing beside it.
+        assert_eq!(
+            command_line(["/x/y".to_owned(), "/repo".to_owned()], Path::new("/repo")),
+            "/x/y ."
+        );
+    }
 
     #[test]
     fn manual_sections_survive_a_new_run() {

@@ -151,7 +151,7 @@ pub struct Results {
     pub quick: bool,
     /// Runs per configuration.
     pub runs: usize,
-    /// The command line.
+    /// The command line, with paths relative to the repository.
     pub command: String,
     /// Facts about the machine and software.
     pub machine: Vec<(String, String)>,

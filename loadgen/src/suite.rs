@@ -40,7 +40,8 @@ pub struct BenchConfig {
     pub quick: bool,
     /// Servers to include (those not installed are skipped with a note).
     pub servers: Vec<ServerKind>,
-    /// The command line, for the report.
+    /// The command line, for the report, with paths relative to the
+    /// repository (see [`crate::report::command_line`]).
     pub command: String,
 }
 

@@ -2,7 +2,7 @@
 //!
 //! | kind | room URL | first frames | extras |
 //! |---|---|---|---|
-//! | Tandem | `ws://host:p/ws/{room}`, subprotocol `tandem.v1` | text `welcome`, then sync step 1 | `saved` acknowledgements; no echo to the sender |
+//! | Tandem | `ws://host:p/ws/{room}`, subprotocol `tandem.v1` | (after our `hello`) text `welcome`, then sync step 1 | `saved` acknowledgements; no echo to the sender |
 //! | Yjs reference server | `ws://host:p/{room}` | sync step 1, awareness | echoes updates to the sender too |
 //! | y-sweet 0.9 | `ws://host:p/d/{room}/ws/{room}` (y-websocket appends the room to the base URL `…/d/{room}/ws`) | sync step 1 | the doc must exist first: `POST /doc/new {"docId": room}` |
 
@@ -62,7 +62,7 @@ impl Target {
         Ok(match self.kind {
             ServerKind::Tandem => RoomId::new(room)
                 .map_err(|err| anyhow::anyhow!("`{room}`: {err}"))?
-                .ws_url(&format!("ws://{addr}"), None),
+                .ws_url(&format!("ws://{addr}")),
             ServerKind::Yjs => format!("ws://{addr}/{room}"),
             ServerKind::Ysweet => format!("ws://{addr}/d/{room}/ws/{room}"),
         })

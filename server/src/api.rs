@@ -7,13 +7,15 @@
 //! `{"room": "…", "edit_key": "e.…", "view_key": "v.…"}`. Any other name
 //! answers 409: only its editors can share it.
 //!
-//! `GET /api/rooms/{room}/text?key=…&format=txt|md` downloads the document as
+//! `GET /api/rooms/{room}/text?format=txt|md` downloads the document as
 //! plain text (the title names the file). A protected room needs a key (edit
-//! or view); an invalid key is 403.
+//! or view), as `Authorization: Bearer {key}` (what the web client sends, so
+//! the key stays out of URLs and the logs that record them) or, for scripts,
+//! `?key=…`; an invalid key is 403.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_shared::RoomId;
@@ -88,10 +90,21 @@ pub async fn create_room(
     }
 }
 
+/// The key of an `Authorization: Bearer {key}` header, if the request has one.
+fn bearer_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
 /// Query of `GET /api/rooms/{room}/text`.
 #[derive(Debug, Deserialize)]
 pub struct ExportParams {
-    /// A share-link key; needed for protected rooms.
+    /// A share-link key; needed for protected rooms unless the request
+    /// carries it in `Authorization: Bearer`.
     pub key: Option<String>,
     /// `txt` (default) or `md`: only the file name changes.
     pub format: Option<String>,
@@ -103,6 +116,7 @@ pub async fn export_text(
     Path(room): Path<String>,
     Query(params): Query<ExportParams>,
     State(state): State<AppState>,
+    headers: HeaderMap,
 ) -> Response {
     let Ok(room) = RoomId::new(room) else {
         return refuse(StatusCode::BAD_REQUEST, "invalid room name");
@@ -112,9 +126,8 @@ pub async fn export_text(
         Some("md") => "md",
         Some(_) => return refuse(StatusCode::BAD_REQUEST, "format must be txt or md"),
     };
-    let key = match params
-        .key
-        .as_deref()
+    let key = match bearer_key(&headers)
+        .or(params.key.as_deref())
         .map(|key| state.keys.verify(&room, key))
     {
         None => None,

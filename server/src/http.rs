@@ -11,6 +11,11 @@
 //! | `GET /healthz` | liveness and a few gauges, as JSON |
 //! | `GET /metrics` | Prometheus metrics (see [`crate::metrics`]) |
 //! | anything else | a file of the built client, or `index.html` for client routes such as `/d/{room}` |
+//!
+//! Every response carries the security headers of [`headers`]; HTML pages
+//! also a Content-Security-Policy that allows exactly their inline scripts.
+
+mod headers;
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -43,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/rooms", axum::routing::post(crate::api::create_room))
         .route("/api/rooms/{room}/text", get(crate::api::export_text))
         .fallback_service(files)
+        .layer(axum::middleware::from_fn(headers::harden))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -96,7 +96,7 @@ async fn a_document_downloads_as_text_with_the_rights_of_its_key() {
     let created: CreatedRoom = serde_json::from_str(&created).expect("json");
     let room = created.room.to_string();
     let mut owner =
-        tandem_testkit::Client::connect(&server.ws_url_with_key(&room, &created.edit_key)).await;
+        tandem_testkit::Client::connect_with_key(&server.ws_url(&room), &created.edit_key).await;
     owner.insert(0, "secret plans").await;
     owner.wait_saved().await;
     let path = |q: &str| format!("/api/rooms/{room}/text{q}");
@@ -113,4 +113,11 @@ async fn a_document_downloads_as_text_with_the_rights_of_its_key() {
     );
     let (status, body) = http_get(&server, &path(&format!("?key={}", created.view_key)), "").await;
     assert_eq!((status, body.as_str()), (200, "secret plans"));
+    // What the web client sends: the key in a header, out of the URL and so
+    // out of access logs.
+    let bearer = |key: &str| format!("Authorization: Bearer {key}\r\nConnection: close\r\n");
+    let (status, body) = http_get(&server, &path("?format=md"), &bearer(&created.view_key)).await;
+    assert_eq!((status, body.as_str()), (200, "secret plans"));
+    let (status, _) = http_get(&server, &path(""), &bearer("v.AAAAAAAAAAAAAAAAAAAAAA")).await;
+    assert_eq!(status, 403);
 }

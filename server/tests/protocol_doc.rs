@@ -47,27 +47,28 @@ impl Recorder {
         key: &str,
     ) -> (Self, String) {
         let room = RoomId::new("demo").expect("room");
-        let request = socket::request(&room.ws_url(server.url(), Some(key))).expect("request");
+        let request = socket::request(&room.ws_url(server.url())).expect("request");
         let (socket, response) = socket::open_request(request).await.expect("connect");
         let handshake = format!(
             "GET {} HTTP/1.1\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13\nSec-WebSocket-Protocol: {SUBPROTOCOL}\n\nHTTP/1.1 {}\nUpgrade: websocket\nConnection: upgrade\nSec-WebSocket-Protocol: {}",
-            room.ws_path(Some(key)),
+            room.ws_path(),
             response.status(),
             response.headers()["sec-websocket-protocol"]
                 .to_str()
                 .expect("ascii"),
         );
-        let mut session = ClientSession::new(doc_with_id(yrs_id), false);
-        session.open();
-        (
-            Self {
-                who,
-                socket,
-                session,
-                log: Vec::new(),
-            },
-            handshake,
-        )
+        let mut session =
+            ClientSession::new(doc_with_id(yrs_id), false).with_key(Some(key.to_owned()));
+        let hello = session.open();
+        let mut recorder = Self {
+            who,
+            socket,
+            session,
+            log: Vec::new(),
+        };
+        // The first frame of every connection; nothing comes for the room before it.
+        recorder.send(&hello).await;
+        (recorder, handshake)
     }
 
     async fn send(&mut self, frame: &Outgoing) {
@@ -234,7 +235,7 @@ async fn capture() -> String {
     ada.send(&ping).await;
     ada.recv_until(|e| *e == Event::Pong).await;
     // Not a Tandem message: sent raw, past the session.
-    ada.send_raw(Message::Text("{\"type\":\"hello\"}".into()))
+    ada.send_raw(Message::Text("{\"type\":\"shout\"}".into()))
         .await;
     ada.recv_until(|e| matches!(e, Event::Refused { .. })).await;
     bob.socket.close(None).await.expect("close");

@@ -2,10 +2,15 @@
 
 mod support;
 
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
 use support::http::{http_get, upgrade_headers};
-use tandem_shared::close::CloseCode;
-use tandem_shared::{ErrorCode, ServerMsg, SyncFrame};
-use tandem_testkit::TestServer;
+use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::protocol::MAX_HELLO_BYTES;
+use tandem_shared::{ClientMsg, ErrorCode, ServerMsg, SyncFrame};
+use tandem_testkit::socket::close_of;
+use tandem_testkit::{DEADLINE, TestServer};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 #[tokio::test]
@@ -50,6 +55,113 @@ async fn an_unknown_subprotocol_is_refused_and_none_is_accepted() {
     assert_eq!(status, 101);
     let (status, _) = http_get(&server, "/ws/room", &upgrade_headers(None, None)).await;
     assert_eq!(status, 101, "no subprotocol at all means tandem.v1");
+}
+
+/// Opens a bare socket to `room`, sends `first` (nothing if `None`), and
+/// reads until the server closes: the data frames that came before the
+/// close, and the close.
+async fn answer_to_first_frame(
+    server: &TestServer,
+    room: &str,
+    first: Option<Message>,
+) -> (Vec<Message>, Close) {
+    let mut socket = tandem_testkit::socket::open(&server.ws_url(room))
+        .await
+        .expect("upgraded");
+    if let Some(first) = first {
+        socket.send(first).await.expect("sent");
+    }
+    let mut before = Vec::new();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no close within the deadline; got {before:?}"));
+        match next {
+            Some(Ok(Message::Close(frame))) => return (before, close_of(frame.as_ref())),
+            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => before.push(message),
+            Some(Ok(_)) => {}
+            other => panic!("the stream ended without a close: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_first_frame_must_be_a_hello() {
+    let (server, _) = TestServer::memory().await;
+    let step1 = SyncFrame::Step1(Default::default()).encode();
+    let cases = [
+        (
+            Message::Binary(step1.into()),
+            CloseCode::BadMessage,
+            "the first message must be a hello, not a binary frame",
+        ),
+        (
+            Message::Text(ClientMsg::Ping.to_json().into()),
+            CloseCode::BadMessage,
+            "the first message must be a hello, not ping",
+        ),
+        (
+            Message::Text("{".into()),
+            CloseCode::BadMessage,
+            "the first message must be a hello: ",
+        ),
+        (
+            Message::Text(
+                format!(
+                    r#"{{"type":"hello","key":"{}"}}"#,
+                    "k".repeat(MAX_HELLO_BYTES)
+                )
+                .into(),
+            ),
+            CloseCode::TooBig,
+            "hello larger than 1024 bytes",
+        ),
+    ];
+    for (first, code, reason) in cases {
+        let (before, close) = answer_to_first_frame(&server, "hello-rules", Some(first)).await;
+        assert!(
+            before.is_empty(),
+            "nothing for the room came first: {before:?}"
+        );
+        assert_eq!(close.code, code, "{}", close.reason);
+        assert!(close.reason.starts_with(reason), "{}", close.reason);
+    }
+    // Nobody joined on the way.
+    let (status, body) = http_get(&server, "/healthz", "").await;
+    assert_eq!(status, 200);
+    let health: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(health["rooms"], 0, "{health}");
+}
+
+#[tokio::test]
+async fn without_a_hello_the_server_says_nothing_and_closes_with_4003() {
+    let (server, _) = TestServer::memory_with(|c| c.heartbeat = Duration::from_millis(300)).await;
+    let (before, close) = answer_to_first_frame(&server, "silent", None).await;
+    assert!(before.is_empty(), "no welcome before a hello: {before:?}");
+    assert_eq!(close.code, CloseCode::HeartbeatTimeout);
+    assert_eq!(close.reason, "no hello within 0.6 s");
+}
+
+#[tokio::test]
+async fn a_second_hello_gets_an_error_frame_and_the_connection_stays() {
+    let (server, _) = TestServer::memory().await;
+    let mut a = server.client("twice").await;
+    let hello = ClientMsg::Hello {
+        key: Some("e.AAAAAAAAAAAAAAAAAAAAAA".into()),
+    };
+    a.send_raw(Message::Text(hello.to_json().into())).await;
+    a.pump_until("an error", |c| !c.errors.is_empty()).await;
+    assert_eq!(
+        a.errors,
+        [ServerMsg::Error {
+            code: ErrorCode::BadMessage,
+            reason: "a hello comes once, as the first message".into()
+        }]
+    );
+    assert!(!a.read_only(), "the first hello decided");
+    a.insert(0, "still here").await;
+    a.wait_saved().await;
 }
 
 #[tokio::test]

@@ -68,6 +68,34 @@ async fn cross_origin_upgrades_are_refused_before_the_upgrade() {
     );
 }
 
+#[tokio::test]
+async fn a_key_in_the_socket_url_is_refused_before_the_upgrade() {
+    let (server, _) = TestServer::memory().await;
+    let (_, body) = create_room(&server, "{}").await;
+    let created: CreatedRoom = serde_json::from_str(&body).expect("json");
+    let room = created.room.to_string();
+    // Keys in URLs reach server and proxy logs: `/ws/` takes them only in
+    // the hello, and says so instead of silently making the link read-only.
+    for key in [created.edit_key.as_str(), ""] {
+        let path = format!("/ws/{room}?key={key}");
+        let (status, body) = http_get(&server, &path, &upgrade_headers(None, None)).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains("goes in the hello message"), "{body}");
+    }
+    let url = format!("{}?key={}", server.ws_url(&room), created.edit_key);
+    match tandem_testkit::socket::open(&url).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 400),
+        other => panic!("expected HTTP 400, got {other:?}"),
+    }
+    // Stock Yjs providers can put it nowhere else: `/yjs/` still takes it.
+    let path = format!("/yjs/{room}?key={}", created.edit_key);
+    let (status, body) = http_get(&server, &path, &upgrade_headers(None, None)).await;
+    assert_eq!(status, 101, "{body}");
+    // And the hello carries it: the same key makes an editor.
+    let editor = Client::connect_with_key(&server.ws_url(&room), &created.edit_key).await;
+    assert!(!editor.read_only());
+}
+
 async fn create_room(server: &TestServer, body: &str) -> (u16, String) {
     http_post_json(server, "/api/rooms", body).await
 }
@@ -79,15 +107,15 @@ async fn a_created_room_is_protected_and_its_links_grant_what_they_name() {
     assert_eq!(status, 201, "{body}");
     let created: CreatedRoom = serde_json::from_str(&body).expect("json");
     let room = created.room.to_string();
-    let url = |key: &str| server.ws_url_with_key(&room, key);
+    let url = server.ws_url(&room);
 
-    let mut editor = Client::connect(&url(&created.edit_key)).await;
+    let mut editor = Client::connect_with_key(&url, &created.edit_key).await;
     assert!(!editor.read_only());
     editor.insert(0, "owned text").await;
     editor.wait_saved().await;
 
     // The view link reads and is present, but cannot write.
-    let mut viewer = Client::connect(&url(&created.view_key)).await;
+    let mut viewer = Client::connect_with_key(&url, &created.view_key).await;
     assert!(viewer.read_only());
     assert_eq!(viewer.content(), "owned text");
     viewer.insert(0, "vandal ").await;
@@ -109,7 +137,7 @@ async fn a_created_room_is_protected_and_its_links_grant_what_they_name() {
         "e.AAAAAAAAAAAAAAAAAAAAAA",
         "nonsense",
     ] {
-        let mut refused = Client::upgrade_only(&url(bad))
+        let mut refused = Client::upgrade_only_with_key(&url, bad)
             .await
             .unwrap_or_else(|| panic!("{bad}"));
         let (code, reason) = refused.expect_close().await;
@@ -139,17 +167,17 @@ async fn keys_are_handed_out_only_for_protected_rooms() {
     let (status, body) = create_room(&server, r#"{"name":"claimed-later"}"#).await;
     assert_eq!(status, 201, "{body}");
     let created: CreatedRoom = serde_json::from_str(&body).expect("json");
-    let with_key = |key: &str| server.ws_url_with_key("claimed-later", key);
+    let url = server.ws_url("claimed-later");
 
     // The claimer's editors get both keys; viewers and the keyless none.
-    let editor = Client::connect(&with_key(&created.edit_key)).await;
+    let editor = Client::connect_with_key(&url, &created.edit_key).await;
     let share = editor
         .share()
         .cloned()
         .expect("an editor of a protected room gets keys");
     assert_eq!(share.edit, created.edit_key);
     assert_eq!(share.view, created.view_key);
-    let viewer = Client::connect(&with_key(&created.view_key)).await;
+    let viewer = Client::connect_with_key(&url, &created.view_key).await;
     assert!(viewer.read_only());
     assert_eq!(viewer.share(), None);
     let anonymous = server.client("claimed-later").await;
@@ -192,7 +220,7 @@ async fn a_view_key_makes_an_open_room_read_only_too() {
     let keys = tandem_testkit::test_keys();
     let room = RoomId::new("open-room").expect("room");
     let view = keys.key_for(&room, tandem_server::access::Right::View);
-    let viewer = Client::connect(&server.ws_url_with_key("open-room", &view)).await;
+    let viewer = Client::connect_with_key(&server.ws_url("open-room"), &view).await;
     assert!(viewer.read_only());
 }
 

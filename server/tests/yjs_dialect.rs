@@ -31,7 +31,8 @@ impl YjsPeer {
             .expect("connect");
         assert!(response.headers().get("Sec-WebSocket-Protocol").is_none());
         let mut session = ClientSession::new(tandem_shared::doc::new_doc(), false);
-        session.open();
+        // The y-websocket dialect has no hello: the key, if any, is in the URL.
+        let _hello = session.open();
         let mut peer = Self {
             socket,
             session,

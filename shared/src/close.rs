@@ -121,7 +121,7 @@ pub static TABLE: [CloseSpec; 15] = [
         CloseCode::TooBig,
         1009,
         "too big",
-        "a message over `--max-message-bytes` (1 MiB), whole or in fragments",
+        "a message over `--max-message-bytes` (1 MiB), whole or in fragments, or a `hello` over 1 KiB",
         Reconnect::Backoff,
     ),
     spec(
@@ -142,7 +142,7 @@ pub static TABLE: [CloseSpec; 15] = [
         CloseCode::BadMessage,
         4000,
         "bad message",
-        "a binary frame is not a y-sync message, or a text frame is not UTF-8",
+        "a binary frame is not a y-sync message, a text frame is not UTF-8, or the first message is not a `hello`",
         Reconnect::Backoff,
     ),
     spec(
@@ -163,7 +163,7 @@ pub static TABLE: [CloseSpec; 15] = [
         CloseCode::HeartbeatTimeout,
         4003,
         "heartbeat timeout",
-        "nothing arrived for two heartbeat intervals",
+        "nothing arrived for two heartbeat intervals; or no `hello` came in the first two",
         Reconnect::Backoff,
     ),
     spec(

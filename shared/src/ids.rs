@@ -103,20 +103,17 @@ impl RoomId {
         }
     }
 
-    /// The WebSocket endpoint, `/ws/{room}`, with the key (if any) as the
-    /// `key` query parameter, percent-encoded (keys are URL-safe as the server
-    /// makes them; one pasted by hand may not be).
-    pub fn ws_path(&self, key: Option<&str>) -> String {
-        match key {
-            Some(key) => format!("/ws/{}?key={}", self.0, percent_encode(key)),
-            None => format!("/ws/{}", self.0),
-        }
+    /// The WebSocket endpoint, `/ws/{room}`. It never carries the share key,
+    /// which a URL would leak into server and proxy logs: the key travels in
+    /// the connection's first message (`hello`, see `protocol`).
+    pub fn ws_path(&self) -> String {
+        format!("/ws/{}", self.0)
     }
 
     /// The full socket URL on the server at `base` (`ws://host:port`, or the
     /// `http(s)://` origin of a page, whose scheme becomes `ws(s)://`): the
     /// one way every client builds it.
-    pub fn ws_url(&self, base: &str, key: Option<&str>) -> String {
+    pub fn ws_url(&self, base: &str) -> String {
         let base = base.trim_end_matches('/');
         let base = if let Some(rest) = base.strip_prefix("https://") {
             format!("wss://{rest}")
@@ -125,21 +122,8 @@ impl RoomId {
         } else {
             base.to_owned()
         };
-        format!("{base}{}", self.ws_path(key))
+        format!("{base}{}", self.ws_path())
     }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 impl fmt::Display for RoomId {
@@ -203,24 +187,23 @@ mod tests {
         let room = RoomId::new("quiet-otter").expect("valid");
         assert_eq!(room.page_path(None), "/d/quiet-otter");
         assert_eq!(room.page_path(Some("e.abc")), "/d/quiet-otter#key=e.abc");
-        assert_eq!(room.ws_path(None), "/ws/quiet-otter");
-        assert_eq!(room.ws_path(Some("v.x-_y")), "/ws/quiet-otter?key=v.x-_y");
+        assert_eq!(room.ws_path(), "/ws/quiet-otter");
     }
 
     #[test]
     fn socket_urls_follow_the_base() {
         let room = RoomId::new("quiet-otter").expect("valid");
         assert_eq!(
-            room.ws_url("http://127.0.0.1:8080", None),
+            room.ws_url("http://127.0.0.1:8080"),
             "ws://127.0.0.1:8080/ws/quiet-otter"
         );
         assert_eq!(
-            room.ws_url("https://tandem.example/", None),
+            room.ws_url("https://tandem.example/"),
             "wss://tandem.example/ws/quiet-otter"
         );
         assert_eq!(
-            room.ws_url("ws://127.0.0.1:9", Some("e.Ab-_9 /+=")),
-            "ws://127.0.0.1:9/ws/quiet-otter?key=e.Ab-_9%20%2F%2B%3D"
+            room.ws_url("ws://127.0.0.1:9"),
+            "ws://127.0.0.1:9/ws/quiet-otter"
         );
     }
 

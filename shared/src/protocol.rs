@@ -6,10 +6,11 @@
 //!   GET /ws/{room}            room: 1–64 of [A-Za-z0-9_-], else HTTP 400
 //!   Sec-WebSocket-Protocol: tandem.v1
 //!
-//! Text frames carry JSON control messages (ServerMsg / ClientMsg), one per
-//! frame, each an object whose "type" names it. Binary frames carry CRDT sync
-//! in the standard y-sync encoding (the one yrs::sync and y-protocols use),
-//! one message per frame:
+//! and no share key in the URL (`?key=` is HTTP 400: URLs reach logs). Text
+//! frames carry JSON control messages (ServerMsg / ClientMsg), one per frame,
+//! each an object whose "type" names it. Binary frames carry CRDT sync in the
+//! standard y-sync encoding (the one yrs::sync and y-protocols use), one
+//! message per frame:
 //!
 //!   frame      = varuint(0 = sync) sync-msg
 //!   sync-msg   = varuint(0) buf(state vector)     sync step 1
@@ -22,6 +23,7 @@
 //!   client                                   server
 //!     |  HTTP upgrade, tandem.v1  ------------->|  validates room, origin, capacity
 //!     |<--------------  101 Switching Protocols |
+//!     |  text {"type":"hello","key":…}  ------->|  first frame: the share key, or null
 //!     |<-----------  text {"type":"welcome",…}  |  client id, room, protocol, read-only
 //!     |<--------------  binary step 1 (sv_s)    |  the server's state vector
 //!     |  binary step 1 (sv_c)  ---------------->|
@@ -35,6 +37,13 @@
 //!     |<--------------  ping / pong frames ---->|  server heartbeat, answered by the browser
 //!     |<------------->  close (code, reason)    |  see `close`
 //! ```
+//!
+//! The hello comes first, at most [`MAX_HELLO_BYTES`]: the server sends
+//! nothing for the room before it, then checks the key (1008 if it is not
+//! valid for the room) and the room's capacity, and welcomes the client. The
+//! client may send its step 1 right after the hello, without waiting for the
+//! welcome. Anything else first closes with 4000, a larger hello with 1009,
+//! and no hello within two heartbeat intervals with 4003.
 //!
 //! Delivery: TCP keeps each direction in order, CRDT updates commute and are
 //! idempotent, and each (re)connect starts with the state-vector exchange, so
@@ -63,12 +72,15 @@ use crate::{ClientId, RoomId};
 pub const SUBPROTOCOL: &str = "tandem.v1";
 /// The protocol version carried in `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
+/// The largest `hello` a server takes, in bytes of JSON; keys are 24.
+pub const MAX_HELLO_BYTES: usize = 1024;
 
 /// JSON control messages from the server, carried in text frames.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
-    /// First frame of every connection: who you are and where you are.
+    /// The server's first frame, once the `hello` is admitted: who you are
+    /// and where you are.
     Welcome {
         /// Protocol version the server speaks ([`PROTOCOL_VERSION`]).
         protocol: u32,
@@ -115,6 +127,14 @@ pub enum ServerMsg {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
+    /// The first frame of every connection, and only the first: the key of
+    /// the share link the client was opened with, carried inside the
+    /// connection so it never appears in a URL (which servers and proxies
+    /// log). The server decides the connection's rights from it.
+    Hello {
+        /// An edit (`e.…`) or view (`v.…`) key, or `null` for none.
+        key: Option<String>,
+    },
     /// App-level heartbeat; the server answers [`ServerMsg::Pong`].
     Ping,
     /// This connection's presence: who is typing, and where.
@@ -232,6 +252,15 @@ impl ClientMsg {
     /// The JSON text of this message.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Its `type`, e.g. `hello`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Hello { .. } => "hello",
+            Self::Ping => "ping",
+            Self::Presence(_) => "presence",
+        }
     }
 }
 
@@ -431,6 +460,16 @@ mod tests {
             cursor: None,
         };
         let cases = [
+            (
+                ClientMsg::Hello {
+                    key: Some("e.YUu-WjA909Ne46-U4lgNwQ".into()),
+                },
+                r#"{"type":"hello","key":"e.YUu-WjA909Ne46-U4lgNwQ"}"#.to_string(),
+            ),
+            (
+                ClientMsg::Hello { key: None },
+                r#"{"type":"hello","key":null}"#.to_string(),
+            ),
             (ClientMsg::Ping, r#"{"type":"ping"}"#.to_string()),
             (
                 ClientMsg::Presence(presence),
@@ -439,8 +478,15 @@ mod tests {
         ];
         for (msg, json) in cases {
             assert_eq!(msg.to_json(), json);
+            assert!(json.contains(&format!("\"type\":\"{}\"", msg.kind())));
             assert_eq!(serde_json::from_str::<ClientMsg>(&json).ok(), Some(msg));
         }
+        // A hello without the field has no key, as with `null`.
+        assert_eq!(
+            serde_json::from_str::<ClientMsg>(r#"{"type":"hello"}"#).ok(),
+            Some(ClientMsg::Hello { key: None })
+        );
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"hello","key":7}"#).is_err());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The client side of `tandem.v1` as a state machine with no I/O.
 //!
 //! [`ClientSession`] owns a replica of the room's document and everything a
-//! client knows about its connection: the id and rights the `welcome` gave
-//! it, whether the server's sync step 2 arrived (`synced`), whether its own
+//! client knows about its connection: the share key it presents in each
+//! connection's `hello`, the id and rights the `welcome` gave it, whether the server's sync step 2 arrived (`synced`), whether its own
 //! step 2 went out (`live`), the count of step 2 and update frames it sent
 //! and how many of them the server reported durable (`saved`), and the
 //! others' presence. Each frame from the server goes in through
@@ -17,7 +17,7 @@
 //! One connection, as a host drives it:
 //!
 //! ```text
-//! socket open        session.open(); send session.step1()
+//! socket open        send session.open() (the hello), then session.step1()
 //! each frame in      session.receive_text / receive_binary → send reply, handle event
 //! each local edit    session.local_update(update) → send the frame, if any
 //! socket closed      session.closed()
@@ -271,6 +271,9 @@ pub enum SaveState {
 pub struct ClientSession<R> {
     /// The document.
     replica: R,
+    /// The share-link key this client was opened with, presented in the
+    /// `hello` of every connection (never in a URL, which gets logged).
+    key: Option<String>,
     /// A socket is open (between [`ClientSession::open`] and [`ClientSession::closed`]).
     open: bool,
     /// This connection's id, from its `welcome`; kept after it closes, so a
@@ -307,6 +310,7 @@ impl<R: Replica> ClientSession<R> {
     pub fn new(replica: R, unsent: bool) -> Self {
         Self {
             replica,
+            key: None,
             open: false,
             client_id: None,
             room: None,
@@ -322,23 +326,36 @@ impl<R: Replica> ClientSession<R> {
         }
     }
 
+    /// This session with the share-link `key` (edit or view) its hellos
+    /// present; without one, a hello says `"key":null`.
+    pub fn with_key(mut self, key: Option<String>) -> Self {
+        self.key = key;
+        self
+    }
+
     /// The replica.
     pub fn replica(&self) -> &R {
         &self.replica
     }
 
-    /// A socket opened: counting starts again.
-    pub fn open(&mut self) {
+    /// A socket opened: counting starts again. Returns the `hello` with the
+    /// session's key, which must be the first frame on the socket: the
+    /// server sends nothing for the room before it.
+    #[must_use = "the hello must be the first frame sent on the socket"]
+    pub fn open(&mut self) -> Outgoing {
         self.open = true;
         self.live = false;
         self.synced = false;
         self.sent = 0;
         self.saved = 0;
         self.peers.clear();
+        Outgoing::Control(ClientMsg::Hello {
+            key: self.key.clone(),
+        })
     }
 
-    /// Our sync step 1: the replica's state vector. Hosts send it once the
-    /// socket is open (before or after the `welcome`).
+    /// Our sync step 1: the replica's state vector. Hosts send it right
+    /// after the hello (before or after the `welcome`).
     pub fn step1(&self) -> Outgoing {
         Outgoing::Sync(SyncFrame::Step1(self.replica.state_vector()))
     }
@@ -631,9 +648,29 @@ mod tests {
     }
 
     #[test]
+    fn every_connection_starts_with_a_hello_carrying_the_key() {
+        let mut keyless = session();
+        assert_eq!(
+            keyless.open().to_wire(),
+            WireFrame::Text(r#"{"type":"hello","key":null}"#.into())
+        );
+        let mut s = session().with_key(Some("e.abc".into()));
+        for _ in 0..2 {
+            assert_eq!(
+                s.open(),
+                Outgoing::Control(ClientMsg::Hello {
+                    key: Some("e.abc".into())
+                }),
+                "on every (re)connect"
+            );
+            s.closed();
+        }
+    }
+
+    #[test]
     fn the_welcome_sets_identity_rights_and_peers() {
         let mut s = session();
-        s.open();
+        let _ = s.open();
         let reaction = s.receive_text(&welcome(false)).expect("welcome");
         assert_eq!(reaction, Reaction::quiet(Event::Welcomed));
         assert_eq!(s.client_id(), Some(ClientId(7)));
@@ -659,7 +696,7 @@ mod tests {
         type_into(&server, 0, "from the server");
         let mut s = session();
         type_into(s.replica(), 0, "offline ");
-        s.open();
+        let _ = s.open();
         s.receive_text(&welcome(false)).expect("welcome");
         let (step1, step2) = server_frames(&server, &s);
 
@@ -691,7 +728,7 @@ mod tests {
     fn updates_wait_for_our_step_2_then_go_live() {
         let server = new_doc();
         let mut s = session();
-        s.open();
+        let _ = s.open();
         s.receive_text(&welcome(false)).expect("welcome");
         let early = type_into(s.replica(), 0, "a");
         assert_eq!(s.local_update(early), None, "not live yet");
@@ -712,7 +749,7 @@ mod tests {
     #[test]
     fn a_view_only_connection_sends_no_step_2_and_no_updates() {
         let mut s = session();
-        s.open();
+        let _ = s.open();
         s.receive_text(&welcome(true)).expect("welcome");
         let (step1, _) = server_frames(&new_doc(), &s);
         let reaction = s.receive_binary(&step1).expect("step 1");
@@ -730,7 +767,7 @@ mod tests {
     #[test]
     fn saved_counts_only_what_was_sent_and_never_goes_back() {
         let mut s = session();
-        s.open();
+        let _ = s.open();
         s.receive_text(&welcome(false)).expect("welcome");
         let (step1, _) = server_frames(&new_doc(), &s);
         s.receive_binary(&step1).expect("step 1");
@@ -769,7 +806,7 @@ mod tests {
         let edit = type_into(s.replica(), 0, "x");
         assert_eq!(s.local_update(edit), None);
         assert_eq!(s.save_state(), SaveState::Unsaved);
-        s.open();
+        let _ = s.open();
         assert_eq!(s.save_state(), SaveState::Saving);
         s.receive_text(&welcome(false)).expect("welcome");
         let (step1, _) = server_frames(&new_doc(), &s);
@@ -783,7 +820,7 @@ mod tests {
     #[test]
     fn unacknowledged_frames_become_unsaved_when_the_socket_drops() {
         let mut s = session();
-        s.open();
+        let _ = s.open();
         s.receive_text(&welcome(false)).expect("welcome");
         let (step1, _) = server_frames(&new_doc(), &s);
         s.receive_binary(&step1).expect("step 1");
@@ -798,7 +835,7 @@ mod tests {
 
         // A clean drop (everything acknowledged) stays saved.
         let mut s = session();
-        s.open();
+        let _ = s.open();
         s.receive_text(&welcome(false)).expect("welcome");
         s.receive_binary(&step1).expect("step 1");
         s.receive_text(&ServerMsg::Saved { updates: 1 }.to_json())
@@ -816,7 +853,7 @@ mod tests {
     #[test]
     fn presence_comes_and_goes_and_never_lists_ourselves() {
         let mut s = session();
-        s.open();
+        let _ = s.open();
         s.receive_text(&welcome(false)).expect("welcome");
         let bob = ServerMsg::Presence(peer(4, "Bob")).to_json();
         assert_eq!(

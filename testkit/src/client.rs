@@ -1,6 +1,8 @@
 //! [`Client`]: a native Tandem client for tests, the same protocol as the
 //! browser app because it drives the same [`ClientSession`]; this file only
-//! moves frames between the session and a tokio-tungstenite socket.
+//! moves frames between the session and a tokio-tungstenite socket. Like
+//! every Tandem client it says `hello` first, with the share key if it has
+//! one ([`Client::connect_with_key`]); the socket's URL never carries it.
 //!
 //! Tests also make it misbehave on purpose: write before syncing or on a
 //! view-only link ([`Client::send_update`] always sends, counted for
@@ -36,6 +38,9 @@ pub struct Client {
     pub errors: Vec<ServerMsg>,
     /// Pongs received.
     pub pongs: u64,
+    /// Update frames received (the server's step 2 not counted): what the
+    /// room relayed, to see that nothing of our own comes back.
+    pub updates_received: u64,
     /// The close the server sent, once it did.
     pub closed: Option<Close>,
     /// Whether the stream ended.
@@ -49,24 +54,29 @@ pub struct Client {
 impl Client {
     /// Connects and completes the sync handshake.
     pub async fn connect(url: &str) -> Self {
-        Self::welcomed(url, new_doc()).await.sync().await
+        Self::welcomed(url, new_doc(), None).await.sync().await
+    }
+
+    /// Connects with the share-link `key` in its hello, and completes the
+    /// sync handshake.
+    pub async fn connect_with_key(url: &str, key: &str) -> Self {
+        Self::welcomed(url, new_doc(), Some(key)).await.sync().await
     }
 
     /// Connects with `doc` as the starting replica (e.g. offline edits).
     pub async fn connect_with(url: &str, doc: Doc) -> Self {
-        Self::welcomed(url, doc).await.sync().await
+        Self::welcomed(url, doc, None).await.sync().await
     }
 
     /// Connects and reads the welcome, without syncing.
     pub async fn connect_unsynced(url: &str) -> Self {
-        Self::welcomed(url, new_doc()).await
+        Self::welcomed(url, new_doc(), None).await
     }
 
     /// Like [`Client::connect`], but `None` if the server goes away before
     /// the handshake completes (for tests that kill servers).
     pub async fn try_connect(url: &str) -> Option<Self> {
-        let socket = socket::open(url).await.ok()?;
-        let mut client = Self::new(socket, new_doc());
+        let mut client = Self::open(url, new_doc(), None).await.ok()?;
         let Ok(Some(Ok(Message::Text(welcome)))) =
             tokio::time::timeout(DEADLINE, client.socket.next()).await
         else {
@@ -82,34 +92,48 @@ impl Client {
         Some(client)
     }
 
-    /// Opens the socket and nothing else: for connections the server refuses
-    /// right after the upgrade. `None` if the upgrade itself fails.
+    /// Opens the socket and says hello (without a key), nothing else: for
+    /// connections the server refuses when it admits them. `None` if the
+    /// upgrade itself fails.
     pub async fn upgrade_only(url: &str) -> Option<Self> {
-        let socket = socket::open(url).await.ok()?;
-        Some(Self::new(socket, new_doc()))
+        Self::open(url, new_doc(), None).await.ok()
     }
 
-    fn new(socket: Socket, doc: Doc) -> Self {
+    /// Like [`Client::upgrade_only`], with the share-link `key` in the hello.
+    pub async fn upgrade_only_with_key(url: &str, key: &str) -> Option<Self> {
+        Self::open(url, new_doc(), Some(key)).await.ok()
+    }
+
+    /// Opens the socket and sends the hello, with `key` if given: the first
+    /// frame of every connection.
+    async fn open(
+        url: &str,
+        doc: Doc,
+        key: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let socket = socket::open(url).await?;
         let text = doc.get_or_insert_text(CONTENT);
-        let mut session = ClientSession::new(doc, false);
-        session.open();
-        Self {
+        let mut session = ClientSession::new(doc, false).with_key(key.map(str::to_owned));
+        let hello = session.open();
+        let mut client = Self {
             socket,
             session,
             text,
             errors: Vec::new(),
             pongs: 0,
+            updates_received: 0,
             closed: None,
             ended: false,
             error: None,
             send_failed: false,
-        }
+        };
+        client.send_frame(&hello).await;
+        Ok(client)
     }
 
-    /// Opens the socket and takes the welcome, which must come first.
-    async fn welcomed(url: &str, doc: Doc) -> Self {
-        let socket = socket::open(url).await.expect("connect");
-        let mut client = Self::new(socket, doc);
+    /// Opens the socket, says hello and takes the welcome, which must come first.
+    async fn welcomed(url: &str, doc: Doc, key: Option<&str>) -> Self {
+        let mut client = Self::open(url, doc, key).await.expect("connect");
         let first = tokio::time::timeout(DEADLINE, client.socket.next())
             .await
             .expect("welcome within the deadline")
@@ -282,6 +306,12 @@ impl Client {
             },
             Message::Binary(bytes) => match self.session.receive_binary(&bytes) {
                 Ok(reaction) => {
+                    if let Event::Applied {
+                        first_sync: false, ..
+                    } = reaction.event
+                    {
+                        self.updates_received += 1;
+                    }
                     if let Some(reply) = reaction.reply {
                         self.send_frame(&reply).await;
                     }

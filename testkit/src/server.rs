@@ -176,14 +176,10 @@ impl TestServer {
         format!("ws://{}", self.addr)
     }
 
-    /// `ws://…/ws/{room}`.
+    /// `ws://…/ws/{room}`. A share key goes in the client's hello
+    /// ([`Client::connect_with_key`]), never in this URL.
     pub fn ws_url(&self, room: &str) -> String {
-        room_id(room).ws_url(&self.base, None)
-    }
-
-    /// `ws://…/ws/{room}?key={key}`.
-    pub fn ws_url_with_key(&self, room: &str, key: &str) -> String {
-        room_id(room).ws_url(&self.base, Some(key))
+        room_id(room).ws_url(&self.base)
     }
 
     /// A connected, synced client in `room`.

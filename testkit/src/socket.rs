@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -52,10 +52,19 @@ pub async fn open_with_headers(
     Ok(open_request(request).await?.0)
 }
 
+/// What a client takes from the server, in bytes: a sync step 2 carries the
+/// whole document in one frame (up to `--max-document-bytes`, 64 MiB by
+/// default), past tungstenite's 16 MiB frame limit. Browsers have none.
+const MAX_INCOMING: usize = 256 << 20;
+
 /// Opens a WebSocket with `request` (from [`request`]) and checks that the
 /// server chose `tandem.v1`; the response is for tests that show it.
 pub async fn open_request(request: Request) -> Result<(Socket, Response), Error> {
-    let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_INCOMING))
+        .max_frame_size(Some(MAX_INCOMING));
+    let (socket, response) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
     assert_eq!(
         response
             .headers()

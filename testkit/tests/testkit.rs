@@ -28,7 +28,7 @@ async fn a_refused_write_is_seen_as_a_typed_close() {
     let keys = tandem_testkit::test_keys();
     let room = tandem_shared::RoomId::new("kit-view").expect("room");
     let view = keys.key_for(&room, tandem_server::access::Right::View);
-    let mut viewer = Client::connect(&server.ws_url_with_key("kit-view", &view)).await;
+    let mut viewer = Client::connect_with_key(&server.ws_url("kit-view"), &view).await;
     assert!(viewer.read_only());
     assert_eq!(viewer.sent(), 0, "a view-only session sends no step 2");
     viewer.insert(0, "no").await;

@@ -5,6 +5,7 @@
 //! a failing step ends the task with a one-line `error:` and a non-zero exit.
 
 mod bench;
+mod soak;
 
 use std::env;
 use std::ffi::OsString;
@@ -34,6 +35,8 @@ const CHROMIUM_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
 const E2E_DIST_ENV: &str = "TANDEM_E2E_DIST";
 const E2E_CHROMIUM_ENV: &str = "TANDEM_E2E_CHROMIUM";
 const E2E_CHROMEDRIVER_ENV: &str = "TANDEM_E2E_CHROMEDRIVER";
+/// The release server binary the browser tests run as a real process (built by `build`).
+const E2E_SERVER_ENV: &str = "TANDEM_E2E_SERVER";
 /// Where the stock Yjs clients of the interop tests are installed.
 const INTEROP_DIR_ENV: &str = "TANDEM_INTEROP_DIR";
 
@@ -54,6 +57,9 @@ Commands:
                       integration tests, release build, browser tests in headless Chromium
   bench [--quick]     Tandem next to the Yjs reference server and y-sweet, on loopback;
                       writes docs/BENCHMARKS.md (not part of `test`; ~20 min, --quick ~5)
+  soak [--cycles N]   SIGKILL the release server at random moments while native clients
+                      type, restarting it each time (200 cycles, a few minutes); fails if an
+                      acknowledged edit is lost (not part of `test`)
   help                this list
 
 Environment:
@@ -79,6 +85,7 @@ fn main() -> ExitCode {
         "run" => ws.run(rest),
         "test" => ws.test(),
         "bench" => bench::bench(&ws.root, rest),
+        "soak" => soak::soak(&ws.root, rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
@@ -441,6 +448,7 @@ impl Workspace {
             e2e.env(E2E_DIST_ENV, &dist)
                 .env(E2E_CHROMIUM_ENV, &chromium)
                 .env(E2E_CHROMEDRIVER_ENV, &chromedriver)
+                .env(E2E_SERVER_ENV, self.target_dir().join("release/tandem"))
                 .env(INTEROP_DIR_ENV, &interop);
             run(&mut e2e)
         })

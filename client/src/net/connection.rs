@@ -27,7 +27,8 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// Starts the task for `room` on the opened document. `key` is the
-    /// share-link key from the page address, if any.
+    /// share-link key from the page address's fragment, if any: each
+    /// connection presents it in its `hello`, never in the socket's URL.
     pub(crate) fn start(
         room: &RoomId,
         key: Option<&str>,
@@ -41,8 +42,8 @@ impl Connection {
             .and_then(|w| w.location().origin().ok())
             .unwrap_or_default();
         let lifecycle = Lifecycle::new(
-            socket_url(&origin, room, key),
-            ClientSession::new(opened.doc, opened.unsaved),
+            socket_url(&origin, room),
+            ClientSession::new(opened.doc, opened.unsaved).with_key(key.map(str::to_owned)),
             Inputs::new(control_rx, opened.outgoing, presence_rx),
             signals,
             Rc::clone(&page_socket),
@@ -64,9 +65,10 @@ impl Connection {
     }
 }
 
-/// The socket URL for a page at `origin` (`http(s)://host`): `ws(s)://host/ws/{room}[?key=…]`.
-fn socket_url(origin: &str, room: &RoomId, key: Option<&str>) -> String {
-    room.ws_url(origin, key)
+/// The socket URL for a page at `origin` (`http(s)://host`):
+/// `ws(s)://host/ws/{room}`, with no key (that goes in the `hello`).
+fn socket_url(origin: &str, room: &RoomId) -> String {
+    room.ws_url(origin)
 }
 
 #[cfg(test)]
@@ -77,17 +79,12 @@ mod tests {
     fn socket_url_follows_the_page() {
         let room: RoomId = "quiet-otter".parse().expect("valid room");
         assert_eq!(
-            socket_url("http://127.0.0.1:8080", &room, None),
+            socket_url("http://127.0.0.1:8080", &room),
             "ws://127.0.0.1:8080/ws/quiet-otter"
         );
         assert_eq!(
-            socket_url("https://tandem.example", &room, None),
+            socket_url("https://tandem.example", &room),
             "wss://tandem.example/ws/quiet-otter"
-        );
-        // Keys are URL-safe as the server makes them; one pasted by hand may not be.
-        assert_eq!(
-            socket_url("https://tandem.example", &room, Some("e.Ab-_9 /+=")),
-            "wss://tandem.example/ws/quiet-otter?key=e.Ab-_9%20%2F%2B%3D"
         );
     }
 }

@@ -40,7 +40,7 @@ impl ExportFormat {
 
 /// Creates a protected document with a fresh name.
 pub(crate) async fn create_room() -> Result<CreatedRoom, ClientError> {
-    let response = fetch("POST", "/api/rooms", Some("{}")).await?;
+    let response = fetch("POST", "/api/rooms", Some("{}"), None).await?;
     let text = read_text(&response).await?;
     serde_json::from_str(&text).map_err(|e| ClientError::BadResponse(e.to_string()))
 }
@@ -53,7 +53,7 @@ pub(crate) async fn download_text(
     format: ExportFormat,
     title: &str,
 ) -> Result<(), ClientError> {
-    let response = fetch("GET", &export_path(room, key, format), None).await?;
+    let response = fetch("GET", &export_path(room, format), None, key).await?;
     let name = response
         .headers()
         .get("content-disposition")
@@ -68,29 +68,10 @@ pub(crate) async fn download_text(
     save_blob(&blob, &name)
 }
 
-/// `/api/rooms/{room}/text?format=…[&key=…]`.
-pub(crate) fn export_path(room: &RoomId, key: Option<&str>, format: ExportFormat) -> String {
-    let mut path = format!("/api/rooms/{room}/text?format={}", format.extension());
-    if let Some(key) = key {
-        path.push_str("&key=");
-        path.push_str(&percent_encode(key));
-    }
-    path
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters (keys are
-/// URL-safe as the server makes them; one pasted by hand may not be).
-/// `tandem_shared` has the same for socket URLs, but keeps it private.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+/// `/api/rooms/{room}/text?format=…`. The key, if any, goes in the
+/// request's `Authorization` header, never in the URL (which gets logged).
+pub(crate) fn export_path(room: &RoomId, format: ExportFormat) -> String {
+    format!("/api/rooms/{room}/text?format={}", format.extension())
 }
 
 /// The file name in a `Content-Disposition` header: `filename*=UTF-8''…`
@@ -172,8 +153,14 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// `fetch(url, {method, body})`: a response with a 2xx status, or why not.
-async fn fetch(method: &str, url: &str, json_body: Option<&str>) -> Result<Response, ClientError> {
+/// `fetch(url, {method, body})`, with the share `key` as `Authorization:
+/// Bearer` if given: a response with a 2xx status, or why not.
+async fn fetch(
+    method: &str,
+    url: &str,
+    json_body: Option<&str>,
+    key: Option<&str>,
+) -> Result<Response, ClientError> {
     let window = web_sys::window().ok_or_else(|| ClientError::Network("no window".into()))?;
     let init = RequestInit::new();
     init.set_method(method);
@@ -185,6 +172,12 @@ async fn fetch(method: &str, url: &str, json_body: Option<&str>) -> Result<Respo
         request
             .headers()
             .set("content-type", "application/json")
+            .map_err(js_error)?;
+    }
+    if let Some(key) = key {
+        request
+            .headers()
+            .set("authorization", &format!("Bearer {key}"))
             .map_err(js_error)?;
     }
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
@@ -252,18 +245,14 @@ mod tests {
     }
 
     #[test]
-    fn export_paths_carry_the_format_and_key() {
+    fn export_paths_carry_the_format_and_never_the_key() {
         assert_eq!(
-            export_path(&room(), None, ExportFormat::Txt),
+            export_path(&room(), ExportFormat::Txt),
             "/api/rooms/quiet-otter/text?format=txt"
         );
         assert_eq!(
-            export_path(&room(), Some("v.a-b_c"), ExportFormat::Md),
-            "/api/rooms/quiet-otter/text?format=md&key=v.a-b_c"
-        );
-        assert_eq!(
-            export_path(&room(), Some("e.x y&z"), ExportFormat::Txt),
-            "/api/rooms/quiet-otter/text?format=txt&key=e.x%20y%26z"
+            export_path(&room(), ExportFormat::Md),
+            "/api/rooms/quiet-otter/text?format=md"
         );
     }
 

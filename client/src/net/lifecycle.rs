@@ -103,7 +103,7 @@ enum Wake {
 
 /// The connection task: everything that outlives one socket.
 pub(super) struct Lifecycle {
-    /// `ws(s)://{host}/ws/{room}[?key=…]`.
+    /// `ws(s)://{host}/ws/{room}` (the key goes in each connection's `hello`).
     url: String,
     /// The protocol state over the page's document, across sockets.
     session: PageSession,

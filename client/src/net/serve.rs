@@ -201,8 +201,11 @@ impl Serving<'_> {
                 Input::Opened => {
                     link.opened();
                     if wire.is_open() {
-                        self.session.open();
+                        // The hello (with the link's key) goes first: the
+                        // server sends nothing for the room before it.
+                        let hello = self.session.open();
                         self.signals.publish_save(self.session);
+                        wire.send(&hello, None);
                         wire.send(&self.session.step1(), None);
                         link.start_pinging(now_ms());
                     }

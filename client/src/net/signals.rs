@@ -126,7 +126,7 @@ mod tests {
     fn a_welcome_fills_the_header() {
         let signals = SessionSignals::new();
         let mut session = ClientSession::new(new_doc(), false);
-        session.open();
+        let _hello = session.open();
         let keys = ShareKeys {
             edit: "e.1".into(),
             view: "v.1".into(),
@@ -154,7 +154,7 @@ mod tests {
     fn presence_follows_the_session_and_ends_with_the_connection() {
         let signals = SessionSignals::new();
         let mut session = ClientSession::new(new_doc(), false);
-        session.open();
+        let _hello = session.open();
         session.receive_text(&welcome(true, None)).expect("welcome");
         signals.show_welcome(&session);
         assert!(signals.read_only.get_untracked());
@@ -182,7 +182,7 @@ mod tests {
         let mut session = ClientSession::new(new_doc(), true);
         assert_eq!(signals.show_save(&session), SaveState::Unsaved);
         assert_eq!(signals.save.get_untracked(), SaveState::Unsaved);
-        session.open();
+        let _hello = session.open();
         session
             .receive_text(&welcome(false, None))
             .expect("welcome");

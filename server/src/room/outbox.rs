@@ -7,6 +7,16 @@
 //! closes that client ([`SlowConsumer`]) and it resyncs on reconnect.
 //! Nothing is ever dropped silently.
 //!
+//! A frame larger than the byte bound by itself (the sync step 2 of a big
+//! document, or a large paste relayed under a small bound) could never fit
+//! under it, and refusing it would close a client for a frame it was owed,
+//! not for falling behind: a joiner of a 30 MB document would be closed the
+//! moment its step 2 was queued behind its `welcome`. Such a frame is
+//! admitted whenever no other one like it waits; the frames that fit the
+//! bound are counted against it as usual. The queue so holds at most the
+//! byte bound plus one frame, and a client that stops reading is still
+//! closed once either is full.
+//!
 //! Closing goes through a separate one-frame slot that the writer checks
 //! first, so a close still gets through when the queue is full.
 //!
@@ -79,8 +89,12 @@ struct Shared {
 #[derive(Debug, Default)]
 struct State {
     frames: VecDeque<Message>,
-    /// Payload bytes in `frames`.
+    /// Payload bytes of the frames in `frames` that fit the byte bound (all
+    /// but an oversized one).
     bytes: usize,
+    /// A frame larger than the byte bound by itself is in `frames` (at most
+    /// one is, see the module doc).
+    oversized: bool,
     close: CloseSlot,
     /// Live [`Outbox`] clones.
     senders: usize,
@@ -164,14 +178,22 @@ impl Outbox {
         if state.receiver_gone {
             return Err(OutboxError::Closed);
         }
-        // A single message larger than the byte bound still goes through an
-        // empty queue: otherwise a big document could never be sent at all.
-        let over_bytes = state.bytes > 0 && state.bytes + len > self.shared.max_bytes;
-        if state.frames.len() >= self.shared.max_messages || over_bytes {
+        if state.frames.len() >= self.shared.max_messages {
             return Err(OutboxError::Full);
         }
+        if len > self.shared.max_bytes {
+            // It can never fit under the bound: it goes through unless another
+            // one like it still waits (see the module doc).
+            if state.oversized {
+                return Err(OutboxError::Full);
+            }
+            state.oversized = true;
+        } else if state.bytes + len > self.shared.max_bytes {
+            return Err(OutboxError::Full);
+        } else {
+            state.bytes += len;
+        }
         state.frames.push_back(message);
-        state.bytes += len;
         drop(state);
         self.shared.frames_ready.notify_one();
         Ok(())
@@ -224,7 +246,7 @@ impl FrameQueue {
         loop {
             {
                 let mut state = self.shared.lock();
-                if let Some(message) = take_front(&mut state) {
+                if let Some(message) = take_front(&mut state, self.shared.max_bytes) {
                     return Some(message);
                 }
                 if state.senders == 0 {
@@ -237,13 +259,19 @@ impl FrameQueue {
 
     /// The next frame if one is queued, without waiting.
     pub fn try_next(&mut self) -> Option<Message> {
-        take_front(&mut self.shared.lock())
+        take_front(&mut self.shared.lock(), self.shared.max_bytes)
     }
 }
 
-fn take_front(state: &mut State) -> Option<Message> {
+/// Takes the first frame off the queue of an outbox bounded to `max_bytes`.
+fn take_front(state: &mut State, max_bytes: usize) -> Option<Message> {
     let message = state.frames.pop_front()?;
-    state.bytes -= payload_len(&message);
+    let len = payload_len(&message);
+    if len > max_bytes {
+        state.oversized = false;
+    } else {
+        state.bytes -= len;
+    }
     if state.frames.is_empty() && state.frames.capacity() > KEEP_CAPACITY {
         state.frames = VecDeque::new();
     }
@@ -256,6 +284,7 @@ impl Drop for FrameQueue {
         state.receiver_gone = true;
         let frames = std::mem::take(&mut state.frames);
         state.bytes = 0;
+        state.oversized = false;
         drop(state);
         // Outside the lock: dropping frames runs their destructors.
         drop(frames);
@@ -322,7 +351,39 @@ mod tests {
     fn an_oversized_message_passes_an_empty_queue() {
         let (outbox, _rx) = outbox(10, 10);
         assert_eq!(outbox.push(binary(50)), Ok(()));
+        assert_eq!(outbox.push(binary(1)), Ok(()), "small frames still fit");
+    }
+
+    #[test]
+    fn an_oversized_message_passes_small_frames_queued_before_it() {
+        // A joiner's welcome and step 1 are still queued when its big step 2
+        // comes: it is owed that frame, it did not fall behind.
+        let (outbox, mut rx) = outbox(10, 10);
+        assert_eq!(outbox.push(binary(4)), Ok(()));
+        assert_eq!(outbox.push(binary(4)), Ok(()));
+        assert_eq!(outbox.push(binary(50)), Ok(()));
+        assert_eq!(outbox.push(binary(2)), Ok(()), "the bound still has room");
         assert_eq!(outbox.push(binary(1)), Err(OutboxError::Full));
+        let lens: Vec<usize> = std::iter::from_fn(|| rx.frames.try_next())
+            .map(|m| payload_len(&m))
+            .collect();
+        assert_eq!(lens, [4, 4, 50, 2], "in order");
+        assert_eq!(outbox.push(binary(10)), Ok(()), "all freed as written");
+    }
+
+    #[test]
+    fn only_one_oversized_message_waits_at_a_time() {
+        let (outbox, mut rx) = outbox(10, 10);
+        assert_eq!(outbox.push(binary(50)), Ok(()));
+        assert_eq!(
+            outbox.push(binary(11)),
+            Err(OutboxError::Full),
+            "a client that does not read is still closed"
+        );
+        rx.frames.try_next().expect("queued frame");
+        assert_eq!(outbox.push(binary(11)), Ok(()), "the slot is free again");
+        let state = outbox.shared.lock();
+        assert_eq!((state.bytes, state.oversized), (0, true));
     }
 
     #[test]

@@ -67,6 +67,11 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut conn)?;
+        // Read back, not assumed: `synchronous` is a setting of this
+        // connection, so only this log line can show what commits run with
+        // (2 = FULL). The crash test checks it.
+        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+        tracing::info!(journal_mode = %mode, synchronous, "SQLite store opened");
         Ok(Self {
             conn: Mutex::new(conn),
         })

@@ -1,12 +1,16 @@
 //! Admission: whether an upgraded connection may join, and with what right.
 //!
-//! A key that does not verify for the room is refused with
-//! [`CloseCode::Policy`] (the client stops retrying); past the server-wide or
-//! per-address bound with [`CloseCode::TryAgainLater`] and a retry hint,
-//! spread at random so a crowd does not come back all at once. Refusals are
-//! sent as close frames right after the upgrade, where a browser can read
-//! them. Every refusal, here or before the upgrade, is counted in
-//! [`UPGRADES`](crate::metrics::UPGRADES) by reason.
+//! Two steps, both answered in close frames right after the upgrade, where a
+//! browser can read them. [`admit`] takes a place under the server-wide and
+//! per-address bounds as the connection is upgraded, so a connection waiting
+//! for its `hello` counts too; past a bound it is refused with
+//! [`CloseCode::TryAgainLater`] and a retry hint, spread at random so a
+//! crowd does not come back all at once. [`check_key`] then reads the key the
+//! connection presented (a Tandem client's `hello`, a Yjs client's `?key=`):
+//! one that does not verify for the room is refused with
+//! [`CloseCode::Policy`] (the client stops retrying). Every refusal, here or
+//! before the upgrade, is counted in [`UPGRADES`](crate::metrics::UPGRADES)
+//! by reason.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -18,41 +22,20 @@ use tracing::warn;
 use crate::access::{Keys, Right};
 use crate::limits::{ConnectionLimits, Refusal, Slot};
 
-/// What a connection may do, decided before the upgrade.
+/// Whether a connection may stay, decided as it is upgraded.
 #[derive(Debug)]
 pub(super) enum Admission {
-    /// It may join, with the right its key grants (none without a key).
-    Admitted {
-        /// Its place under the connection bounds, held for its whole life.
-        slot: Slot,
-        /// The right its key grants, if it brought one.
-        key: Option<Right>,
-    },
+    /// It may stay, holding its place under the connection bounds for its
+    /// whole life.
+    Admitted(Slot),
     /// It is told why not in a close frame, right after the upgrade.
     Refused(Close),
 }
 
-/// Checks `key` for `room` and takes a place under `limits` for `ip`.
-pub(super) fn admit(
-    keys: &Keys,
-    limits: &Arc<ConnectionLimits>,
-    room: &RoomId,
-    key: Option<&str>,
-    ip: IpAddr,
-) -> Admission {
-    let key = match key.map(|key| keys.verify(room, key)) {
-        None => None,
-        Some(Some(right)) => Some(right),
-        Some(None) => {
-            count_refused("key");
-            return Admission::Refused(Close::new(
-                CloseCode::Policy,
-                "this link's key is not valid for this document",
-            ));
-        }
-    };
+/// Takes a place under `limits` for a connection from `ip`.
+pub(super) fn admit(limits: &Arc<ConnectionLimits>, ip: IpAddr) -> Admission {
     match limits.admit(ip) {
-        Ok(slot) => Admission::Admitted { slot, key },
+        Ok(slot) => Admission::Admitted(slot),
         Err(refusal) => {
             let (reason, why) = match refusal {
                 Refusal::ServerFull => ("server_full", "the server is at capacity"),
@@ -63,6 +46,26 @@ pub(super) fn admit(
             // Spread the retries of a crowd over time instead of a stampede.
             let wait = fastrand::u32(5..=20);
             Admission::Refused(Close::with_retry_after(CloseCode::TryAgainLater, why, wait))
+        }
+    }
+}
+
+/// The right `key` grants in `room` (`None` without a key), or the close
+/// that refuses a key that does not verify.
+pub(super) fn check_key(
+    keys: &Keys,
+    room: &RoomId,
+    key: Option<&str>,
+) -> Result<Option<Right>, Close> {
+    match key.map(|key| keys.verify(room, key)) {
+        None => Ok(None),
+        Some(Some(right)) => Ok(Some(right)),
+        Some(None) => {
+            count_refused("key");
+            Err(Close::new(
+                CloseCode::Policy,
+                "this link's key is not valid for this document",
+            ))
         }
     }
 }
@@ -92,7 +95,7 @@ mod tests {
     fn refusal(admission: Admission) -> Close {
         match admission {
             Admission::Refused(close) => close,
-            Admission::Admitted { key, .. } => panic!("admitted with {key:?}"),
+            Admission::Admitted(_) => panic!("admitted"),
         }
     }
 
@@ -102,40 +105,48 @@ mod tests {
     #[test]
     fn a_valid_key_grants_its_right_and_no_key_grants_none() {
         let keys = Keys::ephemeral().expect("keys");
-        let limits = Arc::new(ConnectionLimits::new(10, 10));
         let view = keys.key_for(&room(), Right::View);
-        let Admission::Admitted { key, .. } = admit(&keys, &limits, &room(), Some(&view), HOME)
-        else {
-            panic!("refused");
-        };
-        assert_eq!(key, Some(Right::View));
-        let Admission::Admitted { key, .. } = admit(&keys, &limits, &room(), None, HOME) else {
-            panic!("refused");
-        };
-        assert_eq!(key, None);
-        assert_eq!(limits.open(), 0, "slots are freed with the admissions");
+        let edit = keys.key_for(&room(), Right::Edit);
+        assert_eq!(
+            check_key(&keys, &room(), Some(&view)),
+            Ok(Some(Right::View))
+        );
+        assert_eq!(
+            check_key(&keys, &room(), Some(&edit)),
+            Ok(Some(Right::Edit))
+        );
+        assert_eq!(check_key(&keys, &room(), None), Ok(None));
     }
 
     #[test]
     fn a_key_for_another_room_is_refused_for_good() {
         let keys = Keys::ephemeral().expect("keys");
-        let limits = Arc::new(ConnectionLimits::new(10, 10));
         let other = keys.key_for(&RoomId::new("other").expect("room"), Right::Edit);
-        let close = refusal(admit(&keys, &limits, &room(), Some(&other), HOME));
-        assert_eq!(close.code, CloseCode::Policy);
-        assert_eq!(
-            close.reason,
-            "this link's key is not valid for this document"
-        );
-        assert_eq!(limits.open(), 0, "no slot taken");
+        for bad in [other.as_str(), "e.AAAAAAAAAAAAAAAAAAAAAA", "nonsense", ""] {
+            let close = check_key(&keys, &room(), Some(bad)).expect_err(bad);
+            assert_eq!(close.code, CloseCode::Policy);
+            assert_eq!(
+                close.reason,
+                "this link's key is not valid for this document"
+            );
+        }
+    }
+
+    #[test]
+    fn a_place_is_held_for_the_connections_life() {
+        let limits = Arc::new(ConnectionLimits::new(10, 10));
+        let held = admit(&limits, HOME);
+        assert!(matches!(held, Admission::Admitted(_)));
+        assert_eq!(limits.open(), 1);
+        drop(held);
+        assert_eq!(limits.open(), 0, "slots are freed with the admissions");
     }
 
     #[test]
     fn past_a_bound_the_connection_is_told_when_to_retry() {
-        let keys = Keys::ephemeral().expect("keys");
         let limits = Arc::new(ConnectionLimits::new(2, 1));
-        let _held = admit(&keys, &limits, &room(), None, HOME);
-        let close = refusal(admit(&keys, &limits, &room(), None, HOME));
+        let _held = admit(&limits, HOME);
+        let close = refusal(admit(&limits, HOME));
         assert_eq!(close.code, CloseCode::TryAgainLater);
         assert!(
             close
@@ -144,8 +155,8 @@ mod tests {
         );
         assert!(retry_after(&close.reason).is_some_and(|s| (5..=20).contains(&s)));
 
-        let _also_held = admit(&keys, &limits, &room(), None, AWAY);
-        let close = refusal(admit(&keys, &limits, &room(), None, AWAY));
+        let _also_held = admit(&limits, AWAY);
+        let close = refusal(admit(&limits, AWAY));
         assert_eq!(close.code, CloseCode::TryAgainLater);
         assert!(close.reason.starts_with("the server is at capacity"));
     }

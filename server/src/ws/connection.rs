@@ -1,8 +1,10 @@
 //! One connection's life: `handle_socket`.
 //!
 //! It starts the writer task, then either sends the admission's refusal or
-//! joins the room (looking it up again if it unloaded meanwhile) and runs the
-//! reader until it or the writer ends. On shutdown it lets the room commit
+//! waits for the key (a Tandem client's `hello`; a Yjs client's came in its
+//! URL), checks it, joins the room (looking it up again if it unloaded
+//! meanwhile) and runs the reader until it or the writer ends. Nothing is
+//! sent for the room before the key is checked. On shutdown it lets the room commit
 //! what this client sent, so its last `saved` goes out before the close
 //! (`GoingAway`). Whatever the end, it finishes the close handshake within
 //! [`CLOSE_GRACE`] and lets the writer drain.
@@ -16,8 +18,8 @@ use tokio::time::timeout;
 use tracing::{Instrument, debug, info, warn};
 
 use super::CLOSE_GRACE;
-use super::admission::{Admission, count_accepted, count_refused};
-use super::reader::{ReadEnd, read_loop};
+use super::admission::{Admission, check_key, count_accepted, count_refused};
+use super::reader::{HelloEnd, ReadEnd, read_hello, read_loop};
 use super::writer::write_loop;
 use crate::AppState;
 use crate::access::Right;
@@ -40,7 +42,8 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Runs one upgraded connection to its end.
+/// Runs one upgraded connection to its end. `url_key` is the key a Yjs
+/// client put in its URL; a Tandem client's comes in its `hello`.
 pub(super) async fn handle_socket(
     socket: WebSocket,
     state: AppState,
@@ -48,6 +51,7 @@ pub(super) async fn handle_socket(
     client: ClientId,
     admission: Admission,
     dialect: Dialect,
+    url_key: Option<String>,
 ) {
     let config = state.config.clone();
     let (sink, mut stream) = socket.split();
@@ -55,19 +59,38 @@ pub(super) async fn handle_socket(
     let writer = write_loop(sink, outbox_rx, config.heartbeat, state.frames_out.clone());
     let mut writer = tokio::spawn(writer.in_current_span());
     let _open = OpenConnection::new();
-    let (_slot, key) = match admission {
-        Admission::Admitted { slot, key } => {
-            count_accepted();
-            (slot, key)
-        }
+    let _slot = match admission {
+        Admission::Admitted(slot) => slot,
         Admission::Refused(close) => {
-            outbox.close(close);
-            drop(outbox);
-            drain(&mut stream).await;
-            let _ = timeout(CLOSE_GRACE, writer).await;
-            return;
+            return turn_away(Some(close), outbox, &mut stream, writer).await;
         }
     };
+    let key = match dialect {
+        Dialect::Yjs => url_key,
+        // Boxed: the wait happens once, and its future should not take
+        // room in the connection's task for the rest of its life.
+        Dialect::Tandem => match Box::pin(read_hello(&mut stream, &state)).await {
+            HelloEnd::Hello(key) => key,
+            HelloEnd::Refused(close) => {
+                count_refused("hello");
+                return turn_away(Some(close), outbox, &mut stream, writer).await;
+            }
+            HelloEnd::Shutdown => {
+                let going_away = Close::new(
+                    CloseCode::GoingAway,
+                    "server is shutting down; reconnect shortly",
+                );
+                return turn_away(Some(going_away), outbox, &mut stream, writer).await;
+            }
+            HelloEnd::ClientClosed => return turn_away(None, outbox, &mut stream, writer).await,
+            HelloEnd::Gone => return,
+        },
+    };
+    let key = match check_key(&state.keys, &room, key.as_deref()) {
+        Ok(key) => key,
+        Err(close) => return turn_away(Some(close), outbox, &mut stream, writer).await,
+    };
+    count_accepted();
 
     // Boxed: joining happens once, and its future should not take room in
     // the connection's task for the rest of its life.
@@ -134,6 +157,23 @@ pub(super) async fn handle_socket(
         let _ = timeout(CLOSE_GRACE, writer).await;
     }
     info!(?end, "connection closed");
+}
+
+/// Ends a connection that was not let in: closes it with `close` (`None`
+/// when the client closed first), then finishes the close handshake.
+async fn turn_away(
+    close: Option<Close>,
+    outbox: Outbox,
+    stream: &mut SplitStream<WebSocket>,
+    writer: tokio::task::JoinHandle<()>,
+) {
+    if let Some(close) = close {
+        info!(code = close.code.number(), reason = %close.reason, "not admitted");
+        outbox.close(close);
+    }
+    drop(outbox);
+    drain(stream).await;
+    let _ = timeout(CLOSE_GRACE, writer).await;
 }
 
 /// Reads until the stream ends, for at most [`CLOSE_GRACE`].

@@ -1,5 +1,7 @@
-//! What a client sends, decoded without I/O: each data frame becomes a room
-//! command, a reply to the client, or the close that refuses it.
+//! What a client sends, decoded without I/O: a Tandem client's first frame
+//! becomes the key of its `hello` ([`before_hello`]), and each data frame
+//! after that a room command, a reply to the client, or the close that
+//! refuses it.
 //!
 //! Decoding runs on the connection's task, not the room's, so the room's one
 //! thread only applies. Updates are checked here before the room sees them:
@@ -10,6 +12,8 @@
 //!
 //! | frame | refused with |
 //! |---|---|
+//! | a Tandem client's first frame, when it is not a `hello` (binary, another message, not JSON) | [`CloseCode::BadMessage`] |
+//! | a `hello` over [`MAX_HELLO_BYTES`] | [`CloseCode::TooBig`] |
 //! | binary, not a y-sync message (or not y-websocket on `/yjs`) | [`CloseCode::BadMessage`] |
 //! | an update that does not pass the guard or decode | [`CloseCode::InvalidUpdate`] |
 //! | a Yjs awareness state over the presence limit | [`CloseCode::BadMessage`] |
@@ -20,9 +24,11 @@
 
 use std::panic::catch_unwind;
 
+use axum::extract::ws::Message;
 use bytes::Bytes;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::guard::check_update_v1;
+use tandem_shared::protocol::MAX_HELLO_BYTES;
 use tandem_shared::yjs::YjsFrame;
 use tandem_shared::{ClientId, ClientMsg, ErrorCode, ServerMsg, SyncFrame};
 use tracing::debug;
@@ -81,6 +87,56 @@ impl FrameDecoder {
                 "this endpoint speaks binary y-websocket frames only",
             )),
         }
+    }
+}
+
+/// What a frame means while the server waits for a Tandem client's hello.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum BeforeHello {
+    /// The hello, with its key (`None`: no key).
+    Hello(Option<String>),
+    /// A ping or pong: keep waiting.
+    Wait,
+    /// The client closed.
+    Closed,
+    /// Anything else: the close that refuses it.
+    Refused(Close),
+}
+
+/// A frame that arrived while the server waits for the hello.
+pub(super) fn before_hello(message: &Message) -> BeforeHello {
+    match message {
+        Message::Text(text) => match decode_hello(text) {
+            Ok(key) => BeforeHello::Hello(key),
+            Err(close) => BeforeHello::Refused(close),
+        },
+        Message::Binary(_) => BeforeHello::Refused(Close::new(
+            CloseCode::BadMessage,
+            "the first message must be a hello, not a binary frame",
+        )),
+        Message::Ping(_) | Message::Pong(_) => BeforeHello::Wait,
+        Message::Close(_) => BeforeHello::Closed,
+    }
+}
+
+/// A first text frame: the key of a `hello`, or the close that refuses it.
+pub(super) fn decode_hello(text: &str) -> Result<Option<String>, Close> {
+    if text.len() > MAX_HELLO_BYTES {
+        return Err(Close::new(
+            CloseCode::TooBig,
+            format!("hello larger than {MAX_HELLO_BYTES} bytes"),
+        ));
+    }
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(ClientMsg::Hello { key }) => Ok(key),
+        Ok(other) => Err(Close::new(
+            CloseCode::BadMessage,
+            format!("the first message must be a hello, not {}", other.kind()),
+        )),
+        Err(err) => Err(Close::new(
+            CloseCode::BadMessage,
+            format!("the first message must be a hello: {err}"),
+        )),
     }
 }
 
@@ -150,6 +206,11 @@ pub(super) fn decode_yjs(
 pub(super) fn decode_text(client: ClientId, text: &str) -> Inbound {
     match serde_json::from_str::<ClientMsg>(text) {
         Ok(ClientMsg::Ping) => Inbound::Reply(ServerMsg::Pong),
+        // The key was decided at admission; a later one changes nothing.
+        Ok(ClientMsg::Hello { .. }) => Inbound::Reply(ServerMsg::Error {
+            code: ErrorCode::BadMessage,
+            reason: "a hello comes once, as the first message".into(),
+        }),
         Ok(ClientMsg::Presence(presence)) => match check_presence(text, presence) {
             Ok(presence) => Inbound::Room(RoomCmd::Presence {
                 client,
@@ -239,6 +300,81 @@ mod tests {
     }
 
     #[test]
+    fn the_first_frame_is_a_hello_with_its_key() {
+        let hello = |key: Option<&str>| {
+            Message::Text(
+                ClientMsg::Hello {
+                    key: key.map(str::to_owned),
+                }
+                .to_json()
+                .into(),
+            )
+        };
+        assert_eq!(
+            before_hello(&hello(Some("e.abc"))),
+            BeforeHello::Hello(Some("e.abc".into()))
+        );
+        assert_eq!(before_hello(&hello(None)), BeforeHello::Hello(None));
+        assert_eq!(
+            before_hello(&Message::Text(r#"{"type":"hello"}"#.into())),
+            BeforeHello::Hello(None)
+        );
+        assert_eq!(
+            before_hello(&Message::Ping(Bytes::new())),
+            BeforeHello::Wait
+        );
+        assert_eq!(
+            before_hello(&Message::Pong(Bytes::new())),
+            BeforeHello::Wait
+        );
+        assert_eq!(before_hello(&Message::Close(None)), BeforeHello::Closed);
+    }
+
+    #[test]
+    fn anything_else_first_is_refused_with_a_reason() {
+        let refused = |message: Message| match before_hello(&message) {
+            BeforeHello::Refused(close) => (close.code, close.reason),
+            other => panic!("{other:?}"),
+        };
+        let step1 = SyncFrame::Step1(StateVector::default()).encode();
+        assert_eq!(
+            refused(Message::Binary(step1.into())),
+            (
+                CloseCode::BadMessage,
+                "the first message must be a hello, not a binary frame".into()
+            )
+        );
+        assert_eq!(
+            refused(Message::Text(ClientMsg::Ping.to_json().into())),
+            (
+                CloseCode::BadMessage,
+                "the first message must be a hello, not ping".into()
+            )
+        );
+        for bad in [
+            "not json",
+            r#"{"type":"hello","key":7}"#,
+            r#"{"key":"e.abc"}"#,
+        ] {
+            let (code, reason) = refused(Message::Text(bad.into()));
+            assert_eq!(code, CloseCode::BadMessage, "{bad}");
+            assert!(
+                reason.starts_with("the first message must be a hello: "),
+                "{reason}"
+            );
+        }
+        let key = "e.".to_owned() + &"A".repeat(MAX_HELLO_BYTES);
+        let big = ClientMsg::Hello { key: Some(key) }.to_json();
+        assert_eq!(
+            refused(Message::Text(big.into())),
+            (
+                CloseCode::TooBig,
+                format!("hello larger than {MAX_HELLO_BYTES} bytes")
+            )
+        );
+    }
+
+    #[test]
     fn sync_frames_become_room_commands() {
         let step1 = SyncFrame::Step1(StateVector::default()).encode();
         assert!(matches!(
@@ -317,6 +453,13 @@ mod tests {
         assert_eq!(code, ErrorCode::BadMessage);
         assert!(reason.starts_with("not a Tandem message: "), "{reason}");
         assert_eq!(error(r#"{"type":"shout"}"#).0, ErrorCode::BadMessage);
+        assert_eq!(
+            error(r#"{"type":"hello","key":"e.abc"}"#),
+            (
+                ErrorCode::BadMessage,
+                "a hello comes once, as the first message".into()
+            )
+        );
         assert_eq!(
             error(&presence_json(" ")),
             (

@@ -2,11 +2,11 @@
 //!
 //! | file | concept |
 //! |---|---|
-//! | `upgrade` | `ws_handler`/`yjs_handler`: checks before the upgrade (origin, room name, subprotocol, shutdown) |
-//! | `admission` | after the upgrade: the key's right and the connection bounds, or the close that refuses them |
-//! | `connection` | `handle_socket`: one connection's life (join, reader and writer, shutdown, close handshake) |
-//! | `decode` | each frame a client sends as a room command, a reply, or a refusal (no I/O) |
-//! | `reader` | the read loop: heartbeat deadline, rate limit, decoding, forwarding to the room |
+//! | `upgrade` | `ws_handler`/`yjs_handler`: checks before the upgrade (origin, room name, subprotocol, no key in a `/ws/` URL, shutdown) |
+//! | `admission` | the connection bounds and the key's right, or the close that refuses them |
+//! | `connection` | `handle_socket`: one connection's life (hello, admission, join, reader and writer, shutdown, close handshake) |
+//! | `decode` | a first frame as a `hello`, and each later frame a client sends as a room command, a reply, or a refusal (no I/O) |
+//! | `reader` | the wait for a Tandem client's `hello`; the read loop: heartbeat deadline, rate limit, decoding, forwarding to the room |
 //! | `writer` | the write loop: drains the connection's outbox into the socket, pings |
 //!
 //! A connection is a reader loop (its own task) and a writer task fed by the

@@ -1,4 +1,10 @@
-//! The connection's read loop: frames from the client to the room.
+//! The connection's read loops: a Tandem client's `hello` ([`read_hello`]),
+//! then frames from the client to the room ([`read_loop`]).
+//!
+//! Until the hello arrives nothing else is taken: pings and pongs are
+//! ignored, any other frame is refused, and without a hello for two
+//! heartbeat intervals the connection is closed with
+//! [`CloseCode::HeartbeatTimeout`], as any silent one is.
 //!
 //! Each frame resets the heartbeat deadline (silence for two heartbeat
 //! intervals closes with [`CloseCode::HeartbeatTimeout`]), data frames pass a
@@ -9,6 +15,7 @@
 //! connection can finish the close handshake.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
@@ -19,7 +26,7 @@ use tandem_shared::close::{Close, CloseCode};
 use tokio::time::{Instant, sleep_until};
 use tracing::debug;
 
-use super::decode::{FrameDecoder, Inbound, read_error};
+use super::decode::{BeforeHello, FrameDecoder, Inbound, before_hello, read_error};
 use crate::AppState;
 use crate::room::{Dialect, Outbox, RoomHandle};
 
@@ -36,6 +43,68 @@ pub(super) enum ReadEnd {
     Shutdown,
     /// The writer stopped first (it sent a close, or the socket failed).
     WriterEnded,
+}
+
+/// How the wait for a Tandem client's hello ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum HelloEnd {
+    /// The hello came, with this key (or none).
+    Hello(Option<String>),
+    /// It did not come in time, or something else came first: the close
+    /// that refuses the connection.
+    Refused(Close),
+    /// The client sent a close frame first.
+    ClientClosed,
+    /// The stream ended or failed.
+    Gone,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Waits for the hello, the first frame of a Tandem connection, for at most
+/// two heartbeat intervals.
+pub(super) async fn read_hello(stream: &mut SplitStream<WebSocket>, state: &AppState) -> HelloEnd {
+    let wait = state.config.heartbeat * 2;
+    let deadline = Instant::now() + wait;
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            () = sleep_until(deadline) => {
+                let late = format!("no hello within {}", seconds(wait));
+                return HelloEnd::Refused(Close::new(CloseCode::HeartbeatTimeout, late));
+            }
+            () = state.shutdown.cancelled() => return HelloEnd::Shutdown,
+        };
+        let message = match next {
+            Some(Ok(message)) => message,
+            Some(Err(err)) => {
+                return match read_error(err, state.config.max_message_bytes) {
+                    Some(close) => HelloEnd::Refused(close),
+                    None => HelloEnd::Gone,
+                };
+            }
+            None => return HelloEnd::Gone,
+        };
+        state.frames_in.count(&message);
+        match before_hello(&message) {
+            BeforeHello::Hello(key) => return HelloEnd::Hello(key),
+            BeforeHello::Wait => {}
+            BeforeHello::Closed => return HelloEnd::ClientClosed,
+            BeforeHello::Refused(close) => {
+                debug!(code = close.code.number(), reason = %close.reason, "refused a first frame");
+                return HelloEnd::Refused(close);
+            }
+        }
+    }
+}
+
+/// `wait` for people: `60 s`, or `0.4 s` under a second.
+fn seconds(wait: Duration) -> String {
+    if wait.subsec_millis() == 0 {
+        format!("{} s", wait.as_secs())
+    } else {
+        format!("{:.1} s", wait.as_secs_f64())
+    }
 }
 
 /// Reads `client`'s frames until the connection ends, forwarding them to
@@ -62,7 +131,7 @@ pub(super) async fn read_loop(
         let next = tokio::select! {
             next = stream.next() => next,
             () = sleep_until(deadline) => {
-                let silence = format!("nothing heard for {} s", silence_limit.as_secs());
+                let silence = format!("nothing heard for {}", seconds(silence_limit));
                 return refuse(Close::new(CloseCode::HeartbeatTimeout, silence));
             }
             () = state.shutdown.cancelled() => return ReadEnd::Shutdown,
@@ -112,5 +181,17 @@ pub(super) async fn read_loop(
                 return refuse(close);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_in_seconds() {
+        assert_eq!(seconds(Duration::from_secs(60)), "60 s");
+        assert_eq!(seconds(Duration::from_millis(400)), "0.4 s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
     }
 }

@@ -4,9 +4,13 @@
 //!
 //! What a browser page can see in an HTTP status is checked before the
 //! upgrade: the origin (403), the room name and the subprotocol (400), and
-//! whether the server is shutting down (503). The key and the capacity are
-//! decided here too ([`admit`]) but answered after the upgrade, in a close
-//! frame, because a browser cannot read the status of a refused upgrade.
+//! whether the server is shutting down (503). The capacity is decided here
+//! too ([`admit`]) but answered after the upgrade, in a close frame, because
+//! a browser cannot read the status of a refused upgrade; so is the key,
+//! which a Tandem client sends in its first message (`hello`) and a Yjs
+//! client in its URL, as stock providers can do nothing else. A `?key=` on
+//! `/ws/` is refused with 400: a URL reaches server and proxy logs, and a
+//! client that sends one expects rights it would silently not get.
 
 use std::net::SocketAddr;
 
@@ -26,7 +30,7 @@ use crate::room::Dialect;
 /// Query parameters of `GET /ws/{room}` and `GET /yjs/{room}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct WsParams {
-    /// A share-link key (see [`crate::access`]).
+    /// A share-link key (see [`crate::access`]): only on `/yjs/`.
     key: Option<String>,
 }
 
@@ -54,8 +58,8 @@ pub(crate) async fn yjs_handler(
     upgrade(Dialect::Yjs, room, params, state, peer, headers, ws)
 }
 
-/// Checks the origin, room name, subprotocol, key and capacity, then
-/// upgrades.
+/// Checks the origin, room name, subprotocol, where the key is, and the
+/// capacity, then upgrades.
 fn upgrade(
     dialect: Dialect,
     Path(room): Path<String>,
@@ -89,17 +93,15 @@ fn upgrade(
         )
             .into_response();
     }
+    if let Some(refused) = key_in_url(dialect, &params) {
+        count_refused("key_in_url");
+        return refused;
+    }
     if state.shutdown.is_cancelled() {
         count_refused("shutting_down");
         return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down\n").into_response();
     }
-    let admission = admit(
-        &state.keys,
-        &state.limits,
-        &room,
-        params.key.as_deref(),
-        peer.ip(),
-    );
+    let admission = admit(&state.limits, peer.ip());
     let config = &state.config;
     let ws = match dialect {
         Dialect::Tandem => ws.protocols([SUBPROTOCOL]),
@@ -124,10 +126,24 @@ fn upgrade(
     let span = tracing::info_span!("conn", %room, %client, ip = %peer.ip());
     ws.on_upgrade(move |socket| {
         async move {
-            handle_socket(socket, state, room, client, admission, dialect).await;
+            let url_key = params.key;
+            handle_socket(socket, state, room, client, admission, dialect, url_key).await;
             drop(tracked);
         }
         .instrument(span)
+    })
+}
+
+/// The answer to a Tandem client that put a key in its URL: 400, since the
+/// key belongs in its `hello`. (`/yjs/` takes `?key=`: stock Yjs providers
+/// can send it nowhere else.)
+fn key_in_url(dialect: Dialect, params: &WsParams) -> Option<Response> {
+    (dialect == Dialect::Tandem && params.key.is_some()).then(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            "a share key goes in the hello message, not the URL (URLs reach logs); see docs/PROTOCOL.md\n",
+        )
+            .into_response()
     })
 }
 
@@ -233,6 +249,21 @@ mod tests {
             HeaderValue::from_bytes(b"\xff").expect("opaque"),
         );
         assert!(!origin_allowed(&bad, &[]), "not text");
+    }
+
+    #[test]
+    fn keys_go_in_the_url_only_on_the_yjs_endpoint() {
+        let with_key = || WsParams {
+            key: Some("e.abc".into()),
+        };
+        let refused = key_in_url(Dialect::Tandem, &with_key()).expect("refused");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let empty = WsParams {
+            key: Some(String::new()),
+        };
+        assert!(key_in_url(Dialect::Tandem, &empty).is_some(), "even empty");
+        assert!(key_in_url(Dialect::Tandem, &WsParams { key: None }).is_none());
+        assert!(key_in_url(Dialect::Yjs, &with_key()).is_none());
     }
 
     #[test]

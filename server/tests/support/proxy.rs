@@ -60,7 +60,7 @@ impl FaultProxy {
     pub fn ws_url(&self, room: &str) -> String {
         RoomId::new(room)
             .expect("a room name")
-            .ws_url(&format!("ws://{}", self.addr), None)
+            .ws_url(&format!("ws://{}", self.addr))
     }
 
     /// Drops every current connection without a close handshake (a TCP reset
