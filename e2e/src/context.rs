@@ -7,11 +7,13 @@ use std::sync::{Once, OnceLock};
 use futures_util::FutureExt as _;
 use tokio::sync::Semaphore;
 
+use tandem_server::Config;
+
 use crate::TestServer;
 use crate::browser::Browser;
 use crate::page::Page;
 use crate::paths;
-use crate::server::{dist_dir, start_server};
+use crate::server::{dist_dir, start_server_with};
 
 /// What a test body works with.
 #[derive(Debug)]
@@ -31,7 +33,15 @@ impl TestContext {
     /// Opens a new browser session (its own profile: separate storage, a
     /// separate person) on this test's server.
     pub async fn page(&mut self) -> Page {
-        let page = self.browser.session(self.server.url()).await;
+        let base = self.server.url().to_owned();
+        self.page_on(&base).await
+    }
+
+    /// Opens a new browser session, as [`TestContext::page`] does, on another
+    /// server: `base` is its `http://127.0.0.1:<port>` (e.g. a
+    /// [`ServerProcess`](crate::ServerProcess)'s URL).
+    pub async fn page_on(&mut self, base: &str) -> Page {
+        let page = self.browser.session(base).await;
         self.pages.push(page.clone());
         page
     }
@@ -76,6 +86,17 @@ impl TestContext {
 /// At most `TANDEM_E2E_JOBS` (default 2) bodies of one test binary run at
 /// once, so a two-core machine is not asked to run a Chromium per test.
 pub async fn run_test(name: &str, body: impl AsyncFnOnce(&mut TestContext)) {
+    run_test_with(name, |_| {}, body).await;
+}
+
+/// [`run_test`] with the server's configuration changed by `configure`
+/// first (e.g. a small `max_document_bytes`); the harness still sets the
+/// listen address and the static and data directories.
+pub async fn run_test_with(
+    name: &str,
+    configure: impl FnOnce(&mut Config),
+    body: impl AsyncFnOnce(&mut TestContext),
+) {
     init_logging();
     // Fail before queueing for a slot when the client is not built.
     dist_dir();
@@ -85,7 +106,7 @@ pub async fn run_test(name: &str, body: impl AsyncFnOnce(&mut TestContext)) {
         .expect("the jobs semaphore is never closed");
     let browser = Browser::shared().await;
     let mut ctx = TestContext {
-        server: start_server().await,
+        server: start_server_with(configure).await,
         name: name.to_owned(),
         browser,
         pages: Vec::new(),

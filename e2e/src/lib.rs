@@ -34,14 +34,18 @@
 //! | `TANDEM_E2E_JOBS` | browser tests run at once in one test binary (default 2) |
 //! | `TANDEM_E2E_LOG` | the in-process server's log filter (default `info`); shown for failed tests |
 //! | `TANDEM_INTEROP_DIR` | where the stock Yjs clients are installed (`target/interop`; interop tests only) |
+//! | `TANDEM_E2E_SERVER` | the release `tandem` binary [`ServerProcess`] runs (default `<target>/release/tandem`) |
 //!
 //! Besides pages, a test can bring other clients into a room: a
 //! [`NativePeer`] (a Tandem client in the test process) and [`YjsPeer`]s
-//! (stock Yjs clients in Node and Python).
+//! (stock Yjs clients in Node and Python). Tests that need to crash the
+//! server run the real binary instead, as a [`ServerProcess`] they can kill
+//! with SIGKILL, and open pages on it with [`TestContext::page_on`].
 //!
 //! The same pieces make `keystroke-latency` (`src/bin/keystroke_latency.rs`),
 //! which measures how long a keystroke in one browser takes to show in another.
 
+mod binary;
 mod browser;
 mod context;
 mod frames;
@@ -52,8 +56,9 @@ mod paths;
 mod server;
 mod wait;
 
+pub use binary::ServerProcess;
 pub use browser::Browser;
-pub use context::{TestContext, run_test};
+pub use context::{TestContext, run_test, run_test_with};
 pub use frames::{Direction, Frame, WsEvent};
 pub use interop::{YjsPeer, YjsRuntime, YjsState};
 pub use native::{NativePeer, NativeSession};
@@ -81,6 +86,8 @@ pub mod env {
     pub const LOG: &str = "TANDEM_E2E_LOG";
     /// Where `cargo xtask test` installed the stock Yjs clients.
     pub const INTEROP_DIR: &str = "TANDEM_INTEROP_DIR";
+    /// The release `tandem` binary a [`ServerProcess`](crate::ServerProcess) runs.
+    pub const SERVER: &str = "TANDEM_E2E_SERVER";
 }
 
 /// The CSS selector of the element with `data-testid="{id}"`, the client's

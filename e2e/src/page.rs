@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
@@ -350,6 +352,138 @@ impl Page {
         }
         if let Err(err) = self.client.perform_actions(keys).await {
             panic!("cannot press {text:?}: {err}\n{}", self.describe().await);
+        }
+    }
+
+    /// Presses `key` with `modifiers` held (e.g. `&[Key::Control]`, `'z'`)
+    /// in whatever has the focus, as a keyboard shortcut is pressed.
+    pub async fn press_shortcut(&self, modifiers: &[Key], key: char) {
+        let mut keys = KeyActions::new("keyboard".into());
+        for modifier in modifiers {
+            keys = keys.then(KeyAction::Down {
+                value: (*modifier).into(),
+            });
+        }
+        keys = keys
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        for modifier in modifiers.iter().rev() {
+            keys = keys.then(KeyAction::Up {
+                value: (*modifier).into(),
+            });
+        }
+        if let Err(err) = self.client.perform_actions(keys).await {
+            panic!(
+                "cannot press {modifiers:?}+{key:?}: {err}\n{}",
+                self.describe().await
+            );
+        }
+    }
+
+    /// Inserts `text` at the caret of the focused field in one go, as a
+    /// paste or an input method's commit does (DevTools' `Input.insertText`:
+    /// one `beforeinput` and one `input` event). During an IME composition
+    /// it commits the composition as `text`.
+    pub async fn insert_text(&self, text: &str) {
+        self.cdp("Input.insertText", json!({ "text": text })).await;
+    }
+
+    /// Shows `text` as the current IME composition in the focused field
+    /// (DevTools' `Input.imeSetComposition`), with the caret at its end: the
+    /// first call starts a composition (`compositionstart`), later ones
+    /// update it, and [`Page::insert_text`] commits it.
+    pub async fn compose(&self, text: &str) {
+        let end = text.encode_utf16().count();
+        let params = json!({ "text": text, "selectionStart": end, "selectionEnd": end });
+        self.cdp("Input.imeSetComposition", params).await;
+    }
+
+    /// From now on, in the pages this session loads next, records what
+    /// the page shows and hears of its connection: every state of the
+    /// `connection-state` badge ([`Page::connection_states`]) and every
+    /// WebSocket close with its code and reason ([`Page::closes`]). Call it
+    /// before [`Page::goto`].
+    pub async fn record_connection(&self) {
+        // The close events are read off the sockets themselves: a wrapper
+        // around the `WebSocket` constructor that returns the browser's own
+        // socket with one more listener, and changes nothing else.
+        let source = "window.__tandemStates = [];\
+            window.__tandemCloses = [];\
+            const record = () => {\
+              const badge = document.querySelector('[data-testid=\"connection-state\"]');\
+              if (!badge) return;\
+              const seen = badge.getAttribute('data-state') + ' ' + badge.textContent.trim();\
+              const states = window.__tandemStates;\
+              if (states[states.length - 1] !== seen) states.push(seen);\
+            };\
+            new MutationObserver(record).observe(document, {\
+              subtree: true, childList: true, characterData: true, attributes: true\
+            });\
+            const Native = window.WebSocket;\
+            window.WebSocket = function (...args) {\
+              const socket = new Native(...args);\
+              socket.addEventListener('close', (e) => window.__tandemCloses.push([e.code, e.reason]));\
+              return socket;\
+            };\
+            window.WebSocket.prototype = Native.prototype;\
+            for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) window.WebSocket[k] = Native[k];";
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": source }),
+        )
+        .await;
+    }
+
+    /// What the `connection-state` badge showed since the page loaded
+    /// (`"{data-state} {text}"`, in order, without repeats), as
+    /// [`Page::record_connection`] recorded it.
+    pub async fn connection_states(&self) -> Vec<String> {
+        let seen = self.recorded("__tandemStates").await;
+        serde_json::from_value(seen.clone())
+            .unwrap_or_else(|_| panic!("recorded states are strings: {seen}"))
+    }
+
+    /// The code and reason of every WebSocket close the page saw since it
+    /// loaded, in order, as [`Page::record_connection`] recorded them.
+    pub async fn closes(&self) -> Vec<(u16, String)> {
+        let seen = self.recorded("__tandemCloses").await;
+        serde_json::from_value(seen.clone())
+            .unwrap_or_else(|_| panic!("recorded closes are [code, reason]: {seen}"))
+    }
+
+    /// The array `window.{name}` the recorder fills.
+    async fn recorded(&self, name: &str) -> Value {
+        let seen = self.eval(&format!("return window.{name} || null")).await;
+        if seen.is_null() {
+            panic!("nothing recorded in {name}: call record_connection before goto");
+        }
+        seen
+    }
+
+    /// Opens a new window of this browser (same profile: same storage,
+    /// same person), switches to it and returns it; [`Page::switch_to`]
+    /// goes back. Every verb acts on the current window.
+    pub async fn open_window(&self) -> WindowHandle {
+        let opened = match self.client.new_window(false).await {
+            Ok(opened) => opened,
+            Err(err) => panic!("cannot open a new window: {err}"),
+        };
+        self.switch_to(&opened.handle).await;
+        opened.handle
+    }
+
+    /// The window the verbs act on now.
+    pub async fn window(&self) -> WindowHandle {
+        match self.client.window().await {
+            Ok(handle) => handle,
+            Err(err) => panic!("cannot read the current window: {err}"),
+        }
+    }
+
+    /// Makes `window` the one the verbs act on.
+    pub async fn switch_to(&self, window: &WindowHandle) {
+        if let Err(err) = self.client.switch_to_window(window.clone()).await {
+            panic!("cannot switch to window {window:?}: {err}");
         }
     }
 

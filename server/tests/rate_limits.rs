@@ -45,13 +45,15 @@ async fn flooding_update_frames_closes_with_4004() {
     assert_eq!(code, CloseCode::RateLimited, "{reason}");
     assert!(reason.contains("20 messages per second"), "{reason}");
     // The room is fine: the calm client still edits and is acknowledged.
+    // (Its insert may land before or after the flood's accepted text: the
+    // two are concurrent inserts at the same place, ordered by client id.)
     calm.insert(0, "unaffected ").await;
     calm.wait_saved().await;
     assert!(
         Client::connect(&server.ws_url("flood-updates"))
             .await
             .content()
-            .starts_with("unaffected ")
+            .contains("unaffected ")
     );
 }
 

@@ -2,7 +2,8 @@
 //!
 //! [`ClientSession`] owns a replica of the room's document and everything a
 //! client knows about its connection: the share key it presents in each
-//! connection's `hello`, the id and rights the `welcome` gave it, whether the server's sync step 2 arrived (`synced`), whether its own
+//! connection's `hello`, the id and rights the `welcome` gave it, whether
+//! the server's sync step 2 arrived (`synced`), whether its own
 //! step 2 went out (`live`), the count of step 2 and update frames it sent
 //! and how many of them the server reported durable (`saved`), and the
 //! others' presence. Each frame from the server goes in through
@@ -32,7 +33,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
@@ -95,23 +95,6 @@ impl Replica for yrs::Doc {
 }
 
 impl<R: Replica + ?Sized> Replica for Rc<R> {
-    type Applied = R::Applied;
-    type Error = R::Error;
-
-    fn state_vector(&self) -> StateVector {
-        (**self).state_vector()
-    }
-
-    fn diff_since(&self, theirs: &StateVector) -> Vec<u8> {
-        (**self).diff_since(theirs)
-    }
-
-    fn apply_remote(&self, update: &[u8]) -> Result<R::Applied, R::Error> {
-        (**self).apply_remote(update)
-    }
-}
-
-impl<R: Replica + ?Sized> Replica for Arc<R> {
     type Applied = R::Applied;
     type Error = R::Error;
 
