@@ -14,32 +14,24 @@
 //!
 //! Every response carries the security headers of [`headers`]; HTML pages
 //! also a Content-Security-Policy that allows exactly their inline scripts.
+//! The client's files are sent compressed and cached as [`static_files`] says.
 
 mod headers;
-
-use std::convert::Infallible;
-use std::path::PathBuf;
+mod static_files;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let static_dir = state.config.static_dir.clone();
-    let index = static_dir.join("index.html");
-    let files = ServeDir::new(&static_dir).fallback(tower::service_fn(move |req: Request| {
-        spa_index(index.clone(), req)
-    }));
+    let files = static_files::service(state.config.static_dir.clone());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -51,26 +43,6 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(headers::harden))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Client routes (`/`, `/d/quiet-otter`) get `index.html`, and the app routes
-/// itself; a missing asset (a path whose last segment has an extension) is a
-/// plain 404 rather than an HTML page the browser would try to parse.
-async fn spa_index(index: PathBuf, req: Request) -> Result<Response, Infallible> {
-    let last_segment = req.uri().path().rsplit('/').next().unwrap_or_default();
-    if last_segment.contains('.') {
-        return Ok((StatusCode::NOT_FOUND, "not found\n").into_response());
-    }
-    match ServeFile::new(index).oneshot(req).await {
-        Ok(response) if response.status() == StatusCode::NOT_FOUND => Ok((
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "The Tandem web client is not built. Run `cargo xtask run`, or point --static-dir at a `trunk build` output.\n",
-        )
-            .into_response()),
-        Ok(response) => Ok(response.map(Body::new)),
-        Err(err) => match err {},
-    }
 }
 
 /// `GET /metrics`: Prometheus text format (see [`crate::metrics`]).

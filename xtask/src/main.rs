@@ -1,10 +1,13 @@
 //! `cargo xtask <command>`: set up the tools, build, run and test Tandem.
 //!
-//! Std only, so it compiles in seconds on a fresh machine. Every external
-//! step is a child process whose command line is printed before it runs;
-//! a failing step ends the task with a one-line `error:` and a non-zero exit.
+//! Std plus two compression crates (brotli and flate2, for the copies of
+//! `dist/` the server sends; see `compress`), so it compiles in seconds on a
+//! fresh machine. Every external step is a child process whose command line
+//! is printed before it runs; a failing step ends the task with a one-line
+//! `error:` and a non-zero exit.
 
 mod bench;
+mod compress;
 mod soak;
 
 use std::env;
@@ -356,6 +359,18 @@ impl Workspace {
         if let Some(size) = self.wasm_size() {
             step_ok(&format!("dist/ wasm: {size}"));
         }
+
+        step_todo("brotli and gzip copies of dist/ (served by Accept-Encoding)");
+        let start = Instant::now();
+        let summary = compress::precompress(&self.root.join("dist"))?;
+        step_ok(&format!(
+            "{} files, {} B → {} B brotli, {} B gzip, in {}",
+            summary.files,
+            summary.raw,
+            summary.br,
+            summary.gz,
+            human(start.elapsed())
+        ));
 
         step_todo("cargo build --release -p tandem-server");
         run(&mut self.cargo(["build", "--release", "-p", "tandem-server"]))

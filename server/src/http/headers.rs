@@ -22,8 +22,8 @@
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::header::{
-    CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
+    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -66,6 +66,15 @@ fn is_page(response: &Response) -> bool {
 
 /// `response` with the policy for the page it carries.
 async fn with_policy(mut response: Response) -> Response {
+    if response.headers().contains_key(CONTENT_ENCODING) {
+        // Compressed bytes hide the scripts; `static_files` never sends the
+        // page so, and should it ever, no inline script may run.
+        warn!("a page was sent compressed; its inline scripts are not allowed");
+        response
+            .headers_mut()
+            .insert(CONTENT_SECURITY_POLICY, policy_header(&[]));
+        return response;
+    }
     let length = response
         .headers()
         .get(CONTENT_LENGTH)
