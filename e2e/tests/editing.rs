@@ -1,7 +1,8 @@
 //! Editing while someone else edits (issue 18): undo and redo take back
 //! only this person's words, an IME composition comes out right while
-//! other people's edits arrive, and two tabs of one browser on one document
-//! converge like two people.
+//! other people's edits arrive, two tabs of one browser on one document
+//! converge like two people, and a tab closed while offline does not lose
+//! its edits to another tab writing the local copy they share.
 
 use std::time::Duration;
 
@@ -176,6 +177,74 @@ async fn two_tabs_of_one_browser_converge_and_both_show_saved() {
             }
             let (status, body) = ctx.server.get("/api/rooms/e2e-two-tabs/text").await;
             assert_eq!((status, body.as_str()), (200, text), "the server's copy");
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_offline_tabs_edits_survive_another_tab_writing_the_local_copy() {
+    run_test(
+        "a_closed_offline_tabs_edits_survive_another_tab_writing_the_local_copy",
+        async |ctx| {
+            let (editor, save) = (tid("editor"), tid("save-state"));
+            let stored = "const s = localStorage.getItem('tandem:doc:e2e-tabs-copy'); \
+                          return s ? atob(s) : '';";
+            let flagged = "return localStorage.getItem('tandem:unsaved:e2e-tabs-copy') !== null;";
+            let page = ctx.page().await;
+            page.open_editor("/d/e2e-tabs-copy").await;
+            page.type_into(&editor, "One. ").await;
+            page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
+                .await;
+            let first = page.window().await;
+
+            // A second tab edits offline and is closed: its edit is only in
+            // the local copy the tabs share.
+            page.open_window().await;
+            page.open_editor("/d/e2e-tabs-copy").await;
+            page.wait_for_value(&editor, "One. ", DEADLINE).await;
+            page.set_offline(true).await;
+            page.wait_for_connection("offline", DEADLINE).await;
+            page.type_at(&editor, 5, "Two.").await;
+            page.wait_for_attr(&save, "data-state", "unsaved", DEADLINE)
+                .await;
+            page.wait_for_script(
+                "the offline edit in the local copy",
+                DEADLINE,
+                stored,
+                |s| s.as_str()?.contains("Two.").then_some(()),
+            )
+            .await;
+            if let Err(err) = page.client().close_window().await {
+                panic!("cannot close the offline window: {err}");
+            }
+
+            // The first tab, still online, edits and writes the copy: it
+            // takes the closed tab's edit in and sends it on.
+            page.switch_to(&first).await;
+            page.type_at(&editor, 0, "Zero. ").await;
+            let text = "Zero. One. Two.";
+            page.wait_for_value(&editor, text, DEADLINE).await;
+            page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
+                .await;
+            page.wait_for_script("the copy holds both tabs' edits", DEADLINE, stored, |s| {
+                let s = s.as_str()?;
+                (s.contains("Zero.") && s.contains("Two.")).then_some(())
+            })
+            .await;
+            page.wait_for_script("the unsaved flag cleared", DEADLINE, flagged, |f| {
+                (!f.as_bool()?).then_some(())
+            })
+            .await;
+            let (status, body) = ctx.server.get("/api/rooms/e2e-tabs-copy/text").await;
+            assert_eq!((status, body.as_str()), (200, text), "the server's copy");
+
+            // A new tab shows both edits.
+            page.open_window().await;
+            page.open_editor("/d/e2e-tabs-copy").await;
+            page.wait_for_value(&editor, text, DEADLINE).await;
+            page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
+                .await;
         },
     )
     .await;

@@ -28,6 +28,9 @@ use crate::error::ClientError;
 const LOCAL_ORIGIN: &str = "tandem:local";
 /// Origin of updates received from the server or loaded from storage.
 const REMOTE_ORIGIN: &str = "tandem:remote";
+/// Origin of edits merged from the local copy another tab wrote: sent to
+/// the server like local edits (it may not have them), never undoable.
+const STORED_ORIGIN: &str = "tandem:stored";
 /// Key of the update observer that feeds the outgoing channel.
 const OUTBOX_KEY: &str = "tandem:outbox";
 /// Key of the text observers that describe each transaction's changes.
@@ -180,6 +183,18 @@ impl Replica {
         };
         let changes = take(&self.pending);
         applied.map(|()| changes)
+    }
+
+    /// Merges the local copy another tab of this browser wrote. What this
+    /// replica lacked goes out on the outgoing channel like a local edit
+    /// (the server may not have it either), but undo does not track it.
+    /// Returns whether the document changed.
+    pub(crate) fn apply_stored(&self, update: Update) -> Result<bool, ClientError> {
+        let mut txn = self.doc.transact_mut_with(STORED_ORIGIN);
+        txn.apply_update(update)
+            .map_err(|e| ClientError::BadUpdate(e.to_string()))?;
+        Ok(!txn.insert_set().is_empty() || !txn.delete_set().is_empty())
+        // The transaction commits here, feeding the outgoing channel.
     }
 
     /// Applies this person's edit to `field` in one transaction: at most one
@@ -365,6 +380,33 @@ mod tests {
         assert!(drain(&mut b_out).is_empty());
         assert!(!undo.undo_blocking());
         assert_eq!(b.string(Field::Content), "kept offline");
+    }
+
+    #[test]
+    fn merged_copies_are_sent_once_and_not_undoable() {
+        let (tab1, mut tab1_out) = Replica::new();
+        let (tab2, _tab2_out) = Replica::new();
+        type_into(&tab2, Field::Content, "offline edit");
+        let mut undo = tab1.undo_manager(Field::Content);
+        let stored = || Replica::decode_update(&tab2.encode_state()).expect("decodes");
+        assert!(tab1.apply_stored(stored()).expect("applies"));
+        let sent = drain_local(&mut tab1_out);
+        assert_eq!(sent.len(), 1, "what the copy added goes to the server");
+        assert_eq!(
+            changes::describe(&sent[0].changes),
+            "insert 'offline edit' at 0"
+        );
+        assert!(!undo.undo_blocking(), "not this person's edit to undo");
+        // Merging the same copy again changes and sends nothing.
+        assert!(!tab1.apply_stored(stored()).expect("applies"));
+        assert!(drain(&mut tab1_out).is_empty());
+        // A copy that only deletes still counts as a change.
+        let (tab3, _tab3_out) = Replica::new();
+        receive(&tab3, &tab1.encode_state());
+        type_into(&tab3, Field::Content, "offline");
+        let deleted = Replica::decode_update(&tab3.encode_state()).expect("decodes");
+        assert!(tab1.apply_stored(deleted).expect("applies"));
+        assert_eq!(tab1.string(Field::Content), "offline");
     }
 
     #[test]

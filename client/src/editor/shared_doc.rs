@@ -9,7 +9,7 @@
 //! an `.await` or into a callback.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use futures_channel::mpsc::UnboundedReceiver;
 use leptos::prelude::{RwSignal, Set, Update as _};
@@ -20,7 +20,7 @@ use super::binding::TextBinding;
 use super::changes::{self, TextChange};
 use super::field::{Field, FieldElement};
 use super::history::{HistoryAction, Modifiers};
-use super::local_copy::LocalCopy;
+use super::local_copy::{LocalCopy, MergeStored, Merged};
 use super::overlay::PlacedCursor;
 use super::replica::{LocalUpdate, Replica};
 use super::stats::DocStats;
@@ -101,31 +101,38 @@ impl SharedDoc {
     /// Opens `room`'s document, starting from the stored copy if there is one.
     pub(crate) fn open(room: &RoomId, signals: DocSignals) -> OpenedDoc {
         let (replica, outgoing) = Replica::new();
-        let local_copy = LocalCopy::new(room.as_str(), replica.doc().clone());
         let mut unsaved = false;
-        if let Some((state, flagged)) = local_copy.load() {
-            match Replica::decode_update(&state).and_then(|u| replica.apply_remote(u)) {
-                Ok(_) => unsaved = flagged,
-                Err(e) => {
-                    leptos::logging::warn!("stored copy of {room} ignored: {e}");
-                    local_copy.discard();
+        let doc = Rc::new_cyclic(|me: &Weak<Self>| {
+            let me = Weak::clone(me);
+            let merge: MergeStored = Box::new(move |state: &[u8]| {
+                me.upgrade()
+                    .map_or(Merged::NotNow, |doc| doc.merge_stored(state))
+            });
+            let local_copy = LocalCopy::new(room.as_str(), replica.doc().clone(), merge);
+            if let Some((state, flagged)) = local_copy.load() {
+                match Replica::decode_update(&state).and_then(|u| replica.apply_remote(u)) {
+                    Ok(_) => unsaved = flagged,
+                    Err(e) => {
+                        leptos::logging::warn!("stored copy of {room} ignored: {e}");
+                        local_copy.discard();
+                    }
                 }
             }
-        }
-        let doc = Self {
-            replica,
-            content: RefCell::new(None),
-            title: RefCell::new(None),
-            composing: Cell::new(false),
-            held: RefCell::new(Vec::new()),
-            read_only: Cell::new(false),
-            local_copy,
-            signals,
-        };
+            Self {
+                replica,
+                content: RefCell::new(None),
+                title: RefCell::new(None),
+                composing: Cell::new(false),
+                held: RefCell::new(Vec::new()),
+                read_only: Cell::new(false),
+                local_copy,
+                signals,
+            }
+        });
         doc.publish(Field::Content, doc.replica.string(Field::Content));
         doc.publish(Field::Title, doc.replica.string(Field::Title));
         OpenedDoc {
-            doc: Rc::new(doc),
+            doc,
             outgoing,
             unsaved,
         }
@@ -211,6 +218,8 @@ impl SharedDoc {
             return;
         }
         self.input(field);
+        // A write skipped during the composition happens now.
+        self.local_copy.schedule();
         let held = std::mem::take(&mut *self.held.borrow_mut());
         if !held.is_empty()
             && let Err(e) = self.apply_updates(held)
@@ -261,20 +270,34 @@ impl SharedDoc {
     }
 
     fn apply_updates(&self, updates: Vec<Update>) -> Result<Vec<TextChange>, ClientError> {
+        let mut result = Ok(Vec::new());
+        let shown = self.refresh_fields(|| {
+            for update in updates {
+                match (self.replica.apply_remote(update), &mut result) {
+                    (Ok(changes), Ok(all)) => all.extend(changes),
+                    (Err(e), _) => result = Err(e),
+                    (Ok(_), Err(_)) => {}
+                }
+            }
+        });
+        for (field, text) in shown {
+            self.changed(field, text);
+        }
+        result
+    }
+
+    /// Runs `apply`, which changes the document, then shows the new text in
+    /// the bound fields, carets kept in place. Returns the fields whose text
+    /// the page must publish.
+    fn refresh_fields(&self, apply: impl FnOnce()) -> Vec<(Field, String)> {
         let anchors = [Field::Content, Field::Title].map(|field| {
             self.binding(field)
                 .borrow()
                 .as_ref()
                 .and_then(|b| b.anchor(&self.replica))
         });
-        let mut result = Ok(Vec::new());
-        for update in updates {
-            match (self.replica.apply_remote(update), &mut result) {
-                (Ok(changes), Ok(all)) => all.extend(changes),
-                (Err(e), _) => result = Err(e),
-                (Ok(_), Err(_)) => {}
-            }
-        }
+        apply();
+        let mut shown = Vec::new();
         for (field, anchor) in [Field::Content, Field::Title].into_iter().zip(&anchors) {
             let changed = match self.binding(field).borrow_mut().as_mut() {
                 Some(binding) => binding.push(&self.replica, anchor.as_ref()),
@@ -282,10 +305,41 @@ impl SharedDoc {
                 None => Some(self.replica.string(field)),
             };
             if let Some(text) = changed {
-                self.changed(field, text);
+                shown.push((field, text));
             }
         }
-        result
+        shown
+    }
+
+    /// Merges the stored copy another tab may have written, just before this
+    /// tab writes its own (see [`super::local_copy`]). Not scheduling a write:
+    /// the caller is writing.
+    fn merge_stored(&self, state: &[u8]) -> Merged {
+        if self.composing.get() {
+            return Merged::NotNow;
+        }
+        let update = match Replica::decode_update(state) {
+            Ok(update) => update,
+            Err(e) => {
+                // Nothing readable to keep: this tab's write replaces it.
+                leptos::logging::warn!("unreadable stored copy overwritten: {e}");
+                return Merged::Nothing;
+            }
+        };
+        let mut added = Ok(false);
+        let shown = self.refresh_fields(|| added = self.replica.apply_stored(update));
+        for (field, text) in shown {
+            self.publish(field, text);
+        }
+        match added {
+            Ok(true) => Merged::Added,
+            Ok(false) => Merged::Nothing,
+            Err(e) => {
+                // As unreadable as one that does not decode.
+                leptos::logging::warn!("unreadable stored copy overwritten: {e}");
+                Merged::Nothing
+            }
+        }
     }
 
     /// Records whether the document holds unacknowledged edits, for the
