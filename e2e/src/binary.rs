@@ -14,7 +14,6 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -241,15 +240,7 @@ impl ServerProcess {
 
     /// The end of the process's log.
     fn log_tail(&self) -> String {
-        let mut text = String::new();
-        if let Err(err) = File::open(&self.log).and_then(|mut f| f.read_to_string(&mut text)) {
-            return format!("(cannot read {}: {err})", self.log.display());
-        }
-        let start = text.len().saturating_sub(4000);
-        let start = (start..text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(text.len());
-        format!("{}\n(full log: {})", &text[start..], self.log.display())
+        paths::log_tail(&self.log)
     }
 }
 

@@ -81,3 +81,17 @@ fn remove_stale(root: &Path) {
         }
     }
 }
+
+/// The last 4,000 bytes of the log at `path` (on a character boundary), and
+/// where the whole log is: what a failing test prints about a process.
+pub(crate) fn log_tail(path: &Path) -> String {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) => return format!("(cannot read {}: {err})", path.display()),
+    };
+    let start = text.len().saturating_sub(4000);
+    let start = (start..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    format!("{}\n(full log: {})", &text[start..], path.display())
+}
