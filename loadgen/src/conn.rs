@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tandem_server::deflate::DeflateIo;
 use tandem_shared::session::{Event, Outgoing, SessionError};
 use tandem_shared::{ClientSession, DecodeError, Replica, SyncFrame};
 use tandem_testkit::edit;
@@ -36,7 +37,7 @@ use crate::tag::{self, Tag};
 use crate::target::{ServerKind, Target};
 
 /// A client WebSocket over plain TCP.
-pub type Socket = WebSocketStream<TcpStream>;
+pub type Socket = WebSocketStream<DeflateIo<TcpStream>>;
 /// The sending half of a [`Socket`].
 pub type Sink = SplitSink<Socket, Message>;
 /// The receiving half of a [`Socket`].
@@ -89,10 +90,17 @@ pub async fn open(target: &Target, room: &str, source: Option<IpAddr>) -> anyhow
     } else {
         url.into_client_request()?
     };
-    let (socket, _response) =
-        tokio_tungstenite::client_async_with_config(request, stream, Some(client_config()))
-            .await
-            .context("WebSocket upgrade failed")?;
+    // Tandem's request offers permessage-deflate; the adapter inflates what
+    // a server compressed (and passes everything else through).
+    let config = client_config();
+    let limit = config.max_message_size.unwrap_or(usize::MAX);
+    let (socket, _response) = tokio_tungstenite::client_async_with_config(
+        request,
+        DeflateIo::client(stream, limit),
+        Some(config),
+    )
+    .await
+    .context("WebSocket upgrade failed")?;
     Ok(socket)
 }
 

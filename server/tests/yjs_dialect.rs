@@ -8,7 +8,7 @@ use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::session::Outgoing;
 use tandem_shared::yjs::{AwarenessEntry, YjsFrame, presence_from_state};
 use tandem_shared::{ClientSession, Presence, SyncFrame};
-use tandem_testkit::socket::{Socket, close_of};
+use tandem_testkit::socket::{PlainSocket as Socket, close_of};
 use tandem_testkit::{Client, DEADLINE, TestServer, edit};
 use tokio_tungstenite::tungstenite::Message;
 use yrs::{GetString, Transact};

@@ -93,7 +93,7 @@ pub static TABLE: [CloseSpec; 15] = [
         CloseCode::ProtocolError,
         1002,
         "protocol error",
-        "the WebSocket framing was violated",
+        "the WebSocket framing was violated (RFC 6455), or a compressed message does not inflate or breaks RFC 7692's rules",
         Reconnect::Backoff,
     ),
     spec(
@@ -142,7 +142,7 @@ pub static TABLE: [CloseSpec; 15] = [
         CloseCode::BadMessage,
         4000,
         "bad message",
-        "a binary frame is not a y-sync message, a text frame is not UTF-8, or the first message is not a `hello`",
+        "a binary frame is not a y-sync message, a text frame or a close reason is not UTF-8, or the first message is not a `hello`",
         Reconnect::Backoff,
     ),
     spec(
@@ -156,7 +156,7 @@ pub static TABLE: [CloseSpec; 15] = [
         CloseCode::SlowConsumer,
         4002,
         "slow consumer",
-        "the client fell further behind than its outgoing queue allows; it resyncs on reconnect",
+        "the client fell further behind than its outgoing queue allows; it resyncs on reconnect (one that reads nothing cannot get this close: its connection is reset and it sees 1006)",
         Reconnect::Backoff,
     ),
     spec(

@@ -4,34 +4,77 @@
 //! [`request`] is the one place a client sets `Sec-WebSocket-Protocol:
 //! tandem.v1`: the test client, the end-to-end peer, the protocol capture
 //! and the load generator (which connects its own TCP streams) all build
-//! their upgrade request with it.
+//! their upgrade request with it. It offers permessage-deflate too, as
+//! browsers do, so every native test runs over the extension; the socket
+//! sits on [`DeflateIo`], which inflates what the server compressed (see
+//! `tandem_server::deflate`).
 //!
 //! [`ClientSession`]: tandem_shared::ClientSession
 
 use futures_util::StreamExt as _;
+use tandem_server::deflate::{self, DeflateIo};
 use tandem_shared::SUBPROTOCOL;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::session::{Outgoing, WireFrame};
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
+use tokio_tungstenite::tungstenite::http::header::{
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL,
+};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A client socket as [`open`] makes it.
-pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<DeflateIo<TcpStream>>;
 
-/// The upgrade request for `url`, asking for `tandem.v1`.
+/// A socket as `tokio_tungstenite::connect_async` makes it, without the
+/// extension: what a stock y-websocket peer uses in the tests.
+pub type PlainSocket = WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// The upgrade request for `url`, asking for `tandem.v1` and offering
+/// permessage-deflate.
 pub fn request(url: &str) -> Result<Request, Error> {
     let mut request = url.into_client_request()?;
     request.headers_mut().insert(
         SEC_WEBSOCKET_PROTOCOL,
         HeaderValue::from_static(SUBPROTOCOL),
     );
+    request.headers_mut().insert(
+        SEC_WEBSOCKET_EXTENSIONS,
+        HeaderValue::from_static(deflate::AGREED),
+    );
     Ok(request)
+}
+
+/// Connects to the host of `request` and upgrades over [`DeflateIo`]; fails
+/// when the server agreed to an extension that was not offered.
+pub async fn upgrade(
+    request: Request,
+    config: WebSocketConfig,
+) -> Result<(Socket, Response), Error> {
+    let uri = request.uri();
+    let host = uri.host().unwrap_or("localhost").to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let tcp = TcpStream::connect((host.as_str(), port)).await?;
+    tcp.set_nodelay(true)?;
+    let limit = config.max_message_size.unwrap_or(usize::MAX);
+    let (socket, response) = tokio_tungstenite::client_async_with_config(
+        request,
+        DeflateIo::client(tcp, limit),
+        Some(config),
+    )
+    .await?;
+    let answer = response
+        .headers()
+        .get(SEC_WEBSOCKET_EXTENSIONS)
+        .and_then(|v| v.to_str().ok());
+    if let Err(refused) = deflate::server_agreed(answer) {
+        return Err(Error::Io(std::io::Error::other(refused)));
+    }
+    Ok((socket, response))
 }
 
 /// Opens a WebSocket to `url`, asking for `tandem.v1`.
@@ -63,8 +106,7 @@ pub async fn open_request(request: Request) -> Result<(Socket, Response), Error>
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
-    let (socket, response) =
-        tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
+    let (socket, response) = upgrade(request, config).await?;
     assert_eq!(
         response
             .headers()

@@ -154,6 +154,14 @@ pub fn close_frame(close: Close) -> CloseFrame {
     }
 }
 
+/// Counts a connection the server closes, by the close code's label
+/// (`tandem_disconnects_total`). Every close the server sends is counted
+/// once: through [`Outbox::close`], or here for a close queued behind data
+/// (the 1001 at shutdown).
+pub fn count_disconnect(close: &Close) {
+    metrics::counter!(crate::metrics::DISCONNECTS, "reason" => close.code.label()).increment(1);
+}
+
 fn payload_len(message: &Message) -> usize {
     match message {
         Message::Text(text) => text.len(),
@@ -200,11 +208,12 @@ impl Outbox {
     }
 
     /// Asks the writer to send a close frame now, ahead of queued frames.
-    /// A second close while one is pending is ignored: the first one wins.
+    /// A second close while one is pending (or after it was sent) is
+    /// ignored, and not counted: the first one wins.
     pub fn close(&self, close: Close) {
-        metrics::counter!(crate::metrics::DISCONNECTS, "reason" => close.code.label()).increment(1);
         let mut state = self.shared.lock();
         if matches!(state.close, CloseSlot::Open) {
+            count_disconnect(&close);
             state.close = CloseSlot::Asked(close_frame(close));
             drop(state);
             // Stores a permit when the writer is not waiting right now.
@@ -324,6 +333,71 @@ mod tests {
 
     fn close(code: CloseCode, reason: &str) -> Close {
         Close::new(code, reason)
+    }
+
+    /// Counts `tandem_disconnects_total` increments, whatever the label.
+    #[derive(Debug, Default)]
+    struct Disconnects(Arc<std::sync::atomic::AtomicU64>);
+
+    impl metrics::Recorder for Disconnects {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            if key.name() == crate::metrics::DISCONNECTS {
+                metrics::Counter::from_arc(self.0.clone())
+            } else {
+                metrics::Counter::noop()
+            }
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn a_close_is_counted_once_however_often_it_is_asked() {
+        let recorder = Disconnects::default();
+        metrics::with_local_recorder(&recorder, || {
+            let (queue, mut rx) = outbox(4, 1024);
+            queue.close(close(CloseCode::Internal, "the document stopped"));
+            queue.close(close(
+                CloseCode::Internal,
+                "the document stopped; reconnect",
+            ));
+            assert!(rx.control.try_recv().is_some());
+            queue.close(close(CloseCode::SlowConsumer, "after the first was sent"));
+        });
+        assert_eq!(recorder.0.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     fn binary(len: usize) -> Message {

@@ -7,11 +7,11 @@
 //! sent for the room before the key is checked. On shutdown it lets the room commit
 //! what this client sent, so its last `saved` goes out before the close
 //! (`GoingAway`). Whatever the end, it finishes the close handshake within
-//! [`CLOSE_GRACE`] and lets the writer drain.
+//! [`CLOSE_GRACE`] (or resets the connection, see [`drain`]) and lets the
+//! writer drain.
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use futures_util::StreamExt;
-use futures_util::stream::SplitStream;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::{ClientId, RoomId};
 use tokio::time::timeout;
@@ -19,11 +19,13 @@ use tracing::{Instrument, debug, info, warn};
 
 use super::CLOSE_GRACE;
 use super::admission::{Admission, check_key, count_accepted, count_refused};
-use super::reader::{HelloEnd, ReadEnd, read_hello, read_loop};
-use super::writer::write_loop;
+use super::handshake::Upgraded;
+use super::reader::{HelloEnd, ReadEnd, Stream, read_hello, read_loop};
+use super::socket::SocketControl;
+use super::writer::{WriterOptions, write_loop};
 use crate::AppState;
 use crate::access::Right;
-use crate::room::outbox::close_frame;
+use crate::room::outbox::{close_frame, count_disconnect};
 use crate::room::{Dialect, JoinRefused, Outbox, RoomCmd, RoomHandle, outbox};
 
 /// Counts a connection as open for as long as it lives.
@@ -45,7 +47,7 @@ impl Drop for OpenConnection {
 /// Runs one upgraded connection to its end. `url_key` is the key a Yjs
 /// client put in its URL; a Tandem client's comes in its `hello`.
 pub(super) async fn handle_socket(
-    socket: WebSocket,
+    socket: Upgraded,
     state: AppState,
     room: RoomId,
     client: ClientId,
@@ -54,15 +56,23 @@ pub(super) async fn handle_socket(
     url_key: Option<String>,
 ) {
     let config = state.config.clone();
-    let (sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.socket.split();
+    // To reset the connection if its close handshake does not complete.
+    let reset = socket.control.clone();
     let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
-    let writer = write_loop(sink, outbox_rx, config.heartbeat, state.frames_out.clone());
+    let options = WriterOptions {
+        deflate_from: socket.deflate.then_some(config.ws_deflate_threshold),
+        heartbeat: config.heartbeat,
+        counters: state.frames_out.clone(),
+        control: socket.control,
+    };
+    let writer = write_loop(sink, outbox_rx, options);
     let mut writer = tokio::spawn(writer.in_current_span());
     let _open = OpenConnection::new();
     let _slot = match admission {
         Admission::Admitted(slot) => slot,
         Admission::Refused(close) => {
-            return turn_away(Some(close), outbox, &mut stream, writer).await;
+            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
         }
     };
     let key = match dialect {
@@ -73,22 +83,33 @@ pub(super) async fn handle_socket(
             HelloEnd::Hello(key) => key,
             HelloEnd::Refused(close) => {
                 count_refused("hello");
-                return turn_away(Some(close), outbox, &mut stream, writer).await;
+                return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
             }
             HelloEnd::Shutdown => {
                 let going_away = Close::new(
                     CloseCode::GoingAway,
                     "server is shutting down; reconnect shortly",
                 );
-                return turn_away(Some(going_away), outbox, &mut stream, writer).await;
+                return turn_away(
+                    Some(going_away),
+                    outbox,
+                    &mut stream,
+                    writer,
+                    reset.as_deref(),
+                )
+                .await;
             }
-            HelloEnd::ClientClosed => return turn_away(None, outbox, &mut stream, writer).await,
+            HelloEnd::ClientClosed => {
+                return turn_away(None, outbox, &mut stream, writer, reset.as_deref()).await;
+            }
             HelloEnd::Gone => return,
         },
     };
     let key = match check_key(&state.keys, &room, key.as_deref()) {
         Ok(key) => key,
-        Err(close) => return turn_away(Some(close), outbox, &mut stream, writer).await,
+        Err(close) => {
+            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+        }
     };
     count_accepted();
 
@@ -112,10 +133,15 @@ pub(super) async fn handle_socket(
                     CloseCode::GoingAway,
                     "server is shutting down; reconnect shortly",
                 );
+                // Queued behind the data (the last `saved` goes out first),
+                // so counted here rather than by `Outbox::close`.
+                let counted = going_away.clone();
                 if outbox
                     .push(Message::Close(Some(close_frame(going_away))))
-                    .is_err()
+                    .is_ok()
                 {
+                    count_disconnect(&counted);
+                } else {
                     outbox.close(Close::new(CloseCode::GoingAway, "server is shutting down"));
                 }
             }
@@ -151,7 +177,7 @@ pub(super) async fn handle_socket(
     if end != ReadEnd::Gone {
         // Finish the close handshake: read until the client's close (or the
         // reply to it) has gone through and the stream ends.
-        drain(&mut stream).await;
+        drain(&mut stream, reset.as_deref()).await;
     }
     if end != ReadEnd::WriterEnded {
         let _ = timeout(CLOSE_GRACE, writer).await;
@@ -164,24 +190,35 @@ pub(super) async fn handle_socket(
 async fn turn_away(
     close: Option<Close>,
     outbox: Outbox,
-    stream: &mut SplitStream<WebSocket>,
+    stream: &mut Stream,
     writer: tokio::task::JoinHandle<()>,
+    reset: Option<&SocketControl>,
 ) {
     if let Some(close) = close {
         info!(code = close.code.number(), reason = %close.reason, "not admitted");
         outbox.close(close);
     }
     drop(outbox);
-    drain(stream).await;
+    drain(stream, reset).await;
     let _ = timeout(CLOSE_GRACE, writer).await;
 }
 
-/// Reads until the stream ends, for at most [`CLOSE_GRACE`].
-async fn drain(stream: &mut SplitStream<WebSocket>) {
-    let _ = timeout(CLOSE_GRACE, async {
+/// Reads until the stream ends, for at most [`CLOSE_GRACE`]. A peer that
+/// has not finished the close handshake by then (one that stopped reading
+/// never will: our close frame sits behind the data it did not read) has its
+/// connection reset when the socket is dropped, so the kernel does not keep
+/// the unsent queue in FIN-WAIT-1.
+async fn drain(stream: &mut Stream, reset: Option<&SocketControl>) {
+    let ended = timeout(CLOSE_GRACE, async {
         while stream.next().await.is_some() {}
     })
     .await;
+    if ended.is_err()
+        && let Some(control) = reset
+    {
+        debug!("close handshake not finished; resetting the connection");
+        control.reset_on_close();
+    }
 }
 
 /// Joins the room, looking it up again if it unloaded between lookup and join.

@@ -21,6 +21,7 @@
 //! | text that is not UTF-8 (seen by tungstenite, see [`read_error`]) | [`CloseCode::BadMessage`] |
 //! | a message over the size limit (see [`read_error`]) | [`CloseCode::TooBig`] |
 //! | a WebSocket protocol violation (see [`read_error`]) | [`CloseCode::ProtocolError`] |
+//! | a compressed message that does not inflate or breaks RFC 7692's framing (see [`read_error`]) | [`CloseCode::ProtocolError`] |
 
 use std::panic::catch_unwind;
 
@@ -31,8 +32,11 @@ use tandem_shared::guard::check_update_v1;
 use tandem_shared::protocol::MAX_HELLO_BYTES;
 use tandem_shared::yjs::YjsFrame;
 use tandem_shared::{ClientId, ClientMsg, ErrorCode, ServerMsg, SyncFrame};
+use tokio_tungstenite::tungstenite;
 use tracing::debug;
 use yrs::Update;
+
+use super::deflate::{InflateError, inflate_error};
 use yrs::updates::decoder::Decode;
 
 use crate::room::{Announced, AwarenessReader, Dialect, RoomCmd, check_presence};
@@ -231,15 +235,22 @@ pub(super) fn decode_text(client: ClientId, text: &str) -> Inbound {
 
 /// The close that answers a failed read, or `None` when the connection just
 /// failed (reset, I/O error) and there is nobody left to tell.
-pub(super) fn read_error(err: axum::Error, max_message_bytes: usize) -> Option<Close> {
-    let err = match err.into_inner().downcast::<tungstenite::Error>() {
-        Ok(err) => *err,
-        Err(other) => {
-            debug!(error = %other, "connection failed");
-            return None;
-        }
-    };
+pub(super) fn read_error(err: tungstenite::Error, max_message_bytes: usize) -> Option<Close> {
     match err {
+        tungstenite::Error::Io(io) if inflate_error(&io).is_some() => {
+            let inflate = inflate_error(&io)?;
+            debug!(error = %inflate, "refused a compressed message");
+            Some(match inflate {
+                InflateError::TooBig(_) => Close::new(
+                    CloseCode::TooBig,
+                    format!("message larger than {max_message_bytes} bytes"),
+                ),
+                InflateError::Corrupt | InflateError::Protocol(_) => Close::new(
+                    CloseCode::ProtocolError,
+                    format!("protocol error: {inflate}"),
+                ),
+            })
+        }
         tungstenite::Error::Capacity(cap) => {
             debug!(error = %cap, "message over the size limit");
             Some(Close::new(
@@ -256,7 +267,7 @@ pub(super) fn read_error(err: axum::Error, max_message_bytes: usize) -> Option<C
         }
         tungstenite::Error::Utf8(_) => Some(Close::new(
             CloseCode::BadMessage,
-            "text frame is not valid UTF-8",
+            "text is not valid UTF-8 (a text frame or a close reason)",
         )),
         other => {
             debug!(error = %other, "connection failed");
@@ -556,7 +567,7 @@ mod tests {
 
     #[test]
     fn read_errors_map_to_their_close() {
-        let close = |err: tungstenite::Error| read_error(axum::Error::new(err), 1024);
+        let close = |err: tungstenite::Error| read_error(err, 1024);
         let too_big = tungstenite::error::CapacityError::MessageTooLong {
             size: 2048,
             max_size: 1024,
@@ -576,11 +587,24 @@ mod tests {
             close(tungstenite::Error::Utf8("bad".into())),
             Some(Close::new(
                 CloseCode::BadMessage,
-                "text frame is not valid UTF-8"
+                "text is not valid UTF-8 (a text frame or a close reason)"
             ))
+        );
+        let corrupt = std::io::Error::from(InflateError::Corrupt);
+        assert_eq!(
+            close(tungstenite::Error::Io(corrupt)),
+            Some(Close::new(
+                CloseCode::ProtocolError,
+                "protocol error: compressed message does not inflate"
+            ))
+        );
+        let bomb = std::io::Error::from(InflateError::TooBig(1024));
+        assert_eq!(
+            close(tungstenite::Error::Io(bomb)).map(|c| c.code),
+            Some(CloseCode::TooBig)
         );
         assert_eq!(close(tungstenite::Error::ConnectionClosed), None);
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        assert_eq!(read_error(axum::Error::new(io), 1024), None);
+        assert_eq!(read_error(tungstenite::Error::Io(io), 1024), None);
     }
 }

@@ -17,18 +17,43 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use governor::{Quota, RateLimiter};
 use tandem_shared::ClientId;
 use tandem_shared::close::{Close, CloseCode};
 use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite;
 use tracing::debug;
 
 use super::decode::{BeforeHello, FrameDecoder, Inbound, before_hello, read_error};
+use super::handshake::Socket;
 use crate::AppState;
 use crate::room::{Dialect, Outbox, RoomHandle};
+
+/// The read half of a connection's socket.
+pub(super) type Stream = SplitStream<Socket>;
+
+/// A message tungstenite read, as the decoder and the counters take it.
+pub(super) fn from_wire(message: tungstenite::Message) -> Message {
+    match message {
+        // tungstenite checked the text: the second check cannot fail.
+        tungstenite::Message::Text(text) => match Utf8Bytes::try_from(bytes::Bytes::from(text)) {
+            Ok(text) => Message::Text(text),
+            Err(_) => Message::Binary(bytes::Bytes::new()),
+        },
+        tungstenite::Message::Binary(bytes) => Message::Binary(bytes),
+        tungstenite::Message::Ping(bytes) => Message::Ping(bytes),
+        tungstenite::Message::Pong(bytes) => Message::Pong(bytes),
+        tungstenite::Message::Close(frame) => Message::Close(frame.map(|frame| CloseFrame {
+            code: frame.code.into(),
+            reason: Utf8Bytes::from(frame.reason.as_str()),
+        })),
+        // Only written, never read: tungstenite returns whole messages.
+        tungstenite::Message::Frame(frame) => Message::Binary(frame.into_payload()),
+    }
+}
 
 /// How the reader loop ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,7 +88,7 @@ pub(super) enum HelloEnd {
 
 /// Waits for the hello, the first frame of a Tandem connection, for at most
 /// two heartbeat intervals.
-pub(super) async fn read_hello(stream: &mut SplitStream<WebSocket>, state: &AppState) -> HelloEnd {
+pub(super) async fn read_hello(stream: &mut Stream, state: &AppState) -> HelloEnd {
     let wait = state.config.heartbeat * 2;
     let deadline = Instant::now() + wait;
     loop {
@@ -76,7 +101,7 @@ pub(super) async fn read_hello(stream: &mut SplitStream<WebSocket>, state: &AppS
             () = state.shutdown.cancelled() => return HelloEnd::Shutdown,
         };
         let message = match next {
-            Some(Ok(message)) => message,
+            Some(Ok(message)) => from_wire(message),
             Some(Err(err)) => {
                 return match read_error(err, state.config.max_message_bytes) {
                     Some(close) => HelloEnd::Refused(close),
@@ -110,7 +135,7 @@ fn seconds(wait: Duration) -> String {
 /// Reads `client`'s frames until the connection ends, forwarding them to
 /// `room` and answering through `outbox`.
 pub(super) async fn read_loop(
-    stream: &mut SplitStream<WebSocket>,
+    stream: &mut Stream,
     room: &RoomHandle,
     outbox: &Outbox,
     client: ClientId,
@@ -138,7 +163,7 @@ pub(super) async fn read_loop(
         };
         deadline = Instant::now() + silence_limit;
         let message = match next {
-            Some(Ok(message)) => message,
+            Some(Ok(message)) => from_wire(message),
             Some(Err(err)) => {
                 return match read_error(err, state.config.max_message_bytes) {
                     Some(close) => refuse(close),

@@ -14,16 +14,17 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_shared::{RoomId, SUBPROTOCOL};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tracing::{Instrument, debug};
 
 use super::admission::{admit, count_refused};
 use super::connection::handle_socket;
+use super::handshake::{SocketOptions, Upgrade};
 use crate::AppState;
 use crate::room::Dialect;
 
@@ -41,7 +42,7 @@ pub(crate) async fn ws_handler(
     state: State<AppState>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Response {
     upgrade(Dialect::Tandem, room, params, state, peer, headers, ws)
 }
@@ -53,7 +54,7 @@ pub(crate) async fn yjs_handler(
     state: State<AppState>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Response {
     upgrade(Dialect::Yjs, room, params, state, peer, headers, ws)
 }
@@ -67,7 +68,7 @@ fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Response {
     if !origin_allowed(&headers, &state.config.allowed_origins) {
         debug!(origin = ?headers.get(header::ORIGIN), "refused a cross-origin upgrade");
@@ -85,7 +86,7 @@ fn upgrade(
                 .into_response();
         }
     };
-    if !subprotocol_accepted(dialect, ws.requested_protocols().map(|p| p.as_bytes())) {
+    if !subprotocol_accepted(dialect, ws.requested_protocols()) {
         count_refused("subprotocol");
         return (
             StatusCode::BAD_REQUEST,
@@ -103,10 +104,6 @@ fn upgrade(
     }
     let admission = admit(&state.limits, peer.ip());
     let config = &state.config;
-    let ws = match dialect {
-        Dialect::Tandem => ws.protocols([SUBPROTOCOL]),
-        Dialect::Yjs => ws,
-    };
     // tungstenite's defaults (128 KiB read buffer, allocated at the upgrade)
     // cost ~140 KiB per idle connection. Frames here are small: the buffer
     // holds the whole frame being read and each read takes up to 1 KiB, so a
@@ -115,16 +112,21 @@ fn upgrade(
     // goes out in one write at the flush. Its ceiling stays unlimited: a sync
     // step 2 carries the whole document, far above the incoming message
     // limit, and the outbox already bounds what waits for this connection.
-    let ws = ws
-        .read_buffer_size(1024)
-        .write_buffer_size(16 * 1024)
-        .max_message_size(config.max_message_bytes)
-        .max_frame_size(config.max_message_bytes);
+    let options = SocketOptions {
+        protocol: (dialect == Dialect::Tandem).then_some(SUBPROTOCOL),
+        deflate: config.ws_deflate,
+        send_buffer: config.ws_send_buffer,
+        config: WebSocketConfig::default()
+            .read_buffer_size(1024)
+            .write_buffer_size(16 * 1024)
+            .max_message_size(Some(config.max_message_bytes))
+            .max_frame_size(Some(config.max_message_bytes)),
+    };
     let client = state.next_client_id();
     // Counted from the upgrade on, so shutdown waits for this connection too.
     let tracked = state.connections.token();
     let span = tracing::info_span!("conn", %room, %client, ip = %peer.ip());
-    ws.on_upgrade(move |socket| {
+    ws.respond(options, move |socket| {
         async move {
             let url_key = params.key;
             handle_socket(socket, state, room, client, admission, dialect, url_key).await;
