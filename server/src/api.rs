@@ -12,6 +12,21 @@
 //! or view), as `Authorization: Bearer {key}` (what the web client sends, so
 //! the key stays out of URLs and the logs that record them) or, for scripts,
 //! `?key=…`; an invalid key is 403.
+//!
+//! Version history (keys as for the download; see README "Version history"):
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/rooms/{room}/versions` | 200, the versions newest first (`VersionEntry` JSON) |
+//! | `GET /api/rooms/{room}/versions/{id}/text` | 200, that version's body as plain text |
+//! | `POST /api/rooms/{room}/versions` `{"label": "…"}` | 201, the new named version (editors only) |
+//! | `POST /api/rooms/{room}/versions/{id}/restore` | 200, the version recording the restore (editors only) |
+//! | `PUT /api/rooms/{room}/versions/{id}/label` `{"label": "…"}` | 200, that version, named (editors only) |
+//! | `DELETE /api/rooms/{room}/versions/{id}` | 204 (editors only) |
+//!
+//! Refusals are JSON `{"error": "…"}`: 400 bad room, body or label; 403 no
+//! or invalid key, or a view key changing history; 404 no such version;
+//! 413 body over 4 KiB or a restore past the size limit; 500 storage.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -22,7 +37,8 @@ use tandem_shared::RoomId;
 
 use crate::AppState;
 use crate::access::Right;
-use crate::room::Claim;
+use crate::room::history::{self, HistoryCmd};
+use crate::room::{Claim, HistoryError};
 
 /// Body of `POST /api/rooms`.
 #[derive(Debug, Deserialize)]
@@ -176,6 +192,260 @@ pub async fn export_text(
                 .into_response()
         }
     }
+}
+
+/// Largest body `POST /api/rooms/{room}/versions` reads.
+const MAX_NAME_BODY: usize = 4 * 1024;
+
+/// A refused history request: its status and reason, small to pass
+/// around (a `Response` is too large for an `Err`).
+#[derive(Debug)]
+struct Refusal(StatusCode, String);
+
+impl Refusal {
+    fn new(status: StatusCode, reason: &str) -> Self {
+        Self(status, reason.to_string())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.0, &self.1)
+    }
+}
+
+/// Query of the version-history routes.
+#[derive(Debug, Deserialize)]
+pub struct KeyParam {
+    /// A share-link key, unless the request carries it in `Authorization: Bearer`.
+    pub key: Option<String>,
+}
+
+/// The right a request's key grants (`None` without a key), or the 403
+/// for a key that is not valid for `room`.
+fn request_key(
+    state: &AppState,
+    room: &RoomId,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Option<Right>, Refusal> {
+    match bearer_key(headers)
+        .or(query)
+        .map(|key| state.keys.verify(room, key))
+    {
+        None => Ok(None),
+        Some(Some(right)) => Ok(Some(right)),
+        Some(None) => Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "this key is not valid for this document",
+        )),
+    }
+}
+
+/// The room named in a path, or a 400.
+fn room_of(name: String) -> Result<RoomId, Refusal> {
+    RoomId::new(name).map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "invalid room name"))
+}
+
+/// A version id from a path; anything but a number names no version (404).
+fn version_of(id: &str) -> Result<u64, Refusal> {
+    id.parse()
+        .map_err(|_| Refusal::new(StatusCode::NOT_FOUND, "no such version"))
+}
+
+/// Asks `room`'s actor a history question, loading the room if needed and
+/// looking it up again if it unloads in between (as the download does).
+async fn ask<T>(
+    state: &AppState,
+    room: &RoomId,
+    command: impl Fn(tokio::sync::oneshot::Sender<Result<T, HistoryError>>) -> HistoryCmd,
+) -> Result<T, Refusal> {
+    for _ in 0..3 {
+        let Some(handle) = state.registry.get_or_create(room) else {
+            return Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server is shutting down",
+            ));
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if handle.history(command(reply)).await.is_err() {
+            continue;
+        }
+        if let Ok(answer) = answer.await {
+            return answer.map_err(history_refusal);
+        }
+    }
+    Err(Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the document could not be opened; try again",
+    ))
+}
+
+/// The answer to a refused history request. Storage details go to the log.
+fn history_refusal(err: HistoryError) -> Refusal {
+    let status = match &err {
+        HistoryError::NoAccess | HistoryError::ReadOnly => StatusCode::FORBIDDEN,
+        HistoryError::NotFound => StatusCode::NOT_FOUND,
+        HistoryError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        HistoryError::Damaged | HistoryError::Store(_) => {
+            tracing::error!(error = %err, "version history request failed");
+            return Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "storage failure");
+        }
+    };
+    Refusal(status, err.to_string())
+}
+
+/// `GET /api/rooms/{room}/versions`: the room's versions, newest first.
+pub async fn list_versions(
+    Path(room): Path<String>,
+    Query(params): Query<KeyParam>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let room = room_of(room)?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let versions = ask(&state, &room, |reply| HistoryCmd::List { key, reply }).await?;
+        let entries: Vec<_> = versions.iter().map(history::entry).collect();
+        Ok::<_, Refusal>(Json(entries).into_response())
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/rooms/{room}/versions/{id}/text`: one version's body.
+pub async fn version_text(
+    Path((room, id)): Path<(String, String)>,
+    Query(params): Query<KeyParam>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let room = room_of(room)?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let id = version_of(&id)?;
+        let text = ask(&state, &room, |reply| HistoryCmd::Text { key, id, reply }).await?;
+        Ok::<_, Refusal>(
+            (
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                text.body,
+            )
+                .into_response(),
+        )
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /api/rooms/{room}/versions` with `{"label": "…"}`: names the
+/// current state (editors only).
+pub async fn name_version(
+    Path(room): Path<String>,
+    Query(params): Query<KeyParam>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Response {
+    let answer = async {
+        let room = room_of(room)?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let label = label_of(&body)?;
+        let version = ask(&state, &room, |reply| HistoryCmd::Name {
+            key,
+            label: label.clone(),
+            reply,
+        })
+        .await?;
+        Ok::<_, Refusal>((StatusCode::CREATED, Json(history::entry(&version))).into_response())
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The label of a `{"label": "…"}` body, checked and trimmed, or why not.
+fn label_of(body: &[u8]) -> Result<String, Refusal> {
+    if body.len() > MAX_NAME_BODY {
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than 4 KiB",
+        ));
+    }
+    let named: tandem_shared::history::NameVersion =
+        serde_json::from_slice(body).map_err(|err| {
+            Refusal(
+                StatusCode::BAD_REQUEST,
+                format!("the body must be {{\"label\": \"…\"}}: {err}"),
+            )
+        })?;
+    if let Some(why) = tandem_shared::history::check_label(&named.label) {
+        return Err(Refusal(StatusCode::BAD_REQUEST, why));
+    }
+    Ok(named.label.trim().to_string())
+}
+
+/// `PUT /api/rooms/{room}/versions/{id}/label` with `{"label": "…"}`: names
+/// an existing version, which retention then keeps (editors only).
+pub async fn label_version(
+    Path((room, id)): Path<(String, String)>,
+    Query(params): Query<KeyParam>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Response {
+    let answer = async {
+        let room = room_of(room)?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let id = version_of(&id)?;
+        let label = label_of(&body)?;
+        let version = ask(&state, &room, |reply| HistoryCmd::Label {
+            key,
+            id,
+            label: label.clone(),
+            reply,
+        })
+        .await?;
+        Ok::<_, Refusal>(Json(history::entry(&version)).into_response())
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE /api/rooms/{room}/versions/{id}`: deletes a version, named or
+/// not (editors only); 204.
+pub async fn delete_version(
+    Path((room, id)): Path<(String, String)>,
+    Query(params): Query<KeyParam>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let room = room_of(room)?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let id = version_of(&id)?;
+        ask(&state, &room, |reply| HistoryCmd::Delete { key, id, reply }).await?;
+        Ok::<_, Refusal>(StatusCode::NO_CONTENT.into_response())
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /api/rooms/{room}/versions/{id}/restore`: makes the document's
+/// text that version's again, as a forward edit every client receives
+/// (editors only). Answers the version recording the restore.
+pub async fn restore_version(
+    Path((room, id)): Path<(String, String)>,
+    Query(params): Query<KeyParam>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let room = room_of(room)?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let id = version_of(&id)?;
+        let version = ask(&state, &room, |reply| HistoryCmd::Restore {
+            key,
+            id,
+            reply,
+        })
+        .await?;
+        Ok::<_, Refusal>(Json(history::entry(&version)).into_response())
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `Content-Disposition` for a download named `name` (RFC 6266): an ASCII

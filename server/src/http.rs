@@ -8,6 +8,10 @@
 //! | `GET /yjs/{room}` | WebSocket upgrade for stock Yjs clients (y-websocket dialect) |
 //! | `POST /api/rooms` | create a protected document and get its share keys (see [`crate::api`]) |
 //! | `GET /api/rooms/{room}/text` | the document as plain text, for download |
+//! | `GET`, `POST /api/rooms/{room}/versions` | list versions; name the current one (see [`crate::api`]) |
+//! | `GET /api/rooms/{room}/versions/{id}/text` | one version's text |
+//! | `POST /api/rooms/{room}/versions/{id}/restore` | restore a version as a forward edit |
+//! | `PUT /api/rooms/{room}/versions/{id}/label`, `DELETE /api/rooms/{room}/versions/{id}` | name an existing version; delete one |
 //! | `GET /healthz` | liveness and a few gauges, as JSON |
 //! | `GET /metrics` | Prometheus metrics (see [`crate::metrics`]) |
 //! | anything else | a file of the built client, or `index.html` for client routes such as `/d/{room}` |
@@ -39,6 +43,26 @@ pub fn app(state: AppState) -> Router {
         .route("/yjs/{room}", get(crate::ws::yjs_handler))
         .route("/api/rooms", axum::routing::post(crate::api::create_room))
         .route("/api/rooms/{room}/text", get(crate::api::export_text))
+        .route(
+            "/api/rooms/{room}/versions",
+            get(crate::api::list_versions).post(crate::api::name_version),
+        )
+        .route(
+            "/api/rooms/{room}/versions/{id}",
+            axum::routing::delete(crate::api::delete_version),
+        )
+        .route(
+            "/api/rooms/{room}/versions/{id}/text",
+            get(crate::api::version_text),
+        )
+        .route(
+            "/api/rooms/{room}/versions/{id}/label",
+            axum::routing::put(crate::api::label_version),
+        )
+        .route(
+            "/api/rooms/{room}/versions/{id}/restore",
+            axum::routing::post(crate::api::restore_version),
+        )
         .fallback_service(files)
         .layer(axum::middleware::from_fn(headers::harden))
         .layer(TraceLayer::new_for_http())

@@ -84,6 +84,9 @@ fn help_lists_every_option() {
         "--rate-limit",
         "--max-message-bytes",
         "--max-document-bytes",
+        "--history-interval",
+        "--history-keep-all",
+        "--history-keep-hourly",
         "TANDEM_LISTEN",
         "TANDEM_DATA_DIR",
     ] {

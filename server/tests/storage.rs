@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
-use tandem_server::store::{SqliteStore, Store, StoreError, StoredRoom};
+use tandem_server::store::{NewVersion, SqliteStore, Store, StoreError, StoredRoom, Version};
 use tandem_shared::RoomId;
 use tandem_shared::close::CloseCode;
 use tandem_testkit::{TempDir, TestServer, eventually, test_config};
@@ -164,6 +164,31 @@ impl Store for GatedStore {
 
     fn compact(&self, room: &RoomId, state: &[u8], through: u64) -> Result<(), StoreError> {
         self.inner.compact(room, state, through)
+    }
+
+    fn add_version(&self, room: &RoomId, version: &NewVersion<'_>) -> Result<u64, StoreError> {
+        self.inner.add_version(room, version)
+    }
+
+    fn list_versions(&self, room: &RoomId) -> Result<Vec<Version>, StoreError> {
+        self.inner.list_versions(room)
+    }
+
+    fn version_state(&self, room: &RoomId, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.version_state(room, id)
+    }
+
+    fn label_version(
+        &self,
+        room: &RoomId,
+        id: u64,
+        label: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.inner.label_version(room, id, label)
+    }
+
+    fn delete_versions(&self, room: &RoomId, ids: &[u64]) -> Result<usize, StoreError> {
+        self.inner.delete_versions(room, ids)
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod close;
 pub mod doc;
 pub mod guard;
+pub mod history;
 mod ids;
 pub mod protocol;
 pub mod session;

@@ -155,7 +155,7 @@ fn percent_decode(text: &str) -> Option<String> {
 
 /// `fetch(url, {method, body})`, with the share `key` as `Authorization:
 /// Bearer` if given: a response with a 2xx status, or why not.
-async fn fetch(
+pub(crate) async fn fetch(
     method: &str,
     url: &str,
     json_body: Option<&str>,
@@ -197,7 +197,8 @@ async fn fetch(
     Err(ClientError::Http { status, message })
 }
 
-async fn read_text(response: &Response) -> Result<String, ClientError> {
+/// The body of `response`, as text.
+pub(crate) async fn read_text(response: &Response) -> Result<String, ClientError> {
     await_js(response.text().map_err(js_error)?)
         .await?
         .as_string()

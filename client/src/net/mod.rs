@@ -30,7 +30,7 @@ mod status;
 mod wire;
 
 pub(crate) use connection::Connection;
-pub(crate) use http::{ExportFormat, create_room, download_text};
+pub(crate) use http::{ExportFormat, create_room, download_text, fetch, read_text};
 pub(crate) use inputs::Control;
 pub(crate) use page_socket::PageSocket;
 pub(crate) use signals::SessionSignals;

@@ -83,6 +83,8 @@ pub(crate) enum RoomCmd {
         /// What came of it.
         reply: oneshot::Sender<Claim>,
     },
+    /// A version-history request of the HTTP API (see `history`).
+    History(super::history::HistoryCmd),
     /// A connection left.
     Leave {
         /// The connection's id.

@@ -86,6 +86,11 @@ impl RoomHandle {
         answer.await.map_err(|_| RoomGone)
     }
 
+    /// Sends a version-history request; the caller awaits its own reply channel.
+    pub(crate) async fn history(&self, cmd: super::history::HistoryCmd) -> Result<(), RoomGone> {
+        self.send(RoomCmd::History(cmd)).await
+    }
+
     /// Waits until every update this handle's senders sent before is durable.
     pub async fn flush(&self) -> Result<(), RoomGone> {
         let (done, finished) = oneshot::channel();

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tandem_shared::RoomId;
 
-use super::{Store, StoreError, StoredRoom};
+use super::{NewVersion, Store, StoreError, StoredRoom, Version};
 
 /// Rooms kept in a map; nothing survives the process.
 #[derive(Debug, Default)]
@@ -22,6 +22,9 @@ pub struct MemoryStore {
     appends: AtomicU64,
     /// When set, `append` and `compact` fail as a broken disk would.
     fail_writes: AtomicBool,
+    /// The last version id handed out: ids are unique across rooms and never
+    /// reused, as in SQLite.
+    last_version: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +33,8 @@ struct MemoryRoom {
     log: Vec<(u64, Vec<u8>)>,
     last_seq: u64,
     protected: bool,
+    /// Versions oldest first, each with its state.
+    versions: Vec<(Version, Vec<u8>)>,
 }
 
 impl MemoryStore {
@@ -115,5 +120,66 @@ impl Store for MemoryStore {
         entry.log.retain(|(seq, _)| *seq > through);
         entry.last_seq = entry.last_seq.max(through);
         Ok(())
+    }
+
+    fn add_version(&self, room: &RoomId, version: &NewVersion<'_>) -> Result<u64, StoreError> {
+        self.check_writable()?;
+        let mut rooms = self.lock();
+        let id = self.last_version.fetch_add(1, Ordering::SeqCst) + 1;
+        rooms.entry(room.clone()).or_default().versions.push((
+            Version {
+                id,
+                at: version.at,
+                authors: version.authors.to_vec(),
+                label: version.label.map(str::to_string),
+                kind: version.kind,
+                restored_from: version.restored_from,
+            },
+            version.state.to_vec(),
+        ));
+        Ok(id)
+    }
+
+    fn list_versions(&self, room: &RoomId) -> Result<Vec<Version>, StoreError> {
+        Ok(self.lock().get(room).map_or_else(Vec::new, |r| {
+            r.versions.iter().rev().map(|(v, _)| v.clone()).collect()
+        }))
+    }
+
+    fn version_state(&self, room: &RoomId, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().get(room).and_then(|r| {
+            r.versions
+                .iter()
+                .find(|(v, _)| v.id == id)
+                .map(|(_, state)| state.clone())
+        }))
+    }
+
+    fn label_version(
+        &self,
+        room: &RoomId,
+        id: u64,
+        label: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.check_writable()?;
+        let mut rooms = self.lock();
+        let found = rooms
+            .get_mut(room)
+            .and_then(|r| r.versions.iter_mut().find(|(v, _)| v.id == id));
+        Ok(found.is_some_and(|(v, _)| {
+            v.label = label.map(str::to_string);
+            true
+        }))
+    }
+
+    fn delete_versions(&self, room: &RoomId, ids: &[u64]) -> Result<usize, StoreError> {
+        self.check_writable()?;
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.get_mut(room) else {
+            return Ok(0);
+        };
+        let before = entry.versions.len();
+        entry.versions.retain(|(v, _)| !ids.contains(&v.id));
+        Ok(before - entry.versions.len())
     }
 }

@@ -10,6 +10,7 @@
 //! stalls that room's acknowledgements and nothing else.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,6 +20,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Transact, Update};
 
 pub use memory::MemoryStore;
+pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::{DB_FILE, SqliteStore};
 
 /// What is stored for one room.
@@ -71,6 +73,17 @@ pub enum StoreError {
     /// The SQLite database refused an operation.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL refused an operation, or the connection broke.
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// PostgreSQL could not be reached (`url` has no user or password).
+    #[error("cannot reach PostgreSQL at {url}: {source}")]
+    Connect {
+        /// The server, as `postgres://host:port/db`.
+        url: String,
+        /// What the client said.
+        source: ::postgres::Error,
+    },
     /// The data directory could not be prepared.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -115,6 +128,117 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// including `through`, in one transaction. `state` must contain at least
     /// everything those entries held.
     fn compact(&self, room: &RoomId, state: &[u8], through: u64) -> Result<(), StoreError>;
+
+    // Version history (issue 15). Versions live beside the log and the
+    // snapshot: `compact` never touches them. Which ones to drop is decided
+    // by the room's retention policy (`room::history`), not by the store.
+
+    /// Stores a checkpoint of `room` and returns its id. Ids are unique in
+    /// the store, grow with every call and are never reused, so a later
+    /// version always has a larger id.
+    fn add_version(&self, room: &RoomId, version: &NewVersion<'_>) -> Result<u64, StoreError>;
+
+    /// Every version of `room`, newest (largest id) first, without their
+    /// states: listing must stay fast however large the document is.
+    fn list_versions(&self, room: &RoomId) -> Result<Vec<Version>, StoreError>;
+
+    /// The encoded state (one v1 update) of version `id` of `room`; `None`
+    /// if there is no such version in that room.
+    fn version_state(&self, room: &RoomId, id: u64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Sets (or with `None` clears) the label of version `id`; `false` if
+    /// the room has no such version.
+    fn label_version(
+        &self,
+        room: &RoomId,
+        id: u64,
+        label: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the listed versions of `room` in one transaction (ids that do
+    /// not exist are ignored) and returns how many were deleted.
+    fn delete_versions(&self, room: &RoomId, ids: &[u64]) -> Result<usize, StoreError>;
+}
+
+/// Why a checkpoint was taken. Stored as text ([`VersionKind::as_str`]) so
+/// the list reads well in the API and in a database shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VersionKind {
+    /// After a stretch of editing (the periodic checkpoint).
+    Edit,
+    /// When the room went idle or was unloaded.
+    Idle,
+    /// Just before a restore, so the restore itself can be undone.
+    BeforeRestore,
+    /// The state right after a restore.
+    Restore,
+    /// Asked for by a person naming the current state.
+    Named,
+}
+
+impl VersionKind {
+    /// Every kind, for parsing and tests.
+    pub const ALL: [Self; 5] = [
+        Self::Edit,
+        Self::Idle,
+        Self::BeforeRestore,
+        Self::Restore,
+        Self::Named,
+    ];
+
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Edit => "edit",
+            Self::Idle => "idle",
+            Self::BeforeRestore => "before-restore",
+            Self::Restore => "restore",
+            Self::Named => "named",
+        }
+    }
+
+    /// The kind stored as `name`; unknown names (from a newer server) read
+    /// as [`VersionKind::Edit`] rather than hiding the version.
+    pub fn parse(name: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .unwrap_or(Self::Edit)
+    }
+}
+
+/// One stored version, as listed (its state is fetched separately).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// Unique, increasing id (see [`Store::add_version`]).
+    pub id: u64,
+    /// When the checkpoint was taken, in Unix milliseconds.
+    pub at: i64,
+    /// Names of the people whose edits it covers since the previous version.
+    pub authors: Vec<String>,
+    /// A name a person gave it; named versions are kept until deleted.
+    pub label: Option<String>,
+    /// Why it was taken.
+    pub kind: VersionKind,
+    /// For a [`VersionKind::Restore`]: the version whose text was restored.
+    pub restored_from: Option<u64>,
+}
+
+/// A version to store: everything but the id, plus the state.
+#[derive(Debug, Clone, Copy)]
+pub struct NewVersion<'a> {
+    /// See [`Version::at`].
+    pub at: i64,
+    /// See [`Version::authors`].
+    pub authors: &'a [String],
+    /// See [`Version::label`].
+    pub label: Option<&'a str>,
+    /// See [`Version::kind`].
+    pub kind: VersionKind,
+    /// See [`Version::restored_from`].
+    pub restored_from: Option<u64>,
+    /// The whole document state as one v1 update.
+    pub state: &'a [u8],
 }
 
 #[cfg(test)]
@@ -169,11 +293,161 @@ pub(crate) mod tests {
         assert!(store.load(&c).expect("load").protected);
         assert!(!store.claim(&c).expect("claim"), "a name is claimed once");
         assert!(!store.load(&a).expect("load").protected);
+
+        check_versions(store);
+    }
+
+    /// The version part of the contract: add, list newest first, get one,
+    /// label, delete, and versions kept across compaction.
+    fn check_versions(store: &dyn Store) {
+        let a = room("versions-a");
+        let b = room("versions-b");
+        assert!(store.list_versions(&a).expect("list").is_empty());
+        assert_eq!(store.version_state(&a, 1).expect("state"), None);
+
+        let ana = vec!["Ana".to_string(), "Bo".to_string()];
+        let first = store
+            .add_version(
+                &a,
+                &NewVersion {
+                    at: 1_000,
+                    authors: &ana,
+                    label: None,
+                    kind: VersionKind::Edit,
+                    restored_from: None,
+                    state: b"state-1",
+                },
+            )
+            .expect("add");
+        let other = store
+            .add_version(
+                &b,
+                &NewVersion {
+                    at: 1_500,
+                    authors: &[],
+                    label: Some("elsewhere"),
+                    kind: VersionKind::Named,
+                    restored_from: None,
+                    state: b"state-b",
+                },
+            )
+            .expect("add");
+        let second = store
+            .add_version(
+                &a,
+                &NewVersion {
+                    at: 2_000,
+                    authors: &[],
+                    label: None,
+                    kind: VersionKind::Restore,
+                    restored_from: Some(first),
+                    state: b"state-2",
+                },
+            )
+            .expect("add");
+        assert!(
+            first < other && other < second,
+            "ids grow: {first} {other} {second}"
+        );
+
+        let listed = store.list_versions(&a).expect("list");
+        assert_eq!(
+            listed,
+            vec![
+                Version {
+                    id: second,
+                    at: 2_000,
+                    authors: vec![],
+                    label: None,
+                    kind: VersionKind::Restore,
+                    restored_from: Some(first),
+                },
+                Version {
+                    id: first,
+                    at: 1_000,
+                    authors: ana.clone(),
+                    label: None,
+                    kind: VersionKind::Edit,
+                    restored_from: None,
+                },
+            ],
+            "newest first, and only this room's"
+        );
+        assert_eq!(
+            store.version_state(&a, first).expect("state").as_deref(),
+            Some(&b"state-1"[..])
+        );
+        assert_eq!(
+            store.version_state(&a, other).expect("state"),
+            None,
+            "another room's version is not found through this room"
+        );
+
+        assert!(
+            store
+                .label_version(&a, first, Some("Draft sent to Ana"))
+                .expect("label")
+        );
+        assert!(!store.label_version(&a, other, Some("no")).expect("label"));
+        assert!(!store.label_version(&a, 999_999, Some("no")).expect("label"));
+        let listed = store.list_versions(&a).expect("list");
+        assert_eq!(listed[1].label.as_deref(), Some("Draft sent to Ana"));
+        assert!(store.label_version(&a, first, None).expect("unlabel"));
+        assert_eq!(store.list_versions(&a).expect("list")[1].label, None);
+
+        // Compaction of the room's log keeps its versions.
+        store.append(&a, &[b"x", b"y"]).expect("append");
+        store.compact(&a, b"merged", 2).expect("compact");
+        assert_eq!(store.list_versions(&a).expect("list").len(), 2);
+        assert_eq!(
+            store.version_state(&a, second).expect("state").as_deref(),
+            Some(&b"state-2"[..])
+        );
+
+        assert_eq!(
+            store
+                .delete_versions(&a, &[first, other, 999_999])
+                .expect("delete"),
+            1,
+            "only this room's existing versions are deleted"
+        );
+        let ids: Vec<u64> = store
+            .list_versions(&a)
+            .expect("list")
+            .iter()
+            .map(|v| v.id)
+            .collect();
+        assert_eq!(ids, vec![second]);
+        assert_eq!(store.version_state(&a, first).expect("state"), None);
+        assert_eq!(store.list_versions(&b).expect("list").len(), 1);
+        assert_eq!(store.delete_versions(&a, &[]).expect("delete nothing"), 0);
+
+        // Ids are never reused, even after the newest is deleted.
+        store.delete_versions(&a, &[second]).expect("delete");
+        let third = store
+            .add_version(
+                &a,
+                &NewVersion {
+                    at: 3_000,
+                    authors: &[],
+                    label: None,
+                    kind: VersionKind::Idle,
+                    restored_from: None,
+                    state: b"state-3",
+                },
+            )
+            .expect("add");
+        assert!(third > second, "{third} > {second}");
     }
 
     #[test]
     fn memory_store_keeps_the_contract() {
         check_contract(&MemoryStore::default());
+    }
+
+    #[test]
+    fn postgres_store_keeps_the_contract() {
+        check_contract(&postgres::tests::fresh_store());
     }
 
     #[test]
@@ -194,6 +468,59 @@ pub(crate) mod tests {
         assert_eq!(
             store.load(&a).expect("load").updates,
             vec![b"kept".to_vec()]
+        );
+    }
+
+    #[test]
+    fn sqlite_versions_survive_reopening() {
+        let dir = tempdir();
+        let a = room("alpha");
+        let authors = vec!["Ana".to_string()];
+        let id = {
+            let store = SqliteStore::open(dir.path()).expect("open");
+            store
+                .add_version(
+                    &a,
+                    &NewVersion {
+                        at: 42,
+                        authors: &authors,
+                        label: Some("kept"),
+                        kind: VersionKind::Named,
+                        restored_from: None,
+                        state: b"state",
+                    },
+                )
+                .expect("add")
+        };
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        let listed = store.list_versions(&a).expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, id);
+        assert_eq!(listed[0].authors, authors);
+        assert_eq!(listed[0].label.as_deref(), Some("kept"));
+        assert_eq!(
+            store.version_state(&a, id).expect("state").as_deref(),
+            Some(&b"state"[..])
+        );
+        store.delete_versions(&a, &[id]).expect("delete");
+        drop(store);
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        let next = store
+            .add_version(
+                &a,
+                &NewVersion {
+                    at: 43,
+                    authors: &[],
+                    label: None,
+                    kind: VersionKind::Edit,
+                    restored_from: None,
+                    state: b"s",
+                },
+            )
+            .expect("add");
+        assert!(
+            next > id,
+            "ids are not reused after reopening: {next} > {id}"
         );
     }
 

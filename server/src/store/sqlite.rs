@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tandem_shared::RoomId;
 
-use super::{Store, StoreError, StoredRoom};
+use super::{NewVersion, Store, StoreError, StoredRoom, Version, VersionKind};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "tandem.db";
@@ -36,6 +36,20 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: rooms created through the API are protected by their edit key.
     "ALTER TABLE rooms ADD COLUMN protected INTEGER NOT NULL DEFAULT 0;",
+    // 3: version history. AUTOINCREMENT so an id is never reused, even after
+    // the newest version is deleted. The state is the last column so listing
+    // (which never selects it) does not read its overflow pages.
+    "CREATE TABLE versions (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        room          TEXT    NOT NULL,
+        at            INTEGER NOT NULL,
+        authors       TEXT    NOT NULL,
+        label         TEXT,
+        kind          TEXT    NOT NULL,
+        restored_from INTEGER,
+        state         BLOB    NOT NULL
+    );
+    CREATE INDEX versions_by_room ON versions (room, id);",
 ];
 
 /// Rooms in a SQLite database.
@@ -208,6 +222,99 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
+
+    fn add_version(&self, room: &RoomId, version: &NewVersion<'_>) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        conn.prepare_cached(
+            "INSERT INTO versions (room, at, authors, label, kind, restored_from, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            room.as_str(),
+            version.at,
+            encode_authors(version.authors),
+            version.label,
+            version.kind.as_str(),
+            version.restored_from.map(|id| id as i64),
+            version.state,
+        ])?;
+        Ok(conn.last_insert_rowid() as u64)
+    }
+
+    fn list_versions(&self, room: &RoomId) -> Result<Vec<Version>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at, authors, label, kind, restored_from FROM versions
+             WHERE room = ?1 ORDER BY id DESC",
+        )?;
+        let rows = stmt
+            .query_map([room.as_str()], |row| {
+                Ok(Version {
+                    id: row.get::<_, i64>(0)? as u64,
+                    at: row.get(1)?,
+                    authors: decode_authors(&row.get::<_, String>(2)?),
+                    label: row.get(3)?,
+                    kind: VersionKind::parse(&row.get::<_, String>(4)?),
+                    restored_from: row.get::<_, Option<i64>>(5)?.map(|id| id as u64),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn version_state(&self, room: &RoomId, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let conn = self.lock();
+        let state = conn
+            .prepare_cached("SELECT state FROM versions WHERE id = ?1 AND room = ?2")?
+            .query_row(params![id as i64, room.as_str()], |row| row.get(0))
+            .optional()?;
+        Ok(state)
+    }
+
+    fn label_version(
+        &self,
+        room: &RoomId,
+        id: u64,
+        label: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let changed = conn
+            .prepare_cached("UPDATE versions SET label = ?3 WHERE id = ?1 AND room = ?2")?
+            .execute(params![id as i64, room.as_str(), label])?;
+        Ok(changed == 1)
+    }
+
+    fn delete_versions(&self, room: &RoomId, ids: &[u64]) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.lock();
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut deleted = 0;
+        {
+            let mut stmt =
+                txn.prepare_cached("DELETE FROM versions WHERE id = ?1 AND room = ?2")?;
+            for id in ids {
+                deleted += stmt.execute(params![*id as i64, room.as_str()])?;
+            }
+        }
+        txn.commit()?;
+        if let Err(err) = incremental_vacuum(&conn) {
+            tracing::warn!(error = %err, "incremental vacuum failed");
+        }
+        Ok(deleted)
+    }
+}
+
+/// Authors are stored as a JSON array: names are free text.
+fn encode_authors(authors: &[String]) -> String {
+    serde_json::to_string(authors).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// A row's authors; a column that does not parse (hand-edited) reads as none
+/// rather than hiding the version.
+fn decode_authors(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 #[cfg(test)]
