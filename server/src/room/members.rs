@@ -66,6 +66,10 @@ pub(super) struct Members {
     /// When the room last became empty (or was loaded empty); `None` while
     /// anyone is in it. The room unloads a while after this.
     idle_since: Option<Instant>,
+    /// People in this room on other nodes of a cluster (`actor::cluster`),
+    /// under the ids this node shows them with: only their presence is
+    /// known here. They are not members (nothing is sent to them).
+    remote: HashMap<ClientId, (AwarenessId, PeerPresence)>,
 }
 
 impl Members {
@@ -75,6 +79,7 @@ impl Members {
             room,
             peers: HashMap::new(),
             idle_since: Some(Instant::now()),
+            remote: HashMap::new(),
         }
     }
 
@@ -122,6 +127,7 @@ impl Members {
         self.peers
             .values()
             .filter_map(|p| p.presence.clone())
+            .chain(self.remote.values().map(|(_, p)| p.clone()))
             .collect()
     }
 
@@ -132,8 +138,37 @@ impl Members {
             .values()
             .filter(|p| p.presence.is_some())
             .map(|p| p.awareness.entry(p.presence.as_ref()))
+            .chain(self.remote.values().map(|(a, p)| a.entry(Some(p))))
             .collect();
         (!entries.is_empty()).then(|| awareness_frame(entries))
+    }
+
+    /// Someone on another node set (`Some`) or cleared its presence, or
+    /// left: tells every member here, in the form each speaks.
+    pub(super) fn set_remote(&mut self, client: ClientId, presence: Option<Presence>) {
+        match presence {
+            Some(presence) => {
+                let awareness = self
+                    .remote
+                    .get(&client)
+                    .map_or(AwarenessId::of(client), |(a, _)| a.bumped());
+                let presence = presence.for_peer(client);
+                let entry = awareness.entry(Some(&presence));
+                self.remote.insert(client, (awareness, presence.clone()));
+                self.broadcast(client, &ServerMsg::Presence(presence), entry);
+            }
+            None => {
+                if let Some((awareness, _)) = self.remote.remove(&client) {
+                    let left = ServerMsg::PeerLeft { client_id: client };
+                    self.broadcast(client, &left, awareness.gone());
+                }
+            }
+        }
+    }
+
+    /// The people on other nodes this room shows.
+    pub(super) fn remote_peers(&self) -> Vec<ClientId> {
+        self.remote.keys().copied().collect()
     }
 
     /// Makes `client` a member; the room is no longer idle.

@@ -110,6 +110,13 @@ pub(super) struct Pipeline {
     flush_waiters: Vec<oneshot::Sender<()>>,
     /// Newest durable log sequence number.
     last_seq: u64,
+    /// The log rows folded into the document. In a cluster other nodes
+    /// append to the same log; compaction goes only through the contiguous
+    /// prefix of rows this node holds, so it never drops a row it lacks.
+    folded: crate::bus::SeqSet,
+    /// The last batch committed, until the actor publishes it to the bus:
+    /// first and last log sequence numbers, and the updates.
+    committed: Option<(u64, u64, Arc<Vec<Bytes>>)>,
     /// Size of the durable log since the last snapshot, to decide compaction.
     log_updates: u64,
     log_bytes: u64,
@@ -136,6 +143,8 @@ impl Pipeline {
             in_flight: None,
             flush_waiters: Vec::new(),
             last_seq: 0,
+            folded: crate::bus::SeqSet::default(),
+            committed: None,
             log_updates: 0,
             log_bytes: 0,
             size: 0,
@@ -145,9 +154,31 @@ impl Pipeline {
     /// Takes up where `stored` left off.
     pub(super) fn loaded(&mut self, stored: &StoredRoom) {
         self.last_seq = stored.last_seq;
+        self.folded = crate::bus::SeqSet::through(stored.last_seq);
         self.log_updates = stored.updates.len() as u64;
         self.log_bytes = stored.log_bytes();
         self.size = stored.snapshot.as_ref().map_or(0, |s| s.len() as u64) + self.log_bytes;
+    }
+
+    /// The batch committed last, once: what the bus publishes.
+    pub(super) fn take_committed(&mut self) -> Option<(u64, u64, Arc<Vec<Bytes>>)> {
+        self.committed.take()
+    }
+
+    /// Another node committed log rows `first..=last` (`bytes` long), now
+    /// folded into the document: they count toward compaction and size.
+    pub(super) fn remote_committed(&mut self, first: u64, last: u64, bytes: u64) {
+        self.folded.insert(first, last);
+        self.last_seq = self.last_seq.max(last);
+        self.log_updates += last + 1 - first.min(last);
+        self.log_bytes += bytes;
+        self.size += bytes;
+    }
+
+    /// The document was merged with the store's copy up to `last_seq`.
+    pub(super) fn resynced(&mut self, last_seq: u64) {
+        self.folded.extend_through(last_seq);
+        self.last_seq = self.last_seq.max(last_seq);
     }
 
     /// Bytes of stored state, counting what is not stored yet.
@@ -256,7 +287,7 @@ impl Pipeline {
         let state = doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
-        let (store, room, through) = (self.store.clone(), self.room.clone(), self.last_seq);
+        let (store, room, through) = (self.store.clone(), self.room.clone(), self.folded.prefix());
         let (merged, size_before) = (state.len() as u64, self.size);
         let task = tokio::task::spawn_blocking(move || {
             store.compact(&room, &state, through).map(|()| through)
@@ -301,10 +332,13 @@ impl Pipeline {
                     count,
                     bytes,
                     started,
-                    ..
+                    updates,
                 },
                 Ok(seq),
             ) => {
+                let first = seq + 1 - count.min(seq);
+                self.folded.insert(first, seq);
+                self.committed = Some((first, seq, updates));
                 metrics::histogram!(crate::metrics::COMMIT_SECONDS)
                     .record(started.elapsed().as_secs_f64());
                 metrics::histogram!(crate::metrics::COMMIT_BATCH).record(count as f64);
@@ -538,6 +572,33 @@ mod tests {
             finish(&mut pipeline).await,
             Err(StoreError::Injected)
         ));
+    }
+
+    #[tokio::test]
+    async fn compaction_stops_before_a_row_another_node_wrote_until_it_is_folded_in() {
+        let store = Arc::new(MemoryStore::default());
+        let mut pipeline = pipeline(&store, 1);
+        let doc = yrs::Doc::new();
+        // Another node appends row 1; this node has not received it.
+        store.append(&room(), &[b"theirs"]).expect("append");
+        pipeline.push(A, 1, bytes("mine"));
+        let _ = pipeline.start(&doc);
+        finish(&mut pipeline).await.expect("committed as row 2");
+        let _ = pipeline.start(&doc);
+        finish(&mut pipeline).await.expect("compacted");
+        assert_eq!(
+            store.log_len(&room()),
+            2,
+            "row 1 is not folded in: nothing dropped"
+        );
+        pipeline.remote_committed(1, 1, 6);
+        let _ = pipeline.start(&doc);
+        finish(&mut pipeline).await.expect("compacted");
+        assert_eq!(
+            store.log_len(&room()),
+            0,
+            "both rows are in the document now"
+        );
     }
 
     #[test]

@@ -67,6 +67,17 @@ impl Registry {
         }))
     }
 
+    /// Connects every room started from now on to the other nodes through
+    /// `bus`; a second call changes nothing.
+    pub fn attach_bus(&self, bus: Arc<crate::bus::Bus>) {
+        let _ = self.context.bus.set(bus);
+    }
+
+    /// The bus, if the server runs as a node of a cluster.
+    pub fn bus(&self) -> Option<&Arc<crate::bus::Bus>> {
+        self.context.bus.get()
+    }
+
     /// Number of rooms in memory.
     pub fn loaded(&self) -> usize {
         self.table.len()

@@ -1,0 +1,241 @@
+//! The publisher task: appends committed batches to their rooms' streams
+//! (one entry per update, all of a batch in one round trip),
+//! trimming them to the retention window, and owes a resync marker for
+//! every room whose batch it could not publish.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use redis::aio::MultiplexedConnection;
+use tandem_shared::RoomId;
+use tokio::sync::mpsc;
+
+use super::entry::{room_key, wake_key};
+use super::{COMMAND_TIMEOUT, Outgoing, Shared};
+
+/// How often owed resync markers are retried while nothing is published.
+const RETRY: Duration = Duration::from_millis(500);
+
+pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
+    let mut conn: Option<MultiplexedConnection> = None;
+    let mut retry = tokio::time::interval(RETRY);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let next = tokio::select! {
+            // Rooms have stopped: publish what they queued, then stop.
+            () = shared.shutdown.cancelled() => {
+                drain(&shared, &mut rx, conn).await;
+                return;
+            }
+            next = rx.recv() => match next {
+                Some(next) => Some(next),
+                None => return,
+            },
+            _ = retry.tick() => None,
+        };
+        if conn.is_none() {
+            conn = shared.connect(COMMAND_TIMEOUT).await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            if let Some(Outgoing::Update { room, .. }) = next {
+                shared.lost().insert(room);
+            }
+            continue;
+        };
+        let mut ok = send_owed_markers(&shared, c).await;
+        if ok {
+            ok = match next {
+                Some(Outgoing::Update {
+                    room,
+                    first,
+                    last,
+                    updates,
+                }) => {
+                    let sent = publish(&shared, c, &room, first, last, &updates).await;
+                    if let Err(err) = &sent {
+                        tracing::warn!(%room, error = %err, "could not publish a commit; the room resyncs");
+                        shared.lost().insert(room);
+                    }
+                    sent.is_ok()
+                }
+                Some(Outgoing::Presence {
+                    room,
+                    client,
+                    presence,
+                }) => publish_presence(&shared, c, &room, client, presence.as_deref())
+                    .await
+                    .is_ok(),
+                Some(Outgoing::Wake) => wake(&shared, c).await.is_ok(),
+                None => true,
+            };
+        }
+        if !ok {
+            conn = None;
+        }
+    }
+}
+
+/// Publishes everything still queued, once; a failure marks the room.
+async fn drain(
+    shared: &Shared,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    conn: Option<MultiplexedConnection>,
+) {
+    let mut conn = match conn {
+        Some(conn) => Some(conn),
+        None => shared.connect(COMMAND_TIMEOUT).await.ok(),
+    };
+    while let Ok(next) = rx.try_recv() {
+        let Outgoing::Update {
+            room,
+            first,
+            last,
+            updates,
+        } = next
+        else {
+            continue;
+        };
+        let sent = match conn.as_mut() {
+            Some(c) => publish(shared, c, &room, first, last, &updates)
+                .await
+                .is_ok(),
+            None => false,
+        };
+        if !sent {
+            tracing::warn!(%room, "could not publish a commit while stopping");
+            conn = None;
+        }
+    }
+}
+
+/// Ends the reader's blocking read at once (see `entry::wake_key`). The
+/// wake stream holds one entry and expires a minute after the last wake.
+pub(super) async fn wake(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+) -> redis::RedisResult<()> {
+    let key = wake_key(&shared.node);
+    redis::pipe()
+        .cmd("XADD")
+        .arg(&key)
+        .arg("MAXLEN")
+        .arg(1)
+        .arg("*")
+        .arg("w")
+        .arg(1)
+        .ignore()
+        .cmd("PEXPIRE")
+        .arg(&key)
+        .arg(60_000)
+        .ignore()
+        .query_async::<()>(conn)
+        .await
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Appends one entry and trims the stream by length and age, in one round trip.
+async fn publish(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    room: &RoomId,
+    first: u64,
+    last: u64,
+    updates: &[Bytes],
+) -> redis::RedisResult<()> {
+    // One entry per update, each with its own log row: merging a batch
+    // (yrs's `merge_updates`) is superlinear and would run on the runtime.
+    // The whole batch still goes in one round trip.
+    let entries = updates
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (first + i as u64, first + i as u64, u.as_ref()));
+    debug_assert_eq!(first + updates.len() as u64, last + 1);
+    let settings = &shared.settings;
+    let key = room_key(room);
+    let retention = settings.retention.as_millis() as u64;
+    let mut pipe = redis::pipe();
+    for (s, e, update) in entries {
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(settings.max_len)
+            .arg("*")
+            .arg("n")
+            .arg(&shared.node)
+            .arg("s")
+            .arg(s)
+            .arg("e")
+            .arg(e)
+            .arg("u")
+            .arg(update)
+            .ignore();
+    }
+    pipe.cmd("XTRIM")
+        .arg(&key)
+        .arg("MINID")
+        .arg("~")
+        .arg(now_ms().saturating_sub(retention))
+        .ignore()
+        .cmd("PEXPIRE")
+        .arg(&key)
+        .arg(retention.max(1))
+        .ignore();
+    pipe.query_async::<()>(conn).await
+}
+
+/// Appends a presence entry (`l` when the connection left).
+async fn publish_presence(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    room: &RoomId,
+    client: u64,
+    presence: Option<&str>,
+) -> redis::RedisResult<()> {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(room_key(room))
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(shared.settings.max_len)
+        .arg("*")
+        .arg("n")
+        .arg(&shared.node)
+        .arg("c")
+        .arg(client);
+    match presence {
+        Some(json) => cmd.arg("p").arg(json),
+        None => cmd.arg("l").arg(1),
+    };
+    cmd.query_async::<redis::Value>(conn).await.map(drop)
+}
+
+/// Publishes the resync markers owed; `false` if Redis failed.
+async fn send_owed_markers(shared: &Shared, conn: &mut MultiplexedConnection) -> bool {
+    let owed: Vec<RoomId> = shared.lost().drain().collect();
+    for (i, room) in owed.iter().enumerate() {
+        let sent = redis::cmd("XADD")
+            .arg(room_key(room))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(shared.settings.max_len)
+            .arg("*")
+            .arg("n")
+            .arg(&shared.node)
+            .arg("r")
+            .arg(1)
+            .query_async::<redis::Value>(conn)
+            .await;
+        if sent.is_err() {
+            shared.lost().extend(owed[i..].iter().cloned());
+            return false;
+        }
+        tracing::info!(%room, "published a resync marker for commits the bus missed");
+    }
+    true
+}
