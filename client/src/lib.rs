@@ -7,7 +7,7 @@
 //!   document page together.
 //! - `editor` keeps the room's yrs document (the local replica), binds the
 //!   title `<input>` and body `<textarea>` to its two `Text`s, and keeps a copy
-//!   in `localStorage` so offline edits survive a reload.
+//!   in IndexedDB so offline edits survive a reload.
 //! - `net` owns the WebSocket and drives the shared `ClientSession` with it
 //!   (the session does the `tandem.v1` handshake, the durable-save counter
 //!   and the presence table); around it: sending each local transaction as
@@ -16,10 +16,12 @@
 //!   (new protected document, download).
 //! - `presence`: this person's name and colour, the coalescing of presence
 //!   messages and the table of the others in the room.
+//! - `history`: the version-history API and the line diff the History
+//!   panel marks changes with.
 //! - `inspector`: every frame the tab sent and received, classified for the
 //!   frame inspector panel.
-//! - `recent`, `storage`, `base64`: what the page keeps in
-//!   `localStorage`; `listener`: DOM listeners removed on drop; `error`:
+//! - `recent`, `storage`: what the page keeps in `localStorage`; `idb`: a
+//!   small promise wrapper over IndexedDB; `listener`: DOM listeners removed on drop; `error`:
 //!   the errors met at the edges.
 //!
 //! The wire protocol itself lives in `tandem_shared` and is never repeated
@@ -29,11 +31,12 @@
 // function's own visibility, which `unreachable_pub` flags.
 #[allow(unreachable_pub)]
 mod app;
-mod base64;
 #[allow(unreachable_pub)]
 mod components;
 mod editor;
 mod error;
+mod history;
+mod idb;
 mod inspector;
 mod listener;
 mod net;

@@ -1,18 +1,72 @@
 //! `localStorage`, the browser's per-origin key/value store, and the keys
-//! Tandem keeps there. Storage can be missing (privacy modes, sandboxed
-//! frames) or full; every caller treats it as best effort.
+//! Tandem keeps there: small things (the recent list, this person's name).
+//! Storage can be missing (privacy modes, sandboxed frames) or full; every
+//! caller treats it as best effort.
+//!
+//! Earlier versions also kept each document's offline copy here; those are
+//! now in IndexedDB (`editor::local_copy`), which reads them once through
+//! [`legacy_copies`] and removes them with [`remove_legacy`].
 
 use crate::error::ClientError;
 
-/// The document copy of `room`: its yrs state as a v1 update, base64.
-pub(crate) fn doc_key(room: &str) -> String {
-    format!("tandem:doc:{room}")
+/// An earlier version's copy of `room`: its yrs state as a v1 update, base64.
+const LEGACY_DOC_PREFIX: &str = "tandem:doc:";
+
+/// An earlier version's flag: present (`"1"`) when the copy of `room` held
+/// edits the server had not acknowledged.
+fn legacy_unsaved_key(room: &str) -> String {
+    format!("tandem:unsaved:{room}")
 }
 
-/// Present (`"1"`) when the copy of `room` holds edits the server has not
-/// acknowledged, so a reload knows to show "unsaved" until they are.
-pub(crate) fn unsaved_key(room: &str) -> String {
-    format!("tandem:unsaved:{room}")
+/// A document copy an earlier version left in `localStorage`.
+pub(crate) struct LegacyCopy {
+    pub(crate) room: String,
+    /// The yrs state, decoded from base64.
+    pub(crate) state: Vec<u8>,
+    /// Whether it may hold edits the server never acknowledged.
+    pub(crate) unsaved: bool,
+}
+
+/// Every document copy an earlier version left here. One that does not
+/// decode is removed at once: nothing can be made of it.
+pub(crate) fn legacy_copies() -> Vec<LegacyCopy> {
+    let Some(storage) = local_storage() else {
+        return Vec::new();
+    };
+    let length = storage.length().unwrap_or(0);
+    let rooms: Vec<String> = (0..length)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter_map(|key| key.strip_prefix(LEGACY_DOC_PREFIX).map(str::to_owned))
+        .collect();
+    let mut copies = Vec::new();
+    for room in rooms {
+        let encoded = get(&format!("{LEGACY_DOC_PREFIX}{room}")).unwrap_or_default();
+        match decode_base64(&encoded) {
+            Some(state) => copies.push(LegacyCopy {
+                unsaved: get(&legacy_unsaved_key(&room)).is_some(),
+                room,
+                state,
+            }),
+            None => {
+                leptos::logging::warn!("unreadable old copy of {room} removed");
+                remove_legacy(&room);
+            }
+        }
+    }
+    copies
+}
+
+/// Removes an earlier version's copy of `room` and its flag.
+pub(crate) fn remove_legacy(room: &str) {
+    remove(&format!("{LEGACY_DOC_PREFIX}{room}"));
+    remove(&legacy_unsaved_key(room));
+}
+
+/// The browser's own base64 decoder (`atob`), whose "binary string" holds
+/// one byte per character.
+fn decode_base64(encoded: &str) -> Option<Vec<u8>> {
+    let binary = web_sys::window()?.atob(encoded).ok()?;
+    binary.chars().map(|c| u8::try_from(c).ok()).collect()
 }
 
 /// The recently opened documents, as JSON.

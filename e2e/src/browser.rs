@@ -110,6 +110,12 @@ impl Browser {
     /// Opens a new Chromium session with its own fresh profile, whose pages
     /// resolve paths against `base` (the server's `http://127.0.0.1:<port>`).
     pub async fn session(&self, base: &str) -> Page {
+        self.session_with_prefs(base, json!({})).await
+    }
+
+    /// [`Browser::session`] with Chromium preferences set in its profile
+    /// (`goog:chromeOptions.prefs`), e.g. site data blocked.
+    pub async fn session_with_prefs(&self, base: &str, prefs: Value) -> Page {
         let profile = paths::fresh_dir("profile");
         let capabilities = json!({
             "browserName": "chrome",
@@ -130,6 +136,7 @@ impl Browser {
                 ],
                 // Network events only: what frames() reads.
                 "perfLoggingPrefs": {"enableNetwork": true, "enablePage": false},
+                "prefs": prefs,
             },
             "goog:loggingPrefs": {"performance": "ALL"},
         });

@@ -46,9 +46,32 @@ impl TestContext {
         page
     }
 
+    /// Opens a new browser session, as [`TestContext::page`] does, whose
+    /// Chromium profile has the preferences `prefs` (for example
+    /// `{"profile.default_content_setting_values.cookies": 2}`: this site may
+    /// store no data).
+    pub async fn page_with_prefs(&mut self, prefs: serde_json::Value) -> Page {
+        let base = self.server.url().to_owned();
+        let page = self.browser.session_with_prefs(&base, prefs).await;
+        self.pages.push(page.clone());
+        page
+    }
+
     /// The test's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Keeps what `page` shows now as test artifacts, passing or not:
+    /// `target/e2e-artifacts/<test-name>-<stem>.{png,html}`.
+    pub async fn keep_artifacts(&self, page: &Page, stem: &str) {
+        let dir = paths::artifacts_dir();
+        for path in page
+            .save_artifacts(&dir, &format!("{}-{stem}", self.name))
+            .await
+        {
+            eprintln!("[{}] saved {}", self.name, path.display());
+        }
     }
 
     /// `<test-name>-<n>.png` and `.html` for each page `n`.

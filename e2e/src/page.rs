@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions, MouseActions, PointerAction};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::wd::WebDriverCompatibleCommand;
@@ -14,6 +14,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use crate::frames::{self, Frame, WsEvent};
+use crate::stored_copy::{self, StoredCopy};
 use crate::wait::try_poll;
 use crate::{DEADLINE, poll, tid};
 
@@ -545,6 +546,61 @@ impl Page {
             json!(!offline),
             "navigator.onLine after emulating offline={offline}"
         );
+    }
+
+    /// Moves the mouse pointer to `(x, y)` in the viewport (CSS pixels), as
+    /// a person moving the mouse there does (`mousemove` on what is under it).
+    pub async fn move_pointer_to(&self, x: f64, y: f64) {
+        let actions = MouseActions::new("mouse".to_owned()).then(PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        });
+        if let Err(err) = self.client.perform_actions(actions).await {
+            panic!("cannot move the pointer to ({x}, {y}): {err}");
+        }
+    }
+
+    /// Sizes the page's viewport to `width` × `height` CSS pixels (one
+    /// device pixel each), as DevTools' device toolbar does.
+    pub async fn set_viewport(&self, width: u32, height: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
+        let seen = self
+            .eval("return document.documentElement.clientWidth")
+            .await;
+        assert!(
+            seen.as_u64().is_some_and(|w| w <= u64::from(width)),
+            "the viewport is {width} px wide after resizing, the page says {seen}"
+        );
+    }
+
+    /// Makes the page see `prefers-color-scheme: dark` (or light).
+    pub async fn set_dark_mode(&self, dark: bool) {
+        let scheme = if dark { "dark" } else { "light" };
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        )
+        .await;
+    }
+
+    /// The offline copy of `room` this browser keeps in IndexedDB, decoded.
+    pub async fn stored_copy(&self, room: &str) -> StoredCopy {
+        let read = self
+            .client
+            .execute_async(stored_copy::READ, vec![json!(room)])
+            .await;
+        match read
+            .map_err(|e| e.to_string())
+            .and_then(|v| StoredCopy::decode(&v))
+        {
+            Ok(copy) => copy,
+            Err(err) => panic!("cannot read the offline copy of {room}: {err}"),
+        }
     }
 
     /// Every WebSocket event of this session so far (sockets created,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use fantoccini::key::Key;
-use tandem_e2e::{DEADLINE, NativePeer, run_test, tid};
+use tandem_e2e::{DEADLINE, NativePeer, poll, run_test, tid};
 
 /// A reconnect may wait out a few backoff steps (1 s doubling, with jitter).
 const RECONNECT: Duration = Duration::from_secs(45);
@@ -202,9 +202,7 @@ async fn a_closed_offline_tabs_edits_survive_another_tab_writing_the_local_copy(
         "a_closed_offline_tabs_edits_survive_another_tab_writing_the_local_copy",
         async |ctx| {
             let (editor, save) = (tid("editor"), tid("save-state"));
-            let stored = "const s = localStorage.getItem('tandem:doc:e2e-tabs-copy'); \
-                          return s ? atob(s) : '';";
-            let flagged = "return localStorage.getItem('tandem:unsaved:e2e-tabs-copy') !== null;";
+            let room = "e2e-tabs-copy";
             let page = ctx.page().await;
             page.open_editor("/d/e2e-tabs-copy").await;
             page.type_into(&editor, "One. ").await;
@@ -222,12 +220,12 @@ async fn a_closed_offline_tabs_edits_survive_another_tab_writing_the_local_copy(
             page.type_at(&editor, 5, "Two.").await;
             page.wait_for_attr(&save, "data-state", "unsaved", DEADLINE)
                 .await;
-            page.wait_for_script(
-                "the offline edit in the local copy",
-                DEADLINE,
-                stored,
-                |s| s.as_str()?.contains("Two.").then_some(()),
-            )
+            poll("the offline edit in the local copy", DEADLINE, async || {
+                let copy = page.stored_copy(room).await;
+                (copy.body == "One. Two.")
+                    .then_some(())
+                    .ok_or(format!("{copy:?}"))
+            })
             .await;
             if let Err(err) = page.client().close_window().await {
                 panic!("cannot close the offline window: {err}");
@@ -241,13 +239,14 @@ async fn a_closed_offline_tabs_edits_survive_another_tab_writing_the_local_copy(
             page.wait_for_value(&editor, text, DEADLINE).await;
             page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
                 .await;
-            page.wait_for_script("the copy holds both tabs' edits", DEADLINE, stored, |s| {
-                let s = s.as_str()?;
-                (s.contains("Zero.") && s.contains("Two.")).then_some(())
+            poll("the copy to hold both tabs' edits", DEADLINE, async || {
+                let copy = page.stored_copy(room).await;
+                (copy.body == text).then_some(()).ok_or(format!("{copy:?}"))
             })
             .await;
-            page.wait_for_script("the unsaved flag cleared", DEADLINE, flagged, |f| {
-                (!f.as_bool()?).then_some(())
+            poll("the unsaved flag cleared", DEADLINE, async || {
+                let copy = page.stored_copy(room).await;
+                (!copy.unsaved).then_some(()).ok_or(format!("{copy:?}"))
             })
             .await;
             let (status, body) = ctx.server.get("/api/rooms/e2e-tabs-copy/text").await;

@@ -12,27 +12,29 @@ use web_sys::VisibilityState;
 
 use super::home::set_page_title;
 use super::{
-    ConnectionBadge, DocStatsView, DownloadMenu, InspectorPanel, Logo, NameField, Participants,
-    ReadOnlyBadge, SaveBadge, ShareButton, TextEditor, TitleField,
+    ConnectionBadge, DocStatsView, DownloadMenu, HistoryPanel, InspectorPanel, Logo, NameField,
+    Participants, ReadOnlyBadge, SaveBadge, ShareButton, TextEditor, TitleField,
 };
-use crate::editor::{DocSignals, SharedDoc};
+use crate::editor::{DocSignals, SharedDoc, StoredCopy};
 use crate::listener::EventListener;
 use crate::net::{Connection, ConnectionState, Control, PageSocket, SessionSignals};
 use crate::presence::{Identity, PresenceReporter};
 use crate::random::random_u64;
 use crate::recent;
 
-/// The editor page for `room`, opened with the share `key` of the address.
+/// The editor page for `room`, opened with the share `key` of the address,
+/// from the `stored` offline copy.
 #[component]
-pub(crate) fn DocumentView(room: RoomId, key: Option<String>) -> impl IntoView {
+pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy) -> impl IntoView {
     let doc_signals = DocSignals::new();
     let session = SessionSignals::new();
     let identity = RwSignal::new(Identity::load_or_create(random_u64));
-    let opened = SharedDoc::open(&room, doc_signals);
+    let opened = SharedDoc::open(&room, doc_signals, stored);
     let doc = Rc::clone(&opened.doc);
     let (connection, page_socket) = Connection::start(&room, key.as_deref(), opened, session);
     let reporter = PresenceReporter::new(connection.presence_inbox(), identity, Rc::clone(&doc));
     let inspector_open = RwSignal::new(false);
+    let history_open = RwSignal::new(false);
     let listeners = page_listeners(&connection, &page_socket, &doc, &reporter, inspector_open);
 
     // A new name (or the first render) is news for the room.
@@ -80,6 +82,8 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>) -> impl IntoView {
             .map_or_else(|| url_room.clone(), |r| r.to_string())
     };
     let shortcut = shortcut_label();
+    let (history_room, history_key) = (room.clone(), key.clone());
+    let history_doc = SendWrapper::new(Rc::clone(&doc));
     view! {
         <div class="page doc-page">
             <header class="doc-header">
@@ -106,10 +110,24 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>) -> impl IntoView {
                 </div>
                 <div class="doc-header-status">
                     <ConnectionBadge state=session.connection connection=connection/>
-                    <SaveBadge state=session.save/>
+                    <SaveBadge state=session.save storage=doc_signals.storage/>
                 </div>
                 <div class="doc-header-actions">
                     <DownloadMenu room=room.clone() key=key.clone() title=doc_signals.title/>
+                    <button
+                        type="button"
+                        class="btn btn-secondary btn-header"
+                        data-testid="history-toggle"
+                        aria-pressed=move || history_open.get().to_string()
+                        aria-controls="history-panel"
+                        title="Version history"
+                        on:click=move |_| history_open.update(|open| *open = !*open)
+                    >
+                        <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+                            <path d="M4 10a6 6 0 1 0 2-4.5M4 3v3h3M10 6v4l3 2" class="icon-stroke"></path>
+                        </svg>
+                        <span class="btn-text">"History"</span>
+                    </button>
                     <button
                         type="button"
                         class="btn btn-secondary btn-header"
@@ -145,6 +163,16 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>) -> impl IntoView {
                 </div>
                 <Show when=move || inspector_open.get()>
                     <InspectorPanel frames=session.frames open=inspector_open/>
+                </Show>
+                <Show when=move || history_open.get()>
+                    <HistoryPanel
+                        room=history_room.clone()
+                        key=history_key.clone()
+                        doc=Rc::clone(&history_doc)
+                        content_version=doc_signals.content_version
+                        read_only=session.read_only
+                        open=history_open
+                    />
                 </Show>
             </main>
             <footer class="doc-footer">

@@ -1,13 +1,14 @@
 //! `/d/{room}`: validates the room name, then shows the document or the
 //! invalid-name page. A new room name or key (navigation between documents,
-//! or a pasted link with other rights) builds a new [`DocumentView`], and the
-//! old one tears itself down.
+//! or a pasted link with other rights) builds a new
+//! [`DocumentView`](super::DocumentView) (through [`DocumentLoader`], which
+//! reads the offline copy first), and the old one tears itself down.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_params_map};
 use tandem_shared::RoomId;
 
-use super::{DocumentView, InvalidRoom};
+use super::{DocumentLoader, InvalidRoom};
 
 /// The editor route.
 #[component]
@@ -22,7 +23,7 @@ pub(crate) fn EditorPage() -> impl IntoView {
     move || {
         let (name, key) = target.get();
         match RoomId::new(name.clone()) {
-            Ok(room) => view! { <DocumentView room=room key=key/> }.into_any(),
+            Ok(room) => view! { <DocumentLoader room=room key=key/> }.into_any(),
             Err(e) => view! { <InvalidRoom name=name error=e.to_string()/> }.into_any(),
         }
     }

@@ -1,5 +1,7 @@
 //! Who is in the document: one avatar per person (initials in their
-//! colour, full name on hover and focus), you first, and the count.
+//! colour, full name on hover and focus), you first, and the count. A
+//! narrow header shows the first few avatars and folds the rest into the
+//! count (see `public/tandem.css`, "Header folding").
 
 use leptos::prelude::*;
 use tandem_shared::ClientId;
@@ -71,7 +73,18 @@ pub(crate) fn Participants(
                     }
                 />
             </ul>
-            <span class="participant-count" aria-hidden="true" title=label>
+            // Always shown: past a few avatars (fewer on a phone) the
+            // header shows only this count of everyone here.
+            <span
+                class="participant-count"
+                data-testid="participant-count"
+                aria-hidden="true"
+                title=label
+            >
+                <svg viewBox="0 0 20 20" width="14" height="14" aria-hidden="true">
+                    <circle cx="7.5" cy="7" r="3" class="icon-stroke"></circle>
+                    <path d="M2 17c0-3 2.5-5 5.5-5s5.5 2 5.5 5M13 4.3a3 3 0 0 1 0 5.4M15.5 12.4c1.5.7 2.5 2.3 2.5 4.6" class="icon-stroke"></path>
+                </svg>
                 {count}
             </span>
         </div>

@@ -8,13 +8,24 @@
 //! textarea's scroll position and size, and is redrawn whenever the text
 //! changes (anyone's edit) or someone's presence does, from cursors
 //! resolved afresh against the current text.
+//!
+//! Name labels must not hide what people read: a label shows for a few
+//! seconds after its caret moves (or its person is renamed or arrives),
+//! then folds into a small flag on top of the caret, and shows again while
+//! the pointer is over the caret. The fading is a CSS animation; as the
+//! mirror is redrawn on every edit, each label's animation starts at the
+//! time its caret moved (a negative `animation-delay`), not at the redraw.
+//! Labels of carets close together are stacked apart so none covers
+//! another.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::html::{Div, Textarea};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use tandem_shared::PeerPresence;
+use tandem_shared::{ClientId, Cursor, PeerPresence};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -34,6 +45,7 @@ pub(crate) fn RemoteCursors(
     let mirror = NodeRef::<Div>::new();
     // Reactive children must be `Send`; the wrapper is only opened on this thread.
     let doc = SendWrapper::new(doc);
+    let moves = SendWrapper::new(Rc::new(RefCell::new(Moves::default())));
     let pieces = move || {
         content_version.track();
         let placed: Vec<(PeerPresence, PlacedCursor)> = peers.with(|table| {
@@ -45,6 +57,7 @@ pub(crate) fn RemoteCursors(
         if placed.is_empty() {
             return Vec::new();
         }
+        let since = moves.borrow_mut().update(&placed, js_sys::Date::now());
         let text: Vec<u16> = doc.content().encode_utf16().collect();
         let cursors: Vec<PlacedCursor> = placed.iter().map(|(_, c)| c.clone()).collect();
         let mut views: Vec<AnyView> = overlay_layout(text.len(), &cursors)
@@ -80,7 +93,12 @@ pub(crate) fn RemoteCursors(
                             data-offset=at.head.min(text.len()).to_string()
                             style=format!("--peer: {}", safe_color(&peer.color))
                         >
-                            <span class="remote-caret-label">{peer.name.clone()}</span>
+                            <span
+                                class="remote-caret-label"
+                                style=format!("animation-delay: -{}ms", since[i])
+                            >
+                                {peer.name.clone()}
+                            </span>
                         </span>
                     }
                     .into_any()
@@ -105,13 +123,31 @@ pub(crate) fn RemoteCursors(
     // Follow the textarea's scrolling and size.
     let scroll = Closure::<dyn FnMut()>::new(move || align(editor, mirror));
     let resize = Closure::<dyn FnMut()>::new(move || align(editor, mirror));
+    // The mirror ignores the pointer, so hovering a caret is found here.
+    let hover = Closure::<dyn FnMut(web_sys::MouseEvent)>::new(move |ev: web_sys::MouseEvent| {
+        if let Some(mirror) = mirror.get_untracked() {
+            mark_hovered(
+                &mirror,
+                Some((f64::from(ev.client_x()), f64::from(ev.client_y()))),
+            );
+        }
+    });
+    let leave = Closure::<dyn FnMut()>::new(move || {
+        if let Some(mirror) = mirror.get_untracked() {
+            mark_hovered(&mirror, None);
+        }
+    });
     let observer = web_sys::ResizeObserver::new(resize.as_ref().unchecked_ref()).ok();
-    let listeners = SendWrapper::new(Rc::new((scroll, resize, observer)));
+    let listeners = SendWrapper::new(Rc::new((scroll, resize, observer, hover, leave)));
     let attach = listeners.clone();
     editor.on_load(move |textarea| {
-        let (scroll, _, observer) = &**attach;
+        let (scroll, _, observer, hover, leave) = &**attach;
         let _ =
             textarea.add_event_listener_with_callback("scroll", scroll.as_ref().unchecked_ref());
+        let _ =
+            textarea.add_event_listener_with_callback("mousemove", hover.as_ref().unchecked_ref());
+        let _ =
+            textarea.add_event_listener_with_callback("mouseleave", leave.as_ref().unchecked_ref());
         if let Some(observer) = observer {
             observer.observe(&textarea);
         }
@@ -119,10 +155,14 @@ pub(crate) fn RemoteCursors(
     });
     // `on_cleanup` wants `Send`; the wrapper is only opened on this thread.
     on_cleanup(move || {
-        let (scroll, resize, observer) = &**listeners;
+        let (scroll, resize, observer, hover, leave) = &**listeners;
         if let Some(textarea) = editor.get_untracked() {
             let _ = textarea
                 .remove_event_listener_with_callback("scroll", scroll.as_ref().unchecked_ref());
+            let _ = textarea
+                .remove_event_listener_with_callback("mousemove", hover.as_ref().unchecked_ref());
+            let _ = textarea
+                .remove_event_listener_with_callback("mouseleave", leave.as_ref().unchecked_ref());
         }
         if let Some(observer) = observer {
             observer.disconnect();
@@ -154,6 +194,102 @@ fn align(editor: NodeRef<Textarea>, mirror: NodeRef<Div>) {
     mirror.set_scroll_top(textarea.scroll_top());
     mirror.set_scroll_left(textarea.scroll_left());
     flip_labels(&mirror);
+    stack_labels(&mirror);
+}
+
+/// When each person's caret last moved, to time their label.
+#[derive(Default)]
+struct Moves {
+    /// Per person: the cursor and name last seen, and when they changed
+    /// (milliseconds since the epoch).
+    seen: HashMap<ClientId, (Option<Cursor>, String, f64)>,
+}
+
+impl Moves {
+    /// Notes who moved; returns, per placed peer, the milliseconds since
+    /// their caret moved. People gone are forgotten.
+    fn update(&mut self, placed: &[(PeerPresence, PlacedCursor)], now: f64) -> Vec<u64> {
+        self.seen
+            .retain(|id, _| placed.iter().any(|(p, _)| p.client_id == *id));
+        placed
+            .iter()
+            .map(|(peer, _)| {
+                let entry = self
+                    .seen
+                    .entry(peer.client_id)
+                    .or_insert_with(|| (None, String::new(), now));
+                if entry.0 != peer.cursor || entry.1 != peer.name {
+                    *entry = (peer.cursor.clone(), peer.name.clone(), now);
+                }
+                (now - entry.2).max(0.0) as u64
+            })
+            .collect()
+    }
+}
+
+/// How close (CSS pixels) the pointer must come to a caret to show its label.
+const HOVER_SLOP: f64 = 6.0;
+
+/// Marks the caret under the pointer at `at` (viewport coordinates) as
+/// hovered, and no other.
+fn mark_hovered(mirror: &web_sys::HtmlDivElement, at: Option<(f64, f64)>) {
+    let Ok(carets) = mirror.query_selector_all(".remote-caret") else {
+        return;
+    };
+    for caret in
+        (0..carets.length()).filter_map(|i| carets.item(i)?.dyn_into::<web_sys::Element>().ok())
+    {
+        let r = caret.get_bounding_client_rect();
+        let over = at.is_some_and(|(x, y)| {
+            x >= r.left() - HOVER_SLOP
+                && x <= r.right() + HOVER_SLOP
+                && y >= r.top()
+                && y <= r.bottom()
+        });
+        let _ = caret.class_list().toggle_with_force("is-hovered", over);
+    }
+}
+
+/// Labels that would cover one another are lifted, each by one label
+/// height more than the one it would cover (`--stack` in the stylesheet).
+fn stack_labels(mirror: &web_sys::HtmlDivElement) {
+    let Ok(labels) = mirror.query_selector_all(".remote-caret-label") else {
+        return;
+    };
+    let labels: Vec<web_sys::HtmlElement> = (0..labels.length())
+        .filter_map(|i| labels.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect();
+    for label in &labels {
+        let _ = label.style().remove_property("--stack");
+    }
+    // Measured unlifted, then placed one by one against those placed.
+    let rects: Vec<(f64, f64, f64, f64)> = labels
+        .iter()
+        .map(|l| {
+            let r = l.get_bounding_client_rect();
+            (r.left(), r.right(), r.top(), r.bottom())
+        })
+        .collect();
+    let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for (label, &(left, right, top, bottom)) in labels.iter().zip(&rects) {
+        let step = bottom - top + 2.0;
+        let mut level = 0u32;
+        let lifted = |level: u32| {
+            let dy = step * f64::from(level);
+            (left, right, top - dy, bottom - dy)
+        };
+        while level < 8 && placed.iter().any(|p| overlaps(*p, lifted(level))) {
+            level += 1;
+        }
+        placed.push(lifted(level));
+        if level > 0 {
+            let _ = label.style().set_property("--stack", &level.to_string());
+        }
+    }
+}
+
+fn overlaps(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+    a.0 < b.1 && b.0 < a.1 && a.2 < b.3 && b.2 < a.3
 }
 
 /// Name labels that would be cut off by the right edge hang to the left of

@@ -1,12 +1,31 @@
-//! The save indicator: "Saved" only once the server has the edits on disk.
+//! The save indicator: "Saved" only once the server has the edits on disk;
+//! beside it, when the browser will not keep the offline copy (storage
+//! refused or full), a badge that says so in plain words.
+//!
+//! The save label's detail after " — " (for example "offline", which the
+//! connection badge already says) is folded away on narrow headers and stays
+//! in the DOM, the `title` and for screen readers.
 
 use leptos::prelude::*;
 
+use crate::editor::StorageProblem;
 use crate::net::{SaveState, save_key, save_label};
 
-/// `save-state`.
+/// A label split at its " — " detail: what is always shown, and the rest.
+fn split_detail(label: &str) -> (&str, &str) {
+    match label.find(" — ") {
+        Some(at) => label.split_at(at),
+        None => (label, ""),
+    }
+}
+
+/// `save-state`, and `local-copy-state` while the offline copy is not kept.
 #[component]
-pub(crate) fn SaveBadge(state: RwSignal<SaveState>) -> impl IntoView {
+pub(crate) fn SaveBadge(
+    state: RwSignal<SaveState>,
+    /// Why the offline copy is not being kept, if it is not.
+    storage: RwSignal<Option<StorageProblem>>,
+) -> impl IntoView {
     let hint = move || match state.get() {
         SaveState::Saved => "Every edit is stored on the server",
         SaveState::Saving => "Sending your latest edits to the server",
@@ -14,6 +33,7 @@ pub(crate) fn SaveBadge(state: RwSignal<SaveState>) -> impl IntoView {
             "Your edits are kept in this browser and will be sent when you reconnect"
         }
     };
+    let parts = move || split_detail(save_label(state.get()));
     view! {
         <span
             class="badge save-badge"
@@ -21,7 +41,47 @@ pub(crate) fn SaveBadge(state: RwSignal<SaveState>) -> impl IntoView {
             data-state=move || save_key(state.get())
             title=hint
         >
-            {move || save_label(state.get())}
+            // One flex item, so the badge's gap does not split the words.
+            <span class="save-text">
+                <span class="save-lead">{move || parts().0}</span>
+                <span class="save-extra">{move || parts().1}</span>
+            </span>
         </span>
+        {move || {
+            storage
+                .get()
+                .map(|problem| {
+                    view! {
+                        <span
+                            class="badge storage-badge"
+                            data-testid="local-copy-state"
+                            data-state=problem.key()
+                            title=problem.explain()
+                            role="status"
+                        >
+                            <svg viewBox="0 0 20 20" width="14" height="14" aria-hidden="true">
+                                <path d="M10 3l8 14H2L10 3z" class="icon-stroke"></path>
+                                <path d="M10 8.5v4M10 14.6v.1" class="icon-stroke"></path>
+                            </svg>
+                            <span class="storage-text">{problem.label()}</span>
+                            <span class="sr-only">{format!(". {}", problem.explain())}</span>
+                        </span>
+                    }
+                })
+        }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_split_at_their_detail() {
+        assert_eq!(
+            split_detail("Unsaved changes — offline"),
+            ("Unsaved changes", " — offline")
+        );
+        assert_eq!(split_detail("Saved"), ("Saved", ""));
     }
 }

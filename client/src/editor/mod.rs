@@ -24,6 +24,7 @@ pub(crate) use field::{Field, FieldElement};
 pub(crate) use overlay::{Piece, PlacedCursor, layout as overlay_layout};
 
 pub(crate) use changes::describe as describe_changes;
+pub(crate) use local_copy::{StorageProblem, StoredCopy};
 pub(crate) use replica::LocalUpdate;
 pub(crate) use shared_doc::{DocSignals, OpenedDoc, Received, SharedDoc};
 pub(crate) use stats::DocStats;

@@ -20,7 +20,7 @@ use super::binding::TextBinding;
 use super::changes::{self, TextChange};
 use super::field::{Field, FieldElement};
 use super::history::{HistoryAction, Modifiers};
-use super::local_copy::{LocalCopy, MergeStored, Merged};
+use super::local_copy::{Loaded, LocalCopy, MergeStored, Merged, StorageProblem, StoredCopy};
 use super::overlay::PlacedCursor;
 use super::replica::{LocalUpdate, Replica};
 use super::stats::DocStats;
@@ -36,6 +36,8 @@ pub(crate) struct DocSignals {
     /// Bumped whenever the body changes (local or remote edit), so remote
     /// carets are resolved again against the new text.
     pub(crate) content_version: RwSignal<u64>,
+    /// Why the offline copy is not being kept, if it is not.
+    pub(crate) storage: RwSignal<Option<StorageProblem>>,
 }
 
 impl DocSignals {
@@ -44,6 +46,7 @@ impl DocSignals {
             title: RwSignal::new(String::new()),
             stats: RwSignal::new(DocStats::default()),
             content_version: RwSignal::new(0),
+            storage: RwSignal::new(None),
         }
     }
 }
@@ -82,7 +85,7 @@ pub(crate) struct SharedDoc {
     held: RefCell<Vec<Update>>,
     /// The server made this connection view-only: local edits and undo are off.
     read_only: Cell<bool>,
-    /// The copy in `localStorage`.
+    /// The copy in IndexedDB.
     local_copy: LocalCopy,
     /// Title and counts for the rest of the page.
     signals: DocSignals,
@@ -99,7 +102,7 @@ pub(crate) struct OpenedDoc {
 
 impl SharedDoc {
     /// Opens `room`'s document, starting from the stored copy if there is one.
-    pub(crate) fn open(room: &RoomId, signals: DocSignals) -> OpenedDoc {
+    pub(crate) fn open(room: &RoomId, signals: DocSignals, stored: StoredCopy) -> OpenedDoc {
         let (replica, outgoing) = Replica::new();
         let mut unsaved = false;
         let doc = Rc::new_cyclic(|me: &Weak<Self>| {
@@ -108,10 +111,28 @@ impl SharedDoc {
                 me.upgrade()
                     .map_or(Merged::NotNow, |doc| doc.merge_stored(state))
             });
-            let local_copy = LocalCopy::new(room.as_str(), replica.doc().clone(), merge);
-            if let Some((state, flagged)) = local_copy.load() {
-                match Replica::decode_update(&state).and_then(|u| replica.apply_remote(u)) {
-                    Ok(_) => unsaved = flagged,
+            let (local_copy, state) = LocalCopy::new(
+                room.as_str(),
+                replica.doc().clone(),
+                merge,
+                stored,
+                signals.storage,
+            );
+            if let Some(Loaded {
+                records,
+                unsaved: flagged,
+            }) = state
+            {
+                let applied = records.iter().try_for_each(|record| {
+                    Replica::decode_update(record)
+                        .and_then(|u| replica.apply_remote(u))
+                        .map(drop)
+                });
+                match applied {
+                    Ok(()) => {
+                        local_copy.loaded();
+                        unsaved = flagged;
+                    }
                     Err(e) => {
                         leptos::logging::warn!("stored copy of {room} ignored: {e}");
                         local_copy.discard();
