@@ -54,6 +54,7 @@ mod native;
 mod page;
 mod paths;
 mod server;
+mod stored_copy;
 mod wait;
 
 pub use binary::ServerProcess;
@@ -63,7 +64,8 @@ pub use frames::{Direction, Frame, WsEvent};
 pub use interop::{YjsPeer, YjsRuntime, YjsState};
 pub use native::{NativePeer, NativeSession};
 pub use page::Page;
-pub use server::{start_server, start_server_with};
+pub use server::{start_server, start_server_serving, start_server_with};
+pub use stored_copy::StoredCopy;
 /// How long a wait lasts by default before the test fails (20 s, the same
 /// for the server's tests): generous, because two cores may be running
 /// several Chromiums and a build at once; a passing wait returns as soon as
@@ -88,6 +90,12 @@ pub mod env {
     pub const INTEROP_DIR: &str = "TANDEM_INTEROP_DIR";
     /// The release `tandem` binary a [`ServerProcess`](crate::ServerProcess) runs.
     pub const SERVER: &str = "TANDEM_E2E_SERVER";
+}
+
+/// A fresh, empty folder under `target/e2e-tmp/<process>/`, removed with
+/// the process's other scratch folders by a later run.
+pub fn scratch_dir(prefix: &str) -> std::path::PathBuf {
+    paths::fresh_dir(prefix)
 }
 
 /// The CSS selector of the element with `data-testid="{id}"`, the client's

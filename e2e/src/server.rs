@@ -18,10 +18,16 @@ pub async fn start_server() -> TestServer {
 /// The data folder is removed when the server is stopped cleanly and kept
 /// for a look when the test failed.
 pub async fn start_server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let scratch = TempDir::at(paths::fresh_dir("server"));
     let mut config = Config::default();
     adjust(&mut config);
-    config.static_dir = dist_dir();
+    start_server_serving(config, dist_dir()).await
+}
+
+/// Starts a server with `config` that serves the client built into `dist`
+/// (for measurements that compare builds).
+pub async fn start_server_serving(mut config: Config, dist: std::path::PathBuf) -> TestServer {
+    let scratch = TempDir::at(paths::fresh_dir("server"));
+    config.static_dir = dist;
     TestServer::launch(config, Storage::Scratch(scratch)).await
 }
 
