@@ -12,7 +12,7 @@
 //! many idle connections a server holds, and their memory), [`bigdoc`] (a real
 //! 260k-edit trace replayed, then loaded by a fresh client), [`durable`]
 //! (acknowledged writes per second), [`storage`] (group commit and compaction,
-//! in process) and [`floor`] (what bare yrs does in
+//! in process), [`history`] (version-history storage and speed, in process) and [`floor`] (what bare yrs does in
 //! process, the bound every server sits on). [`suite`] runs them all against
 //! every server into [`results`], with the [`machine`]'s facts, and
 //! [`report`] renders those into `docs/BENCHMARKS.md`. Apart from those,
@@ -23,10 +23,12 @@
 //! itself.
 
 pub mod bigdoc;
+pub mod cluster;
 pub mod conn;
 pub mod durable;
 pub mod fanout;
 pub mod floor;
+pub mod history;
 pub mod idle;
 pub mod machine;
 pub mod procs;

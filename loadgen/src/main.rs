@@ -97,9 +97,53 @@ enum Cmd {
     },
     /// The whole benchmark suite against Tandem and the peers; writes Markdown.
     Bench(BenchArgs),
+    /// Only the version-history section of the suite (in process, no
+    /// server): prints its Markdown.
+    History {
+        /// The editing trace.
+        #[arg(long, default_value = "../shared/bench-data/automerge-paper.json.gz")]
+        trace: PathBuf,
+        /// Scratch folder for the databases.
+        #[arg(long, default_value = "target/bench")]
+        scratch: PathBuf,
+        /// 10 simulated days and a prefix of the trace instead of 60 days and all of it.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Kill Tandem with SIGKILL at random moments while clients type, restart
     /// it on the same data, and check that nothing acknowledged is lost.
     Soak(SoakArgs),
+    /// Two Tandem nodes on one PostgreSQL and Redis: latency from a writer
+    /// on one node to a reader on the same node and on the other.
+    Cluster(ClusterArgs),
+}
+
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// The Tandem server binary (release build).
+    #[arg(long, default_value = "target/release/tandem")]
+    tandem_bin: PathBuf,
+    /// Scratch folder for the nodes' data directories.
+    #[arg(long, default_value = "target/bench-cluster")]
+    scratch: PathBuf,
+    /// PostgreSQL for the nodes (`cargo xtask services` sets the variable).
+    #[arg(long, env = "TANDEM_TEST_DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// Redis for the nodes.
+    #[arg(long, env = "TANDEM_TEST_REDIS_URL", hide_env_values = true)]
+    redis_url: String,
+    /// Updates sent, one at a time.
+    #[arg(long, default_value_t = 1000)]
+    updates: usize,
+    /// Readers of the fan-out section (0: skip it).
+    #[arg(long, default_value_t = 99)]
+    fanout_readers: usize,
+    /// Updates the fan-out writer sends.
+    #[arg(long, default_value_t = 200)]
+    fanout_updates: usize,
+    /// The fan-out writer's rate, updates/s.
+    #[arg(long, default_value_t = 20.0)]
+    fanout_rate: f64,
 }
 
 #[derive(Debug, Args)]
@@ -233,7 +277,44 @@ async fn run(command: Cmd, pinned: bool) -> anyhow::Result<()> {
             tools::load(target, &room, &spec).await
         }
         Cmd::Bench(args) => bench(args, pinned).await,
+        Cmd::History {
+            trace,
+            scratch,
+            quick,
+        } => {
+            std::fs::create_dir_all(&scratch)?;
+            let trace = tandem_loadgen::trace::Trace::load(&trace)?;
+            let prepared = tandem_loadgen::bigdoc::prepare(&trace, quick.then_some(30_000))?;
+            let result =
+                tandem_loadgen::history::run(&scratch, &prepared.updates, &prepared.text, quick);
+            let mut markdown = String::new();
+            tandem_loadgen::history::render(&mut markdown, &result);
+            println!("{markdown}");
+            Ok(())
+        }
         Cmd::Soak(args) => soak(args).await,
+        Cmd::Cluster(args) => {
+            let spec = tandem_loadgen::cluster::ClusterSpec {
+                tandem_bin: args.tandem_bin,
+                scratch: args.scratch,
+                database_url: args.database_url,
+                redis_url: args.redis_url,
+                updates: args.updates,
+            };
+            let result = tandem_loadgen::cluster::run(&spec).await?;
+            println!("{}", tandem_loadgen::cluster::render(&result, &spec));
+            if args.fanout_readers > 0 {
+                let section = tandem_loadgen::cluster::fanout_section(
+                    &spec,
+                    args.fanout_readers,
+                    args.fanout_updates,
+                    args.fanout_rate,
+                )
+                .await?;
+                println!("\n{section}");
+            }
+            Ok(())
+        }
     }
 }
 

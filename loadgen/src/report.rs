@@ -65,8 +65,10 @@ pub fn render(results: &Results, previous: Option<&str>) -> String {
     bigdoc(w, results);
     durable(w, results);
     storage(w, results);
+    crate::history::render(w, &results.history);
     manual(w, previous, "browser", "## 5. Browser (manual)");
     manual(w, previous, "soak", "## 6. Soak (manual)");
+    manual(w, previous, "cluster", "## 7. Cluster (manual)");
     manual(w, previous, "discussion", "## Discussion (manual)");
     let _ = writeln!(w, "## Credits\n");
     let _ = writeln!(

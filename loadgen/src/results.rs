@@ -181,6 +181,8 @@ pub struct Results {
     pub durable: Vec<DurableRow>,
     /// Storage in process (Tandem's SqliteStore).
     pub storage: crate::storage::StorageResult,
+    /// Version history in process: storage growth, list and open times.
+    pub history: crate::history::HistoryResult,
     /// Seconds per fan-out run.
     pub fanout_secs: f64,
     /// Seconds per durable run.

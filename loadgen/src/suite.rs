@@ -174,6 +174,16 @@ pub async fn run(config: &BenchConfig) -> anyhow::Result<Results> {
     step("storage", "group commit and compaction, in process");
     results.storage =
         crate::storage::run(&config.launcher.scratch, &prepared.updates, config.quick);
+    step(
+        "history",
+        "version history: storage over simulated days, list and open",
+    );
+    results.history = crate::history::run(
+        &config.launcher.scratch,
+        &prepared.updates,
+        &prepared.text,
+        config.quick,
+    );
     results.minutes = began.elapsed().as_secs_f64() / 60.0;
     Ok(results)
 }

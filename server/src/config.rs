@@ -24,10 +24,37 @@ pub struct Config {
     #[arg(long, env = "TANDEM_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Where documents are stored: `sqlite` (durable, in the data directory)
+    /// Where documents are stored: `sqlite` (durable, in the data directory),
+    /// `postgres` (shared by the nodes of a cluster; needs `--database-url`)
     /// or `memory` (lost on exit; for trying things out).
     #[arg(long, env = "TANDEM_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
     pub store: StoreKind,
+
+    // The cluster (issue 20): see README "Running several nodes".
+    /// PostgreSQL for `--store postgres`, as `postgres://user:password@host:port/db`
+    /// (the password never appears in logs).
+    #[arg(
+        long,
+        env = "TANDEM_DATABASE_URL",
+        hide_env_values = true,
+        required_if_eq("store", "postgres")
+    )]
+    pub database_url: Option<crate::store::DatabaseUrl>,
+
+    /// Redis for the bus between nodes, as `redis://[:password@]host:port[/db]`:
+    /// each node publishes the updates it committed to the room's stream and
+    /// applies the others'. Needs `--store postgres`. Unset: a single node.
+    #[arg(long, env = "TANDEM_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<crate::bus::RedisUrl>,
+
+    /// How long the bus keeps a room's entries; a node that finds entries it
+    /// had not read trimmed away reloads the room from the store.
+    #[arg(long, env = "TANDEM_BUS_RETENTION", value_parser = humantime::parse_duration, default_value = "10m")]
+    pub bus_retention: Duration,
+
+    /// Most entries the bus keeps per room (about: trimmed in whole blocks).
+    #[arg(long, env = "TANDEM_BUS_MAX_LEN", default_value_t = 10_000)]
+    pub bus_max_len: u64,
 
     /// Directory of the built web client (`trunk build` output).
     #[arg(long, env = "TANDEM_STATIC_DIR", default_value = "dist")]
@@ -70,6 +97,22 @@ pub struct Config {
     /// Outgoing queue bound per connection, in bytes.
     #[arg(long, env = "TANDEM_QUEUE_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub queue_bytes: usize,
+
+    /// Agree to permessage-deflate (RFC 7692) when a client offers it.
+    #[arg(long, env = "TANDEM_WS_DEFLATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub ws_deflate: bool,
+
+    /// With permessage-deflate agreed, compress outgoing messages of at least
+    /// this many bytes (smaller ones, e.g. keystroke updates, grow when
+    /// compressed on their own).
+    #[arg(long, env = "TANDEM_WS_DEFLATE_THRESHOLD", default_value_t = 1024)]
+    pub ws_deflate_threshold: usize,
+
+    /// Kernel send buffer per WebSocket (`SO_SNDBUF`, bytes; Linux doubles
+    /// it); 0 keeps the kernel's autotuning (up to 4 MiB per socket, all
+    /// held for a client that stops reading).
+    #[arg(long, env = "TANDEM_WS_SEND_BUFFER", default_value_t = 128 * 1024)]
+    pub ws_send_buffer: usize,
 
     /// Origins allowed to open WebSockets besides the server's own (exact
     /// match, e.g. `https://docs.example.com`; comma-separated). Any other
@@ -116,6 +159,34 @@ pub struct Config {
     /// Longest a graceful shutdown waits for rooms to flush and clients to close.
     #[arg(long, env = "TANDEM_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_timeout: Duration,
+
+    // Version history (issue 15): see README "Version history".
+    /// A checkpoint of a room this long after the first edit since its
+    /// previous one (checkpoints are also taken when a room unloads, when a
+    /// version is named, and around every restore).
+    #[arg(long, env = "TANDEM_HISTORY_INTERVAL", value_parser = humantime::parse_duration, default_value = "10m")]
+    pub history_interval: Duration,
+
+    /// Every checkpoint younger than this is kept.
+    #[arg(long, env = "TANDEM_HISTORY_KEEP_ALL", value_parser = humantime::parse_duration, default_value = "1day")]
+    pub history_keep_all: Duration,
+
+    /// Past `--history-keep-all`, the newest checkpoint of each hour is kept
+    /// up to this age; older ones are kept one per day. Named versions are
+    /// kept until deleted.
+    #[arg(long, env = "TANDEM_HISTORY_KEEP_HOURLY", value_parser = humantime::parse_duration, default_value = "30days")]
+    pub history_keep_hourly: Duration,
+}
+
+impl Config {
+    /// The version-history flags as the rooms use them.
+    pub fn history_policy(&self) -> crate::room::HistoryPolicy {
+        crate::room::HistoryPolicy {
+            interval: self.history_interval,
+            keep_all: self.history_keep_all,
+            keep_hourly: self.history_keep_hourly,
+        }
+    }
 }
 
 /// A secret string that never appears in logs or `Debug` output.
@@ -141,6 +212,8 @@ impl std::str::FromStr for Secret {
 pub enum StoreKind {
     /// One SQLite file in the data directory.
     Sqlite,
+    /// A PostgreSQL database (`--database-url`), shared by a cluster's nodes.
+    Postgres,
     /// Process memory only.
     Memory,
 }
@@ -161,6 +234,10 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             store: StoreKind::Sqlite,
+            database_url: None,
+            redis_url: None,
+            bus_retention: Duration::from_secs(10 * 60),
+            bus_max_len: 10_000,
             static_dir: PathBuf::from("dist"),
             log: "info".into(),
             log_format: LogFormat::Text,
@@ -171,6 +248,9 @@ impl Default for Config {
             max_message_bytes: 1024 * 1024,
             queue_messages: 1024,
             queue_bytes: 8 * 1024 * 1024,
+            ws_deflate: true,
+            ws_deflate_threshold: 1024,
+            ws_send_buffer: 128 * 1024,
             shutdown_timeout: Duration::from_secs(10),
             allowed_origins: Vec::new(),
             secret: None,
@@ -181,6 +261,9 @@ impl Default for Config {
             rate_burst: 2000,
             max_document_bytes: 64 * 1024 * 1024,
             metrics_room_labels: 100,
+            history_interval: Duration::from_secs(10 * 60),
+            history_keep_all: Duration::from_secs(24 * 3600),
+            history_keep_hourly: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

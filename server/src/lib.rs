@@ -15,7 +15,8 @@
 //! | [`api`] | the JSON API: create a protected room, export a document |
 //! | `ws` | the WebSocket endpoint: upgrade, admission, decoding, reader and writer |
 //! | [`room`] | one actor per open document, its registry and store pipeline |
-//! | [`store`] | the `Store` trait, SQLite and in-memory |
+//! | [`store`] | the `Store` trait, SQLite, PostgreSQL and in-memory |
+//! | [`bus`] | Redis Streams between the nodes of a cluster |
 //! | [`access`] | share-link keys and what they allow |
 //! | [`limits`] | connection bounds |
 //! | [`metrics`] | the Prometheus catalogue |
@@ -23,6 +24,7 @@
 
 pub mod access;
 pub mod api;
+pub mod bus;
 pub mod config;
 mod error;
 pub mod http;
@@ -41,3 +43,5 @@ pub use error::ServerError;
 pub use http::app;
 pub use server::{open_keys, open_store, prepare, run, serve};
 pub use state::AppState;
+/// permessage-deflate, shared with Tandem's native clients (testkit, loadgen).
+pub use ws::{deflate, echo};

@@ -19,7 +19,7 @@ use crate::config::{Config, StoreKind};
 use crate::error::ServerError;
 use crate::http::app;
 use crate::state::AppState;
-use crate::store::{MemoryStore, SqliteStore, Store};
+use crate::store::{MemoryStore, PostgresStore, SqliteStore, Store, StoreError};
 
 /// The share-link keys the configuration calls for: `--secret` if given,
 /// else the secret kept in the data directory (generated on first run), or a
@@ -28,6 +28,10 @@ pub fn open_keys(config: &Config) -> Result<Keys, ServerError> {
     match (&config.secret, config.store) {
         (Some(secret), _) => Keys::from_secret(&secret.0),
         (None, StoreKind::Sqlite) => Keys::load_or_create(&config.data_dir),
+        (None, StoreKind::Postgres) => {
+            warn!("no --secret: share links signed by this node are refused by the other nodes");
+            Keys::load_or_create(&config.data_dir)
+        }
         (None, StoreKind::Memory) => Keys::ephemeral(),
     }
     .map_err(ServerError::Keys)
@@ -45,6 +49,21 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
             )
         }
         StoreKind::Memory => Arc::new(MemoryStore::default()),
+        StoreKind::Postgres => {
+            let Some(url) = &config.database_url else {
+                return Err(ServerError::Store {
+                    dir: "postgres".into(),
+                    source: StoreError::Other("--store postgres needs --database-url".into()),
+                });
+            };
+            // The error names the URL's host (never its password): one line.
+            Arc::new(
+                PostgresStore::open(url).map_err(|source| ServerError::Store {
+                    dir: url.redacted().into(),
+                    source,
+                })?,
+            )
+        }
     })
 }
 
@@ -52,6 +71,16 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
 /// start-up failure (a read-only or missing data directory, a full disk, a
 /// weak secret) surfaces here, before the server listens.
 pub fn prepare(config: Config) -> Result<AppState, ServerError> {
+    if config.redis_url.is_some() && config.store != StoreKind::Postgres {
+        // Nodes relay only what they committed, numbered by a log they
+        // share: on separate stores their documents would drift apart.
+        return Err(ServerError::Store {
+            dir: "--redis-url".into(),
+            source: StoreError::Other(
+                "the bus needs --store postgres: the nodes of a cluster share one store".into(),
+            ),
+        });
+    }
     let store = open_store(&config)?;
     let keys = open_keys(&config)?;
     Ok(AppState::new(config, store, keys))
@@ -88,14 +117,16 @@ pub async fn serve(
         shutdown.await;
         token.cancel();
     };
-    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Like `into_make_service_with_connect_info::<SocketAddr>`, plus each
+    // connection's socket control for WebSocket upgrades (server/src/ws/socket.rs).
+    let service = crate::ws::into_make_service(app(state.clone()));
     // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm and
     // delayed ACKs hold relayed updates back by tens of milliseconds.
-    let listener = listener.tap_io(|tcp| {
+    let listener = crate::ws::SocketListener::new(listener.tap_io(|tcp| {
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
-    });
+    }));
     axum::serve(listener, service)
         .with_graceful_shutdown(signal)
         .await?;
@@ -109,6 +140,10 @@ pub async fn serve(
         state.connections.close();
         state.connections.wait().await;
         state.registry.wait_stopped().await;
+        if let Some(bus) = state.registry.bus() {
+            // After the rooms: their last commits are published first.
+            bus.shutdown().await;
+        }
     })
     .await;
     match drained {

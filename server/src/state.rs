@@ -54,6 +54,7 @@ impl AppState {
             max_connections: config.max_room_connections,
             max_document_bytes: config.max_document_bytes,
             labelled_rooms: config.metrics_room_labels,
+            history: config.history_policy(),
         };
         let keys = Arc::new(keys);
         let registry = Registry::new(
@@ -63,6 +64,13 @@ impl AppState {
             shutdown.clone(),
             TaskTracker::new(),
         );
+        if let Some(url) = &config.redis_url {
+            let settings = crate::bus::BusSettings {
+                retention: config.bus_retention,
+                max_len: config.bus_max_len,
+            };
+            registry.attach_bus(Arc::new(crate::bus::Bus::new(url, settings)));
+        }
         let limits = ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
         Self {
             config: Arc::new(config),

@@ -8,6 +8,8 @@
 
 mod bench;
 mod compress;
+mod services;
+mod size;
 mod soak;
 
 use std::env;
@@ -63,6 +65,11 @@ Commands:
   soak [--cycles N]   SIGKILL the release server at random moments while native clients
                       type, restarting it each time (200 cycles, a few minutes); fails if an
                       acknowledged edit is lost (not part of `test`)
+  size                what the client's wasm is made of: shipped sizes of the assets, the
+                      20 largest items and the bytes per crate (twiggy; installed if missing)
+  services [-- CMD…]  start the PostgreSQL and Redis `test` provides and run CMD with
+                      TANDEM_TEST_DATABASE_URL and TANDEM_TEST_REDIS_URL set (a single
+                      cluster test, say); stops them when CMD ends
   help                this list
 
 Environment:
@@ -70,6 +77,11 @@ Environment:
   TANDEM_TOOLS_DIR          where wasm-opt is installed (default ~/.cache/tandem/tools)
   TANDEM_E2E_CHROMIUM       Chromium binary for the browser tests (default /usr/bin/chromium)
   TANDEM_E2E_CHROMEDRIVER   chromedriver binary (default /usr/bin/chromedriver)
+
+`test` provides PostgreSQL and Redis to the tests (TANDEM_TEST_DATABASE_URL,
+TANDEM_TEST_REDIS_URL): the given ones when both are set, else private
+instances under target/services (Debian's postgresql, redis-server and nginx
+are installed when missing), stopped at the end.
 
 `test` installs the stock Yjs clients of the interop tests (interop/) into
 target/interop (npm packages and a Python venv) and passes it to the browser
@@ -89,6 +101,8 @@ fn main() -> ExitCode {
         "test" => ws.test(),
         "bench" => bench::bench(&ws.root, rest),
         "soak" => soak::soak(&ws.root, rest),
+        "services" => services::run_with(&ws.target_dir(), rest),
+        "size" => size::size(&ws),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
@@ -339,6 +353,14 @@ impl Workspace {
     // ---- build and run -----------------------------------------------------
 
     fn build(&self) -> Result {
+        self.build_client()?;
+        step_todo("cargo build --release -p tandem-server");
+        run(&mut self.cargo(["build", "--release", "-p", "tandem-server"]))
+    }
+
+    /// Sets up the tools, then builds the web client into `dist/` with its
+    /// compressed copies.
+    fn build_client(&self) -> Result<Tools> {
         let tools = self.setup()?;
         step_todo("cargo fetch (trunk builds offline)");
         run(&mut self.cargo(["fetch"]))?;
@@ -371,9 +393,7 @@ impl Workspace {
             summary.gz,
             human(start.elapsed())
         ));
-
-        step_todo("cargo build --release -p tandem-server");
-        run(&mut self.cargo(["build", "--release", "-p", "tandem-server"]))
+        Ok(tools)
     }
 
     fn wasm_size(&self) -> Option<String> {
@@ -451,8 +471,14 @@ impl Workspace {
                 "warnings",
             ]))
         })?;
+        // Stopped when dropped at the end of this function, failed or not.
+        let services = report.step("postgresql + redis", || {
+            services::Services::start(&self.target_dir())
+        })?;
         report.step("unit + integration tests", || {
-            run(&mut self.cargo(["test", "--workspace", "--exclude", "tandem-e2e"]))
+            let mut tests = self.cargo(["test", "--workspace", "--exclude", "tandem-e2e"]);
+            services.export(&mut tests);
+            run(&mut tests)
         })?;
         report.step("build (release)", || self.build())?;
         let (chromium, chromedriver) = report.step("chromium", || self.ensure_chromium())?;

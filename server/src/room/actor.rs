@@ -28,13 +28,32 @@ use super::command::{Claim, Dialect, JoinRefused, RoomCmd};
 use super::context::RoomContext;
 use super::document::{self, UpdateRefused};
 use super::greeting::Greeting;
+use super::history::{History, RoomParts};
 use super::members::{Members, Peer};
 use super::outbox::Outbox;
 use super::pipeline::{Pipeline, Progress};
 use super::table::Listing;
 use crate::access::{self, Right};
 use crate::metrics::RoomLabel;
-use crate::store::StoreError;
+use crate::store::{StoreError, VersionKind};
+
+/// The actor's parts a [`History`] call works on, borrowed field by field so
+/// `self.history` stays free to borrow mutably beside them.
+macro_rules! history_parts {
+    ($actor:ident) => {
+        RoomParts {
+            room: &$actor.room,
+            store: &$actor.context.store,
+            doc: &$actor.doc,
+            members: &mut $actor.members,
+            pipeline: &mut $actor.pipeline,
+            protected: $actor.protected,
+            max_document_bytes: $actor.context.settings.max_document_bytes,
+        }
+    };
+}
+
+mod cluster;
 
 /// Why the actor stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -66,6 +85,10 @@ pub(super) struct RoomActor {
     protected: bool,
     /// This room's labelled metrics, if it holds one of the bounded slots.
     label: Option<RoomLabel>,
+    /// What other nodes commit to this room, with `--redis-url` (`cluster`).
+    feed: Option<crate::bus::RoomFeed>,
+    /// Checkpoints: when the next is due and whom it credits.
+    history: History,
 }
 
 impl RoomActor {
@@ -83,6 +106,7 @@ impl RoomActor {
             settings.compact_updates,
             settings.compact_bytes,
         );
+        let history = History::new(settings.history);
         Self {
             members: Members::new(room.clone()),
             room,
@@ -90,9 +114,11 @@ impl RoomActor {
             listing,
             context,
             doc: tandem_shared::doc::new_doc(),
+            history,
             pipeline,
             protected: false,
             label: None,
+            feed: None,
         }
     }
 
@@ -117,6 +143,8 @@ impl RoomActor {
     }
 
     async fn load(&mut self) -> Result<(), StoreError> {
+        // Before loading, so nothing committed meanwhile is missed.
+        self.subscribe().await;
         let (doc, stored) = document::load(self.context.store.clone(), self.room.clone()).await?;
         self.doc = doc;
         self.pipeline.loaded(&stored);
@@ -135,14 +163,24 @@ impl RoomActor {
                     None => return Exit::Done,
                 },
                 done = self.pipeline.finished(), if self.pipeline.is_busy() => match done {
-                    Ok(acks) => self.members.acknowledge(&acks),
+                    Ok(acks) => {
+                        self.members.acknowledge(&acks);
+                        self.publish_committed();
+                    }
                     Err(err) => {
                         error!(room = %self.room, error = %err, "storage failure: closing the room");
                         return Exit::Failed;
                     }
                 },
+                () = sleep_until_opt(self.history.due()), if self.history.due().is_some() => {
+                    self.history.checkpoint_if_dirty(history_parts!(self), VersionKind::Edit).await;
+                }
+                remote = cluster::next(&mut self.feed), if self.feed.is_some() => {
+                    self.on_remote(remote).await;
+                }
                 () = sleep_until_opt(idle_deadline), if self.members.is_empty() && idle_deadline.is_some() => {
                     if self.pipeline.is_idle() && self.listing.remove_if_idle(&self.inbox) {
+                        self.history.checkpoint_if_dirty(history_parts!(self), VersionKind::Idle).await;
                         info!(room = %self.room, "room idle: unloaded");
                         return Exit::Done;
                     }
@@ -151,6 +189,7 @@ impl RoomActor {
                 }
                 () = self.context.shutdown.cancelled(), if self.members.is_empty() && self.pipeline.is_idle() => {
                     self.listing.remove();
+                    self.history.checkpoint_if_dirty(history_parts!(self), VersionKind::Idle).await;
                     return Exit::Done;
                 }
             }
@@ -175,7 +214,12 @@ impl RoomActor {
                 client,
                 presence,
                 awareness,
-            } => self.members.set_presence(client, presence, awareness),
+            } => {
+                let name = presence.as_ref().map(|p| p.name.as_str());
+                self.history.named(client, name);
+                self.publish_presence(client, presence.as_ref());
+                self.members.set_presence(client, presence, awareness);
+            }
             RoomCmd::AwarenessQuery { client } => {
                 if let Some(frame) = self.members.awareness_of_all() {
                     self.members.send(client, frame);
@@ -205,7 +249,12 @@ impl RoomActor {
                 let claim = self.claim().await;
                 let _ = reply.send(claim);
             }
-            RoomCmd::Leave { client } => self.members.remove(client),
+            RoomCmd::History(cmd) => self.history.handle(cmd, history_parts!(self)).await,
+            RoomCmd::Leave { client } => {
+                self.history.left(client);
+                self.publish_presence(client, None);
+                self.members.remove(client);
+            }
         }
     }
 
@@ -317,6 +366,7 @@ impl RoomActor {
             return;
         };
         if changed {
+            self.history.edited(client);
             let frame = Message::Binary(SyncFrame::Update(raw.to_vec()).encode().into());
             self.members.relay(client, &frame);
             if let Some(label) = &self.label {

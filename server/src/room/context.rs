@@ -31,6 +31,8 @@ pub struct RoomSettings {
     pub max_document_bytes: u64,
     /// Most rooms with per-room metric labels at one time.
     pub labelled_rooms: usize,
+    /// When checkpoints are taken and how long they are kept.
+    pub history: super::HistoryPolicy,
 }
 
 /// What a room's actor needs from the server.
@@ -46,6 +48,8 @@ pub(super) struct RoomContext {
     pub(super) shutdown: CancellationToken,
     /// The bounded per-room metric labels (`settings.labelled_rooms` of them).
     pub(super) labels: Arc<RoomLabels>,
+    /// The bus to the other nodes (`--redis-url`), set once before any room starts.
+    pub(super) bus: std::sync::OnceLock<Arc<crate::bus::Bus>>,
 }
 
 impl RoomContext {
@@ -58,6 +62,7 @@ impl RoomContext {
     ) -> Self {
         Self {
             labels: Arc::new(RoomLabels::new(settings.labelled_rooms)),
+            bus: std::sync::OnceLock::new(),
             store,
             keys,
             settings,

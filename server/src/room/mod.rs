@@ -17,6 +17,7 @@
 //! | `presence` | presence in both dialects: Tandem JSON and Yjs awareness |
 //! | `document` | the yrs document: loading, applying untrusted updates, rebuilding, export |
 //! | `pipeline` | group commit, `saved` acknowledgements and compaction |
+//! | `history` | checkpoints, retention and restore (version history) |
 //! | [`outbox`](mod@outbox) | a connection's bounded outgoing queue |
 
 mod actor;
@@ -25,6 +26,7 @@ mod context;
 mod document;
 mod greeting;
 mod handle;
+pub mod history;
 mod members;
 pub mod outbox;
 mod pipeline;
@@ -38,6 +40,7 @@ pub(crate) use command::RoomCmd;
 pub use command::{Claim, Dialect, Exported, JoinRefused, RoomGone};
 pub use context::RoomSettings;
 pub use handle::RoomHandle;
+pub use history::{HistoryError, HistoryPolicy};
 pub use outbox::{FrameQueue, Outbox, OutboxReceiver, outbox};
 #[cfg(test)]
 pub(crate) use presence::MAX_PRESENCE_BYTES;

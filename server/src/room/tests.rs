@@ -26,6 +26,7 @@ fn settings(idle: Duration) -> RoomSettings {
         max_connections: 10,
         max_document_bytes: 1 << 20,
         labelled_rooms: 10,
+        history: HistoryPolicy::default(),
     }
 }
 
