@@ -86,6 +86,18 @@ impl Page {
         }
     }
 
+    /// Waits until the service worker controls the page: from then on it
+    /// holds the app shell, and reloads and hashed assets go through it.
+    pub async fn wait_for_service_worker(&self, deadline: Duration) {
+        self.wait_for_script(
+            "the service worker to control the page",
+            deadline,
+            "return navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+            |ready| ready.as_bool().filter(|r| *r),
+        )
+        .await;
+    }
+
     /// Reloads the page, as the browser's reload button does.
     pub async fn reload(&self) {
         if let Err(err) = self.client.refresh().await {

@@ -30,13 +30,7 @@ async fn a_page_reloaded_while_the_server_is_down_keeps_its_offline_edits() {
             a.wait_for_attr(&save, "data-state", "saved", DEADLINE)
                 .await;
             // The worker has the shell once it controls the page.
-            a.wait_for_script(
-                "the service worker to control the page",
-                DEADLINE,
-                "return navigator.serviceWorker && navigator.serviceWorker.controller !== null",
-                |ready| ready.as_bool().filter(|r| *r),
-            )
-            .await;
+            a.wait_for_service_worker(DEADLINE).await;
 
             ctx.server.stop().await;
             a.type_at(&editor, 8, "Offline one. ").await;
@@ -116,13 +110,7 @@ async fn a_document_larger_than_the_old_storage_quota_reloads_offline_with_every
             page.type_into(&editor, "Online start. ").await;
             page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
                 .await;
-            page.wait_for_script(
-                "the service worker to control the page",
-                DEADLINE,
-                "return navigator.serviceWorker && navigator.serviceWorker.controller !== null",
-                |ready| ready.as_bool().filter(|r| *r),
-            )
-            .await;
+            page.wait_for_service_worker(DEADLINE).await;
 
             // Offline, three pastes of 2 MB each (6 MB: more than the ~5 MB
             // localStorage held, before its base64 third) and words between.

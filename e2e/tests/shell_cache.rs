@@ -15,13 +15,7 @@ async fn hashed_assets_come_from_the_cache_and_old_ones_are_dropped() {
         async |ctx| {
             let page = ctx.page().await;
             page.open_editor("/d/e2e-shell-cache").await;
-            page.wait_for_script(
-                "the service worker to control the page",
-                DEADLINE,
-                "return navigator.serviceWorker && navigator.serviceWorker.controller !== null",
-                |ready| ready.as_bool().filter(|r| *r),
-            )
-            .await;
+            page.wait_for_service_worker(DEADLINE).await;
 
             // An asset of an earlier release, left in the cache.
             let body = page

@@ -15,6 +15,7 @@ pub mod history;
 mod ids;
 pub mod protocol;
 pub mod session;
+pub mod splice;
 pub mod yjs;
 
 pub use ids::{ClientId, InvalidRoomId, RoomId};

@@ -590,39 +590,14 @@ impl Workspace {
         step_todo(&format!(
             "chromium: missing; installing {packages} with apt-get"
         ));
-        // `env` passes DEBIAN_FRONTEND through sudo, which resets the environment.
-        let apt = |args: &[&str]| {
-            let mut line = sudo.clone();
-            line.extend(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
-            line.extend(args);
-            let mut cmd = Command::new(line[0]);
-            cmd.args(&line[1..]);
-            cmd
-        };
-        let mut install = vec!["install", "-y"];
-        install.extend(CHROMIUM_PACKAGES);
-        // dpkg may be locked by another install (unattended upgrades, a
-        // neighbour's apt): wait and retry a few times before giving up.
-        let mut last = Ok(());
-        for attempt in 1..=5 {
-            last = run(&mut apt(&["update"])).and_then(|()| run(&mut apt(&install)));
-            if last.is_ok() {
-                break;
-            }
-            if attempt < 5 {
-                eprintln!(
-                    "   apt-get failed (attempt {attempt} of 5; dpkg may be locked), retrying in 15 s"
-                );
-                std::thread::sleep(Duration::from_secs(15));
-            }
-        }
+        let installed = apt_install(&sudo, &CHROMIUM_PACKAGES);
         if missing(&chromium, &chromedriver) {
             let absent: Vec<String> = [&chromium, &chromedriver]
                 .iter()
                 .filter(|p| !p.is_file())
                 .map(|p| p.display().to_string())
                 .collect();
-            let cause = last.err().unwrap_or_else(|| {
+            let cause = installed.err().unwrap_or_else(|| {
                 format!("the packages do not provide that path (is {E2E_CHROMIUM_ENV} or {E2E_CHROMEDRIVER_ENV} set?)")
             });
             return Err(format!(
@@ -798,6 +773,37 @@ fn toml_value(toml: &str, section: &str, key: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Installs Debian `packages` with apt-get (`sudo` as [`root_access`]
+/// found it), retrying a few times: dpkg may be locked by another install
+/// (unattended upgrades, a neighbour's apt).
+fn apt_install(sudo: &[&str], packages: &[&str]) -> Result {
+    // `env` passes DEBIAN_FRONTEND through sudo, which resets the environment.
+    let apt = |args: &[&str]| {
+        let mut line = sudo.to_vec();
+        line.extend(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        line.extend(args);
+        let mut cmd = Command::new(line[0]);
+        cmd.args(&line[1..]);
+        cmd
+    };
+    let mut install = vec!["install", "-y"];
+    install.extend(packages);
+    let mut last = Ok(());
+    for attempt in 1..=5 {
+        last = run(&mut apt(&["update"])).and_then(|()| run(&mut apt(&install)));
+        if last.is_ok() {
+            break;
+        }
+        if attempt < 5 {
+            eprintln!(
+                "   apt-get failed (attempt {attempt} of 5; dpkg may be locked), retrying in 15 s"
+            );
+            std::thread::sleep(Duration::from_secs(15));
+        }
+    }
+    last
 }
 
 /// How to run apt-get as root: directly, through passwordless sudo, or not at all.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Result, capture, root_access, run, step_ok, step_todo};
+use super::{Result, apt_install, capture, root_access, run, step_ok, step_todo};
 
 /// The PostgreSQL the tests use (a superuser URL: tests create databases).
 pub(crate) const DATABASE_URL_ENV: &str = "TANDEM_TEST_DATABASE_URL";
@@ -173,30 +173,7 @@ fn ensure_installed() -> Result {
         ));
     };
     step_todo(&format!("services: installing {packages} with apt-get"));
-    let apt = |args: &[&str]| {
-        let mut line = sudo.clone();
-        line.extend(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
-        line.extend(args);
-        let mut cmd = Command::new(line[0]);
-        cmd.args(&line[1..]);
-        cmd
-    };
-    let mut install = vec!["install", "-y"];
-    install.extend(PACKAGES);
-    let mut last = Ok(());
-    for attempt in 1..=5 {
-        last = run(&mut apt(&["update"])).and_then(|()| run(&mut apt(&install)));
-        if last.is_ok() {
-            break;
-        }
-        if attempt < 5 {
-            eprintln!(
-                "   apt-get failed (attempt {attempt} of 5; dpkg may be locked), retrying in 15 s"
-            );
-            std::thread::sleep(Duration::from_secs(15));
-        }
-    }
-    last?;
+    apt_install(&sudo, &PACKAGES)?;
     if postgres_bin().is_none() {
         return Err(format!(
             "no PostgreSQL under {POSTGRES_LIB} after installing"

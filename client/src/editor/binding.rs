@@ -11,10 +11,10 @@ use tandem_shared::Cursor;
 use yrs::StickyIndex;
 use yrs::undo::UndoManager;
 
-use super::diff::splice;
 use super::field::{Field, FieldElement};
 use super::history::HistoryAction;
 use super::replica::Replica;
+use tandem_shared::splice::splice;
 
 /// A field bound to its `Text`.
 pub(crate) struct TextBinding {

@@ -11,7 +11,6 @@
 
 mod binding;
 mod changes;
-mod diff;
 mod field;
 mod history;
 mod local_copy;

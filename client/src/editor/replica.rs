@@ -20,9 +20,9 @@ use yrs::{
 };
 
 use super::changes::{self, TextChange};
-use super::diff::Splice;
 use super::field::Field;
 use crate::error::ClientError;
+use tandem_shared::splice::Splice;
 
 /// Origin of transactions made by this person through the page.
 const LOCAL_ORIGIN: &str = "tandem:local";
@@ -199,7 +199,7 @@ impl Replica {
 
     /// Applies this person's edit to `field` in one transaction: at most one
     /// delete and one insert. `new` is the field's text after the edit, in
-    /// UTF-16 units, and `splice` comes from `diff::splice`.
+    /// UTF-16 units, and `splice` comes from `tandem_shared::splice::splice`.
     pub(crate) fn apply_local(&self, field: Field, splice: &Splice, new: &[u16]) {
         if splice.is_empty() {
             return;
@@ -275,7 +275,7 @@ fn now_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::editor::diff::splice;
+    use tandem_shared::splice::splice;
 
     fn units(s: &str) -> Vec<u16> {
         s.encode_utf16().collect()

@@ -163,13 +163,7 @@ async fn measure(browser: &Browser, dist: &Path, link: Link) -> (Vec<Load>, Vec<
         page.goto(&path).await;
         first.push(loaded(&page).await);
         // The repeat visit is the one the service worker serves.
-        page.wait_for_script(
-            "the service worker to control the page",
-            READY,
-            "return navigator.serviceWorker.controller !== null",
-            |ready| ready.as_bool().filter(|r| *r),
-        )
-        .await;
+        page.wait_for_service_worker(READY).await;
         page.goto(&path).await;
         repeat.push(loaded(&page).await);
         page.close().await;

@@ -555,70 +555,32 @@ pub fn splice(doc: &Doc, target: &Exported) -> Option<Vec<u8>> {
     let mut changed = false;
     for (field, wanted) in [(TITLE, &target.title), (CONTENT, &target.body)] {
         let text = scratch.get_or_insert_text(field);
-        let current = text.get_string(&scratch.transact());
-        if let Some(edit) = smallest_edit(&current, wanted) {
-            let mut txn = scratch.transact_mut();
-            if edit.delete > 0 {
-                text.remove_range(&mut txn, edit.at, edit.delete);
-            }
-            if !edit.insert.is_empty() {
-                text.insert(&mut txn, edit.at, &edit.insert);
-            }
-            changed = true;
+        let current: Vec<u16> = text
+            .get_string(&scratch.transact())
+            .encode_utf16()
+            .collect();
+        let wanted: Vec<u16> = wanted.encode_utf16().collect();
+        let edit = tandem_shared::splice::splice(&current, &wanted, None);
+        if edit.is_empty() {
+            continue;
         }
+        // Offsets are UTF-16 units, as the document counts them; a text
+        // never reaches u32::MAX units (the document size limit is far lower).
+        let at = u32::try_from(edit.index).unwrap_or(u32::MAX);
+        let mut txn = scratch.transact_mut();
+        if edit.delete > 0 {
+            text.remove_range(&mut txn, at, u32::try_from(edit.delete).unwrap_or(u32::MAX));
+        }
+        if !edit.insert.is_empty() {
+            text.insert(
+                &mut txn,
+                at,
+                &String::from_utf16_lossy(&wanted[edit.insert]),
+            );
+        }
+        changed = true;
     }
     changed.then(|| scratch.transact().encode_diff_v1(&before))
-}
-
-/// One splice, in UTF-16 code units (the document's offsets).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Edit {
-    /// Where it starts.
-    pub at: u32,
-    /// How many units it deletes there.
-    pub delete: u32,
-    /// What it inserts there.
-    pub insert: String,
-}
-
-/// The smallest splice turning `from` into `to`: everything between their
-/// common prefix and common suffix. Boundaries never split a surrogate pair.
-/// `None` when they are equal.
-pub fn smallest_edit(from: &str, to: &str) -> Option<Edit> {
-    if from == to {
-        return None;
-    }
-    let a: Vec<u16> = from.encode_utf16().collect();
-    let b: Vec<u16> = to.encode_utf16().collect();
-    let mut prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    if prefix > 0 && is_high_surrogate(a[prefix - 1]) {
-        prefix -= 1;
-    }
-    let max_suffix = a.len().min(b.len()) - prefix;
-    let mut suffix = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take(max_suffix)
-        .take_while(|(x, y)| x == y)
-        .count();
-    if suffix > 0 && is_low_surrogate(a[a.len() - suffix]) {
-        suffix -= 1;
-    }
-    let insert = String::from_utf16_lossy(&b[prefix..b.len() - suffix]);
-    Some(Edit {
-        at: prefix as u32,
-        delete: (a.len() - suffix - prefix) as u32,
-        insert,
-    })
-}
-
-fn is_high_surrogate(unit: u16) -> bool {
-    (0xD800..0xDC00).contains(&unit)
-}
-
-fn is_low_surrogate(unit: u16) -> bool {
-    (0xDC00..0xE000).contains(&unit)
 }
 
 #[cfg(test)]
@@ -661,30 +623,6 @@ mod tests {
         let mut dropped = thin(&versions, now, &policy);
         dropped.sort_unstable();
         assert_eq!(dropped, vec![4, 7]);
-    }
-
-    #[test]
-    fn the_smallest_edit_is_between_prefix_and_suffix() {
-        assert_eq!(smallest_edit("same", "same"), None);
-        assert_eq!(
-            smallest_edit("hello world", "hello brave world"),
-            Some(Edit {
-                at: 6,
-                delete: 0,
-                insert: "brave ".into()
-            })
-        );
-        assert_eq!(
-            smallest_edit("abcabc", "abc"),
-            Some(Edit {
-                at: 3,
-                delete: 3,
-                insert: String::new()
-            })
-        );
-        // Two emoji sharing their high surrogate: the splice takes whole pairs.
-        let edit = smallest_edit("a😀b", "a😁b").expect("an edit");
-        assert_eq!((edit.at, edit.delete, edit.insert.as_str()), (1, 2, "😁"));
     }
 
     #[test]

@@ -4,26 +4,28 @@
 //! one change (delete a run, insert a run, at one index) that explains it, by
 //! common prefix and suffix, so a keystroke becomes a one-character CRDT
 //! operation and never "replace everything". Indexes count UTF-16 code units,
-//! like `selectionStart` and like the yrs document (`tandem_shared::doc`), and
-//! never fall between the two halves of a surrogate pair.
+//! like `selectionStart` and like the yrs document ([`crate::doc`]), and
+//! never fall between the two halves of a surrogate pair. The browser's editor
+//! binding turns input into edits with it; the server's history restore turns
+//! the current text into an old version's with it.
 
 use std::ops::Range;
 
 /// One change: at `index` of the old text, remove `delete` units, then insert
 /// `insert` (a range of the new text).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Splice {
+pub struct Splice {
     /// Where the change starts, in the old text (and in the new one).
-    pub(crate) index: usize,
+    pub index: usize,
     /// How many units of the old text are removed.
-    pub(crate) delete: usize,
+    pub delete: usize,
     /// Which units of the new text are inserted.
-    pub(crate) insert: Range<usize>,
+    pub insert: Range<usize>,
 }
 
 impl Splice {
     /// Whether the two texts were equal.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.delete == 0 && self.insert.is_empty()
     }
 }
@@ -36,7 +38,7 @@ impl Splice {
 /// operation lands where the person typed, which is where other people's
 /// cursors and concurrent edits expect it. A wrong caret still gives a correct
 /// (only larger) splice.
-pub(crate) fn splice(old: &[u16], new: &[u16], caret: Option<usize>) -> Splice {
+pub fn splice(old: &[u16], new: &[u16], caret: Option<usize>) -> Splice {
     let shortest = old.len().min(new.len());
 
     let mut suffix = old
