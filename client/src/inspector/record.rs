@@ -220,12 +220,21 @@ pub(crate) fn clock(hours: u32, minutes: u32, seconds: u32, millis: u32) -> Stri
     format!("{hours:02}:{minutes:02}:{seconds:02}.{millis:03}")
 }
 
-/// `22 B`, `4.1 KB`, `1.3 MB`.
+/// `22 B`, `4.1 KB`, `1.3 MB`. In integers, rounded to the nearest tenth:
+/// formatting a float would bring about 20 KB of float-printing code into
+/// the wasm for this one label.
 pub(crate) fn size(bytes: usize) -> String {
+    let tenths = |unit: usize| (bytes + unit / 20) / (unit / 10);
     match bytes {
         0..1_000 => format!("{bytes} B"),
-        1_000..1_000_000 => format!("{:.1} KB", bytes as f64 / 1_000.0),
-        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+        1_000..999_950 => {
+            let t = tenths(1_000);
+            format!("{}.{} KB", t / 10, t % 10)
+        }
+        _ => {
+            let t = tenths(1_000_000);
+            format!("{}.{} MB", t / 10, t % 10)
+        }
     }
 }
 
@@ -348,5 +357,11 @@ mod tests {
         assert_eq!(size(999), "999 B");
         assert_eq!(size(4_096), "4.1 KB");
         assert_eq!(size(1_300_000), "1.3 MB");
+        assert_eq!(size(1_000), "1.0 KB");
+        assert_eq!(size(1_049), "1.0 KB");
+        assert_eq!(size(1_050), "1.1 KB");
+        assert_eq!(size(999_949), "999.9 KB");
+        assert_eq!(size(999_950), "1.0 MB");
+        assert_eq!(size(12_345_678), "12.3 MB");
     }
 }
