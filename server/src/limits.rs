@@ -4,6 +4,11 @@
 //! it. Past a bound the upgrade is still accepted, then closed with
 //! `TryAgainLater` and a retry hint, because a browser cannot read the HTTP
 //! status of a refused upgrade but can read a close frame's reason.
+//!
+//! These are this node's counts. In a cluster (`--redis-url`) the room and
+//! per-address bounds also count the other nodes' connections, through
+//! [`crate::bus::Bus::admit`]; these local counts remain the bound when
+//! Redis is unreachable.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -72,6 +77,13 @@ impl ConnectionLimits {
             limits: self.clone(),
             ip,
         })
+    }
+}
+
+impl Slot {
+    /// The address the connection came from.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
     }
 }
 

@@ -23,6 +23,8 @@ pub enum CloseCode {
     NoStatus,
     /// 1006: the connection dropped without a close frame (never sent).
     Abnormal,
+    /// 1007: a text frame or a close reason is not UTF-8.
+    InvalidPayload,
     /// 1008: the request is not allowed (key, rights).
     Policy,
     /// 1009: a frame or message is over the size limit.
@@ -74,7 +76,7 @@ pub struct CloseSpec {
 }
 
 /// Every close code Tandem knows, in numeric order.
-pub static TABLE: [CloseSpec; 15] = [
+pub static TABLE: [CloseSpec; 16] = [
     spec(
         CloseCode::Normal,
         1000,
@@ -111,6 +113,13 @@ pub static TABLE: [CloseSpec; 15] = [
         Reconnect::Backoff,
     ),
     spec(
+        CloseCode::InvalidPayload,
+        1007,
+        "invalid payload",
+        "a text frame or a close reason is not UTF-8 (RFC 6455 §8.1)",
+        Reconnect::Backoff,
+    ),
+    spec(
         CloseCode::Policy,
         1008,
         "policy",
@@ -142,7 +151,7 @@ pub static TABLE: [CloseSpec; 15] = [
         CloseCode::BadMessage,
         4000,
         "bad message",
-        "a binary frame is not a y-sync message, a text frame or a close reason is not UTF-8, or the first message is not a `hello`",
+        "a binary frame is not a y-sync message, or the first message is not a `hello`",
         Reconnect::Backoff,
     ),
     spec(
@@ -209,6 +218,7 @@ const fn label_of(code: CloseCode) -> &'static str {
         CloseCode::ProtocolError => "protocol_error",
         CloseCode::NoStatus => "no_status",
         CloseCode::Abnormal => "abnormal",
+        CloseCode::InvalidPayload => "invalid_payload",
         CloseCode::Policy => "policy",
         CloseCode::TooBig => "too_big",
         CloseCode::Internal => "internal",

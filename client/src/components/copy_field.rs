@@ -20,7 +20,9 @@ pub(crate) fn CopyField(
     testid: &'static str,
     /// The Copy button's `data-testid`.
     copy_testid: &'static str,
-    /// The visible label.
+    /// The visible label, in ASCII: the Copy button's name is it lowercased
+    /// with `to_ascii_lowercase`, which needs none of the Unicode case
+    /// tables `to_lowercase` would add to the wasm (about 12 KB).
     label: &'static str,
     /// The link.
     #[prop(into)]
@@ -71,7 +73,7 @@ pub(crate) fn CopyField(
                     type="button"
                     class="btn btn-small btn-secondary copy-button"
                     data-testid=copy_testid
-                    aria-label=format!("Copy {}", label.to_lowercase())
+                    aria-label=format!("Copy {}", label.to_ascii_lowercase())
                     on:click=on_copy
                 >
                     {move || if copied.get() { "Copied" } else { "Copy" }}

@@ -186,15 +186,24 @@ fn align(editor: NodeRef<Textarea>, mirror: NodeRef<Div>) {
     let rect = textarea.get_bounding_client_rect();
     let scrollbar = f64::from(textarea.offset_width() - textarea.client_width());
     let style = web_sys::HtmlElement::style(&mirror);
-    let _ = style.set_property(
-        "width",
-        &format!("{}px", (rect.width() - scrollbar).max(0.0)),
-    );
+    let _ = style.set_property("width", &css_px((rect.width() - scrollbar).max(0.0)));
     let _ = style.set_property("height", &format!("{}px", textarea.client_height()));
     mirror.set_scroll_top(textarea.scroll_top());
     mirror.set_scroll_left(textarea.scroll_left());
     flip_labels(&mirror);
     stack_labels(&mirror);
+}
+
+/// A CSS length in pixels, fractions kept, e.g. `"612.5px"`.
+///
+/// The number is written by JavaScript (`Number.prototype.toString`), not by
+/// `format!`: Rust's float formatting is about 20 KB of wasm that nothing
+/// else in the client needs, and both print the shortest exact form.
+fn css_px(px: f64) -> String {
+    let number = js_sys::Number::from(px)
+        .to_string(10)
+        .map_or_else(|_| String::from("0"), String::from);
+    number + "px"
 }
 
 /// When each person's caret last moved, to time their label.

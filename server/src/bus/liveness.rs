@@ -85,6 +85,7 @@ async fn beat_once(
         .arg(NODES)
         .query_async(conn)
         .await?;
+    super::tracking::mirror(shared, conn).await?;
     let others: Vec<String> = members.into_iter().filter(|n| *n != shared.node).collect();
     if others.is_empty() {
         return Ok(Vec::new());

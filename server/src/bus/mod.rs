@@ -29,12 +29,14 @@
 //! | `publisher` | the task appending committed updates |
 //! | `liveness` | each node's key with a TTL; rooms resync when another node dies |
 //! | `seqs` | which log rows a room holds, so compaction never drops others' |
+//! | `tracking` | each node's connection counts, so limits count the whole cluster |
 
 mod entry;
 mod liveness;
 mod publisher;
 mod reader;
 mod seqs;
+mod tracking;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -52,6 +54,7 @@ use tokio_util::task::TaskTracker;
 
 use entry::StreamId;
 pub(crate) use seqs::SeqSet;
+pub use tracking::{Tracked, Verdict};
 
 /// How many remote updates may wait for one room's actor; past it the room
 /// resyncs from the store instead.
@@ -242,6 +245,8 @@ struct Shared {
     /// The connection subscriptions note stream positions on, kept between
     /// rooms (a tokio mutex: held across the connect).
     lookups: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    /// This node's connections by room and address (see `tracking`).
+    counts: tracking::Counts,
 }
 
 impl Shared {
@@ -318,6 +323,7 @@ impl Bus {
                 next_token: AtomicU64::new(1),
                 shutdown,
                 lookups: tokio::sync::Mutex::new(None),
+                counts: tracking::Counts::default(),
             }),
             url: url.clone(),
             outgoing: OnceLock::new(),
@@ -421,11 +427,29 @@ impl Bus {
         });
     }
 
+    /// Counts a connection from `ip` to `room` across the cluster, if the
+    /// cluster holds fewer than `max_room` connections in the room and
+    /// `max_per_ip` from the address; falls back to local counting when
+    /// Redis does not answer (see `tracking`).
+    pub async fn admit(
+        &self,
+        room: &RoomId,
+        ip: std::net::IpAddr,
+        max_room: usize,
+        max_per_ip: usize,
+    ) -> Verdict {
+        // The liveness beat mirrors the counts: start it with the first
+        // connection rather than the first room.
+        let _ = self.outgoing();
+        tracking::admit(&self.shared, room, ip, max_room, max_per_ip).await
+    }
+
     /// Publishes what is queued, leaves the cluster (this node's liveness
     /// key) and stops the bus tasks. Call after every room has stopped.
     pub async fn shutdown(&self) {
         self.shared.shutdown.cancel();
         self.tasks.close();
         self.tasks.wait().await;
+        tracking::forget(&self.shared).await;
     }
 }

@@ -8,7 +8,10 @@
 //! crowd does not come back all at once. [`check_key`] then reads the key the
 //! connection presented (a Tandem client's `hello`, a Yjs client's `?key=`):
 //! one that does not verify for the room is refused with
-//! [`CloseCode::Policy`] (the client stops retrying). Every refusal, here or
+//! [`CloseCode::Policy`] (the client stops retrying). In a cluster,
+//! [`admit_in_cluster`] then counts the connection against the room and
+//! per-address bounds across every node, with the same refusals as the
+//! local bounds. Every refusal, here or
 //! before the upgrade, is counted in [`UPGRADES`](crate::metrics::UPGRADES)
 //! by reason.
 
@@ -19,7 +22,9 @@ use tandem_shared::RoomId;
 use tandem_shared::close::{Close, CloseCode};
 use tracing::warn;
 
+use crate::AppState;
 use crate::access::{Keys, Right};
+use crate::bus::{Tracked, Verdict};
 use crate::limits::{ConnectionLimits, Refusal, Slot};
 
 /// Whether a connection may stay, decided as it is upgraded.
@@ -46,6 +51,55 @@ pub(super) fn admit(limits: &Arc<ConnectionLimits>, ip: IpAddr) -> Admission {
             // Spread the retries of a crowd over time instead of a stampede.
             let wait = fastrand::u32(5..=20);
             Admission::Refused(Close::with_retry_after(CloseCode::TryAgainLater, why, wait))
+        }
+    }
+}
+
+/// The close for a room at its bound; the room actor gives the same one
+/// for its local count.
+pub(super) fn room_full() -> Close {
+    Close::with_retry_after(
+        CloseCode::TryAgainLater,
+        "this document has too many people in it",
+        fastrand::u32(10..=30),
+    )
+}
+
+/// Counts the connection in the cluster's room and per-address bounds when
+/// the server is a node of a cluster (`None` otherwise: the local bounds are
+/// all there is). Redis unreachable: counted locally, never refused for it.
+pub(super) async fn admit_in_cluster(
+    state: &AppState,
+    room: &RoomId,
+    slot: &Slot,
+) -> Result<Option<Tracked>, Close> {
+    let Some(bus) = state.registry.bus() else {
+        return Ok(None);
+    };
+    let config = &state.config;
+    let verdict = bus
+        .admit(
+            room,
+            slot.ip(),
+            config.max_room_connections,
+            config.max_connections_per_ip,
+        )
+        .await;
+    match verdict {
+        Verdict::Counted(tracked) => Ok(Some(tracked)),
+        Verdict::RoomFull => {
+            count_refused("room_full");
+            warn!(%room, "connection refused: room full across the cluster");
+            Err(room_full())
+        }
+        Verdict::AddressFull => {
+            count_refused("address_full");
+            warn!(ip = %slot.ip(), "connection refused: address full across the cluster");
+            Err(Close::with_retry_after(
+                CloseCode::TryAgainLater,
+                "too many connections from your address",
+                fastrand::u32(5..=20),
+            ))
         }
     }
 }

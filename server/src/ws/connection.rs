@@ -18,7 +18,9 @@ use tokio::time::timeout;
 use tracing::{Instrument, debug, info, warn};
 
 use super::CLOSE_GRACE;
-use super::admission::{Admission, check_key, count_accepted, count_refused};
+use super::admission::{
+    Admission, admit_in_cluster, check_key, count_accepted, count_refused, room_full,
+};
 use super::handshake::Upgraded;
 use super::reader::{HelloEnd, ReadEnd, Stream, read_hello, read_loop};
 use super::socket::SocketControl;
@@ -111,6 +113,14 @@ pub(super) async fn handle_socket(
             return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
         }
     };
+    // Counted across the cluster for the connection's life (a no-op
+    // without the bus).
+    let _tracked = match admit_in_cluster(&state, &room, &_slot).await {
+        Ok(tracked) => tracked,
+        Err(close) => {
+            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+        }
+    };
     count_accepted();
 
     // Boxed: joining happens once, and its future should not take room in
@@ -150,11 +160,7 @@ pub(super) async fn handle_socket(
         }
         Err(JoinRefused::Full) => {
             count_refused("room_full");
-            outbox.close(Close::with_retry_after(
-                CloseCode::TryAgainLater,
-                "this document has too many people in it",
-                fastrand::u32(10..=30),
-            ));
+            outbox.close(room_full());
             ReadEnd::ServerClosed
         }
         Err(JoinRefused::Gone) if state.shutdown.is_cancelled() => {

@@ -18,7 +18,7 @@
 //! | an update that does not pass the guard or decode | [`CloseCode::InvalidUpdate`] |
 //! | a Yjs awareness state over the presence limit | [`CloseCode::BadMessage`] |
 //! | text on `/yjs` | [`CloseCode::BadMessage`] |
-//! | text that is not UTF-8 (seen by tungstenite, see [`read_error`]) | [`CloseCode::BadMessage`] |
+//! | text or a close reason that is not UTF-8 (seen by tungstenite, see [`read_error`]) | [`CloseCode::InvalidPayload`] |
 //! | a message over the size limit (see [`read_error`]) | [`CloseCode::TooBig`] |
 //! | a WebSocket protocol violation (see [`read_error`]) | [`CloseCode::ProtocolError`] |
 //! | a compressed message that does not inflate or breaks RFC 7692's framing (see [`read_error`]) | [`CloseCode::ProtocolError`] |
@@ -266,7 +266,7 @@ pub(super) fn read_error(err: tungstenite::Error, max_message_bytes: usize) -> O
             ))
         }
         tungstenite::Error::Utf8(_) => Some(Close::new(
-            CloseCode::BadMessage,
+            CloseCode::InvalidPayload,
             "text is not valid UTF-8 (a text frame or a close reason)",
         )),
         other => {
@@ -586,7 +586,7 @@ mod tests {
         assert_eq!(
             close(tungstenite::Error::Utf8("bad".into())),
             Some(Close::new(
-                CloseCode::BadMessage,
+                CloseCode::InvalidPayload,
                 "text is not valid UTF-8 (a text frame or a close reason)"
             ))
         );

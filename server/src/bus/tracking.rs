@@ -1,0 +1,244 @@
+//! Connection tracking across the cluster: how many connections each node
+//! holds in each room and from each address, so the room and per-address
+//! limits count the whole cluster.
+//!
+//! Each node keeps its own counts (the truth for that node) and mirrors
+//! them into one Redis hash, `tandem:conns:<node>`, fields `r:<room>` and
+//! `a:<address>`. The hash has the liveness key's TTL and is rewritten from
+//! the local counts on every liveness beat, so a dead node's counts vanish
+//! with its liveness key and a Redis that restarted empty is refilled
+//! within one beat. Admission runs one script that sums the other live
+//! nodes' fields and, if the new connection fits, writes this node's new
+//! counts, atomically: two nodes admitting at once cannot both take the
+//! last place. A connection that leaves lowers the local count at once and
+//! the mirror at the next beat (up to [`BEAT`](super::liveness::BEAT)
+//! late, the only way the cluster-wide count can run high).
+//!
+//! When Redis does not answer within [`CHECK_TIMEOUT`], admission falls
+//! back to the local counts (the room actor's and the per-address bound
+//! in [`crate::limits`]), so a node keeps serving while Redis is down.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use tandem_shared::RoomId;
+
+use super::Shared;
+use super::liveness::TTL;
+
+/// How long admission waits for Redis before counting locally.
+pub(crate) const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Sums the other live nodes' counts for the room and the address and,
+/// when the new connection fits, stores this node's counts and marks it
+/// alive. Returns 0 (admitted), 1 (room full) or 2 (address full).
+///
+/// ARGV: node, room field, address field, this node's room count with the
+/// new connection, the same for the address, room bound, address bound,
+/// TTL in ms. Keys are built inside (one standalone Redis, not a Redis
+/// Cluster, is what the bus supports).
+const ADMIT: &str = r"
+local nodes = redis.call('SMEMBERS', 'tandem:nodes')
+local room, addr = 0, 0
+for _, n in ipairs(nodes) do
+  if n ~= ARGV[1] and redis.call('EXISTS', 'tandem:node:' .. n) == 1 then
+    local v = redis.call('HMGET', 'tandem:conns:' .. n, ARGV[2], ARGV[3])
+    room = room + (tonumber(v[1]) or 0)
+    addr = addr + (tonumber(v[2]) or 0)
+  end
+end
+if room + tonumber(ARGV[4]) > tonumber(ARGV[6]) then return 1 end
+if addr + tonumber(ARGV[5]) > tonumber(ARGV[7]) then return 2 end
+local key = 'tandem:conns:' .. ARGV[1]
+redis.call('HSET', key, ARGV[2], ARGV[4], ARGV[3], ARGV[5])
+redis.call('PEXPIRE', key, ARGV[8])
+redis.call('SET', 'tandem:node:' .. ARGV[1], 1, 'PX', ARGV[8])
+redis.call('SADD', 'tandem:nodes', ARGV[1])
+return 0
+";
+
+/// The hash holding `node`'s counts.
+pub(super) fn conns_key(node: &str) -> String {
+    format!("tandem:conns:{node}")
+}
+
+fn room_field(room: &RoomId) -> String {
+    format!("r:{room}")
+}
+
+fn addr_field(ip: IpAddr) -> String {
+    format!("a:{ip}")
+}
+
+/// This node's connection counts by field; a std mutex, never held across
+/// an await.
+#[derive(Debug, Default)]
+pub(super) struct Counts(Mutex<HashMap<String, u64>>);
+
+impl Counts {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds one to each field; returns the new values.
+    fn add(&self, fields: &[&str; 2]) -> [u64; 2] {
+        let mut counts = self.lock();
+        fields.map(|f| {
+            let count = counts.entry(f.to_string()).or_insert(0);
+            *count += 1;
+            *count
+        })
+    }
+
+    /// Takes one from each field, forgetting fields that reach 0.
+    fn remove(&self, fields: &[String; 2]) {
+        let mut counts = self.lock();
+        for field in fields {
+            if let Some(count) = counts.get_mut(field) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    counts.remove(field);
+                }
+            }
+        }
+    }
+
+    /// Every non-zero count, for the beat's rewrite.
+    pub(super) fn snapshot(&self) -> Vec<(String, u64)> {
+        self.lock().iter().map(|(f, c)| (f.clone(), *c)).collect()
+    }
+}
+
+/// What the cluster said about a new connection.
+#[derive(Debug)]
+pub enum Verdict {
+    /// It fits (or Redis did not answer and the local bounds apply); it is
+    /// counted while this lives.
+    Counted(Tracked),
+    /// The room holds its maximum number of connections across the cluster.
+    RoomFull,
+    /// The address holds its maximum number of connections across the cluster.
+    AddressFull,
+}
+
+/// One connection counted in the cluster; uncounts it when dropped.
+#[derive(Debug)]
+pub struct Tracked {
+    shared: Arc<Shared>,
+    fields: [String; 2],
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.shared.counts.remove(&self.fields);
+    }
+}
+
+/// Counts a connection from `ip` to `room` if the cluster has room for it
+/// under `max_room` and `max_per_ip`.
+pub(super) async fn admit(
+    shared: &Arc<Shared>,
+    room: &RoomId,
+    ip: IpAddr,
+    max_room: usize,
+    max_per_ip: usize,
+) -> Verdict {
+    let fields = [room_field(room), addr_field(ip)];
+    let [room_count, addr_count] = shared.counts.add(&[&fields[0], &fields[1]]);
+    let tracked = Tracked {
+        shared: shared.clone(),
+        fields,
+    };
+    let asked = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        ask(
+            shared,
+            &tracked.fields,
+            room_count,
+            addr_count,
+            max_room,
+            max_per_ip,
+        ),
+    )
+    .await;
+    match asked {
+        Ok(Ok(0)) => Verdict::Counted(tracked),
+        Ok(Ok(1)) => Verdict::RoomFull,
+        Ok(Ok(_)) => Verdict::AddressFull,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "connection tracking unreachable: counting locally");
+            Verdict::Counted(tracked)
+        }
+        Err(_) => {
+            tracing::warn!("connection tracking timed out: counting locally");
+            Verdict::Counted(tracked)
+        }
+    }
+}
+
+async fn ask(
+    shared: &Shared,
+    fields: &[String; 2],
+    room_count: u64,
+    addr_count: u64,
+    max_room: usize,
+    max_per_ip: usize,
+) -> redis::RedisResult<i64> {
+    let mut cached = shared.lookups.lock().await;
+    let mut conn = match cached.as_ref() {
+        Some(conn) => conn.clone(),
+        None => shared.connect(super::COMMAND_TIMEOUT).await?,
+    };
+    let reply: redis::RedisResult<i64> = redis::cmd("EVAL")
+        .arg(ADMIT)
+        .arg(0)
+        .arg(&shared.node)
+        .arg(&fields[0])
+        .arg(&fields[1])
+        .arg(room_count)
+        .arg(addr_count)
+        .arg(max_room)
+        .arg(max_per_ip)
+        .arg(TTL.as_millis() as u64)
+        .query_async(&mut conn)
+        .await;
+    *cached = reply.is_ok().then_some(conn);
+    reply
+}
+
+/// Rewrites this node's hash from its counts, with the liveness TTL.
+pub(super) async fn mirror(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+) -> redis::RedisResult<()> {
+    let key = conns_key(&shared.node);
+    let counts = shared.counts.snapshot();
+    let mut pipe = redis::pipe();
+    pipe.atomic().cmd("DEL").arg(&key).ignore();
+    if !counts.is_empty() {
+        pipe.cmd("HSET").arg(&key).arg(counts).ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(&key)
+            .arg(TTL.as_millis() as u64)
+            .ignore();
+    }
+    pipe.query_async(conn).await
+}
+
+/// Forgets this node's counts in Redis (a stopping node's clients should
+/// find room on the others at once).
+pub(super) async fn forget(shared: &Shared) {
+    let removed = async {
+        let mut conn = shared.connect(super::COMMAND_TIMEOUT).await?;
+        redis::cmd("DEL")
+            .arg(conns_key(&shared.node))
+            .query_async::<()>(&mut conn)
+            .await
+    };
+    if let Err(err) = removed.await {
+        tracing::debug!(error = %err, "could not forget this node's connection counts");
+    }
+}
