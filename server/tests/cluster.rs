@@ -535,3 +535,66 @@ fn the_bus_without_a_shared_store_is_refused_at_start_up() {
         "says why: {stderr}"
     );
 }
+
+/// Whether a connection to `url` is refused with the room-full close.
+async fn refused_as_room_full(url: &str) {
+    let mut refused = Client::upgrade_only(url).await.expect("upgrade");
+    let (code, reason) = refused.expect_close().await;
+    assert_eq!(code, CloseCode::TryAgainLater, "{reason}");
+    assert!(reason.contains("too many people"), "{reason}");
+    assert!(
+        tandem_shared::close::retry_after(&reason).is_some_and(|s| (10..=30).contains(&s)),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_limit_counts_the_whole_cluster_and_falls_back_to_local_counts() {
+    let database = fresh_database().await;
+    let mut redis = PrivateRedis::start();
+    let room_of_two = |c: &mut tandem_server::Config| c.max_room_connections = 2;
+    let a = node_with(&database, &redis.url(), room_of_two).await;
+    let b = node_with(&database, &redis.url(), room_of_two).await;
+
+    // Two on node A fill the room for node B too.
+    let room = unique_room("limit");
+    let _a1 = a.client(&room).await;
+    let _a2 = a.client(&room).await;
+    refused_as_room_full(&b.ws_url(&room)).await;
+
+    // Redis gone: each node counts its own connections only, so node B
+    // takes two in the room and refuses a third, as node A does.
+    redis.stop();
+    let _b1 = b.client(&room).await;
+    let _b2 = b.client(&room).await;
+    refused_as_room_full(&b.ws_url(&room)).await;
+    refused_as_room_full(&a.ws_url(&room)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_limit_counts_the_whole_cluster() {
+    let database = fresh_database().await;
+    let redis = required(REDIS_URL_ENV);
+    let three_per_address = |c: &mut tandem_server::Config| c.max_connections_per_ip = 3;
+    let a = node_with(&database, &redis, three_per_address).await;
+    let b = node_with(&database, &redis, three_per_address).await;
+
+    // Every test client comes from 127.0.0.1: two on node A and one on
+    // node B, in different rooms, use the address's three places.
+    let _a1 = a.client(&unique_room("addr")).await;
+    let _a2 = a.client(&unique_room("addr")).await;
+    let _b1 = b.client(&unique_room("addr")).await;
+    let mut refused = Client::upgrade_only(&b.ws_url(&unique_room("addr")))
+        .await
+        .expect("upgrade");
+    let (code, reason) = refused.expect_close().await;
+    assert_eq!(code, CloseCode::TryAgainLater, "{reason}");
+    assert!(
+        reason.contains("too many connections from your address"),
+        "{reason}"
+    );
+    assert!(
+        tandem_shared::close::retry_after(&reason).is_some_and(|s| (5..=20).contains(&s)),
+        "{reason}"
+    );
+}

@@ -491,6 +491,9 @@ impl Workspace {
                 .env(E2E_CHROMEDRIVER_ENV, &chromedriver)
                 .env(E2E_SERVER_ENV, self.target_dir().join("release/tandem"))
                 .env(INTEROP_DIR_ENV, &interop);
+            // The cluster browser test runs nodes on them, as the
+            // integration tests do.
+            services.export(&mut e2e);
             run(&mut e2e)
         })
     }

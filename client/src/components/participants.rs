@@ -108,7 +108,10 @@ fn avatar(name: &str, color: &str, is_you: bool) -> impl IntoView + use<> {
             data-tooltip=full
             style=format!("--peer: {}", safe_color(color))
         >
-            <span aria-hidden="true">{initials(name)}</span>
+            // Uppercased by the browser, not by `initials` (see there).
+            <span aria-hidden="true" style="text-transform: uppercase">
+                {initials(name)}
+            </span>
         </span>
     }
 }
