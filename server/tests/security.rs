@@ -377,7 +377,7 @@ async fn invalid_utf8_in_a_text_frame_closes_with_a_reason() {
     );
     a.send_raw(Message::Frame(frame)).await;
     let (code, reason) = a.expect_close().await;
-    assert_eq!(code, CloseCode::BadMessage, "{reason}");
+    assert_eq!(code, CloseCode::InvalidPayload, "{reason}");
     assert!(reason.contains("UTF-8"), "{reason}");
     let b = server.client("utf8").await;
     assert_eq!(b.content(), "");
