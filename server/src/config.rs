@@ -130,11 +130,14 @@ pub struct Config {
     #[arg(long, env = "TANDEM_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
-    /// Most open WebSocket connections from one IP address (1013 past it); with `--redis-url`, counted across the cluster (local counts while Redis is unreachable).
+    /// Most open WebSocket connections from one IP address (1013 past it);
+    /// with `--redis-url`, counted across the cluster (local counts while
+    /// Redis is unreachable).
     #[arg(long, env = "TANDEM_MAX_CONNECTIONS_PER_IP", default_value_t = 200)]
     pub max_connections_per_ip: usize,
 
-    /// Most connections in one room (1013 past it); with `--redis-url`, counted across the cluster (local counts while Redis is unreachable).
+    /// Most connections in one room (1013 past it); with `--redis-url`,
+    /// counted across the cluster (local counts while Redis is unreachable).
     #[arg(long, env = "TANDEM_MAX_ROOM_CONNECTIONS", default_value_t = 500)]
     pub max_room_connections: usize,
 

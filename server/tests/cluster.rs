@@ -574,10 +574,12 @@ async fn a_room_limit_counts_the_whole_cluster_and_falls_back_to_local_counts() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_limit_counts_the_whole_cluster() {
     let database = fresh_database().await;
-    let redis = required(REDIS_URL_ENV);
+    // A Redis of its own: every test's clients come from 127.0.0.1, so on
+    // the shared one the other tests' connections would count too.
+    let redis = PrivateRedis::start();
     let three_per_address = |c: &mut tandem_server::Config| c.max_connections_per_ip = 3;
-    let a = node_with(&database, &redis, three_per_address).await;
-    let b = node_with(&database, &redis, three_per_address).await;
+    let a = node_with(&database, &redis.url(), three_per_address).await;
+    let b = node_with(&database, &redis.url(), three_per_address).await;
 
     // Every test client comes from 127.0.0.1: two on node A and one on
     // node B, in different rooms, use the address's three places.
@@ -597,4 +599,46 @@ async fn an_address_limit_counts_the_whole_cluster() {
         tandem_shared::close::retry_after(&reason).is_some_and(|s| (5..=20).contains(&s)),
         "{reason}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_a_node_with_a_short_retry_hint_and_its_clients_resume_elsewhere() {
+    let database = fresh_database().await;
+    let redis = required(REDIS_URL_ENV);
+    let dir = TempDir::new("cluster-drain");
+    let mut draining = TandemProcess::start(
+        dir.path(),
+        &[
+            "--store",
+            "postgres",
+            "--database-url",
+            &database,
+            "--redis-url",
+            &redis,
+        ],
+    );
+    let survivor = node(&database, &redis).await;
+    let room = unique_room("drain");
+    let mut leaving = Client::connect(&draining.ws_url(&room)).await;
+    let staying = survivor.client(&room).await;
+    let typed = markers("d", 10);
+    type_chunks(&mut leaving, &typed).await;
+    leaving.wait_saved().await;
+
+    draining.signal("TERM");
+    let (code, reason) = leaving.expect_close().await;
+    assert_eq!(code, CloseCode::GoingAway, "{reason}");
+    assert!(
+        tandem_shared::close::retry_after(&reason).is_some_and(|s| s <= 2),
+        "a drain hints a return within 2 s: {reason}"
+    );
+    assert!(draining.wait_exit(DEADLINE).await.success());
+
+    // It comes back on the other node (the load balancer's choice once the
+    // drained node stops listening) with nothing lost.
+    let doc = leaving.doc().clone();
+    let back = Client::connect_with(&survivor.ws_url(&room), doc).await;
+    let mut clients = vec![back, staying];
+    let text = converge(&mut clients, &typed).await;
+    assert_each_once(&text, &typed);
 }

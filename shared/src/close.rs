@@ -15,7 +15,7 @@ use std::fmt;
 pub enum CloseCode {
     /// 1000: the connection ends on purpose.
     Normal,
-    /// 1001: the server is shutting down; reconnect shortly.
+    /// 1001: the server is shutting down; the reason carries a short retry hint.
     GoingAway,
     /// 1002: the WebSocket framing was violated.
     ProtocolError,
@@ -88,8 +88,8 @@ pub static TABLE: [CloseSpec; 16] = [
         CloseCode::GoingAway,
         1001,
         "going away",
-        "the server is shutting down (after the room committed what the client sent)",
-        Reconnect::Backoff,
+        "the server is shutting down (after the room committed what the client sent); the reason ends with `retry after N s`, N from 0 to 2 at random, so a drained node's clients come back at once, spread, through the load balancer to another node",
+        Reconnect::AfterHint,
     ),
     spec(
         CloseCode::ProtocolError,

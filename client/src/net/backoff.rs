@@ -164,6 +164,19 @@ mod tests {
     }
 
     #[test]
+    fn a_draining_server_hints_a_quick_return() {
+        let drain = Close::with_retry_after(CloseCode::GoingAway, "server is shutting down", 1);
+        let random = || panic!("the schedule must not be consulted");
+        assert_eq!(
+            plan(drain.code.number(), &drain.reason, 4, random),
+            RetryPlan::After {
+                delay_ms: 1_000,
+                hinted: true
+            }
+        );
+    }
+
+    #[test]
     fn every_code_follows_its_row_of_the_close_table() {
         for row in &close::TABLE {
             let plan = plan(row.number, "", 1, || 0.5);
@@ -178,7 +191,7 @@ mod tests {
         }
         // Only the codes the table says carry a hint are read for one.
         assert_eq!(
-            plan(CloseCode::GoingAway.number(), "retry after 9 s", 1, || 0.5),
+            plan(CloseCode::Internal.number(), "retry after 9 s", 1, || 0.5),
             RetryPlan::After {
                 delay_ms: 500,
                 hinted: false

@@ -12,7 +12,9 @@
 //! counts, atomically: two nodes admitting at once cannot both take the
 //! last place. A connection that leaves lowers the local count at once and
 //! the mirror at the next beat (up to [`BEAT`](super::liveness::BEAT)
-//! late, the only way the cluster-wide count can run high).
+//! late, the only way the cluster-wide count can run high). The rewrite and
+//! admissions' writes take turns on `Shared::lookups`, so an older snapshot
+//! never overwrites a newer count.
 //!
 //! When Redis does not answer within [`CHECK_TIMEOUT`], admission falls
 //! back to the local counts (the room actor's and the per-address bound
@@ -215,6 +217,9 @@ pub(super) async fn mirror(
     conn: &mut MultiplexedConnection,
 ) -> redis::RedisResult<()> {
     let key = conns_key(&shared.node);
+    // Held until the rewrite is done: an admission's write then lands
+    // wholly before or after it, never overwritten by an older snapshot.
+    let _writes = shared.lookups.lock().await;
     let counts = shared.counts.snapshot();
     let mut pipe = redis::pipe();
     pipe.atomic().cmd("DEL").arg(&key).ignore();
@@ -238,7 +243,13 @@ pub(super) async fn forget(shared: &Shared) {
             .query_async::<()>(&mut conn)
             .await
     };
-    if let Err(err) = removed.await {
-        tracing::debug!(error = %err, "could not forget this node's connection counts");
+    // Bounded: a Redis that does not answer must not hold up the exit (the
+    // hash expires with the TTL anyway).
+    match tokio::time::timeout(CHECK_TIMEOUT, removed).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            tracing::debug!(error = %err, "could not forget this node's connection counts");
+        }
+        Err(_) => tracing::debug!("forgetting this node's connection counts timed out"),
     }
 }

@@ -88,10 +88,7 @@ pub(super) async fn handle_socket(
                 return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
             }
             HelloEnd::Shutdown => {
-                let going_away = Close::new(
-                    CloseCode::GoingAway,
-                    "server is shutting down; reconnect shortly",
-                );
+                let going_away = going_away();
                 return turn_away(
                     Some(going_away),
                     outbox,
@@ -139,10 +136,7 @@ pub(super) async fn handle_socket(
                 // Let the room commit what this client sent, so its last
                 // `saved` goes out before the close.
                 let _ = timeout(config.shutdown_timeout, handle.flush()).await;
-                let going_away = Close::new(
-                    CloseCode::GoingAway,
-                    "server is shutting down; reconnect shortly",
-                );
+                let going_away = going_away();
                 // Queued behind the data (the last `saved` goes out first),
                 // so counted here rather than by `Outbox::close`.
                 let counted = going_away.clone();
@@ -152,7 +146,8 @@ pub(super) async fn handle_socket(
                 {
                     count_disconnect(&counted);
                 } else {
-                    outbox.close(Close::new(CloseCode::GoingAway, "server is shutting down"));
+                    // The same close, on its own (the queue is full).
+                    outbox.close(counted);
                 }
             }
             let _ = handle.send(RoomCmd::Leave { client }).await;
@@ -164,10 +159,7 @@ pub(super) async fn handle_socket(
             ReadEnd::ServerClosed
         }
         Err(JoinRefused::Gone) if state.shutdown.is_cancelled() => {
-            outbox.close(Close::new(
-                CloseCode::GoingAway,
-                "server is shutting down; reconnect shortly",
-            ));
+            outbox.close(going_away());
             ReadEnd::ServerClosed
         }
         Err(JoinRefused::Gone) => {
@@ -189,6 +181,17 @@ pub(super) async fn handle_socket(
         let _ = timeout(CLOSE_GRACE, writer).await;
     }
     info!(?end, "connection closed");
+}
+
+/// The close of a draining server: 1001 with a retry hint of 0 to 2 s,
+/// spread at random, so its clients come back at once but not all in the
+/// same instant, through the load balancer to a node that is still up.
+fn going_away() -> Close {
+    Close::with_retry_after(
+        CloseCode::GoingAway,
+        "server is shutting down",
+        fastrand::u32(0..=2),
+    )
 }
 
 /// Ends a connection that was not let in: closes it with `close` (`None`
