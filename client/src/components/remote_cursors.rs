@@ -201,7 +201,7 @@ fn align(editor: NodeRef<Textarea>, mirror: NodeRef<Div>) {
 /// else in the client needs, and both print the shortest exact form.
 fn css_px(px: f64) -> String {
     let number = js_sys::Number::from(px)
-        .to_string(10)
+        .to_string_with_radix(10)
         .map_or_else(|_| String::from("0"), String::from);
     number + "px"
 }
