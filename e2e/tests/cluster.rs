@@ -12,95 +12,16 @@
 //! xtask test` provides them); fails, never skips, without them. nginx is
 //! `TANDEM_TEST_NGINX` or `/usr/sbin/nginx`.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use tandem_e2e::{DEADLINE, Page, ServerProcess, run_test, tid};
+use tandem_testkit::Nginx;
 
 const DATABASE_URL_ENV: &str = "TANDEM_TEST_DATABASE_URL";
 const REDIS_URL_ENV: &str = "TANDEM_TEST_REDIS_URL";
-const NGINX_ENV: &str = "TANDEM_TEST_NGINX";
 
 fn required(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: the cluster browser test needs PostgreSQL and Redis (`cargo xtask test` provides them)")
     })
-}
-
-/// nginx running `deploy/nginx.conf` with its two upstream servers
-/// replaced by `nodes` and its listen port by a free one; killed on drop.
-struct Nginx {
-    base: String,
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Nginx {
-    fn start(nodes: [&str; 2]) -> Self {
-        let binary = std::env::var(NGINX_ENV).unwrap_or_else(|_| "/usr/sbin/nginx".into());
-        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
-        let config = std::fs::read_to_string(&source).expect("read deploy/nginx.conf");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let upstreams: Vec<String> = config
-            .lines()
-            .filter(|l| l.trim_start().starts_with("server 127.0.0.1:"))
-            .map(str::to_string)
-            .collect();
-        assert_eq!(
-            upstreams.len(),
-            2,
-            "deploy/nginx.conf names two upstream servers"
-        );
-        let mut config = config.replace("listen 8080;", &format!("listen 127.0.0.1:{port};"));
-        for (line, node) in upstreams.iter().zip(nodes) {
-            let address = line.split_whitespace().nth(1).expect("an address");
-            config = config.replacen(line.as_str(), &line.replacen(address, node, 1), 1);
-        }
-        let dir = tandem_e2e::scratch_dir("nginx");
-        std::fs::create_dir_all(dir.join("logs")).expect("logs dir");
-        let file = dir.join("nginx.conf");
-        std::fs::write(&file, config).expect("write the config");
-        let globals = format!(
-            "daemon off; pid {0}/nginx.pid; error_log {0}/error.log;",
-            dir.display()
-        );
-        let child = Command::new(&binary)
-            .arg("-c")
-            .arg(&file)
-            .arg("-p")
-            .arg(format!("{}/", dir.display()))
-            .args(["-g", &globals])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary} (set {NGINX_ENV}): {e}"));
-        let deadline = std::time::Instant::now() + DEADLINE;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "nginx did not listen: {}",
-                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
-            child,
-            dir,
-        }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// How many rooms `node` has loaded, from its `/metrics`.
@@ -157,7 +78,7 @@ async fn two_browsers_on_different_nodes_see_each_others_typing_and_carets() {
             let path = format!("/d/e2e-cluster-{:08x}", fastrand_u32());
             let editor = tid("editor");
 
-            let a = ctx.page_on(&nginx.base).await;
+            let a = ctx.page_on(&nginx.base()).await;
             a.open_editor(&path).await;
             a.set_name("Ada").await;
             // The node nginx chose holds the room; B goes to the other.

@@ -11,94 +11,8 @@
 
 mod cluster_support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use cluster_support::*;
-use tandem_testkit::{Client, DEADLINE, TempDir, TestServer, socket};
-
-const NGINX_ENV: &str = "TANDEM_TEST_NGINX";
-
-/// nginx running `deploy/nginx.conf` in front of `nodes`; killed on drop.
-struct Proxy {
-    port: u16,
-    child: Child,
-    dir: TempDir,
-}
-
-impl Proxy {
-    fn start(nodes: &[&TestServer]) -> Self {
-        let binary = std::env::var(NGINX_ENV).unwrap_or_else(|_| "/usr/sbin/nginx".into());
-        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
-        let config = std::fs::read_to_string(&source).expect("read deploy/nginx.conf");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let upstreams: Vec<String> = config
-            .lines()
-            .filter(|l| l.trim_start().starts_with("server 127.0.0.1:"))
-            .map(str::to_string)
-            .collect();
-        assert_eq!(
-            upstreams.len(),
-            2,
-            "deploy/nginx.conf names two upstream servers"
-        );
-        let mut config = config.replace("listen 8080;", &format!("listen 127.0.0.1:{port};"));
-        for (line, node) in upstreams.iter().zip(nodes) {
-            let ours = line.replacen(
-                line.split_whitespace().nth(1).expect("an address"),
-                &node.addr.to_string(),
-                1,
-            );
-            config = config.replacen(line.as_str(), &ours, 1);
-        }
-        let dir = TempDir::new("cluster-nginx");
-        std::fs::create_dir_all(dir.path().join("logs")).expect("logs dir");
-        let file = dir.path().join("nginx.conf");
-        std::fs::write(&file, config).expect("write the config");
-        let globals = format!(
-            "daemon off; pid {0}/nginx.pid; error_log {0}/error.log;",
-            dir.path().display()
-        );
-        let child = Command::new(&binary)
-            .arg("-c")
-            .arg(&file)
-            .arg("-p")
-            .arg(format!("{}/", dir.path().display()))
-            .args(["-g", &globals])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary} (set {NGINX_ENV}): {e}"));
-        let deadline = std::time::Instant::now() + DEADLINE;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "nginx did not listen: {}",
-                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { port, child, dir }
-    }
-
-    fn ws_url(&self, room: &str) -> String {
-        tandem_shared::RoomId::new(room)
-            .expect("room name")
-            .ws_url(&format!("ws://127.0.0.1:{}", self.port))
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = &self.dir;
-    }
-}
+use tandem_testkit::{Client, Nginx, socket};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_keeps_each_room_on_one_node_and_moves_it_when_the_node_stops() {
@@ -106,11 +20,11 @@ async fn nginx_keeps_each_room_on_one_node_and_moves_it_when_the_node_stops() {
     let redis = required(REDIS_URL_ENV);
     let mut a = node(&database, &redis).await;
     let b = node(&database, &redis).await;
-    let proxy = Proxy::start(&[&a, &b]);
+    let proxy = Nginx::start([&a.addr.to_string(), &b.addr.to_string()]);
 
     // A browser's upgrade: its Origin is the proxy's address, which the
     // node sees as Host only if the proxy passes the port along.
-    let origin = format!("http://127.0.0.1:{}", proxy.port);
+    let origin = proxy.base();
     let room = unique_room("origin");
     let upgraded = socket::open_with_headers(&proxy.ws_url(&room), &[("Origin", &origin)]).await;
     assert!(

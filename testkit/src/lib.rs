@@ -15,12 +15,14 @@
 
 mod client;
 pub mod edit;
+mod nginx;
 mod server;
 pub mod socket;
 mod temp;
 mod wait;
 
 pub use client::Client;
+pub use nginx::{NGINX_ENV, Nginx};
 pub use server::{Storage, TEST_SECRET, TestServer, test_config, test_keys};
 pub use temp::TempDir;
 pub use wait::{DEADLINE, eventually};
