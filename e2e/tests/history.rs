@@ -5,7 +5,6 @@
 //! the server refuses a restore without the edit key.
 
 use tandem_e2e::{DEADLINE, Page, run_test, tid};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// WebDriver's codes for the keys the list answers to.
 const ARROW_DOWN: &str = "\u{E015}";
@@ -47,31 +46,7 @@ async fn post(
     key: Option<&str>,
     body: &str,
 ) -> (u16, String) {
-    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(DEADLINE, exchange)
-        .await
-        .expect("an answer within the deadline")
-        .expect("the request went through");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    (status, body.to_owned())
+    tandem_testkit::http(addr, "POST", path, key, body).await
 }
 
 const FIRST_ROW: &str =

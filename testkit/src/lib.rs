@@ -23,6 +23,6 @@ mod wait;
 
 pub use client::Client;
 pub use nginx::{NGINX_ENV, Nginx};
-pub use server::{Storage, TEST_SECRET, TestServer, test_config, test_keys};
+pub use server::{Storage, TEST_SECRET, TestServer, http, test_config, test_keys};
 pub use temp::TempDir;
 pub use wait::{DEADLINE, eventually};

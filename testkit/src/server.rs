@@ -230,30 +230,51 @@ impl TestServer {
     /// `GET path` (e.g. `/api/rooms/r/text?key=…`) as a plain HTTP client:
     /// the status and the body. Fails the test if the server cannot be reached.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let attempt = async {
-            let mut stream = TcpStream::connect(self.addr).await?;
-            let request = format!(
-                "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                self.addr
-            );
-            stream.write_all(request.as_bytes()).await?;
-            let mut response = Vec::new();
-            stream.read_to_end(&mut response).await?;
-            Ok::<_, std::io::Error>(response)
-        };
-        let response = match tokio::time::timeout(DEADLINE, attempt).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(err)) => panic!("GET {}{path} failed: {err}", self.base),
-            Err(_) => panic!("GET {}{path} got no answer within {DEADLINE:?}", self.base),
-        };
-        parse_response(&response).unwrap_or_else(|| {
-            panic!(
-                "GET {}{path}: not an HTTP response: {:?}",
-                self.base,
-                String::from_utf8_lossy(&response)
-            )
-        })
+        http(self.addr, "GET", path, None, "").await
     }
+}
+
+/// One HTTP/1.1 request to `addr` over a fresh connection, with the share
+/// `key` as `Authorization: Bearer` if given and `body` as JSON (on every
+/// method but a bodiless `GET`): the status and the (de-chunked) body. Fails the test if the
+/// server cannot be reached or answers no HTTP within [`DEADLINE`].
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+    let content = if method == "GET" && body.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}{content}\r\n{body}"
+    );
+    let attempt = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    let response = match tokio::time::timeout(DEADLINE, attempt).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => panic!("{method} http://{addr}{path} failed: {err}"),
+        Err(_) => panic!("{method} http://{addr}{path} got no answer within {DEADLINE:?}"),
+    };
+    parse_response(&response).unwrap_or_else(|| {
+        panic!(
+            "{method} http://{addr}{path}: not an HTTP response: {:?}",
+            String::from_utf8_lossy(&response)
+        )
+    })
 }
 
 impl Drop for TestServer {
