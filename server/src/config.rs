@@ -120,6 +120,13 @@ pub struct Config {
     #[arg(long, env = "TANDEM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or
+    /// networks, comma-separated: `127.0.0.1,10.0.0.0/8`). A connection from
+    /// one of them counts under the client address the proxy appended, for
+    /// the per-address bound and in logs; by default the header is ignored.
+    #[arg(long, env = "TANDEM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::forwarded::TrustedNet>,
+
     /// Secret that signs share-link keys (at least 32 characters). When unset,
     /// one is generated on first run and kept in `{data-dir}/secret.key`.
     #[arg(long, env = "TANDEM_SECRET", hide_env_values = true)]
@@ -256,6 +263,7 @@ impl Default for Config {
             ws_send_buffer: 128 * 1024,
             shutdown_timeout: Duration::from_secs(10),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             secret: None,
             max_connections: 10_000,
             max_connections_per_ip: 200,

@@ -19,6 +19,7 @@
 //! | [`bus`] | Redis Streams between the nodes of a cluster |
 //! | [`access`] | share-link keys and what they allow |
 //! | [`limits`] | connection bounds |
+//! | [`forwarded`] | the client's address behind trusted proxies (`X-Forwarded-For`) |
 //! | [`metrics`] | the Prometheus catalogue |
 //! | [`shutdown`], [`telemetry`] | signals; logging |
 
@@ -27,6 +28,7 @@ pub mod api;
 pub mod bus;
 pub mod config;
 mod error;
+pub mod forwarded;
 pub mod http;
 pub mod limits;
 pub mod metrics;

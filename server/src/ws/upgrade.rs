@@ -26,6 +26,7 @@ use super::admission::{admit, count_refused};
 use super::connection::handle_socket;
 use super::handshake::{SocketOptions, Upgrade};
 use crate::AppState;
+use crate::forwarded::client_ip;
 use crate::room::Dialect;
 
 /// Query parameters of `GET /ws/{room}` and `GET /yjs/{room}`.
@@ -98,11 +99,18 @@ fn upgrade(
         count_refused("key_in_url");
         return refused;
     }
+    let ip = match client_ip(peer.ip(), &headers, &state.config.trusted_proxies) {
+        Ok(ip) => ip,
+        Err(err) => {
+            count_refused("forwarded_for");
+            return (StatusCode::BAD_REQUEST, format!("{err}\n")).into_response();
+        }
+    };
     if state.shutdown.is_cancelled() {
         count_refused("shutting_down");
         return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down\n").into_response();
     }
-    let admission = admit(&state.limits, peer.ip());
+    let admission = admit(&state.limits, ip);
     let config = &state.config;
     // tungstenite's defaults (128 KiB read buffer, allocated at the upgrade)
     // cost ~140 KiB per idle connection. Frames here are small: the buffer
@@ -125,7 +133,7 @@ fn upgrade(
     let client = state.next_client_id();
     // Counted from the upgrade on, so shutdown waits for this connection too.
     let tracked = state.connections.token();
-    let span = tracing::info_span!("conn", %room, %client, ip = %peer.ip());
+    let span = tracing::info_span!("conn", %room, %client, %ip);
     ws.respond(options, move |socket| {
         async move {
             let url_key = params.key;
