@@ -8,6 +8,10 @@
 //! the stream) each record when the update shows in their text. The next
 //! update goes once both have it, so the figures are latencies, not queueing.
 //! Both readers are in this process: one monotonic clock.
+//!
+//! [`start_node`] is also how the bench's cluster section
+//! ([`crate::cluster_suite`]) starts its nodes: the suite's limits lifted
+//! ([`crate::procs::TANDEM_LOAD_FLAGS`]), optionally pinned to a CPU.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -18,8 +22,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tandem_testkit::Client;
 
-use crate::procs::listening_addr;
+use crate::procs::{TANDEM_LOAD_FLAGS, listening_addr};
 use crate::stats::Latencies;
+use crate::target::{ServerKind, Target};
 
 /// One cluster latency run.
 #[derive(Debug, Clone)]
@@ -34,6 +39,8 @@ pub struct ClusterSpec {
     pub redis_url: String,
     /// Updates sent, one at a time.
     pub updates: usize,
+    /// CPU to pin the nodes to (`taskset -c`), if any.
+    pub cpu: Option<usize>,
 }
 
 /// What a run measured.
@@ -43,12 +50,42 @@ pub struct ClusterResult {
     pub same_node: Latencies,
     /// Writer on A to a reader on B.
     pub cross_node: Latencies,
+    /// Whether the writer, both readers and a fresh client on each node
+    /// ended with the same text.
+    pub converged: bool,
 }
 
 /// A node process; killed when dropped.
-struct Node {
+#[derive(Debug)]
+pub struct Node {
     child: Child,
-    addr: SocketAddr,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Node {
+    /// Its process id (the server itself: `taskset` execs it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Where to connect.
+    pub fn target(&self) -> Target {
+        Target {
+            kind: ServerKind::Tandem,
+            addr: self.addr,
+        }
+    }
+
+    /// Resident memory, KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        crate::procs::rss_kib(self.pid())
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
 }
 
 impl Drop for Node {
@@ -58,18 +95,30 @@ impl Drop for Node {
     }
 }
 
-fn start_node(spec: &ClusterSpec, name: &str) -> anyhow::Result<Node> {
+/// Starts one node named `name` (its data directory under the scratch
+/// folder) on the spec's PostgreSQL and Redis, with the suite's limits
+/// lifted; returns once it listens.
+pub fn start_node(spec: &ClusterSpec, name: &str) -> anyhow::Result<Node> {
     let data_dir = spec.scratch.join(name);
     std::fs::create_dir_all(&data_dir)?;
-    let mut child = Command::new(&spec.tandem_bin)
+    let mut cmd = match spec.cpu {
+        Some(cpu) => {
+            let mut cmd = Command::new("taskset");
+            cmd.arg("-c").arg(cpu.to_string()).arg(&spec.tandem_bin);
+            cmd
+        }
+        None => Command::new(&spec.tandem_bin),
+    };
+    let mut child = cmd
         .args(["--listen", "127.0.0.1:0", "--store", "postgres"])
         .arg("--data-dir")
         .arg(&data_dir)
         .args(["--static-dir", "/nonexistent"])
         .args(["--log", "warn,tandem=info,tandem_server=warn"])
+        .args(TANDEM_LOAD_FLAGS)
         .env("TANDEM_DATABASE_URL", &spec.database_url)
         .env("TANDEM_REDIS_URL", &spec.redis_url)
-        // One secret for both nodes, as a cluster needs.
+        // One secret for every node, as a cluster needs.
         .env("TANDEM_SECRET", "cluster-bench-secret-cluster-bench-secret")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -103,21 +152,44 @@ fn start_node(spec: &ClusterSpec, name: &str) -> anyhow::Result<Node> {
 pub async fn run(spec: &ClusterSpec) -> anyhow::Result<ClusterResult> {
     let a = start_node(spec, "node-a")?;
     let b = start_node(spec, "node-b")?;
+    latency(a.addr, b.addr, spec.updates).await
+}
+
+/// Writer on node `a`, readers on `a` and on `b`, `updates` updates one at
+/// a time (after 20 warm-up ones). The test client panics on a protocol
+/// error or a missed deadline; the run is in a task of its own, so that
+/// comes back as an error, not an abort.
+pub async fn latency(
+    a: SocketAddr,
+    b: SocketAddr,
+    updates: usize,
+) -> anyhow::Result<ClusterResult> {
+    tokio::spawn(latency_inner(a, b, updates))
+        .await
+        .map_err(|e| anyhow::anyhow!("the latency run failed: {e}"))?
+}
+
+async fn latency_inner(
+    a: SocketAddr,
+    b: SocketAddr,
+    updates: usize,
+) -> anyhow::Result<ClusterResult> {
     let room = format!("cluster-bench-{:08x}", fastrand::u32(..));
-    let url = |node: &Node| {
+    let url = |addr: SocketAddr| {
         tandem_shared::RoomId::new(&room)
-            .map(|r| r.ws_url(&format!("ws://{}", node.addr)))
+            .map(|r| r.ws_url(&format!("ws://{addr}")))
             .map_err(|e| anyhow::anyhow!("room name: {e}"))
     };
-    let mut writer = Client::connect(&url(&a)?).await;
-    let mut on_a = Client::connect(&url(&a)?).await;
-    let mut on_b = Client::connect(&url(&b)?).await;
+    let mut writer = Client::connect(&url(a)?).await;
+    let mut on_a = Client::connect(&url(a)?).await;
+    let mut on_b = Client::connect(&url(b)?).await;
     let mut result = ClusterResult {
         same_node: Latencies::new(),
         cross_node: Latencies::new(),
+        converged: false,
     };
     // Warm-up: the room is loaded and subscribed on both nodes.
-    for k in 0..spec.updates + 20 {
+    for k in 0..updates + 20 {
         let marker = format!("[{k}]");
         let end = writer.len();
         let sent = Instant::now();
@@ -140,104 +212,13 @@ pub async fn run(spec: &ClusterSpec) -> anyhow::Result<ClusterResult> {
         }
     }
     writer.wait_saved().await;
+    let text = writer.content();
+    let fresh_a = Client::connect(&url(a)?).await.content();
+    let fresh_b = Client::connect(&url(b)?).await.content();
+    result.converged = [on_a.content(), on_b.content(), fresh_a, fresh_b]
+        .iter()
+        .all(|t| *t == text);
     Ok(result)
-}
-
-/// Fan-out across nodes: one writer on node A sends `updates` updates at
-/// `rate` per second; `readers` clients spread round-robin over `nodes`
-/// (all on A when it is one node) record when each shows in their text.
-pub async fn fanout(
-    nodes: &[SocketAddr],
-    readers: usize,
-    updates: usize,
-    rate: f64,
-) -> anyhow::Result<Latencies> {
-    use std::sync::{Arc, Mutex};
-    let room = format!("cluster-fanout-{:08x}", fastrand::u32(..));
-    let url = |addr: &SocketAddr| {
-        tandem_shared::RoomId::new(&room)
-            .map(|r| r.ws_url(&format!("ws://{addr}")))
-            .map_err(|e| anyhow::anyhow!("room name: {e}"))
-    };
-    let first = nodes.first().context("no nodes")?;
-    let mut writer = Client::connect(&url(first)?).await;
-    let sent: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; updates]));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..readers {
-        let mut reader = Client::connect(&url(&nodes[i % nodes.len()])?).await;
-        let sent = sent.clone();
-        tasks.spawn(async move {
-            let mut latencies = Latencies::new();
-            let mut next = 0;
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while next < updates && Instant::now() < deadline {
-                reader.step(Duration::from_millis(50)).await;
-                let text = reader.content();
-                while next < updates && text.contains(&format!("[{next}]")) {
-                    let at = sent.lock().map(|s| s[next]).unwrap_or(None);
-                    if let Some(at) = at {
-                        latencies.record(at.elapsed());
-                    }
-                    next += 1;
-                }
-            }
-            (latencies, next)
-        });
-    }
-    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
-    let start = Instant::now();
-    for k in 0..updates {
-        let due = start + interval * k as u32;
-        tokio::time::sleep_until(due.into()).await;
-        let end = writer.len();
-        if let Ok(mut s) = sent.lock() {
-            s[k] = Some(Instant::now());
-        }
-        writer.insert(end, &format!("[{k}]")).await;
-        writer.drain().await;
-    }
-    let mut all = Latencies::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (latencies, got) = joined.context("a reader task failed")?;
-        anyhow::ensure!(
-            got == updates,
-            "a reader received {got} of {updates} updates"
-        );
-        all.merge(&latencies);
-    }
-    writer.wait_saved().await;
-    Ok(all)
-}
-
-/// Fan-out over three nodes against the same on one node, both on the
-/// same PostgreSQL and Redis: Markdown rows.
-pub async fn fanout_section(
-    spec: &ClusterSpec,
-    readers: usize,
-    updates: usize,
-    rate: f64,
-) -> anyhow::Result<String> {
-    let nodes = [
-        start_node(spec, "fan-a")?,
-        start_node(spec, "fan-b")?,
-        start_node(spec, "fan-c")?,
-    ];
-    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
-    let one = fanout(&addrs[..1], readers, updates, rate).await?;
-    let three = fanout(&addrs, readers, updates, rate).await?;
-    let row = |what: &str, l: &Latencies| match l.summary() {
-        Some(s) => format!(
-            "| {what} | {} | {:.2} | {:.2} | {:.2} |\n",
-            s.count, s.p50_ms, s.p99_ms, s.max_ms
-        ),
-        None => format!("| {what} | 0 | – | – | – |\n"),
-    };
-    Ok(format!(
-        "One writer on node A at {rate} updates/s ({updates} updates), {readers} readers:\n\n\
-         | readers on | receipts | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n{}{}",
-        row("one node (A)", &one),
-        row("three nodes (round-robin)", &three),
-    ))
 }
 
 /// The result as Markdown rows.

@@ -92,10 +92,24 @@ pub async fn connect_all(
     room: &str,
     clients: usize,
 ) -> anyhow::Result<Vec<Synced>> {
-    target.prepare_room(room).await?;
+    connect_spread(&[target], room, clients).await
+}
+
+/// Opens `clients` synced connections to `room`, client `i` on
+/// `targets[i % targets.len()]` (the nodes of a cluster, round-robin).
+pub async fn connect_spread(
+    targets: &[Target],
+    room: &str,
+    clients: usize,
+) -> anyhow::Result<Vec<Synced>> {
+    anyhow::ensure!(!targets.is_empty(), "no server to connect to");
+    for target in targets {
+        target.prepare_room(room).await?;
+    }
     let gate = Arc::new(Semaphore::new(CONNECT_PARALLEL));
     let mut set = JoinSet::new();
     for i in 0..clients {
+        let target = targets[i % targets.len()];
         let (gate, room) = (gate.clone(), room.to_string());
         set.spawn(async move {
             let _permit = gate.acquire_owned().await;
@@ -134,11 +148,25 @@ pub async fn run(
     spec: &FanoutSpec,
     server_pid: Option<u32>,
 ) -> anyhow::Result<FanoutResult> {
+    run_spread(&[target], room, spec, server_pid.as_slice()).await
+}
+
+/// Runs `spec` in `room` with client `i` on `targets[i % targets.len()]`:
+/// the writers (clients `0..W`) and the readers both spread over the nodes
+/// of a cluster. Server CPU is the sum over `server_pids`. The fresh client
+/// of the convergence check connects to every target in turn, so each node
+/// must serve the same text.
+pub async fn run_spread(
+    targets: &[Target],
+    room: &str,
+    spec: &FanoutSpec,
+    server_pids: &[u32],
+) -> anyhow::Result<FanoutResult> {
     anyhow::ensure!(
         spec.writers >= 1 && spec.writers <= spec.clients && spec.clients >= 2,
         "a fan-out run needs 1 ≤ writers ≤ clients and at least 2 clients"
     );
-    let synced = connect_all(target, room, spec.clients).await?;
+    let synced = connect_spread(targets, room, spec.clients).await?;
 
     let progress = Arc::new(Progress::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -172,7 +200,7 @@ pub async fn run(
     let per_writer = spec.rate / spec.writers as f64;
     let start = Instant::now() + Duration::from_millis(100);
     let end = start + spec.duration;
-    let server_cpu_before = server_pid.and_then(crate::procs::pid_cpu_secs);
+    let server_cpu_before = cpu_of(server_pids);
     let self_cpu_before = crate::procs::self_cpu_secs();
     let mut writers = Vec::new();
     for (w, sink, session, text) in writer_parts {
@@ -193,10 +221,7 @@ pub async fn run(
         idle_sinks.push(out.sink);
     }
     let wall = start.elapsed().as_secs_f64().max(1e-9);
-    let server_cpu = match (
-        server_cpu_before,
-        server_pid.and_then(crate::procs::pid_cpu_secs),
-    ) {
+    let server_cpu = match (server_cpu_before, cpu_of(server_pids)) {
         (Some(a), Some(b)) => Some((b - a) / wall),
         _ => None,
     };
@@ -273,9 +298,6 @@ pub async fn run(
     }
     drop(streams);
     drop(idle_sinks);
-    let fresh = conn::connect(&target, room, None, CONNECT_DEADLINE)
-        .await
-        .map(|s| s.content());
     let reference = texts.first().cloned().unwrap_or_default();
     let differing = texts.iter().filter(|t| **t != reference).count();
     let mut converged = differing == 0;
@@ -288,19 +310,29 @@ pub async fn run(
             lengths.iter().max().unwrap_or(&0),
         ));
     }
-    match fresh {
-        Ok(text) if text == reference => {}
-        Ok(text) => {
-            converged = false;
-            problems.push(format!(
-                "a fresh client's copy differs ({} vs {} characters)",
-                text.chars().count(),
-                reference.chars().count()
-            ));
-        }
-        Err(err) => {
-            converged = false;
-            problems.push(format!("a fresh client could not sync: {err:#}"));
+    for (n, target) in targets.iter().enumerate() {
+        let on = if targets.len() > 1 {
+            format!(" on node {}", n + 1)
+        } else {
+            String::new()
+        };
+        match conn::connect(target, room, None, CONNECT_DEADLINE)
+            .await
+            .map(|s| s.content())
+        {
+            Ok(text) if text == reference => {}
+            Ok(text) => {
+                converged = false;
+                problems.push(format!(
+                    "a fresh client's copy{on} differs ({} vs {} characters)",
+                    text.chars().count(),
+                    reference.chars().count()
+                ));
+            }
+            Err(err) => {
+                converged = false;
+                problems.push(format!("a fresh client{on} could not sync: {err:#}"));
+            }
         }
     }
     Ok(FanoutResult {
@@ -315,6 +347,17 @@ pub async fn run(
         server_cpu,
         loadgen_cpu,
     })
+}
+
+/// CPU time used so far by all of `pids`, seconds (`None` if any is unknown
+/// or there are none).
+fn cpu_of(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter()
+        .map(|&pid| crate::procs::pid_cpu_secs(pid))
+        .sum::<Option<f64>>()
 }
 
 /// What a writer hands back.

@@ -70,6 +70,51 @@ impl IdleResult {
 /// Connections opened at once.
 const PARALLEL: usize = 128;
 
+/// Idle connections held open by [`open`]; dropping it closes them.
+pub struct Opened {
+    /// The connections' sending halves (their readers run in tasks).
+    sinks: Vec<Sink>,
+    /// Tells the readers to stop.
+    stop: watch::Sender<bool>,
+    /// Counts readers whose connection ended.
+    progress: Arc<Progress>,
+    /// Why opening stopped short, if it did.
+    pub stopped: Option<String>,
+    /// Seconds spent opening.
+    pub open_secs: f64,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("opened", &self.sinks.len())
+            .field("stopped", &self.stopped)
+            .field("open_secs", &self.open_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Opened {
+    /// Connections open and synced when opening finished.
+    pub fn opened(&self) -> usize {
+        self.sinks.len()
+    }
+
+    /// Connections still open now.
+    pub fn alive(&self) -> usize {
+        self.sinks
+            .len()
+            .saturating_sub(self.progress.ended.load(Ordering::Relaxed) as usize)
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        // The readers end with their sockets; the sinks close with `self`.
+        let _ = self.stop.send(true);
+    }
+}
+
 /// Opens up to `spec.connections` idle connections to rooms `{prefix}-N`.
 pub async fn run(
     target: Target,
@@ -79,6 +124,35 @@ pub async fn run(
 ) -> anyhow::Result<IdleResult> {
     let rss_before_kib = procs::rss_kib(server_pid).unwrap_or(0);
     let self_before = procs::rss_kib(std::process::id()).unwrap_or(0);
+    let held = open(target, prefix, spec).await;
+    let opened = held.opened();
+
+    // Let the server finish whatever the handshakes started, then measure.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after_kib = procs::rss_kib(server_pid).unwrap_or(0);
+    let self_after = procs::rss_kib(std::process::id()).unwrap_or(0);
+    tokio::time::sleep(spec.hold).await;
+    let alive_after_hold = held.alive();
+    Ok(IdleResult {
+        asked: spec.connections,
+        opened,
+        stopped: held.stopped.clone(),
+        open_secs: held.open_secs,
+        rss_before_kib,
+        rss_after_kib,
+        alive_after_hold,
+        client_bytes_per_conn: if opened == 0 {
+            0.0
+        } else {
+            (self_after.saturating_sub(self_before) * 1024) as f64 / opened as f64
+        },
+    })
+}
+
+/// Opens up to `spec.connections` idle connections to rooms `{prefix}-N`
+/// (stopping at the first failure or when `spec.budget` is used up) and
+/// keeps them open, answering pings, until the result is dropped.
+pub async fn open(target: Target, prefix: &str, spec: &IdleSpec) -> Opened {
     let progress = Arc::new(Progress::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let gate = Arc::new(Semaphore::new(PARALLEL));
@@ -139,31 +213,11 @@ pub async fn run(
     while let Some(result) = set.join_next().await {
         collect(result, &mut stopped, &mut sinks);
     }
-    let open_secs = started.elapsed().as_secs_f64();
-    let opened = sinks.len();
-
-    // Let the server finish whatever the handshakes started, then measure.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after_kib = procs::rss_kib(server_pid).unwrap_or(0);
-    let self_after = procs::rss_kib(std::process::id()).unwrap_or(0);
-    tokio::time::sleep(spec.hold).await;
-    let ended = progress.ended.load(Ordering::Relaxed) as usize;
-    let alive_after_hold = opened.saturating_sub(ended);
-
-    let _ = stop_tx.send(true);
-    drop(sinks);
-    Ok(IdleResult {
-        asked: spec.connections,
-        opened,
+    Opened {
+        sinks,
+        stop: stop_tx,
+        progress,
         stopped,
-        open_secs,
-        rss_before_kib,
-        rss_after_kib,
-        alive_after_hold,
-        client_bytes_per_conn: if opened == 0 {
-            0.0
-        } else {
-            (self_after.saturating_sub(self_before) * 1024) as f64 / opened as f64
-        },
-    })
+        open_secs: started.elapsed().as_secs_f64(),
+    }
 }

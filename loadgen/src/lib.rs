@@ -15,7 +15,11 @@
 //! in process), [`history`] (version-history storage and speed, in process) and [`floor`] (what bare yrs does in
 //! process, the bound every server sits on). [`suite`] runs them all against
 //! every server into [`results`], with the [`machine`]'s facts, and
-//! [`report`] renders those into `docs/BENCHMARKS.md`. Apart from those,
+//! [`report`] renders those into `docs/BENCHMARKS.md`. The cluster section
+//! ([`cluster_suite`], rendered by [`cluster_report`]) runs real nodes on
+//! PostgreSQL and Redis: [`cluster`] starts them and times one writer
+//! against readers on two nodes, [`idle_workers`] holds idle connections
+//! across several node and load-generator processes. Apart from those,
 //! [`soak`] kills the server with SIGKILL over and over while clients type,
 //! and counts what was lost (`cargo xtask soak`).
 //!
@@ -24,12 +28,15 @@
 
 pub mod bigdoc;
 pub mod cluster;
+pub mod cluster_report;
+pub mod cluster_suite;
 pub mod conn;
 pub mod durable;
 pub mod fanout;
 pub mod floor;
 pub mod history;
 pub mod idle;
+pub mod idle_workers;
 pub mod machine;
 pub mod procs;
 pub mod report;

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use tandem_loadgen::cluster_suite::{self, ClusterConfig};
 use tandem_loadgen::fanout::FanoutSpec;
 use tandem_loadgen::procs::{self, Launcher};
 use tandem_loadgen::soak::{self, SoakSpec};
@@ -114,8 +116,46 @@ enum Cmd {
     /// it on the same data, and check that nothing acknowledged is lost.
     Soak(SoakArgs),
     /// Two Tandem nodes on one PostgreSQL and Redis: latency from a writer
-    /// on one node to a reader on the same node and on the other.
+    /// on one node to a reader on the same node and on the other. (The
+    /// whole cluster section: `bench --only cluster`.)
     Cluster(ClusterArgs),
+    /// Used by the cluster section of `bench`: open idle connections to one
+    /// node, print one JSON line, hold them until stdin closes, print
+    /// another and exit.
+    #[command(hide = true)]
+    IdleWorker(IdleWorkerArgs),
+}
+
+#[derive(Debug, Args)]
+struct IdleWorkerArgs {
+    /// The node (a loopback address).
+    #[arg(long)]
+    addr: std::net::SocketAddr,
+    /// Room name prefix.
+    #[arg(long)]
+    prefix: String,
+    /// Connections to open.
+    #[arg(long)]
+    connections: usize,
+    /// Connections per room.
+    #[arg(long, default_value_t = 50)]
+    per_room: usize,
+    /// Source addresses, 127.0.0.1 up to 127.0.0.N.
+    #[arg(long, default_value_t = 8)]
+    sources: u8,
+    /// Longest time to spend opening, seconds.
+    #[arg(long, default_value_t = 240.0)]
+    budget_secs: f64,
+}
+
+/// The parts of `tandem-load bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Section {
+    /// Every single-node section (Tandem and the peers): the whole report
+    /// is rewritten, the cluster section carried over when it does not run.
+    SingleNode,
+    /// The cluster section alone: spliced into the existing report.
+    Cluster,
 }
 
 #[derive(Debug, Args)]
@@ -135,15 +175,6 @@ struct ClusterArgs {
     /// Updates sent, one at a time.
     #[arg(long, default_value_t = 1000)]
     updates: usize,
-    /// Readers of the fan-out section (0: skip it).
-    #[arg(long, default_value_t = 99)]
-    fanout_readers: usize,
-    /// Updates the fan-out writer sends.
-    #[arg(long, default_value_t = 200)]
-    fanout_updates: usize,
-    /// The fan-out writer's rate, updates/s.
-    #[arg(long, default_value_t = 20.0)]
-    fanout_rate: f64,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +232,17 @@ struct BenchArgs {
     /// Do not pin servers and the load generator to separate CPUs.
     #[arg(long)]
     no_pin: bool,
+    /// Run only these sections (comma-separated): `cluster` alone is
+    /// spliced into the existing report, the rest of it untouched.
+    /// Default: all (the cluster section when PostgreSQL and Redis are given).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Section>,
+    /// PostgreSQL for the cluster section (`cargo xtask bench` sets the variable).
+    #[arg(long, env = "TANDEM_TEST_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Redis for the cluster section.
+    #[arg(long, env = "TANDEM_TEST_REDIS_URL", hide_env_values = true)]
+    redis_url: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -300,20 +342,35 @@ async fn run(command: Cmd, pinned: bool) -> anyhow::Result<()> {
                 database_url: args.database_url,
                 redis_url: args.redis_url,
                 updates: args.updates,
+                cpu: None,
             };
             let result = tandem_loadgen::cluster::run(&spec).await?;
             println!("{}", tandem_loadgen::cluster::render(&result, &spec));
-            if args.fanout_readers > 0 {
-                let section = tandem_loadgen::cluster::fanout_section(
-                    &spec,
-                    args.fanout_readers,
-                    args.fanout_updates,
-                    args.fanout_rate,
-                )
-                .await?;
-                println!("\n{section}");
-            }
+            anyhow::ensure!(
+                result.converged,
+                "the clients did not end with the same text"
+            );
             Ok(())
+        }
+        Cmd::IdleWorker(args) => {
+            anyhow::ensure!(
+                args.addr.ip().is_loopback(),
+                "tandem-load only talks to loopback addresses (127.0.0.0/8, ::1)"
+            );
+            // Up to the hard limit: the worker's share was sized for it.
+            let _ = rlimit::increase_nofile_limit(u64::MAX);
+            tandem_loadgen::idle_workers::serve(tandem_loadgen::idle_workers::WorkerSpec {
+                addr: args.addr,
+                prefix: args.prefix,
+                idle: tandem_loadgen::idle::IdleSpec {
+                    connections: args.connections,
+                    per_room: args.per_room,
+                    sources: args.sources,
+                    hold: Duration::ZERO,
+                    budget: Duration::from_secs_f64(args.budget_secs),
+                },
+            })
+            .await
         }
     }
 }
@@ -354,23 +411,74 @@ async fn bench(args: BenchArgs, pinned: bool) -> anyhow::Result<()> {
     } else {
         args.servers.clone()
     };
+    let only = |s: Section| args.only.is_empty() || args.only.contains(&s);
     let command = report::command_line(std::env::args(), &report::repository());
-    let config = BenchConfig {
-        launcher: Launcher {
-            tandem_bin: args.tandem_bin,
-            yjs_dir: args.yjs_dir,
-            ysweet_bin: args.ysweet_bin,
-            scratch: std::fs::canonicalize(&args.scratch)?,
-            cpu: pinned.then_some(0),
-        },
-        trace: args.trace,
-        quick: args.quick,
-        servers,
-        command,
+    let launcher = Launcher {
+        tandem_bin: args.tandem_bin.clone(),
+        yjs_dir: args.yjs_dir.clone(),
+        ysweet_bin: args.ysweet_bin.clone(),
+        scratch: std::fs::canonicalize(&args.scratch)?,
+        cpu: pinned.then_some(0),
     };
-    let results = suite::run(&config).await?;
+    let cluster_config = match (&args.database_url, &args.redis_url) {
+        (Some(database_url), Some(redis_url)) => {
+            let facts = tandem_loadgen::machine::facts(&launcher)
+                .into_iter()
+                .filter(|(k, _)| ["date", "load average at start", "Tandem"].contains(&k.as_str()))
+                .collect();
+            Some(ClusterConfig {
+                tandem_bin: launcher.tandem_bin.clone(),
+                scratch: launcher.scratch.clone(),
+                database_url: database_url.clone(),
+                redis_url: redis_url.clone(),
+                cpu: launcher.cpu,
+                quick: args.quick,
+                command: command.clone(),
+                facts,
+            })
+        }
+        _ => None,
+    };
     let previous = std::fs::read_to_string(&args.out).ok();
-    let markdown = report::render(&results, previous.as_deref());
+    let began = std::time::Instant::now();
+    let markdown = if only(Section::SingleNode) {
+        let config = BenchConfig {
+            launcher,
+            trace: args.trace,
+            quick: args.quick,
+            servers,
+            command,
+        };
+        let mut results = suite::run(&config).await?;
+        if only(Section::Cluster) {
+            match &cluster_config {
+                Some(cluster) => {
+                    let figures = cluster_suite::run(cluster).await;
+                    results.minutes += figures.minutes;
+                    results.cluster = Some(figures);
+                }
+                None => eprintln!(
+                    "==> [cluster] skipped: no PostgreSQL and Redis (TANDEM_TEST_DATABASE_URL, \
+                     TANDEM_TEST_REDIS_URL; `cargo xtask bench` provides them); the report keeps \
+                     the previous cluster section"
+                ),
+            }
+        }
+        report::render(&results, previous.as_deref())
+    } else {
+        let cluster = cluster_config.context(
+            "the cluster section needs PostgreSQL and Redis: --database-url and --redis-url \
+             (TANDEM_TEST_DATABASE_URL, TANDEM_TEST_REDIS_URL; `cargo xtask bench --only cluster` \
+             provides them)",
+        )?;
+        anyhow::ensure!(
+            cluster.tandem_bin.is_file(),
+            "the Tandem server binary is missing: {}",
+            cluster.tandem_bin.display()
+        );
+        let figures = cluster_suite::run(&cluster).await;
+        report::splice_cluster(previous.as_deref().unwrap_or_default(), &figures)
+    };
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -378,7 +486,7 @@ async fn bench(args: BenchArgs, pinned: bool) -> anyhow::Result<()> {
     eprintln!(
         "==> wrote {} ({:.1} minutes)",
         args.out.display(),
-        results.minutes
+        began.elapsed().as_secs_f64() / 60.0
     );
     Ok(())
 }

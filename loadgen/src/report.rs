@@ -4,16 +4,24 @@
 //! Sections written by people (browser figures, the discussion) sit between
 //! `<!-- manual:NAME:start -->` and `<!-- manual:NAME:end -->` markers and
 //! are carried over from the existing file, so a new run does not erase them.
+//!
+//! The cluster section ([`crate::cluster_report`]) sits between
+//! `<!-- generated:cluster:start -->` and `<!-- generated:cluster:end -->`,
+//! with its rows of the "Against the aims" table marked by their prefix, so
+//! that a cluster-only run ([`splice_cluster`]) replaces just those and
+//! leaves the rest of the file as it was; a full run without the cluster
+//! section carries the previous one over.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::results::{BigDoc, FanoutRow, Results};
+use crate::cluster_report::{self, AIM_PREFIX};
+use crate::results::{BigDoc, ClusterResults, FanoutRow, Results};
 use crate::stats::Spread;
 use crate::target::ServerKind;
 
 /// Manual sections and the text they start with when the file has none.
-const MANUAL: [(&str, &str); 3] = [
+const MANUAL: [(&str, &str); 4] = [
     (
         "browser",
         "_To be filled from the browser measurements (headless Chromium, `e2e/`): median \
@@ -30,10 +38,20 @@ const MANUAL: [(&str, &str); 3] = [
          memory, and the exact command._\n",
     ),
     (
+        "cluster",
+        "_Interpretation of the cluster figures above, written by people._\n",
+    ),
+    (
         "discussion",
         "_Interpretation of the figures above: where Tandem stands against each aim, and why._\n",
     ),
 ];
+
+/// The cluster section's heading.
+const CLUSTER_HEADING: &str = "## 7. Cluster";
+/// What the cluster section's generated part says before it first runs.
+const CLUSTER_NOT_RUN: &str =
+    "_Not measured yet: `cargo xtask bench --only cluster` (PostgreSQL and Redis from the xtask)._";
 
 /// Renders the report; `previous` is the file it replaces, if any.
 pub fn render(results: &Results, previous: Option<&str>) -> String {
@@ -57,7 +75,7 @@ pub fn render(results: &Results, previous: Option<&str>) -> String {
             results.floors.edits
         );
     }
-    summary(w, results);
+    summary(w, results, previous);
     machine(w, results);
     fanout(w, results);
     stepping(w, results);
@@ -68,7 +86,7 @@ pub fn render(results: &Results, previous: Option<&str>) -> String {
     crate::history::render(w, &results.history);
     manual(w, previous, "browser", "## 5. Browser (manual)");
     manual(w, previous, "soak", "## 6. Soak (manual)");
-    manual(w, previous, "cluster", "## 7. Cluster (manual)");
+    cluster(w, results.cluster.as_ref(), previous);
     manual(w, previous, "discussion", "## Discussion (manual)");
     let _ = writeln!(w, "## Credits\n");
     let _ = writeln!(
@@ -82,7 +100,7 @@ pub fn render(results: &Results, previous: Option<&str>) -> String {
     out
 }
 
-fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
@@ -92,7 +110,7 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn spread_ms(s: Option<Spread>) -> String {
+pub(crate) fn spread_ms(s: Option<Spread>) -> String {
     match s {
         None => "–".into(),
         Some(s) if s.runs <= 1 => ms(s.median),
@@ -100,7 +118,7 @@ fn spread_ms(s: Option<Spread>) -> String {
     }
 }
 
-fn thousands(n: f64) -> String {
+pub(crate) fn thousands(n: f64) -> String {
     let n = n.round() as i64;
     let digits = n.abs().to_string();
     let mut grouped = String::new();
@@ -150,7 +168,7 @@ fn sustained(results: &Results, server: ServerKind) -> Option<u64> {
         .and_then(|s| s.sustained)
 }
 
-fn summary(w: &mut String, results: &Results) {
+fn summary(w: &mut String, results: &Results, previous: Option<&str>) {
     let _ = writeln!(w, "## Against the aims\n");
     let _ = writeln!(w, "| aim | Tandem | for comparison | met |");
     let _ = writeln!(w, "|---|---|---|---|");
@@ -270,10 +288,136 @@ fn summary(w: &mut String, results: &Results) {
         peers_big.join("; "),
         verdict(big_ratio.map(|r| r <= 2.0))
     );
+    // The cluster's rows: this run's, or the previous file's.
+    let rows = match &results.cluster {
+        Some(c) => cluster_report::aims_rows(c),
+        None => previous.map(aims_rows_of).unwrap_or_default(),
+    };
+    for row in rows {
+        let _ = writeln!(w, "{row}");
+    }
     let _ = writeln!(w);
 }
 
-fn verdict(met: Option<bool>) -> &'static str {
+/// The cluster rows of `doc`'s "Against the aims" table.
+fn aims_rows_of(doc: &str) -> Vec<String> {
+    doc.lines()
+        .filter(|l| l.starts_with(AIM_PREFIX))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn generated_markers(name: &str) -> (String, String) {
+    (
+        format!("<!-- generated:{name}:start -->"),
+        format!("<!-- generated:{name}:end -->"),
+    )
+}
+
+/// The body between `doc`'s generated markers for `name`, if any.
+fn generated_body<'a>(doc: &'a str, name: &str) -> Option<&'a str> {
+    let (start, end) = generated_markers(name);
+    let (_, after) = doc.split_once(&start)?;
+    let (body, _) = after.split_once(&end)?;
+    Some(body.trim_matches('\n'))
+}
+
+/// The cluster section: this run's figures (or the previous file's when
+/// this run had none), then its manual discussion.
+fn cluster(w: &mut String, figures: Option<&ClusterResults>, previous: Option<&str>) {
+    let (start, end) = generated_markers("cluster");
+    let body = match figures {
+        Some(c) => {
+            let mut body = String::new();
+            cluster_report::render(&mut body, c);
+            body.trim_end().to_owned()
+        }
+        None => previous
+            .and_then(|p| generated_body(p, "cluster"))
+            .unwrap_or(CLUSTER_NOT_RUN)
+            .to_owned(),
+    };
+    let _ = writeln!(w, "{CLUSTER_HEADING}\n\n{start}\n{body}\n{end}\n");
+    manual(w, previous, "cluster", "#### Cluster discussion (manual)");
+}
+
+/// `doc` with only its cluster section and its cluster rows of the "Against
+/// the aims" table replaced by `figures`; every other byte stays. A file
+/// without the section's markers gets the section before its discussion
+/// (replacing an older, hand-written `## 7. Cluster (manual)` heading,
+/// whose text stays as the section's discussion).
+pub fn splice_cluster(doc: &str, figures: &ClusterResults) -> String {
+    let (start, end) = generated_markers("cluster");
+    let mut body = String::new();
+    cluster_report::render(&mut body, figures);
+    let block = format!("{start}\n{}\n{end}", body.trim_end());
+    let mut out = match (doc.find(&start), doc.find(&end)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{block}{}", &doc[..a], &doc[b + end.len()..])
+        }
+        _ => {
+            let old_heading = "## 7. Cluster (manual)\n";
+            if let Some(at) = doc.find(old_heading) {
+                format!(
+                    "{}{CLUSTER_HEADING}\n\n{block}\n\n#### Cluster discussion (manual)\n{}",
+                    &doc[..at],
+                    &doc[at + old_heading.len()..]
+                )
+            } else {
+                let mut section = String::new();
+                let _ = writeln!(section, "{CLUSTER_HEADING}\n\n{block}\n");
+                manual(
+                    &mut section,
+                    None,
+                    "cluster",
+                    "#### Cluster discussion (manual)",
+                );
+                match doc.find("## Discussion (manual)") {
+                    Some(at) => format!("{}{section}{}", &doc[..at], &doc[at..]),
+                    None => format!("{}\n{section}", doc.trim_end()),
+                }
+            }
+        }
+    };
+    out = splice_aims_rows(&out, &cluster_report::aims_rows(figures));
+    out
+}
+
+/// `doc` with its cluster rows of the "Against the aims" table replaced by
+/// `rows` (added after the table's last row when it had none); a file
+/// without the table is returned as it is.
+fn splice_aims_rows(doc: &str, rows: &[String]) -> String {
+    let Some(heading) = doc.find("## Against the aims\n") else {
+        return doc.to_owned();
+    };
+    let mut lines: Vec<&str> = doc.lines().collect();
+    let heading_line = doc[..heading].lines().count();
+    // The table: the run of `|` lines after the heading.
+    let Some(first) = (heading_line..lines.len()).find(|&i| lines[i].starts_with('|')) else {
+        return doc.to_owned();
+    };
+    let mut last = first;
+    while last + 1 < lines.len() && lines[last + 1].starts_with('|') {
+        last += 1;
+    }
+    let kept: Vec<&str> = lines[first..=last]
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with(AIM_PREFIX))
+        .collect();
+    let table: Vec<&str> = kept
+        .into_iter()
+        .chain(rows.iter().map(String::as_str))
+        .collect();
+    lines.splice(first..=last, table);
+    let mut out = lines.join("\n");
+    if doc.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+pub(crate) fn verdict(met: Option<bool>) -> &'static str {
     match met {
         Some(true) => "yes",
         Some(false) => "**no**",
@@ -852,6 +996,97 @@ mod tests {
         manual(&mut fresh, None, "discussion", "## D");
         assert!(fresh.contains("<!-- manual:discussion:start -->"));
         assert!(fresh.contains("Interpretation"));
+    }
+
+    /// A report as a full run writes it, with a cluster section from an
+    /// earlier run.
+    fn full_report() -> String {
+        let results = Results {
+            cluster: Some(crate::cluster_report::tests::sample()),
+            ..Results::default()
+        };
+        let previous =
+            "<!-- manual:cluster:start -->\nwhy the tail is long\n<!-- manual:cluster:end -->\n";
+        render(&results, Some(previous))
+    }
+
+    #[test]
+    fn a_full_report_has_the_cluster_section_and_aims() {
+        let doc = full_report();
+        assert!(doc.contains("## 7. Cluster\n\n<!-- generated:cluster:start -->"));
+        assert!(doc.contains("### 7d. Idle connections across node processes"));
+        assert!(
+            doc.contains("why the tail is long"),
+            "the discussion is kept"
+        );
+        let aims = doc
+            .split("## Machine and method")
+            .next()
+            .unwrap_or_default();
+        assert_eq!(aims.matches(AIM_PREFIX).count(), 2, "{aims}");
+        // A full run without the cluster section keeps the previous one.
+        let again = render(&Results::default(), Some(&doc));
+        assert_eq!(
+            generated_body(&again, "cluster"),
+            generated_body(&doc, "cluster")
+        );
+        assert_eq!(aims_rows_of(&again), aims_rows_of(&doc));
+    }
+
+    #[test]
+    fn splicing_the_cluster_alone_changes_nothing_else() {
+        let doc = full_report();
+        let mut newer = crate::cluster_report::tests::sample();
+        newer.facts = vec![("date".into(), "2026-12-01 09:00 UTC".into())];
+        newer.idle = Some(Err("node 4 did not start".into()));
+        let spliced = splice_cluster(&doc, &newer);
+        assert!(spliced.contains("2026-12-01 09:00 UTC"));
+        assert!(!spliced.contains("2026-11-30 23:00 UTC"));
+        assert!(spliced.contains("Failed: node 4 did not start"));
+        // The aims row follows the new figures, and there are still two.
+        let rows = aims_rows_of(&spliced);
+        assert_eq!(rows.len(), 2);
+        assert!(rows[1].ends_with("| not measured |"), "{}", rows[1]);
+        // Everything outside the section and the two rows is byte for byte
+        // the same.
+        let outside = |d: &str| {
+            let (start, end) = generated_markers("cluster");
+            let (head, rest) = d.split_once(&start).expect("start marker");
+            let (_, tail) = rest.split_once(&end).expect("end marker");
+            format!("{head}{tail}")
+                .lines()
+                .filter(|l| !l.starts_with(AIM_PREFIX))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(outside(&spliced), outside(&doc));
+        // Splicing twice is splicing once.
+        assert_eq!(splice_cluster(&spliced, &newer), spliced);
+    }
+
+    #[test]
+    fn splicing_into_an_older_report_converts_its_manual_cluster_section() {
+        let old = "# Benchmarks\n\n## Against the aims\n\n| aim | Tandem | for comparison | met |\n\
+                   |---|---|---|---|\n| p99 | 7 ms | | **no** |\n\n## 6. Soak (manual)\n\nsoak\n\n\
+                   ## 7. Cluster (manual)\n\n<!-- manual:cluster:start -->\nold figures\n\
+                   <!-- manual:cluster:end -->\n\n## Discussion (manual)\n\nend\n";
+        let spliced = splice_cluster(old, &crate::cluster_report::tests::sample());
+        assert!(!spliced.contains("## 7. Cluster (manual)"));
+        let at = |needle: &str| {
+            spliced
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {spliced}"))
+        };
+        assert!(at("## 6. Soak") < at("<!-- generated:cluster:start -->"));
+        assert!(at("<!-- generated:cluster:end -->") < at("old figures"));
+        assert!(at("old figures") < at("## Discussion (manual)"));
+        assert!(spliced.contains("| p99 | 7 ms | | **no** |\n| cluster: cross-node"));
+        assert!(spliced.ends_with("end\n"));
+        // A file with no cluster section at all gets one before the discussion.
+        let bare = "# Benchmarks\n\n## Discussion (manual)\n\nend\n";
+        let spliced = splice_cluster(bare, &crate::cluster_report::tests::sample());
+        assert!(spliced.find("## 7. Cluster") < spliced.find("## Discussion (manual)"));
+        assert!(spliced.contains("<!-- manual:cluster:start -->"));
     }
 
     #[test]

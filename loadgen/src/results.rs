@@ -189,4 +189,110 @@ pub struct Results {
     pub durable_secs: f64,
     /// Wall-clock minutes the whole run took.
     pub minutes: f64,
+    /// The cluster section, when it ran.
+    pub cluster: Option<ClusterResults>,
+}
+
+/// The cross-node latency run of the cluster section.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterLatency {
+    /// Updates timed (after the warm-up).
+    pub updates: usize,
+    /// Writer on node A to a reader on A.
+    pub same_node: Option<Summary>,
+    /// Writer on node A to a reader on B (through the commit and Redis).
+    pub cross_node: Option<Summary>,
+    /// Whether every client and a fresh one on each node ended equal.
+    pub converged: bool,
+}
+
+impl ClusterLatency {
+    /// Cross-node p99 minus same-node p99, ms, when both were measured
+    /// and the run converged.
+    pub fn p99_gap_ms(&self) -> Option<f64> {
+        if !self.converged {
+            return None;
+        }
+        Some(self.cross_node?.p99_ms - self.same_node?.p99_ms)
+    }
+}
+
+/// Idle connections held across several node processes.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterIdle {
+    /// Connections asked for, in all.
+    pub asked: usize,
+    /// Connections open and synced at the same time, in all.
+    pub held: usize,
+    /// Node processes.
+    pub nodes: usize,
+    /// Load-generator worker processes (one per node).
+    pub workers: usize,
+    /// The open-file limit each process runs under.
+    pub file_limit: u64,
+    /// Connections per room.
+    pub per_room: usize,
+    /// Source addresses (127.0.0.1 up to 127.0.0.N).
+    pub sources: u8,
+    /// The nodes' RSS before the first connection, summed, KiB.
+    pub rss_before_kib: u64,
+    /// The nodes' RSS with every connection open, summed, KiB.
+    pub rss_after_kib: u64,
+    /// Wall-clock seconds from starting the workers until all had opened.
+    pub open_secs: f64,
+    /// Connections still open after the hold.
+    pub alive_after_hold: usize,
+    /// Seconds the connections were held.
+    pub hold_secs: f64,
+    /// Why opening stopped short, per worker that did (`node N: why`).
+    pub stopped: Vec<String>,
+}
+
+impl ClusterIdle {
+    /// The nodes' memory per connection, bytes (RSS growth summed over the
+    /// nodes, over the connections held).
+    pub fn bytes_per_conn(&self) -> f64 {
+        if self.held == 0 {
+            return 0.0;
+        }
+        (self.rss_after_kib.saturating_sub(self.rss_before_kib) * 1024) as f64 / self.held as f64
+    }
+
+    /// Connections opened per second.
+    pub fn open_rate(&self) -> f64 {
+        self.held as f64 / self.open_secs.max(1e-9)
+    }
+}
+
+/// Everything the cluster section measured.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterResults {
+    /// The plan it followed.
+    pub quick: bool,
+    /// Runs per fan-out configuration.
+    pub runs: usize,
+    /// The command line of the run, with paths relative to the repository.
+    pub command: String,
+    /// When it ran, the load average then and the server build (from
+    /// [`crate::machine::facts`]).
+    pub facts: Vec<(String, String)>,
+    /// Nodes the fan-out and rate runs spread over.
+    pub nodes: usize,
+    /// Seconds per fan-out run.
+    pub fanout_secs: f64,
+    /// Fan-out: the same configuration with every client on one node
+    /// (`.0`) and spread round-robin over the nodes (`.1`).
+    pub fanout: Vec<(FanoutRow, FanoutRow)>,
+    /// Writer on one node, readers on it and on another.
+    pub latency: Option<Result<ClusterLatency, String>>,
+    /// Room size and writers of the rate search.
+    pub step_room: (usize, usize),
+    /// Seconds per step.
+    pub step_secs: f64,
+    /// The rate search with the room on one node and spread over the nodes.
+    pub stepping: Vec<(String, Stepping)>,
+    /// Idle connections across node processes.
+    pub idle: Option<Result<ClusterIdle, String>>,
+    /// Wall-clock minutes the section took.
+    pub minutes: f64,
 }

@@ -6,6 +6,14 @@
 //! will): the Yjs reference server from npm, y-sweet with `cargo install`.
 //! Each install is skipped when the right version is already there. Not
 //! part of `cargo xtask test`: the full run takes about half an hour.
+//!
+//! The cluster section gets PostgreSQL and Redis exactly as the tests do
+//! ([`crate::services`]: the given `TANDEM_TEST_DATABASE_URL` and
+//! `TANDEM_TEST_REDIS_URL`, otherwise private instances under
+//! `target/bench-services/`, apart from a test run's, stopped at the end).
+//! `--only cluster` runs that section alone (no peers, no trace) and
+//! splices it into the existing report, so it can be re-measured with
+//! another server build without the half hour of the rest.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,23 +35,52 @@ const YSWEET_VERSION: &str = "0.9.1";
 const TRACE: &str = "../shared/bench-data/automerge-paper.json.gz";
 
 const USAGE: &str = "\
-Usage: cargo xtask bench [--quick] [--skip-peers] [-- ARGS…]
+Usage: cargo xtask bench [--quick] [--skip-peers] [--only SECTIONS] [-- ARGS…]
 
-  --quick        a smoke run of a few minutes (short runs, a prefix of the trace)
-  --skip-peers   measure Tandem only (no npm / cargo install)
-  ARGS…          passed to `tandem-load bench` (see `tandem-load bench --help`)
+  --quick          a smoke run of a few minutes (short runs, a prefix of the trace)
+  --skip-peers     measure Tandem only (no npm / cargo install)
+  --only SECTIONS  run only these (comma-separated): `single-node` (every section
+                   but the cluster's; the report is rewritten, the cluster section
+                   kept) or `cluster` (three and more `tandem` nodes on PostgreSQL
+                   and Redis: fan-out, cross-node latency, sustained rate, 100,000
+                   idle connections; spliced into docs/BENCHMARKS.md, the rest of it
+                   untouched; ~3 min, --quick ~1; no peers installed)
+  ARGS…            passed to `tandem-load bench` (see `tandem-load bench --help`)
+
+PostgreSQL and Redis for the cluster section: TANDEM_TEST_DATABASE_URL and
+TANDEM_TEST_REDIS_URL when both are set, else private instances as
+`cargo xtask test` provides them (under target/bench-services, apart from the
+tests' own).
 ";
+
+/// The sections `--only` takes (`tandem-load bench --only` takes the same).
+const SECTIONS: [&str; 2] = ["single-node", "cluster"];
 
 /// Runs the benchmark; `args` are what follows `bench` on the command line.
 pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String> {
     let mut quick = false;
     let mut skip_peers = false;
+    let mut only: Vec<String> = Vec::new();
     let mut extra: Vec<String> = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--skip-peers" => skip_peers = true,
+            "--only" => {
+                let list = rest
+                    .next()
+                    .ok_or_else(|| format!("--only needs a list of sections\n\n{USAGE}"))?;
+                for section in list.split(',') {
+                    if !SECTIONS.contains(&section) {
+                        return Err(format!(
+                            "unknown section `{section}` for --only (one of: {})\n\n{USAGE}",
+                            SECTIONS.join(", ")
+                        ));
+                    }
+                    only.push(section.to_owned());
+                }
+            }
             "--" => extra.extend(rest.by_ref().cloned()),
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -57,17 +94,24 @@ pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root.join("target"));
     let peers = target.join("bench-peers");
-    let trace = workspace_root.join(TRACE);
-    let trace = trace.canonicalize().map_err(|e| {
-        format!(
-            "the editing trace is missing: {}: {e} (it comes with the shared/ folder beside the repository)",
-            trace.display()
-        )
-    })?;
+    let runs = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
+    // The trace is read by the single-node sections only.
+    let trace = if runs("single-node") {
+        let trace = workspace_root.join(TRACE);
+        Some(trace.canonicalize().map_err(|e| {
+            format!(
+                "the editing trace is missing: {}: {e} (it comes with the shared/ folder beside the repository)",
+                trace.display()
+            )
+        })?)
+    } else {
+        None
+    };
 
     let mut servers = vec!["tandem"];
     let (mut yjs_dir, mut ysweet_bin) = (None, None);
-    if !skip_peers {
+    // The peers are in the single-node sections only.
+    if !skip_peers && runs("single-node") {
         yjs_dir = Some(ensure_yjs(&peers.join("yjs"))?);
         ysweet_bin = Some(ensure_ysweet(workspace_root, &peers.join("y-sweet"))?);
         servers.extend(["yjs", "ysweet"]);
@@ -89,14 +133,16 @@ pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String
         .arg("bench")
         .arg("--tandem-bin")
         .arg(target.join("release/tandem"))
-        .arg("--trace")
-        .arg(&trace)
         .arg("--scratch")
         .arg(target.join("bench"))
         .arg("--out")
-        .arg(workspace_root.join("docs/BENCHMARKS.md"))
-        .arg("--servers")
-        .arg(servers.join(","));
+        .arg(workspace_root.join("docs/BENCHMARKS.md"));
+    if let Some(trace) = &trace {
+        cmd.arg("--trace")
+            .arg(trace)
+            .arg("--servers")
+            .arg(servers.join(","));
+    }
     if let Some(dir) = &yjs_dir {
         cmd.arg("--yjs-dir").arg(dir);
     }
@@ -106,16 +152,35 @@ pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String
     if quick {
         cmd.arg("--quick");
     }
+    if !only.is_empty() {
+        cmd.arg("--only").arg(only.join(","));
+    }
     cmd.args(&extra);
+    // Stopped when dropped at the end of this function, failed or not.
+    let services = if runs("cluster") {
+        say("PostgreSQL and Redis for the cluster section");
+        // Under a folder of their own: a `cargo xtask test` running at the
+        // same time keeps its instances under target/services.
+        Some(crate::services::Services::start(
+            &target.join("bench-services"),
+        )?)
+    } else {
+        None
+    };
+    if let Some(services) = &services {
+        services.export(&mut cmd);
+    }
     say(&format!(
         "running the benchmark ({}); progress follows",
-        if quick {
-            "quick: a few minutes"
-        } else {
-            "full: about 30 minutes"
+        match (quick, runs("single-node")) {
+            (true, true) => "quick: a few minutes",
+            (false, true) => "full: about 30 minutes",
+            (true, false) => "cluster, quick: about a minute",
+            (false, false) => "cluster: about 3 minutes",
         }
     ));
     run(&mut cmd)?;
+    drop(services);
     say("docs/BENCHMARKS.md written");
     Ok(())
 }
@@ -227,5 +292,17 @@ mod tests {
     fn refuses_unknown_options() {
         let err = bench(Path::new("/nonexistent"), &["--fast".into()]).expect_err("refused");
         assert!(err.contains("--fast"), "{err}");
+    }
+
+    #[test]
+    fn refuses_unknown_sections() {
+        let err = bench(
+            Path::new("/nonexistent"),
+            &["--only".into(), "cluster,gpu".into()],
+        )
+        .expect_err("refused");
+        assert!(err.contains("unknown section `gpu`"), "{err}");
+        let err = bench(Path::new("/nonexistent"), &["--only".into()]).expect_err("refused");
+        assert!(err.contains("--only needs"), "{err}");
     }
 }

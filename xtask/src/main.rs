@@ -60,8 +60,11 @@ Commands:
   run [-- ARGS…]      build, then serve on http://127.0.0.1:8080 (ARGS go to `tandem`)
   test                everything CI checks: fmt, clippy (native and wasm), unit and
                       integration tests, release build, browser tests in headless Chromium
-  bench [--quick]     Tandem next to the Yjs reference server and y-sweet, on loopback;
-                      writes docs/BENCHMARKS.md (not part of `test`; ~20 min, --quick ~5)
+  bench [--quick]     Tandem next to the Yjs reference server and y-sweet, on loopback,
+                      and a cluster of Tandem nodes on PostgreSQL and Redis; writes
+                      docs/BENCHMARKS.md (not part of `test`; ~30 min, --quick ~6);
+                      `bench --only cluster` re-runs just the cluster section (~3 min)
+                      and splices it in (`bench --help` for more)
   soak [--cycles N]   SIGKILL the release server at random moments while native clients
                       type, restarting it each time (200 cycles, a few minutes); fails if an
                       acknowledged edit is lost (not part of `test`)
