@@ -16,6 +16,9 @@
 //!   it never received sit in the log (they must survive).
 //! - A node that cannot reach PostgreSQL exits with one line naming the
 //!   server; no password in errors or logs.
+//! - Presence: people on one node see those on another, a room loaded late
+//!   on a node shows the people already in it elsewhere (the presence
+//!   query), and a dead node's people leave everyone's lists.
 
 mod cluster_support;
 mod support;
@@ -73,6 +76,30 @@ async fn three_nodes_converge_and_a_late_joiner_on_any_node_gets_the_same_text()
             n.addr
         );
     }
+
+    // What an operator watches on the cross-node path moved (in-process
+    // nodes share one metrics recorder, so this is the nodes' sum).
+    let (status, metrics) = nodes[0].get("/metrics").await;
+    assert_eq!(status, 200);
+    for series in [
+        "tandem_store_commit_seconds_count",
+        "tandem_bus_publish_seconds_count",
+        "tandem_bus_delivery_seconds_count",
+    ] {
+        assert!(
+            sample_count(&metrics, series) > 0.0,
+            "{series} in {metrics}"
+        );
+    }
+}
+
+/// The value of an unlabelled series in Prometheus text (0 when absent).
+fn sample_count(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,12 +508,18 @@ async fn presence_crosses_nodes_and_a_dead_nodes_people_leave() {
         ],
     );
     let survivor = node(&database, &redis).await;
+    // A third node: every survivor must drop the dead node's people, not
+    // only the first to notice the death.
+    let other = node(&database, &redis).await;
     let room = unique_room("presence");
     let mut ana = Client::connect(&victim.ws_url(&room)).await;
     let mut bo = survivor.client(&room).await;
+    let mut dee = other.client(&room).await;
 
     ana.send_presence(presence("Ana")).await;
     bo.pump_until("Bo sees Ana, who is on the other node", |c| sees(c, "Ana"))
+        .await;
+    dee.pump_until("Dee sees Ana, on a third node", |c| sees(c, "Ana"))
         .await;
     bo.send_presence(presence("Bo")).await;
     ana.pump_until("Ana sees Bo", |c| sees(c, "Bo")).await;
@@ -501,7 +534,61 @@ async fn presence_crosses_nodes_and_a_dead_nodes_people_leave() {
         .await;
     cy.pump_until("Ana leaves Cy's list", |c| !sees(c, "Ana"))
         .await;
+    dee.pump_until("Ana leaves the list on the third node too", |c| {
+        !sees(c, "Ana")
+    })
+    .await;
     assert!(sees(&cy, "Bo"), "Bo, on the survivor, is still listed");
+}
+
+/// Waits until `room`'s stream in Redis holds an entry: what a node has
+/// published there is in Redis, not in flight.
+async fn wait_for_stream_entry(redis: &str, room: &str) {
+    let client = redis::Client::open(redis).expect("redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to the test Redis");
+    let key = format!("tandem:room:{room}");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let len: u64 = redis::cmd("XLEN")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .expect("XLEN");
+        if len > 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing was published to {key}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_loaded_late_on_a_node_shows_the_people_already_in_it_elsewhere() {
+    let database = fresh_database().await;
+    let redis = required(REDIS_URL_ENV);
+    let a = node(&database, &redis).await;
+    let b = node(&database, &redis).await;
+    let room = unique_room("late-presence");
+    let mut ana = a.client(&room).await;
+    ana.send_presence(presence("Ana")).await;
+    // Ana's presence is in Redis before node B has ever loaded the room,
+    // and Ana stays still from now on.
+    wait_for_stream_entry(&redis, &room).await;
+    let mut bo = b.client(&room).await;
+    bo.pump_until(
+        "Bo, joining on a node that loads the room now, sees Ana",
+        |c| sees(c, "Ana"),
+    )
+    .await;
+    // And the other way round: Ana sees Bo as soon as Bo says who he is.
+    bo.send_presence(presence("Bo")).await;
+    ana.pump_until("Ana sees Bo", |c| sees(c, "Bo")).await;
 }
 
 #[test]

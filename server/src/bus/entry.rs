@@ -3,10 +3,14 @@
 //!
 //! One stream per room, `tandem:room:{name}`. An entry is either a committed
 //! update (`n` node id, `s`/`e` the first and last log sequence numbers it
-//! covers — today always one row — and `u` the v1 update) or a resync
-//! marker (`n`, `r`): the node could not publish some of its commits, so
-//! readers reload the room from the store; or a presence (`n`, `c` the
-//! connection, `p` its presence as JSON, or `l` when it left), ephemeral.
+//! covers — today always one row — `u` the v1 update, and `t` when the
+//! publisher handed it to Redis, microseconds since the Unix epoch on its
+//! clock, for the delivery lag metric) or a resync marker (`n`, `r`): the
+//! node could not publish some of its commits, so readers reload the room
+//! from the store; or a presence (`n`, `c` the connection, `p` its presence
+//! as JSON, or `l` when it left), ephemeral; or a presence query (`n`, `q`):
+//! the node just loaded the room and asks every node holding it to publish
+//! its members' presence again.
 
 use bytes::Bytes;
 use redis::Value;
@@ -49,6 +53,9 @@ pub(crate) enum Entry {
         first: u64,
         last: u64,
         update: Bytes,
+        /// When it was published (µs since the epoch, the publisher's
+        /// clock); `None` from a node that does not say.
+        published_us: Option<u64>,
     },
     /// `node` lost some publishes: reload the room from the store.
     Resync { node: String },
@@ -58,6 +65,8 @@ pub(crate) enum Entry {
         client: u64,
         presence: Option<String>,
     },
+    /// `node` loaded the room: every node holding it republishes its members' presence.
+    PresenceQuery { node: String },
 }
 
 pub(crate) fn text(value: &Value) -> Option<String> {
@@ -76,7 +85,8 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
         return None;
     };
     let (mut node, mut first, mut last, mut update, mut resync) = (None, None, None, None, false);
-    let (mut client, mut presence, mut left) = (None, None, false);
+    let (mut client, mut presence, mut left, mut query, mut published_us) =
+        (None, None, false, false, None);
     for pair in items.chunks(2) {
         let [key, value] = pair else { return None };
         match text(key)?.as_str() {
@@ -91,12 +101,18 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
             "c" => client = text(value)?.parse().ok(),
             "p" => presence = text(value),
             "l" => left = true,
+            "q" => query = true,
+            // Only a clock reading for a metric: a bad one is ignored.
+            "t" => published_us = text(value).and_then(|t| t.parse().ok()),
             _ => {}
         }
     }
     let node = node?;
     if resync {
         return Some(Entry::Resync { node });
+    }
+    if query {
+        return Some(Entry::PresenceQuery { node });
     }
     if let Some(client) = client {
         if presence.is_none() && !left {
@@ -113,6 +129,7 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
         first: first?,
         last: last?,
         update: update?,
+        published_us,
     })
 }
 
@@ -217,7 +234,24 @@ mod tests {
                 first: 4,
                 last: 6,
                 update: Bytes::from_static(&[0, 1, 2]),
+                published_us: None,
             })
+        );
+        let mut timed = fields.clone();
+        if let Value::Array(items) = &mut timed {
+            items.extend([bulk("t"), bulk("1700000000000123")]);
+        }
+        assert!(matches!(
+            parse_fields(&timed),
+            Some(Entry::Update {
+                published_us: Some(1_700_000_000_000_123),
+                ..
+            })
+        ));
+        let query = Value::Array(vec![bulk("n"), bulk("b"), bulk("q"), bulk("1")]);
+        assert_eq!(
+            parse_fields(&query),
+            Some(Entry::PresenceQuery { node: "b".into() })
         );
         let marker = Value::Array(vec![bulk("n"), bulk("b"), bulk("r"), bulk("1")]);
         assert_eq!(

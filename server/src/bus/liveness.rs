@@ -6,7 +6,14 @@
 //! when a node's liveness key expires, every other node reloads its rooms
 //! from the store and merges (within [`TTL`] plus one [`BEAT`] of the
 //! death), and drops the presence of that node's people.
+//!
+//! Each node remembers which dead nodes it has handled: every survivor must
+//! act on a death, not only the first to notice it. A dead node leaves the
+//! shared set of nodes once it has been missing for [`FORGET_AFTER`] beats
+//! of the node that removes it, so every live node, beating as often, has
+//! seen it dead by then.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +27,8 @@ pub(crate) const BEAT: Duration = Duration::from_secs(1);
 pub(crate) const TTL: Duration = Duration::from_secs(3);
 /// The set of every node that announced itself.
 const NODES: &str = "tandem:nodes";
+/// Beats a node's key must have been missing before it leaves [`NODES`].
+const FORGET_AFTER: u32 = 60;
 
 fn node_key(node: &str) -> String {
     format!("tandem:node:{node}")
@@ -27,6 +36,8 @@ fn node_key(node: &str) -> String {
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let mut conn: Option<MultiplexedConnection> = None;
+    // Per other node, the beats its key has been found missing.
+    let mut missing: HashMap<String, u32> = HashMap::new();
     let mut beat = tokio::time::interval(BEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -41,7 +52,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             conn = shared.connect(COMMAND_TIMEOUT).await.ok();
         }
         let Some(c) = conn.as_mut() else { continue };
-        match beat_once(&shared, c).await {
+        match beat_once(&shared, c, &mut missing).await {
             Ok(dead) if !dead.is_empty() => {
                 tracing::info!(?dead, "nodes stopped beating: rooms resync from the store");
                 for sub in shared.subs().values_mut() {
@@ -66,11 +77,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Refreshes this node's key; returns the nodes whose keys expired (and
-/// removes them from the set, so each death is handled once).
+/// Refreshes this node's key; returns the nodes whose keys this node has
+/// just found expired (each death is handled once per node), and removes
+/// from the set those missing for [`FORGET_AFTER`] beats.
 async fn beat_once(
     shared: &Shared,
     conn: &mut MultiplexedConnection,
+    missing: &mut HashMap<String, u32>,
 ) -> redis::RedisResult<Vec<String>> {
     let (_, _, members): (redis::Value, redis::Value, Vec<String>) = redis::pipe()
         .cmd("SET")
@@ -87,6 +100,9 @@ async fn beat_once(
         .await?;
     super::tracking::mirror(shared, conn).await?;
     let others: Vec<String> = members.into_iter().filter(|n| *n != shared.node).collect();
+    // Nodes another node already removed need no memory here.
+    let listed: HashSet<&String> = others.iter().collect();
+    missing.retain(|node, _| listed.contains(node));
     if others.is_empty() {
         return Ok(Vec::new());
     }
@@ -95,24 +111,32 @@ async fn beat_once(
         exists.cmd("EXISTS").arg(node_key(node));
     }
     let alive: Vec<i64> = exists.query_async(conn).await?;
-    let dead: Vec<String> = others
-        .into_iter()
-        .zip(alive)
-        .filter(|(_, alive)| *alive == 0)
-        .map(|(node, _)| node)
-        .collect();
-    let mut removed = Vec::new();
-    for node in dead {
-        // Only the node that removes it acts, so one death is handled once
-        // per node rather than on every beat.
-        let gone: i64 = redis::cmd("SREM")
-            .arg(NODES)
-            .arg(&node)
-            .query_async(conn)
-            .await?;
-        if gone == 1 {
-            removed.push(node);
+    let mut newly_dead = Vec::new();
+    let mut forget = Vec::new();
+    for (node, alive) in others.into_iter().zip(alive) {
+        if alive != 0 {
+            // Alive (again, if it stalled past its TTL): a later death counts.
+            missing.remove(&node);
+            continue;
+        }
+        let beats = missing.entry(node.clone()).or_insert(0);
+        if *beats == 0 {
+            newly_dead.push(node.clone());
+        }
+        *beats += 1;
+        if *beats >= FORGET_AFTER {
+            forget.push(node);
         }
     }
-    Ok(removed)
+    if !forget.is_empty() {
+        redis::cmd("SREM")
+            .arg(NODES)
+            .arg(&forget)
+            .query_async::<i64>(conn)
+            .await?;
+        for node in &forget {
+            missing.remove(node);
+        }
+    }
+    Ok(newly_dead)
 }

@@ -14,6 +14,10 @@
 //! Presence travels the same streams, as ephemeral entries: other nodes
 //! show a member's presence to their own members ([`Remote::Presence`]),
 //! and drop a dead node's people ([`Remote::NodeGone`], from `liveness`).
+//! A node that loads a room (or gets Redis back) cannot have seen the
+//! presence entries published before, so it publishes a presence query;
+//! every node holding the room answers ([`Remote::PresenceQuery`]) with its
+//! members' current presence, which the asking node reads like any other.
 //!
 //! When a node cannot be sure it has read everything — Redis was
 //! unreachable, the stream was trimmed past its position (the retention
@@ -43,7 +47,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
@@ -53,6 +57,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use entry::StreamId;
+pub(crate) use publisher::now_us;
 pub(crate) use seqs::SeqSet;
 pub use tracking::{Tracked, Verdict};
 
@@ -123,6 +128,9 @@ pub enum Remote {
         last: u64,
         /// One v1 update.
         update: Bytes,
+        /// When the other node published it (µs since the Unix epoch, its
+        /// clock), for [`crate::metrics::BUS_DELIVERY_SECONDS`].
+        published_us: Option<u64>,
     },
     /// Something may have been missed: reload from the store and merge.
     Resync,
@@ -140,6 +148,9 @@ pub enum Remote {
         /// See [`node_tag`].
         tag: u64,
     },
+    /// Another node loaded the room and asks for its people: answer with
+    /// [`Bus::answer_presence_query`].
+    PresenceQuery,
 }
 
 /// A short number for a node id: the upper bits of the ids its people
@@ -217,6 +228,8 @@ enum Outgoing {
         first: u64,
         last: u64,
         updates: Arc<Vec<Bytes>>,
+        /// When the room handed it over, for [`crate::metrics::BUS_PUBLISH_SECONDS`].
+        queued: Instant,
     },
     /// Make the reader take a new subscription into account now.
     Wake,
@@ -225,6 +238,13 @@ enum Outgoing {
         room: RoomId,
         client: u64,
         presence: Option<String>,
+    },
+    /// Ask the nodes holding `room` for their members' presence.
+    PresenceQuery { room: RoomId },
+    /// Local connections' presence (JSON), answering a presence query.
+    Presences {
+        room: RoomId,
+        presences: Vec<(u64, String)>,
     },
 }
 
@@ -310,7 +330,16 @@ impl Bus {
         let shutdown = CancellationToken::new();
         let node = format!("{:016x}", fastrand::u64(..));
         // The URL was validated when parsed; this cannot fail for it.
-        let client = redis::Client::open(url.url.as_str())
+        use redis::IntoConnectionInfo;
+        let info = url
+            .url
+            .as_str()
+            .into_connection_info()
+            .unwrap_or_else(|_| unreachable!("RedisUrl is validated when parsed"))
+            // Every command is a small write on the cross-node path: never
+            // hold one back for Nagle's algorithm (redis-rs leaves it on).
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info)
             .unwrap_or_else(|_| unreachable!("RedisUrl is validated when parsed"));
         tracing::info!(redis = %url.redacted(), node, "cluster bus enabled");
         Self {
@@ -382,6 +411,11 @@ impl Bus {
             },
         );
         let _ = outgoing.try_send(Outgoing::Wake);
+        // After the position was noted, so the answers are read. Presence
+        // is ephemeral: with the queue full or Redis unreachable the query
+        // is lost, and the people elsewhere show here when they next change
+        // presence (or when the reader, reconnecting, asks again).
+        let _ = outgoing.try_send(Outgoing::PresenceQuery { room: room.clone() });
         RoomFeed {
             rx,
             shared: self.shared.clone(),
@@ -398,6 +432,7 @@ impl Bus {
             first,
             last,
             updates,
+            queued: Instant::now(),
         });
         if sent.is_err() {
             self.shared.lost().insert(room.clone());
@@ -424,6 +459,27 @@ impl Bus {
             room: room.clone(),
             client: client.0,
             presence,
+        });
+    }
+
+    /// Answers another node's presence query: the current presence of this
+    /// node's members of `room` who have one. Dropped, never waited for,
+    /// when the queue is full.
+    pub fn answer_presence_query(
+        &self,
+        room: &RoomId,
+        presences: &[(tandem_shared::ClientId, tandem_shared::Presence)],
+    ) {
+        let presences: Vec<(u64, String)> = presences
+            .iter()
+            .filter_map(|(client, p)| Some((client.0, serde_json::to_string(p).ok()?)))
+            .collect();
+        if presences.is_empty() {
+            return;
+        }
+        let _ = self.outgoing().try_send(Outgoing::Presences {
+            room: room.clone(),
+            presences,
         });
     }
 

@@ -1,7 +1,8 @@
 //! The publisher task: appends committed batches to their rooms' streams
 //! (one entry per update, all of a batch in one round trip),
 //! trimming them to the retention window, and owes a resync marker for
-//! every room whose batch it could not publish.
+//! every room whose batch it could not publish. Presence entries, presence
+//! queries and their answers go the same way, best effort.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,8 +52,11 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
                     first,
                     last,
                     updates,
+                    queued,
                 }) => {
                     let sent = publish(&shared, c, &room, first, last, &updates).await;
+                    metrics::histogram!(crate::metrics::BUS_PUBLISH_SECONDS)
+                        .record(queued.elapsed().as_secs_f64());
                     if let Err(err) = &sent {
                         tracing::warn!(%room, error = %err, "could not publish a commit; the room resyncs");
                         shared.lost().insert(room);
@@ -66,6 +70,12 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
                 }) => publish_presence(&shared, c, &room, client, presence.as_deref())
                     .await
                     .is_ok(),
+                Some(Outgoing::PresenceQuery { room }) => {
+                    query_presence(&shared, c, &room).await.is_ok()
+                }
+                Some(Outgoing::Presences { room, presences }) => {
+                    answer_presence(&shared, c, &room, &presences).await.is_ok()
+                }
                 Some(Outgoing::Wake) => wake(&shared, c).await.is_ok(),
                 None => true,
             };
@@ -92,6 +102,7 @@ async fn drain(
             first,
             last,
             updates,
+            ..
         } = next
         else {
             continue;
@@ -134,9 +145,14 @@ pub(super) async fn wake(
 }
 
 fn now_ms() -> u64 {
+    now_us() / 1000
+}
+
+/// Wall-clock microseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Appends one entry and trims the stream by length and age, in one round trip.
@@ -159,6 +175,7 @@ async fn publish(
     let settings = &shared.settings;
     let key = room_key(room);
     let retention = settings.retention.as_millis() as u64;
+    let published = now_us();
     let mut pipe = redis::pipe();
     for (s, e, update) in entries {
         pipe.cmd("XADD")
@@ -175,6 +192,8 @@ async fn publish(
             .arg(e)
             .arg("u")
             .arg(update)
+            .arg("t")
+            .arg(published)
             .ignore();
     }
     pipe.cmd("XTRIM")
@@ -198,8 +217,11 @@ async fn publish_presence(
     client: u64,
     presence: Option<&str>,
 ) -> redis::RedisResult<()> {
-    let mut cmd = redis::cmd("XADD");
-    cmd.arg(room_key(room))
+    let key = room_key(room);
+    let mut pipe = redis::pipe();
+    let cmd = pipe
+        .cmd("XADD")
+        .arg(&key)
         .arg("MAXLEN")
         .arg("~")
         .arg(shared.settings.max_len)
@@ -211,8 +233,70 @@ async fn publish_presence(
     match presence {
         Some(json) => cmd.arg("p").arg(json),
         None => cmd.arg("l").arg(1),
-    };
-    cmd.query_async::<redis::Value>(conn).await.map(drop)
+    }
+    .ignore();
+    expire(shared, &mut pipe, &key);
+    pipe.query_async::<()>(conn).await
+}
+
+/// Appends a presence query: the nodes holding `room` answer with their
+/// members' presence (see [`answer_presence`]).
+pub(super) async fn query_presence(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    room: &RoomId,
+) -> redis::RedisResult<()> {
+    let key = room_key(room);
+    let mut pipe = redis::pipe();
+    pipe.cmd("XADD")
+        .arg(&key)
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(shared.settings.max_len)
+        .arg("*")
+        .arg("n")
+        .arg(&shared.node)
+        .arg("q")
+        .arg(1)
+        .ignore();
+    expire(shared, &mut pipe, &key);
+    pipe.query_async::<()>(conn).await
+}
+
+/// Lets an idle stream expire a retention window after this write: a room
+/// only ever queried or shown presence in must not stay in Redis forever.
+/// Every write sets the same window, so this never shortens another's.
+fn expire(shared: &Shared, pipe: &mut redis::Pipeline, key: &str) {
+    let retention = shared.settings.retention.as_millis() as u64;
+    pipe.cmd("PEXPIRE").arg(key).arg(retention.max(1)).ignore();
+}
+
+/// Appends one presence entry per member, in one round trip.
+async fn answer_presence(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    room: &RoomId,
+    presences: &[(u64, String)],
+) -> redis::RedisResult<()> {
+    let key = room_key(room);
+    let mut pipe = redis::pipe();
+    for (client, json) in presences {
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(shared.settings.max_len)
+            .arg("*")
+            .arg("n")
+            .arg(&shared.node)
+            .arg("c")
+            .arg(*client)
+            .arg("p")
+            .arg(json)
+            .ignore();
+    }
+    expire(shared, &mut pipe, &key);
+    pipe.query_async::<()>(conn).await
 }
 
 /// Publishes the resync markers owed; `false` if Redis failed.

@@ -4,8 +4,16 @@
 //!
 //! After losing Redis, every room resyncs from the store once Redis answers
 //! again (and reads on from the stream's newest entry, noted before the
-//! resync is handed over). A room whose stream was trimmed past its
-//! position, or whose queue overflowed, resyncs the same way.
+//! resync is handed over), and asks the other nodes for their people's
+//! presence again, since presence entries published meanwhile were missed.
+//! A room whose stream was trimmed past its position, or whose queue
+//! overflowed, resyncs the same way.
+//!
+//! Nothing on the read path waits on a timer: `XREAD` returns as soon as an
+//! entry is appended, and the next one is issued as soon as the reply is
+//! handed over (entries appended in between are returned by it at once).
+//! The `BLOCK` timeout only bounds how long a read waits when nothing
+//! happens.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +65,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Notes each room's newest entry, then owes it a resync.
+/// Notes each room's newest entry, then owes it a resync, and asks the
+/// other nodes for the room's people (read from the noted position on).
 async fn resync_all(shared: &Shared, conn: &mut MultiplexedConnection) -> redis::RedisResult<()> {
     let rooms: Vec<RoomId> = shared.subs().keys().cloned().collect();
     for room in rooms {
@@ -66,6 +75,7 @@ async fn resync_all(shared: &Shared, conn: &mut MultiplexedConnection) -> redis:
             sub.position = sub.position.max(newest);
             sub.resync = true;
         }
+        super::publisher::query_presence(shared, conn, &room).await?;
     }
     Ok(())
 }
@@ -137,13 +147,23 @@ fn hand_over(shared: &Shared, room: &RoomId, entries: Vec<(StreamId, Option<Entr
                 first,
                 last,
                 update,
+                published_us,
             }) if node != shared.node => Remote::Update {
                 first,
                 last,
                 update,
+                published_us,
             },
             Some(Entry::Resync { node }) if node != shared.node => {
                 sub.resync = true;
+                continue;
+            }
+            Some(Entry::PresenceQuery { node }) if node != shared.node => {
+                // Ephemeral like presence: a busy room skips the answer
+                // (its people show when they next change presence).
+                if sub.tx.try_send(Remote::PresenceQuery).is_err() {
+                    tracing::debug!(%room, "dropped a presence query: the room is busy");
+                }
                 continue;
             }
             Some(Entry::Presence {

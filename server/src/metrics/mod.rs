@@ -40,6 +40,12 @@ pub const RELAY_SECONDS: &str = "tandem_relay_seconds";
 pub const COMMIT_SECONDS: &str = "tandem_store_commit_seconds";
 /// Updates written by one group commit.
 pub const COMMIT_BATCH: &str = "tandem_store_commit_batch_updates";
+/// Cluster bus: from a committed batch's hand-off to the bus until Redis
+/// acknowledged its entries (queueing in the publisher included).
+pub const BUS_PUBLISH_SECONDS: &str = "tandem_bus_publish_seconds";
+/// Cluster bus: from another node publishing an update (its clock) until
+/// this node's copy of the room applied and relayed it.
+pub const BUS_DELIVERY_SECONDS: &str = "tandem_bus_delivery_seconds";
 /// Connections closed by the server, by `reason` (the close code's label).
 pub const DISCONNECTS: &str = "tandem_disconnects_total";
 /// Members of a room, by `room`.
@@ -102,6 +108,16 @@ fn describe() {
         "Duration of one group commit."
     );
     describe_histogram!(COMMIT_BATCH, "Updates written by one group commit.");
+    describe_histogram!(
+        BUS_PUBLISH_SECONDS,
+        Unit::Seconds,
+        "Cluster bus: from a commit's hand-off to the bus until Redis acknowledged it."
+    );
+    describe_histogram!(
+        BUS_DELIVERY_SECONDS,
+        Unit::Seconds,
+        "Cluster bus: from another node publishing an update until this node applied and relayed it."
+    );
     describe_counter!(DISCONNECTS, "Connections closed by the server, by reason.");
     describe_gauge!(ROOM_CLIENTS, "Members of a room (labelled rooms only).");
     describe_gauge!(

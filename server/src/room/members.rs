@@ -166,6 +166,23 @@ impl Members {
         }
     }
 
+    /// What each member here with a presence said about itself, to answer
+    /// another node's presence query (`actor::cluster`).
+    pub(super) fn local_presences(&self) -> Vec<(ClientId, Presence)> {
+        self.peers
+            .iter()
+            .filter_map(|(id, peer)| {
+                let p = peer.presence.as_ref()?;
+                let presence = Presence {
+                    name: p.name.clone(),
+                    color: p.color.clone(),
+                    cursor: p.cursor.clone(),
+                };
+                Some((*id, presence))
+            })
+            .collect()
+    }
+
     /// The people on other nodes this room shows.
     pub(super) fn remote_peers(&self) -> Vec<ClientId> {
         self.remote.keys().copied().collect()

@@ -57,7 +57,17 @@ impl RoomActor {
                 first,
                 last,
                 update,
-            }) => self.apply_remote(first, last, update).await,
+                published_us,
+            }) => {
+                self.apply_remote(first, last, update).await;
+                if let Some(published) = published_us {
+                    // Wall clocks of two hosts: a skewed one may read as
+                    // negative, counted as zero.
+                    let lag = crate::bus::now_us().saturating_sub(published);
+                    metrics::histogram!(crate::metrics::BUS_DELIVERY_SECONDS)
+                        .record(lag as f64 / 1e6);
+                }
+            }
             Some(Remote::Resync) => self.resync().await,
             Some(Remote::Presence { peer, presence }) => self.members.set_remote(peer, presence),
             Some(Remote::NodeGone { tag }) => {
@@ -65,6 +75,11 @@ impl RoomActor {
                     if crate::bus::node_of(peer) == tag {
                         self.members.set_remote(peer, None);
                     }
+                }
+            }
+            Some(Remote::PresenceQuery) => {
+                if let Some(bus) = self.context.bus.get() {
+                    bus.answer_presence_query(&self.room, &self.members.local_presences());
                 }
             }
         }
