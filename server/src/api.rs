@@ -54,6 +54,9 @@ fn refuse(status: StatusCode, error: &str) -> Response {
     (status, Json(serde_json::json!({ "error": error }))).into_response()
 }
 
+/// The refusal of a claim on a room someone has open.
+const IN_USE: &str = "this document is open; ask its editors for a link";
+
 /// `POST /api/rooms`.
 pub async fn create_room(
     State(state): State<AppState>,
@@ -66,6 +69,21 @@ pub async fn create_room(
         },
         None => RoomId::generate(fastrand::u64(..)),
     };
+    // In a cluster, people may have the room open on another node, where
+    // this node's actor cannot see them: the connection tracking can.
+    if let Some(bus) = state.registry.bus() {
+        match bus.connections_elsewhere(&room).await {
+            Ok(0) => {}
+            Ok(_) => return refuse(StatusCode::CONFLICT, IN_USE),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot count the room's connections on other nodes");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot check the other servers; try again",
+                );
+            }
+        }
+    }
     // The room's actor decides, between its joins: nobody can open the room
     // in the middle of a claim and keep rights the claim takes away.
     let mut claim = None;
@@ -87,10 +105,7 @@ pub async fn create_room(
             };
             (StatusCode::CREATED, Json(created)).into_response()
         }
-        Some(Claim::InUse) => refuse(
-            StatusCode::CONFLICT,
-            "this document is open; ask its editors for a link",
-        ),
+        Some(Claim::InUse) => refuse(StatusCode::CONFLICT, IN_USE),
         Some(Claim::Taken) => refuse(
             StatusCode::CONFLICT,
             "this document already exists; ask its editors for a link",

@@ -729,3 +729,38 @@ async fn sigterm_drains_a_node_with_a_short_retry_hint_and_its_clients_resume_el
     let text = converge(&mut clients, &typed).await;
     assert_each_once(&text, &typed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_open_on_another_node_cannot_be_claimed() {
+    let database = fresh_database().await;
+    let redis = PrivateRedis::start();
+    let a = node(&database, &redis.url()).await;
+    let b = node(&database, &redis.url()).await;
+    let claim = |room: &str| format!(r#"{{"name":"{room}"}}"#);
+
+    // Someone has the room open on node B and has not written anything:
+    // node A's actor for it has no members, but the claim is still refused.
+    let room = unique_room("claim");
+    let reader = b.client(&room).await;
+    let (status, body) =
+        tandem_testkit::http(a.addr, "POST", "/api/rooms", None, &claim(&room)).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("this document is open"), "{body}");
+
+    // Once they have gone (uncounted at node B's next beat), it can be.
+    reader.close().await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (status, body) =
+            tandem_testkit::http(a.addr, "POST", "/api/rooms", None, &claim(&room)).await;
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the claim was still refused after the reader left: {body}"
+        );
+        tokio::task::yield_now().await;
+    }
+}

@@ -500,6 +500,12 @@ impl Bus {
         tracking::admit(&self.shared, room, ip, max_room, max_per_ip).await
     }
 
+    /// How many connections the other nodes hold in `room`; an error when
+    /// Redis does not answer (within the admission's timeout).
+    pub async fn connections_elsewhere(&self, room: &RoomId) -> redis::RedisResult<u64> {
+        tracking::elsewhere(&self.shared, room).await
+    }
+
     /// Publishes what is queued, leaves the cluster (this node's liveness
     /// key) and stops the bus tasks. Call after every room has stopped.
     pub async fn shutdown(&self) {

@@ -62,6 +62,18 @@ redis.call('SADD', 'tandem:nodes', ARGV[1])
 return 0
 ";
 
+/// Sums the other live nodes' connections to a room. ARGV: node, room field.
+const ELSEWHERE: &str = r"
+local nodes = redis.call('SMEMBERS', 'tandem:nodes')
+local room = 0
+for _, n in ipairs(nodes) do
+  if n ~= ARGV[1] and redis.call('EXISTS', 'tandem:node:' .. n) == 1 then
+    room = room + (tonumber(redis.call('HGET', 'tandem:conns:' .. n, ARGV[2])) or 0)
+  end
+end
+return room
+";
+
 /// The hash holding `node`'s counts.
 pub(super) fn conns_key(node: &str) -> String {
     format!("tandem:conns:{node}")
@@ -209,6 +221,30 @@ async fn ask(
         .await;
     *cached = reply.is_ok().then_some(conn);
     reply
+}
+
+/// How many connections the other live nodes hold in `room`, as their
+/// admissions counted them (a connection is counted from its admission, so
+/// one that has joined on another node is always seen; one that left is
+/// seen for up to a beat).
+pub(super) async fn elsewhere(shared: &Shared, room: &RoomId) -> redis::RedisResult<u64> {
+    let asked = async {
+        let mut conn = shared.connect(super::COMMAND_TIMEOUT).await?;
+        redis::cmd("EVAL")
+            .arg(ELSEWHERE)
+            .arg(0)
+            .arg(&shared.node)
+            .arg(room_field(room))
+            .query_async::<u64>(&mut conn)
+            .await
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, asked).await {
+        Ok(answer) => answer,
+        Err(_) => Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "connection tracking timed out",
+        ))),
+    }
 }
 
 /// Rewrites this node's hash from its counts, with the liveness TTL.
