@@ -4,7 +4,8 @@
 //! are used as they are. Otherwise Debian's `postgresql`, `redis-server` and
 //! `nginx` are installed when missing, and a private PostgreSQL and Redis
 //! are started for the run: their own data directories under
-//! `target/services/`, free loopback ports, PostgreSQL as the `postgres`
+//! `target/services/run-{pid}/` (removed at the end; a later run stops and
+//! removes what a killed run left), free loopback ports, PostgreSQL as the `postgres`
 //! user (it refuses to run as root). [`Services`] stops them when dropped,
 //! so they stop when the tests fail too. Their URLs go to the test
 //! processes in the same variables, and `TANDEM_TEST_REDIS_SERVER` names the
@@ -47,6 +48,8 @@ pub(crate) struct Services {
     postgres: Option<PrivatePostgres>,
     /// A private Redis started here, to kill at the end.
     redis: Option<Child>,
+    /// This run's folder under `target/services/`, removed at the end.
+    dir: Option<PathBuf>,
 }
 
 /// A PostgreSQL cluster this run created.
@@ -75,16 +78,22 @@ impl Services {
                 redis_url,
                 postgres: None,
                 redis: None,
+                dir: None,
             });
         }
         ensure_installed()?;
-        let dir = target.join("services");
+        let root = target.join("services");
+        sweep_abandoned(&root);
+        // One folder per run, so two runs at once (a test run and a bench,
+        // two engineers) never stop each other's services.
+        let dir = root.join(format!("run-{}", std::process::id()));
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut services = Self {
             database_url: String::new(),
             redis_url: String::new(),
             postgres: None,
             redis: None,
+            dir: Some(dir.clone()),
         };
         let (redis, redis_url) = start_redis(&dir.join("redis"))?;
         services.redis = Some(redis);
@@ -132,6 +141,71 @@ impl Drop for Services {
         }
         if let Some(postgres) = self.postgres.take() {
             postgres.stop("fast");
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Stops and removes what earlier runs left under `root` when they were
+/// killed before they could clean up: folders of runs whose process is gone
+/// (`run-{pid}`), and the single shared folder older versions used. A
+/// folder whose run is still alive is left alone.
+fn sweep_abandoned(root: &Path) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let owner = name
+            .strip_prefix("run-")
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if owner.is_some_and(running) {
+            continue;
+        }
+        let dir = entry.path();
+        let run_dir = if owner.is_some() {
+            dir.clone()
+        } else {
+            root.to_path_buf()
+        };
+        stop_leftovers(&run_dir);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// Whether process `pid` is running (a killed one its parent has not reaped
+/// yet is a zombie: not running).
+fn running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name, which is in parentheses.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// Stops a PostgreSQL and a Redis left running in `dir` by a run that died.
+fn stop_leftovers(dir: &Path) {
+    let data = dir.join("postgres").join("data");
+    if data.join("postmaster.pid").is_file()
+        && let Some(bin) = postgres_bin()
+    {
+        let postgres = PrivatePostgres {
+            pg_ctl: bin.join("pg_ctl"),
+            data,
+            as_postgres: root_access().is_some_and(|sudo| sudo.is_empty()),
+        };
+        postgres.stop("immediate");
+    }
+    let pid = fs::read_to_string(dir.join("redis").join("pid"));
+    if let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<u32>().ok()) {
+        // Only if that process is still a redis-server: the number may
+        // have been reused.
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "redis-server" {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
         }
     }
 }
@@ -228,6 +302,9 @@ fn start_redis(dir: &Path) -> Result<(Child, String)> {
     cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--dir"])
         .arg(dir)
+        // Read by a later run if this one dies without stopping it.
+        .arg("--pidfile")
+        .arg(dir.join("pid"))
         .stdout(log)
         .stderr(Stdio::null());
     super::show(&cmd);
@@ -249,10 +326,6 @@ fn start_postgres(dir: &Path) -> Result<(PrivatePostgres, String)> {
         data: dir.join("data"),
         as_postgres,
     };
-    // A run that was interrupted may have left its cluster running.
-    if postgres.data.join("postmaster.pid").is_file() {
-        postgres.stop("immediate");
-    }
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     if as_postgres {
