@@ -139,6 +139,9 @@ async fn a_document_at_its_size_limit_stops_reconnecting_and_says_why() {
             );
             page.wait_for_attr(&save, "data-state", "unsaved", DEADLINE)
                 .await;
+            // Not "offline": no reconnect is coming; the edits wait here.
+            page.wait_for_text(&save, "kept in this browser", DEADLINE)
+                .await;
             let (status, body) = ctx.server.get("/api/rooms/e2e-too-large/text").await;
             assert_eq!((status, body.as_str()), (200, "Short and saved."));
         },

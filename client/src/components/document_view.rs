@@ -110,7 +110,11 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                 </div>
                 <div class="doc-header-status">
                     <ConnectionBadge state=session.connection connection=connection/>
-                    <SaveBadge state=session.save storage=doc_signals.storage/>
+                    <SaveBadge
+                        state=session.save
+                        connection=session.connection
+                        storage=doc_signals.storage
+                    />
                 </div>
                 <div class="doc-header-actions">
                     <DownloadMenu room=room.clone() key=key.clone() title=doc_signals.title/>

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 
 use crate::editor::StorageProblem;
-use crate::net::{SaveState, save_key, save_label};
+use crate::net::{ConnectionState, SaveState, save_key, save_label};
 
 /// A label split at its " — " detail: what is always shown, and the rest.
 fn split_detail(label: &str) -> (&str, &str) {
@@ -23,17 +23,24 @@ fn split_detail(label: &str) -> (&str, &str) {
 #[component]
 pub(crate) fn SaveBadge(
     state: RwSignal<SaveState>,
+    /// The connection: once the server refused it for good, unsaved edits
+    /// are not waiting for the network.
+    connection: RwSignal<ConnectionState>,
     /// Why the offline copy is not being kept, if it is not.
     storage: RwSignal<Option<StorageProblem>>,
 ) -> impl IntoView {
+    let gave_up = move || connection.with(|c| matches!(c, ConnectionState::Closed { .. }));
     let hint = move || match state.get() {
         SaveState::Saved => "Every edit is stored on the server",
         SaveState::Saving => "Sending your latest edits to the server",
+        SaveState::Unsaved if gave_up() => {
+            "The server closed the connection for good (see beside); your edits are kept in this browser only"
+        }
         SaveState::Unsaved => {
             "Your edits are kept in this browser and will be sent when you reconnect"
         }
     };
-    let parts = move || split_detail(save_label(state.get()));
+    let parts = move || split_detail(save_label(state.get(), gave_up()));
     view! {
         <span
             class="badge save-badge"

@@ -60,11 +60,14 @@ impl ConnectionState {
     }
 }
 
-/// The save badge's text for `state`.
-pub(crate) fn save_label(state: SaveState) -> &'static str {
+/// The save badge's text for `state`; `gave_up` when the server refused
+/// the connection for good (a refused edit, a revoked key): the edits wait
+/// in this browser, not for the network to come back.
+pub(crate) fn save_label(state: SaveState, gave_up: bool) -> &'static str {
     match state {
         SaveState::Saved => "Saved",
         SaveState::Saving => "Saving…",
+        SaveState::Unsaved if gave_up => "Unsaved changes — kept in this browser",
         SaveState::Unsaved => "Unsaved changes — offline",
     }
 }
@@ -126,12 +129,24 @@ mod tests {
     #[test]
     fn save_labels_and_keys() {
         let cases = [
-            (SaveState::Saved, "Saved", "saved"),
-            (SaveState::Saving, "Saving…", "saving"),
-            (SaveState::Unsaved, "Unsaved changes — offline", "unsaved"),
+            (SaveState::Saved, false, "Saved", "saved"),
+            (SaveState::Saved, true, "Saved", "saved"),
+            (SaveState::Saving, false, "Saving…", "saving"),
+            (
+                SaveState::Unsaved,
+                false,
+                "Unsaved changes — offline",
+                "unsaved",
+            ),
+            (
+                SaveState::Unsaved,
+                true,
+                "Unsaved changes — kept in this browser",
+                "unsaved",
+            ),
         ];
-        for (state, label, key) in cases {
-            assert_eq!((save_label(state), save_key(state)), (label, key));
+        for (state, gave_up, label, key) in cases {
+            assert_eq!((save_label(state, gave_up), save_key(state)), (label, key));
         }
     }
 }
