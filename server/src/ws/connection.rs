@@ -1,30 +1,29 @@
 //! One connection's life: `handle_socket`.
 //!
-//! It starts the writer task, then either sends the admission's refusal or
-//! waits for the key (a Tandem client's `hello`; a Yjs client's came in its
-//! URL), checks it, joins the room (looking it up again if it unloaded
-//! meanwhile) and runs the reader until it or the writer ends. Nothing is
-//! sent for the room before the key is checked. On shutdown it lets the room commit
-//! what this client sent, so its last `saved` goes out before the close
-//! (`GoingAway`). Whatever the end, it finishes the close handshake within
-//! [`CLOSE_GRACE`] (or resets the connection, see [`drain`]) and lets the
-//! writer drain.
+//! One task per connection, reading and writing through its [`Wire`]. It
+//! either sends the admission's refusal or waits for the key (a Tandem
+//! client's `hello`; a Yjs client's came in its URL), checks it, joins the
+//! room (looking it up again if it unloaded meanwhile) and runs the reader
+//! until the connection ends. Nothing is sent for the room before the key
+//! is checked. On shutdown it lets the room commit what this client sent,
+//! so its last `saved` goes out before the close (`GoingAway`). Whatever
+//! the end, it finishes the close handshake within [`CLOSE_GRACE`] (or
+//! resets the connection, see [`finish`]).
+
 
 use axum::extract::ws::Message;
-use futures_util::StreamExt;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::{ClientId, RoomId};
 use tokio::time::timeout;
-use tracing::{Instrument, debug, info, warn};
+use tracing::{debug, info, warn};
 
 use super::CLOSE_GRACE;
 use super::admission::{
     Admission, admit_in_cluster, check_key, count_accepted, count_refused, room_full,
 };
 use super::handshake::Upgraded;
-use super::reader::{HelloEnd, ReadEnd, Stream, read_hello, read_loop};
-use super::socket::SocketControl;
-use super::writer::{WriterOptions, write_loop};
+use super::reader::{HelloEnd, ReadEnd, read_hello, read_loop};
+use super::wire::{Event, Wire, WireOptions};
 use crate::AppState;
 use crate::access::Right;
 use crate::room::outbox::{close_frame, count_disconnect};
@@ -58,99 +57,80 @@ pub(super) async fn handle_socket(
     url_key: Option<String>,
 ) {
     let config = state.config.clone();
-    let (sink, mut stream) = socket.socket.split();
-    // To reset the connection if its close handshake does not complete.
-    let reset = socket.control.clone();
-    let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
-    let options = WriterOptions {
-        deflate_from: socket.deflate.then_some(config.ws_deflate_threshold),
-        heartbeat: config.heartbeat,
+    let (outbox, rx) = outbox(config.queue_messages, config.queue_bytes);
+    let options = WireOptions {
+        deflate: socket.deflate,
+        deflate_from: config.ws_deflate_threshold,
+        limit: config.max_message_bytes,
         counters: state.frames_out.clone(),
         control: socket.control,
     };
-    let writer = write_loop(sink, outbox_rx, options);
-    let mut writer = tokio::spawn(writer.in_current_span());
+    let mut wire = Wire::new(socket.io, rx, options);
     let _open = OpenConnection::new();
+    // Pings, silence and shutdown, from the server-wide heartbeat.
+    let _heartbeat = state.heartbeats.register(outbox.watch());
     let _slot = match admission {
         Admission::Admitted(slot) => slot,
         Admission::Refused(close) => {
-            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+            return turn_away(Some(close), outbox, wire, &room, client).await;
         }
     };
     let key = match dialect {
         Dialect::Yjs => url_key,
-        // Boxed: the wait happens once, and its future should not take
-        // room in the connection's task for the rest of its life.
-        Dialect::Tandem => match Box::pin(read_hello(&mut stream, &state)).await {
-            HelloEnd::Hello(key) => key,
-            HelloEnd::Refused(close) => {
-                count_refused("hello");
-                return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+        Dialect::Tandem => {
+            outbox.set_awaiting_hello(true);
+            let hello = read_hello(&mut wire, &state).await;
+            outbox.set_awaiting_hello(false);
+            match hello {
+                HelloEnd::Hello(key) => {
+                    wire.heard();
+                    key
+                }
+                HelloEnd::Refused(close) => {
+                    count_refused("hello");
+                    return turn_away(Some(close), outbox, wire, &room, client).await;
+                }
+                HelloEnd::TimedOut => {
+                    count_refused("hello");
+                    return turn_away(None, outbox, wire, &room, client).await;
+                }
+                HelloEnd::Shutdown => {
+                    let going_away = going_away();
+                    return turn_away(Some(going_away), outbox, wire, &room, client).await;
+                }
+                HelloEnd::ClientClosed => {
+                    return turn_away(None, outbox, wire, &room, client).await;
+                }
+                HelloEnd::Gone => return,
             }
-            HelloEnd::Shutdown => {
-                let going_away = going_away();
-                return turn_away(
-                    Some(going_away),
-                    outbox,
-                    &mut stream,
-                    writer,
-                    reset.as_deref(),
-                )
-                .await;
-            }
-            HelloEnd::ClientClosed => {
-                return turn_away(None, outbox, &mut stream, writer, reset.as_deref()).await;
-            }
-            HelloEnd::Gone => return,
-        },
+        }
     };
     let key = match check_key(&state.keys, &room, key.as_deref()) {
         Ok(key) => key,
         Err(close) => {
-            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+            return turn_away(Some(close), outbox, wire, &room, client).await;
         }
     };
     // Counted across the cluster for the connection's life (a no-op
-    // without the bus).
-    let _tracked = match admit_in_cluster(&state, &room, &_slot).await {
+    // without the bus). Boxed, like every wait that happens once: its
+    // future should not take room in the connection's task for the rest of
+    // its life.
+    let _tracked = match Box::pin(admit_in_cluster(&state, &room, &_slot)).await {
         Ok(tracked) => tracked,
         Err(close) => {
-            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+            return turn_away(Some(close), outbox, wire, &room, client).await;
         }
     };
     count_accepted();
 
-    // Boxed: joining happens once, and its future should not take room in
-    // the connection's task for the rest of its life.
     let end = match Box::pin(join(&state, &room, client, &outbox, key, dialect)).await {
         Ok(handle) => {
-            debug!("joined");
-            // Whichever side ends first ends the connection: a writer that
-            // stopped (slow consumer, failed send) must not leave a reader
-            // holding the connection open until the heartbeat notices.
-            let end = tokio::select! {
-                end = read_loop(&mut stream, &handle, &outbox, client, &state, dialect) => end,
-                _ = &mut writer => ReadEnd::WriterEnded,
-            };
+            debug!(%room, %client, "joined");
+            let end = read_loop(&mut wire, &handle, &outbox, client, &state, dialect).await;
             if end == ReadEnd::Shutdown {
-                // Let the room commit what this client sent, so its last
-                // `saved` goes out before the close.
-                let _ = timeout(config.shutdown_timeout, handle.flush()).await;
-                let going_away = going_away();
-                // Queued behind the data (the last `saved` goes out first),
-                // so counted here rather than by `Outbox::close`.
-                let counted = going_away.clone();
-                if outbox
-                    .push(Message::Close(Some(close_frame(going_away))))
-                    .is_ok()
-                {
-                    count_disconnect(&counted);
-                } else {
-                    // The same close, on its own (the queue is full).
-                    outbox.close(counted);
-                }
+                Box::pin(going_away_after_flush(&handle, &outbox, &state)).await;
             }
-            let _ = handle.send(RoomCmd::Leave { client }).await;
+            let _ = Box::pin(handle.send(RoomCmd::Leave { client })).await;
             end
         }
         Err(JoinRefused::Full) => {
@@ -173,14 +153,30 @@ pub(super) async fn handle_socket(
     drop(outbox);
 
     if end != ReadEnd::Gone {
-        // Finish the close handshake: read until the client's close (or the
-        // reply to it) has gone through and the stream ends.
-        drain(&mut stream, reset.as_deref()).await;
+        // Finish the close handshake: send what is queued, the close among
+        // it, and read until the client's close has come.
+        Box::pin(finish(&mut wire)).await;
     }
-    if end != ReadEnd::WriterEnded {
-        let _ = timeout(CLOSE_GRACE, writer).await;
+    info!(%room, %client, ?end, "connection closed");
+}
+
+/// At shutdown: lets the room commit what this client sent, so its last
+/// `saved` goes out before the close, then queues the close behind it.
+async fn going_away_after_flush(handle: &RoomHandle, outbox: &Outbox, state: &AppState) {
+    let _ = timeout(state.config.shutdown_timeout, handle.flush()).await;
+    let going_away = going_away();
+    // Queued behind the data (the last `saved` goes out first), so counted
+    // here rather than by `Outbox::close`.
+    let counted = going_away.clone();
+    if outbox
+        .push(Message::Close(Some(close_frame(going_away))))
+        .is_ok()
+    {
+        count_disconnect(&counted);
+    } else {
+        // The same close, on its own (the queue is full).
+        outbox.close(counted);
     }
-    info!(?end, "connection closed");
 }
 
 /// The close of a draining server: 1001 with a retry hint of 0 to 2 s,
@@ -195,35 +191,39 @@ fn going_away() -> Close {
 }
 
 /// Ends a connection that was not let in: closes it with `close` (`None`
-/// when the client closed first), then finishes the close handshake.
+/// when the client or the heartbeat closed first), then finishes the close
+/// handshake.
 async fn turn_away(
     close: Option<Close>,
     outbox: Outbox,
-    stream: &mut Stream,
-    writer: tokio::task::JoinHandle<()>,
-    reset: Option<&SocketControl>,
+    mut wire: Wire,
+    room: &RoomId,
+    client: ClientId,
 ) {
     if let Some(close) = close {
-        info!(code = close.code.number(), reason = %close.reason, "not admitted");
+        info!(%room, %client, code = close.code.number(), reason = %close.reason, "not admitted");
         outbox.close(close);
     }
     drop(outbox);
-    drain(stream, reset).await;
-    let _ = timeout(CLOSE_GRACE, writer).await;
+    Box::pin(finish(&mut wire)).await;
 }
 
-/// Reads until the stream ends, for at most [`CLOSE_GRACE`]. A peer that
-/// has not finished the close handshake by then (one that stopped reading
-/// never will: our close frame sits behind the data it did not read) has its
-/// connection reset when the socket is dropped, so the kernel does not keep
-/// the unsent queue in FIN-WAIT-1.
-async fn drain(stream: &mut Stream, reset: Option<&SocketControl>) {
+/// Sends what is queued (a close among it) and reads until the stream ends
+/// or the close handshake completes, for at most [`CLOSE_GRACE`]. A peer
+/// that has not finished by then (one that stopped reading never will: our
+/// close frame sits behind the data it did not read) has its connection
+/// reset when the socket is dropped, so the kernel does not keep the unsent
+/// queue in FIN-WAIT-1.
+pub(super) async fn finish<S>(wire: &mut Wire<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let ended = timeout(CLOSE_GRACE, async {
-        while stream.next().await.is_some() {}
+        while !matches!(wire.next().await, Event::Ended) {}
     })
     .await;
     if ended.is_err()
-        && let Some(control) = reset
+        && let Some(control) = wire.control()
     {
         debug!("close handshake not finished; resetting the connection");
         control.reset_on_close();

@@ -3,7 +3,7 @@
 //! extractor hides: the `Sec-WebSocket-Extensions` answer (permessage-deflate,
 //! see [`super::deflate`]), the TCP socket's control (its send buffer and,
 //! for a cut client, a reset on close: [`SocketControl`]) and the raw
-//! tungstenite stream (to send compressed frames).
+//! upgraded stream, which the connection frames itself ([`super::frame`]).
 //!
 //! The refusals keep axum's statuses and wording: 405 for a method other
 //! than GET, 400 for a missing or wrong `Connection`, `Upgrade`,
@@ -17,18 +17,14 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::{OnUpgrade, Upgraded as HyperUpgraded};
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::debug;
 
-use super::deflate::{self, DeflateIo};
+use super::deflate;
 use super::socket::SocketControl;
-
-/// An upgraded connection: tungstenite over the inflating adapter.
-pub(super) type Socket = WebSocketStream<DeflateIo<TokioIo<HyperUpgraded>>>;
+use super::wire::Io;
 
 /// A request that asked to become a WebSocket.
 #[derive(Debug)]
@@ -144,14 +140,12 @@ pub(super) struct SocketOptions {
     /// The kernel's send buffer for this socket (`SO_SNDBUF`); 0 leaves the
     /// kernel's autotuning.
     pub send_buffer: usize,
-    /// tungstenite's limits and buffers.
-    pub config: WebSocketConfig,
 }
 
 /// What the connection gets besides the socket.
 #[derive(Debug)]
 pub(super) struct Upgraded {
-    pub socket: Socket,
+    pub io: Io,
     /// Compression was agreed.
     pub deflate: bool,
     /// The TCP socket's control, if the listener provides it.
@@ -168,7 +162,7 @@ impl Upgrade {
     }
 
     /// Answers 101 and runs `callback` on the upgraded connection, in a task
-    /// that carries the current span.
+    /// of its own (without the request's span).
     pub(super) fn respond<F, Fut>(self, options: SocketOptions, callback: F) -> Response
     where
         F: FnOnce(Upgraded) -> Fut + Send + 'static,
@@ -202,7 +196,7 @@ impl Upgrade {
         let on_upgrade = self.on_upgrade;
         let control = self.control;
         // Not `in_current_span`: the request's span would then live as long
-        // as the connection. `callback` carries the connection's own span.
+        // as the connection.
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
@@ -214,12 +208,8 @@ impl Upgrade {
             if let Some(control) = &control {
                 control.bound_send_buffer(options.send_buffer);
             }
-            let limit = options.config.max_message_size.unwrap_or(usize::MAX);
-            let io = DeflateIo::server(TokioIo::new(upgraded), deflate, limit);
-            let socket =
-                WebSocketStream::from_raw_socket(io, Role::Server, Some(options.config)).await;
             callback(Upgraded {
-                socket,
+                io: TokioIo::new(upgraded),
                 deflate,
                 control,
             })
