@@ -42,6 +42,9 @@ impl RoomHandle {
     /// (the caller waits with [`send`](Self::send), boxed, so a connection's
     /// task does not carry that wait's future), `Err(None)` when the room
     /// is gone.
+    // The command comes back as it went in, to be sent by the wait: boxing
+    // it would allocate on every full inbox for nothing.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn try_send(&self, cmd: RoomCmd) -> Result<(), Option<RoomCmd>> {
         match self.tx.try_send(cmd) {
             Ok(()) => Ok(()),

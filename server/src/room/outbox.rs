@@ -130,10 +130,6 @@ enum CloseSlot {
     Taken,
 }
 
-/// Capacity above which an emptied queue gives its memory back, so a burst
-/// does not stay allocated for the rest of an idle connection's life.
-const KEEP_CAPACITY: usize = 32;
-
 /// A queue holding at most `max_messages` frames and `max_bytes` bytes.
 pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver) {
     let shared = Arc::new(Shared {
@@ -330,7 +326,10 @@ fn take_front(state: &mut State, max_bytes: usize) -> Option<Message> {
     } else {
         state.bytes -= len;
     }
-    if state.frames.is_empty() && state.frames.capacity() > KEEP_CAPACITY {
+    // An emptied queue gives its memory back (even the first few slots,
+    // ~200 bytes): an idle connection holds none, and the next burst's
+    // allocation is cheap next to its frames.
+    if state.frames.is_empty() && state.frames.capacity() > 0 {
         state.frames = VecDeque::new();
     }
     Some(message)

@@ -10,8 +10,10 @@
 //! the end, it finishes the close handshake within [`CLOSE_GRACE`] (or
 //! resets the connection, see [`finish`]).
 
+use std::num::NonZeroU32;
 
 use axum::extract::ws::Message;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::{ClientId, RoomId};
 use tokio::time::timeout;
@@ -21,11 +23,15 @@ use super::CLOSE_GRACE;
 use super::admission::{
     Admission, admit_in_cluster, check_key, count_accepted, count_refused, room_full,
 };
+use super::decode::FrameDecoder;
 use super::handshake::Upgraded;
-use super::reader::{HelloEnd, ReadEnd, read_hello, read_loop};
+use super::heartbeat::Registered;
+use super::reader::{HelloEnd, ReadEnd, Reading, read_hello, read_loop};
 use super::wire::{Event, Wire, WireOptions};
 use crate::AppState;
 use crate::access::Right;
+use crate::bus::Tracked;
+use crate::limits::Slot;
 use crate::room::outbox::{close_frame, count_disconnect};
 use crate::room::{Dialect, JoinRefused, Outbox, RoomCmd, RoomHandle, outbox};
 
@@ -45,9 +51,35 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Runs one upgraded connection to its end. `url_key` is the key a Yjs
-/// client put in its URL; a Tandem client's comes in its `hello`.
-pub(super) async fn handle_socket(
+/// What one connection holds for its whole life, in one allocation: the
+/// task's future then holds only this box and the small state of whatever
+/// it awaits (async fn arguments and captures would each take room in it,
+/// some twice).
+struct Conn {
+    state: AppState,
+    room: RoomId,
+    client: ClientId,
+    dialect: Dialect,
+    wire: Wire,
+    outbox: Outbox,
+    decoder: FrameDecoder,
+    limiter: DefaultDirectRateLimiter,
+    /// Taken once admitted (its slot then lives in `slot`).
+    admission: Option<Admission>,
+    /// The connection's place under the bounds, for its life.
+    slot: Option<Slot>,
+    /// Counted across the cluster, for its life.
+    tracked: Option<Tracked>,
+    /// A Yjs client's key, from its URL (taken when checked).
+    url_key: Option<String>,
+    _heartbeat: Registered,
+    _open: OpenConnection,
+}
+
+/// The future that runs one upgraded connection to its end. `url_key` is
+/// the key a Yjs client put in its URL; a Tandem client's comes in its
+/// `hello`.
+pub(super) fn handle_socket(
     socket: Upgraded,
     state: AppState,
     room: RoomId,
@@ -55,8 +87,8 @@ pub(super) async fn handle_socket(
     admission: Admission,
     dialect: Dialect,
     url_key: Option<String>,
-) {
-    let config = state.config.clone();
+) -> impl Future<Output = ()> + Send + 'static {
+    let config = &state.config;
     let (outbox, rx) = outbox(config.queue_messages, config.queue_bytes);
     let options = WireOptions {
         deflate: socket.deflate,
@@ -65,99 +97,139 @@ pub(super) async fn handle_socket(
         counters: state.frames_out.clone(),
         control: socket.control,
     };
-    let mut wire = Wire::new(socket.io, rx, options);
-    let _open = OpenConnection::new();
+    let wire = Wire::new(socket.io, rx, options);
+    let rate = NonZeroU32::new(config.rate_limit).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(config.rate_burst).unwrap_or(rate);
+    let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
     // Pings, silence and shutdown, from the server-wide heartbeat.
-    let _heartbeat = state.heartbeats.register(outbox.watch());
-    let _slot = match admission {
-        Admission::Admitted(slot) => slot,
-        Admission::Refused(close) => {
-            return turn_away(Some(close), outbox, wire, &room, client).await;
+    let heartbeat = state.heartbeats.register(outbox.watch());
+    let conn = Box::new(Conn {
+        decoder: FrameDecoder::new(client, dialect),
+        state,
+        room,
+        client,
+        dialect,
+        wire,
+        outbox,
+        limiter,
+        admission: Some(admission),
+        slot: None,
+        tracked: None,
+        url_key,
+        _heartbeat: heartbeat,
+        _open: OpenConnection::new(),
+    });
+    run(conn)
+}
+
+/// Runs a connection: admission, hello, key, join, reading, shutdown, the
+/// close handshake.
+async fn run(mut conn: Box<Conn>) {
+    let c = &mut *conn;
+    let end = match Box::pin(admit_and_join(c)).await {
+        Ok(handle) => {
+            debug!(room = %c.room, client = %c.client, "joined");
+            let end = read_loop(Reading {
+                wire: &mut c.wire,
+                room: &handle,
+                outbox: &c.outbox,
+                state: &c.state,
+                decoder: &mut c.decoder,
+                limiter: &c.limiter,
+            })
+            .await;
+            if end == ReadEnd::Shutdown {
+                Box::pin(going_away_after_flush(&handle, &c.outbox, &c.state)).await;
+            }
+            let _ = Box::pin(handle.send(RoomCmd::Leave { client: c.client })).await;
+            end
         }
+        Err(end) => end,
     };
-    let key = match dialect {
-        Dialect::Yjs => url_key,
+    if end != ReadEnd::Gone {
+        // Finish the close handshake: send what is queued, the close among
+        // it, and read until the client's close has come.
+        Box::pin(finish(&mut c.wire)).await;
+    }
+    info!(room = %c.room, client = %c.client, ?end, "connection closed");
+}
+
+/// Everything before the read loop: the admission's verdict, the hello (a
+/// Tandem client's key), the key's check, the cluster's count and the join.
+/// `Err` when the connection ends there (its close is queued, if any).
+/// Boxed where it is awaited: it runs once, and its future should not take
+/// room in the connection's task for the rest of its life.
+async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
+    let refused = |c: &mut Conn, close: Option<Close>| {
+        if let Some(close) = close {
+            info!(room = %c.room, client = %c.client, code = close.code.number(), reason = %close.reason, "not admitted");
+            c.outbox.close(close);
+        }
+        ReadEnd::ServerClosed
+    };
+    match c.admission.take() {
+        Some(Admission::Admitted(slot)) => c.slot = Some(slot),
+        Some(Admission::Refused(close)) => return Err(refused(c, Some(close))),
+        None => {}
+    }
+    let key = match c.dialect {
+        Dialect::Yjs => c.url_key.take(),
         Dialect::Tandem => {
-            outbox.set_awaiting_hello(true);
-            let hello = read_hello(&mut wire, &state).await;
-            outbox.set_awaiting_hello(false);
+            c.outbox.set_awaiting_hello(true);
+            let hello = read_hello(&mut c.wire, &c.state).await;
+            c.outbox.set_awaiting_hello(false);
             match hello {
                 HelloEnd::Hello(key) => {
-                    wire.heard();
+                    c.wire.heard();
                     key
                 }
                 HelloEnd::Refused(close) => {
                     count_refused("hello");
-                    return turn_away(Some(close), outbox, wire, &room, client).await;
+                    return Err(refused(c, Some(close)));
                 }
                 HelloEnd::TimedOut => {
                     count_refused("hello");
-                    return turn_away(None, outbox, wire, &room, client).await;
+                    return Err(refused(c, None));
                 }
-                HelloEnd::Shutdown => {
-                    let going_away = going_away();
-                    return turn_away(Some(going_away), outbox, wire, &room, client).await;
-                }
-                HelloEnd::ClientClosed => {
-                    return turn_away(None, outbox, wire, &room, client).await;
-                }
-                HelloEnd::Gone => return,
+                HelloEnd::Shutdown => return Err(refused(c, Some(going_away()))),
+                HelloEnd::ClientClosed => return Err(ReadEnd::ClientClosed),
+                HelloEnd::Gone => return Err(ReadEnd::Gone),
             }
         }
     };
-    let key = match check_key(&state.keys, &room, key.as_deref()) {
+    let key = match check_key(&c.state.keys, &c.room, key.as_deref()) {
         Ok(key) => key,
-        Err(close) => {
-            return turn_away(Some(close), outbox, wire, &room, client).await;
-        }
+        Err(close) => return Err(refused(c, Some(close))),
     };
     // Counted across the cluster for the connection's life (a no-op
-    // without the bus). Boxed, like every wait that happens once: its
-    // future should not take room in the connection's task for the rest of
-    // its life.
-    let _tracked = match Box::pin(admit_in_cluster(&state, &room, &_slot)).await {
-        Ok(tracked) => tracked,
-        Err(close) => {
-            return turn_away(Some(close), outbox, wire, &room, client).await;
+    // without the bus).
+    if let Some(slot) = &c.slot {
+        match Box::pin(admit_in_cluster(&c.state, &c.room, slot)).await {
+            Ok(tracked) => c.tracked = tracked,
+            Err(close) => return Err(refused(c, Some(close))),
         }
-    };
+    }
     count_accepted();
-
-    let end = match Box::pin(join(&state, &room, client, &outbox, key, dialect)).await {
-        Ok(handle) => {
-            debug!(%room, %client, "joined");
-            let end = read_loop(&mut wire, &handle, &outbox, client, &state, dialect).await;
-            if end == ReadEnd::Shutdown {
-                Box::pin(going_away_after_flush(&handle, &outbox, &state)).await;
-            }
-            let _ = Box::pin(handle.send(RoomCmd::Leave { client })).await;
-            end
-        }
+    let joined = Box::pin(join(&c.state, &c.room, c.client, &c.outbox, key, c.dialect)).await;
+    match joined {
+        Ok(handle) => Ok(handle),
         Err(JoinRefused::Full) => {
             count_refused("room_full");
-            outbox.close(room_full());
-            ReadEnd::ServerClosed
+            c.outbox.close(room_full());
+            Err(ReadEnd::ServerClosed)
         }
-        Err(JoinRefused::Gone) if state.shutdown.is_cancelled() => {
-            outbox.close(going_away());
-            ReadEnd::ServerClosed
+        Err(JoinRefused::Gone) if c.state.shutdown.is_cancelled() => {
+            c.outbox.close(going_away());
+            Err(ReadEnd::ServerClosed)
         }
         Err(JoinRefused::Gone) => {
-            outbox.close(Close::new(
+            c.outbox.close(Close::new(
                 CloseCode::Internal,
                 "the document could not be opened; try again",
             ));
-            ReadEnd::ServerClosed
+            Err(ReadEnd::ServerClosed)
         }
-    };
-    drop(outbox);
-
-    if end != ReadEnd::Gone {
-        // Finish the close handshake: send what is queued, the close among
-        // it, and read until the client's close has come.
-        Box::pin(finish(&mut wire)).await;
     }
-    info!(%room, %client, ?end, "connection closed");
 }
 
 /// At shutdown: lets the room commit what this client sent, so its last
@@ -188,24 +260,6 @@ fn going_away() -> Close {
         "server is shutting down",
         fastrand::u32(0..=2),
     )
-}
-
-/// Ends a connection that was not let in: closes it with `close` (`None`
-/// when the client or the heartbeat closed first), then finishes the close
-/// handshake.
-async fn turn_away(
-    close: Option<Close>,
-    outbox: Outbox,
-    mut wire: Wire,
-    room: &RoomId,
-    client: ClientId,
-) {
-    if let Some(close) = close {
-        info!(%room, %client, code = close.code.number(), reason = %close.reason, "not admitted");
-        outbox.close(close);
-    }
-    drop(outbox);
-    Box::pin(finish(&mut wire)).await;
 }
 
 /// Sends what is queued (a close among it) and reads until the stream ends

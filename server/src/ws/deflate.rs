@@ -1,28 +1,27 @@
-//! permessage-deflate (RFC 7692) over tungstenite, which has no extension
-//! support: negotiation, compression of outgoing messages, and an I/O
-//! adapter ([`DeflateIo`]) that inflates incoming compressed messages before
-//! tungstenite parses them.
+//! permessage-deflate (RFC 7692): negotiation, compression of outgoing
+//! messages and inflation of incoming ones (the server's codec,
+//! [`super::frame`], calls [`inflate`]), and an I/O adapter
+//! ([`DeflateIo`]) that lets tungstenite, which has no extension support,
+//! read compressed messages: the native clients (`testkit`, `loadgen`) use
+//! it on their side.
 //!
 //! Only the no-context-takeover form is spoken (`server_no_context_takeover;
 //! client_no_context_takeover`): each message is compressed on its own, so no
 //! compression window (32 KiB per direction) is held per idle socket.
 //!
 //! Outgoing: a message above the threshold is compressed ([`deflate`]) and
-//! sent as a raw frame with RSV1 set; smaller ones go as they are (a ~54 B
+//! sent as a frame with RSV1 set; smaller ones go as they are (a ~54 B
 //! keystroke update grows when deflated without shared context).
 //!
-//! Incoming: [`DeflateIo`] sits between the socket and tungstenite. It parses
-//! frame headers, passes every frame it does not own through unchanged (so
-//! tungstenite still applies all of RFC 6455: a frame with RSV1 on a control
-//! frame, a continuation or a connection that did not negotiate the extension
-//! is refused by tungstenite with 1002), and replaces a compressed message
-//! (its first frame has RSV1, possibly fragmented) with one uncompressed
-//! final frame. Bytes are kept only for a partial frame header or a
-//! compressed message being assembled; an idle connection holds none.
-//! A compressed message that does not inflate, that inflates past the
-//! message limit, or that breaks the fragmentation rules fails the read with
-//! an [`InflateError`] inside the `io::Error`, which the reader turns into
-//! its close code (1002 or 1009).
+//! [`DeflateIo`] sits between a socket and tungstenite. It parses frame
+//! headers, passes every frame it does not own through unchanged (so
+//! tungstenite still applies all of RFC 6455), and replaces a compressed
+//! message (its first frame has RSV1, possibly fragmented) with one
+//! uncompressed final frame. Bytes are kept only for a partial frame header
+//! or a compressed message being assembled. A compressed message that does
+//! not inflate, that inflates past the message limit, or that breaks the
+//! fragmentation rules fails the read with an [`InflateError`] inside the
+//! `io::Error`.
 
 use std::io;
 use std::pin::Pin;

@@ -209,7 +209,9 @@ impl Decoder {
                 return Err(protocol("reserved bit RSV1 set on a control frame"));
             }
             if !self.deflate {
-                return Err(protocol("reserved bits: RSV1 set without permessage-deflate"));
+                return Err(protocol(
+                    "reserved bits: RSV1 set without permessage-deflate",
+                ));
             }
             if opcode == CONTINUATION {
                 return Err(protocol("RSV1 set on a continuation frame"));
@@ -222,7 +224,9 @@ impl Decoder {
             return Err(protocol("continuation frame with nothing to continue"));
         }
         if (opcode == TEXT || opcode == BINARY) && self.message.is_some() {
-            return Err(protocol("a new message started inside a fragmented message"));
+            return Err(protocol(
+                "a new message started inside a fragmented message",
+            ));
         }
         let (payload, ext) = match second & 0x7f {
             126 => match bytes.get(2..4) {
@@ -506,10 +510,30 @@ mod tests {
             ),
             ("text not UTF-8", false, masked(0x81, &[0xc3, 0x28]), 1007),
             ("close of 1 byte", false, masked(0x88, &[3]), 1002),
-            ("close 1005", false, masked(0x88, &1005u16.to_be_bytes()), 1002),
-            ("close 999", false, masked(0x88, &999u16.to_be_bytes()), 1002),
-            ("close 1014", false, masked(0x88, &1014u16.to_be_bytes()), 1002),
-            ("close 5000", false, masked(0x88, &5000u16.to_be_bytes()), 1002),
+            (
+                "close 1005",
+                false,
+                masked(0x88, &1005u16.to_be_bytes()),
+                1002,
+            ),
+            (
+                "close 999",
+                false,
+                masked(0x88, &999u16.to_be_bytes()),
+                1002,
+            ),
+            (
+                "close 1014",
+                false,
+                masked(0x88, &1014u16.to_be_bytes()),
+                1002,
+            ),
+            (
+                "close 5000",
+                false,
+                masked(0x88, &5000u16.to_be_bytes()),
+                1002,
+            ),
             (
                 "close reason not UTF-8",
                 false,
@@ -520,7 +544,11 @@ mod tests {
             (
                 "fragments over the limit",
                 false,
-                [masked(0x02, &[0; LIMIT / 2 + 1]), masked(0x80, &[0; LIMIT / 2])].concat(),
+                [
+                    masked(0x02, &[0; LIMIT / 2 + 1]),
+                    masked(0x80, &[0; LIMIT / 2]),
+                ]
+                .concat(),
                 1009,
             ),
             ("does not inflate", true, masked(0xc2, &[0xff; 8]), 1002),
@@ -559,7 +587,10 @@ mod tests {
             masked(0x80, b"\xac 5"),
         ]
         .concat();
-        assert_eq!(decode(false, &wire, wire.len()), Ok(vec![text("price: € 5")]));
+        assert_eq!(
+            decode(false, &wire, wire.len()),
+            Ok(vec![text("price: € 5")])
+        );
         // A bad byte is refused at the fragment that brings it, before the
         // message is over.
         let mut decoder = Decoder::new(false, LIMIT);
@@ -671,7 +702,10 @@ mod tests {
     #[test]
     fn headers_encode_all_three_lengths() {
         assert_eq!(Header::new(TEXT, false, 5).as_bytes(), [0x81, 5]);
-        assert_eq!(Header::new(BINARY, true, 300).as_bytes(), [0xc2, 126, 1, 44]);
+        assert_eq!(
+            Header::new(BINARY, true, 300).as_bytes(),
+            [0xc2, 126, 1, 44]
+        );
         assert_eq!(
             Header::new(BINARY, false, 70_000).as_bytes(),
             [0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]

@@ -17,9 +17,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use sha1::{Digest, Sha1};
 use tracing::debug;
 
 use super::deflate;
@@ -152,6 +153,19 @@ pub(super) struct Upgraded {
     pub control: Option<Arc<SocketControl>>,
 }
 
+/// The GUID RFC 6455 section 4.2.2 appends to the client's key.
+const ACCEPT_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64 of the
+/// SHA-1 of the key and [`ACCEPT_GUID`].
+fn accept_key(key: &[u8]) -> String {
+    let digest = Sha1::new()
+        .chain_update(key)
+        .chain_update(ACCEPT_GUID)
+        .finalize();
+    base64::engine::general_purpose::STANDARD.encode(digest)
+}
+
 impl Upgrade {
     /// The subprotocols the client asked for.
     pub(super) fn requested_protocols(&self) -> impl Iterator<Item = &[u8]> {
@@ -161,8 +175,8 @@ impl Upgrade {
             .map(<[u8]>::trim_ascii)
     }
 
-    /// Answers 101 and runs `callback` on the upgraded connection, in a task
-    /// of its own (without the request's span).
+    /// Answers 101 and runs `callback`'s future on the upgraded connection,
+    /// in a task of its own (without the request's span).
     pub(super) fn respond<F, Fut>(self, options: SocketOptions, callback: F) -> Response
     where
         F: FnOnce(Upgraded) -> Fut + Send + 'static,
@@ -178,7 +192,7 @@ impl Upgrade {
         )
             .into_response();
         let headers = response.headers_mut();
-        if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(self.key.as_bytes())) {
+        if let Ok(accept) = HeaderValue::from_str(&accept_key(self.key.as_bytes())) {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
         if let Some(protocol) = options.protocol {
@@ -208,13 +222,29 @@ impl Upgrade {
             if let Some(control) = &control {
                 control.bound_send_buffer(options.send_buffer);
             }
-            callback(Upgraded {
+            // A task of its own: this one's state (the upgrade's future,
+            // the callback's captures) is freed now rather than kept for the
+            // connection's life.
+            tokio::spawn(callback(Upgraded {
                 io: TokioIo::new(upgraded),
                 deflate,
                 control,
-            })
-            .await;
+            }));
         });
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_key_is_rfc_6455s() {
+        // The example of RFC 6455 section 1.3.
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 }

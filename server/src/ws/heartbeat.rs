@@ -105,7 +105,10 @@ async fn run(inner: Arc<Inner>) {
         }
     }
     let connections: Vec<Watch> = inner.lock().iter().map(|(_, w)| w.clone()).collect();
-    debug!(connections = connections.len(), "telling connections of the shutdown");
+    debug!(
+        connections = connections.len(),
+        "telling connections of the shutdown"
+    );
     for watch in connections {
         watch.shut_down();
     }
@@ -167,11 +170,11 @@ mod tests {
         inner.lock().insert(quiet.watch());
         inner.lock().insert(chatty.watch());
         let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
+        let cx = std::task::Context::from_waker(waker);
         for _ in 0..2 {
             tick(&inner);
             chatty_rx.control.heard();
-            assert!(quiet_rx.control.poll_signals(&mut cx).ping);
+            assert!(quiet_rx.control.poll_signals(&cx).ping);
             assert!(quiet_rx.control.try_recv().is_none(), "not yet");
         }
         tick(&inner);
@@ -179,6 +182,6 @@ mod tests {
         assert_eq!(close.code, CloseCode::HeartbeatTimeout.number());
         assert_eq!(close.reason.as_str(), "no hello within 60 s");
         assert!(chatty_rx.control.try_recv().is_none(), "heard from");
-        assert!(chatty_rx.control.poll_signals(&mut cx).ping);
+        assert!(chatty_rx.control.poll_signals(&cx).ping);
     }
 }

@@ -14,18 +14,18 @@
 //! this side, the server's shutdown, or the end of the stream; it reports
 //! which ([`ReadEnd`]) so the connection can finish the close handshake.
 
-use std::num::NonZeroU32;
+use std::future::Future;
+use std::pin::Pin;
 
 use axum::extract::ws::Message;
-use governor::{Quota, RateLimiter};
-use tandem_shared::ClientId;
+use governor::DefaultDirectRateLimiter;
 use tandem_shared::close::{Close, CloseCode};
 use tracing::debug;
 
 use super::decode::{BeforeHello, FrameDecoder, Inbound, before_hello};
 use super::wire::{Event, Wire};
 use crate::AppState;
-use crate::room::{Dialect, Outbox, RoomHandle};
+use crate::room::{Outbox, RoomGone, RoomHandle};
 
 /// How the reader loop ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -81,73 +81,112 @@ pub(super) async fn read_hello(wire: &mut Wire, state: &AppState) -> HelloEnd {
     }
 }
 
-/// Reads `client`'s frames until the connection ends, forwarding them to
-/// `room` and answering through `outbox`.
-pub(super) async fn read_loop(
-    wire: &mut Wire,
-    room: &RoomHandle,
-    outbox: &Outbox,
-    client: ClientId,
-    state: &AppState,
-    dialect: Dialect,
-) -> ReadEnd {
-    let mut decoder = FrameDecoder::new(client, dialect);
-    let rate = NonZeroU32::new(state.config.rate_limit).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(state.config.rate_burst).unwrap_or(rate);
-    let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
-    let refuse = |close: Close| {
-        outbox.close(close);
-        ReadEnd::ServerClosed
-    };
+/// What the connection needs to read: its socket, room, outbox, decoder
+/// and token bucket.
+pub(super) struct Reading<'a> {
+    pub wire: &'a mut Wire,
+    pub room: &'a RoomHandle,
+    pub outbox: &'a Outbox,
+    pub state: &'a AppState,
+    pub decoder: &'a mut FrameDecoder,
+    pub limiter: &'a DefaultDirectRateLimiter,
+}
+
+/// What to do after one event.
+enum Step {
+    /// Read on.
+    Next,
+    /// The connection ends.
+    End(ReadEnd),
+    /// Wait for room in the room's inbox, then read on. Boxed: the wait is
+    /// rare, and its future (with the command) should not sit in every
+    /// connection's task.
+    Wait(Pin<Box<dyn Future<Output = Result<(), RoomGone>> + Send + 'static>>),
+}
+
+/// Reads the client's frames until the connection ends, forwarding them to
+/// the room and answering through the outbox.
+///
+/// The loop awaits only two things, the next event and (rarely) a boxed
+/// wait: whatever is decoded is handled in [`step`], a plain function, so
+/// no message or command is held across an await and the connection's
+/// future stays small.
+pub(super) async fn read_loop(mut r: Reading<'_>) -> ReadEnd {
     loop {
-        let message = match wire.next().await {
-            Event::Message(message) => message,
-            Event::Refused(close) => return refuse(close),
-            Event::Closing => return ReadEnd::ServerClosed,
-            Event::Shutdown => return ReadEnd::Shutdown,
-            Event::Ended => return ReadEnd::Gone,
-        };
-        wire.heard();
-        if matches!(message, Message::Text(_) | Message::Binary(_)) && limiter.check().is_err() {
-            let flood = format!("more than {rate} messages per second; slow down");
-            return refuse(Close::new(CloseCode::RateLimited, flood));
+        let event = r.wire.next().await;
+        match step(&mut r, event) {
+            Step::Next => {}
+            Step::End(end) => return end,
+            Step::Wait(wait) => {
+                if wait.await.is_err() {
+                    return stopped(r.outbox);
+                }
+            }
         }
-        state.frames_in.count(&message);
-        let inbound = match message {
-            Message::Binary(frame) => decoder.binary(frame),
-            Message::Text(text) => decoder.text(&text),
-            Message::Close(_) => return ReadEnd::ClientClosed,
-            Message::Ping(_) | Message::Pong(_) => continue,
-        };
-        match inbound {
-            Ok(Inbound::Room(cmd)) => {
-                let sent = match room.try_send(cmd) {
-                    Ok(()) => true,
-                    // Boxed: the wait for room in the inbox is rare, and its
-                    // future should not sit in every connection's task.
-                    Err(Some(cmd)) => Box::pin(room.send(cmd)).await.is_ok(),
-                    Err(None) => false,
-                };
-                if !sent {
-                    // The room failed and has already queued a close for us.
-                    let stopped =
-                        Close::new(CloseCode::Internal, "the document stopped; reconnect");
-                    return refuse(stopped);
-                }
+    }
+}
+
+/// The room failed and has already queued a close for this connection;
+/// this one is the fallback.
+fn stopped(outbox: &Outbox) -> ReadEnd {
+    outbox.close(Close::new(
+        CloseCode::Internal,
+        "the document stopped; reconnect",
+    ));
+    ReadEnd::ServerClosed
+}
+
+/// Handles one event: counts, rate-limits, decodes and forwards.
+fn step(r: &mut Reading<'_>, event: Event) -> Step {
+    let refuse = |close: Close| {
+        r.outbox.close(close);
+        Step::End(ReadEnd::ServerClosed)
+    };
+    let message = match event {
+        Event::Message(message) => message,
+        Event::Refused(close) => return refuse(close),
+        Event::Closing => return Step::End(ReadEnd::ServerClosed),
+        Event::Shutdown => return Step::End(ReadEnd::Shutdown),
+        Event::Ended => return Step::End(ReadEnd::Gone),
+    };
+    r.wire.heard();
+    if matches!(message, Message::Text(_) | Message::Binary(_)) && r.limiter.check().is_err() {
+        let rate = r.state.config.rate_limit.max(1);
+        let flood = format!("more than {rate} messages per second; slow down");
+        return refuse(Close::new(CloseCode::RateLimited, flood));
+    }
+    r.state.frames_in.count(&message);
+    let inbound = match message {
+        Message::Binary(frame) => r.decoder.binary(frame),
+        Message::Text(text) => r.decoder.text(&text),
+        Message::Close(_) => return Step::End(ReadEnd::ClientClosed),
+        Message::Ping(_) | Message::Pong(_) => return Step::Next,
+    };
+    match inbound {
+        Ok(Inbound::Room(cmd)) => match r.room.try_send(cmd) {
+            Ok(()) => Step::Next,
+            Err(Some(cmd)) => {
+                let room = r.room.clone();
+                Step::Wait(Box::pin(async move { room.send(cmd).await }))
             }
-            Ok(Inbound::Reply(reply)) => {
-                if outbox.push(Message::Text(reply.to_json().into())).is_err() {
-                    return refuse(Close::new(
-                        CloseCode::SlowConsumer,
-                        "you fell too far behind; reconnect to resync",
-                    ));
-                }
+            Err(None) => Step::End(stopped(r.outbox)),
+        },
+        Ok(Inbound::Reply(reply)) => {
+            if r.outbox
+                .push(Message::Text(reply.to_json().into()))
+                .is_err()
+            {
+                return refuse(Close::new(
+                    CloseCode::SlowConsumer,
+                    "you fell too far behind; reconnect to resync",
+                ));
             }
-            Ok(Inbound::Nothing) => {}
-            Err(close) => {
-                debug!(code = close.code.number(), reason = %close.reason, "refused a frame");
-                return refuse(close);
-            }
+            Step::Next
+        }
+        Ok(Inbound::Nothing) => Step::Next,
+        Err(close) => {
+            debug!(code = close.code.number(), reason = %close.reason, "refused a frame");
+            refuse(close)
         }
     }
 }

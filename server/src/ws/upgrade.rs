@@ -116,10 +116,12 @@ fn upgrade(
     debug!(%room, %client, ip = %peer.ip(), "upgrading");
     // No span per connection (it would cost memory for the connection's
     // life): its log events carry `room` and `client` as fields.
-    ws.respond(options, move |socket| async move {
-        let url_key = params.key;
-        handle_socket(socket, state, room, client, admission, dialect, url_key).await;
-        drop(tracked);
+    ws.respond(options, move |socket| {
+        let connection = handle_socket(socket, state, room, client, admission, dialect, params.key);
+        async move {
+            connection.await;
+            drop(tracked);
+        }
     })
 }
 

@@ -320,9 +320,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         let data = opcode == frame::TEXT || opcode == frame::BINARY;
         if data && big(payload.len()) {
             let packed = compressed(&payload);
-            self.out.push(Header::new(opcode, true, packed.len()), packed);
+            self.out
+                .push(Header::new(opcode, true, packed.len()), packed);
         } else {
-            self.out.push(Header::new(opcode, false, payload.len()), payload);
+            self.out
+                .push(Header::new(opcode, false, payload.len()), payload);
         }
     }
 }
