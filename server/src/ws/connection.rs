@@ -31,7 +31,6 @@ use super::wire::{Event, Wire, WireOptions};
 use crate::AppState;
 use crate::access::Right;
 use crate::bus::Tracked;
-use crate::limits::Slot;
 use crate::room::outbox::{close_frame, count_disconnect};
 use crate::room::{Dialect, JoinRefused, Outbox, RoomCmd, RoomHandle, outbox};
 
@@ -64,10 +63,9 @@ struct Conn {
     outbox: Outbox,
     decoder: FrameDecoder,
     limiter: DefaultDirectRateLimiter,
-    /// Taken once admitted (its slot then lives in `slot`).
-    admission: Option<Admission>,
-    /// The connection's place under the bounds, for its life.
-    slot: Option<Slot>,
+    /// The admission's verdict; once admitted, the connection's place
+    /// under the bounds, held for its life.
+    admission: Admission,
     /// Counted across the cluster, for its life.
     tracked: Option<Tracked>,
     /// A Yjs client's key, from its URL (taken when checked).
@@ -112,8 +110,7 @@ pub(super) fn handle_socket(
         wire,
         outbox,
         limiter,
-        admission: Some(admission),
-        slot: None,
+        admission,
         tracked: None,
         url_key,
         _heartbeat: heartbeat,
@@ -167,10 +164,9 @@ async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
         }
         ReadEnd::ServerClosed
     };
-    match c.admission.take() {
-        Some(Admission::Admitted(slot)) => c.slot = Some(slot),
-        Some(Admission::Refused(close)) => return Err(refused(c, Some(close))),
-        None => {}
+    if let Admission::Refused(close) = &c.admission {
+        let close = close.clone();
+        return Err(refused(c, Some(close)));
     }
     let key = match c.dialect {
         Dialect::Yjs => c.url_key.take(),
@@ -203,7 +199,7 @@ async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
     };
     // Counted across the cluster for the connection's life (a no-op
     // without the bus).
-    if let Some(slot) = &c.slot {
+    if let Admission::Admitted(slot) = &c.admission {
         match Box::pin(admit_in_cluster(&c.state, &c.room, slot)).await {
             Ok(tracked) => c.tracked = tracked,
             Err(close) => return Err(refused(c, Some(close))),
