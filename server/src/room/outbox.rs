@@ -1,7 +1,7 @@
 //! A connection's outgoing queue, bounded in messages and in bytes.
 //!
 //! The room actor and the connection push frames into an [`Outbox`]; the
-//! connection's writer task drains the [`OutboxReceiver`] into the socket. A
+//! connection's task drains the [`OutboxReceiver`] into the socket. A
 //! push that would pass either bound fails instead of waiting, so one slow
 //! client can never stall the room or grow the server's memory: the caller
 //! closes that client ([`SlowConsumer`]) and it resyncs on reconnect.
@@ -17,7 +17,7 @@
 //! byte bound plus one frame, and a client that stops reading is still
 //! closed once either is full.
 //!
-//! Closing goes through a separate one-frame slot that the writer checks
+//! Closing goes through a separate one-frame slot that the connection checks
 //! first, so a close still gets through when the queue is full.
 //!
 //! The queue is a `VecDeque` behind a mutex rather than a tokio channel: an
@@ -60,7 +60,7 @@ pub struct Outbox {
     shared: Arc<Shared>,
 }
 
-/// The receiving side, owned by the connection's writer task.
+/// The receiving side, owned by the connection's task.
 #[derive(Debug)]
 pub struct OutboxReceiver {
     /// Frames in order.
@@ -124,9 +124,9 @@ enum CloseSlot {
     /// No close asked for yet.
     #[default]
     Open,
-    /// A close waiting for the writer.
+    /// A close waiting for the connection to send it.
     Asked(CloseFrame),
-    /// The writer took the close; later ones are ignored.
+    /// The connection took the close; later ones are ignored.
     Taken,
 }
 
@@ -245,14 +245,14 @@ impl Outbox {
         Ok(())
     }
 
-    /// Asks the writer to send a close frame now, ahead of queued frames.
+    /// Asks the connection to send a close frame now, ahead of queued frames.
     /// A second close while one is pending (or after it was sent) is
     /// ignored, and not counted: the first one wins.
     pub fn close(&self, close: Close) {
         self.shared.close(close);
     }
 
-    /// Whether the connection's writer is gone.
+    /// Whether the connection is gone (its receiving side dropped).
     pub fn is_closed(&self) -> bool {
         self.shared.lock().receiver_gone
     }
