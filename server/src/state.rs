@@ -60,12 +60,14 @@ impl AppState {
             history: config.history_policy(),
         };
         let keys = Arc::new(keys);
+        // The rooms' actors and the heartbeat: shutdown waits for them all.
+        let tasks = TaskTracker::new();
         let registry = Registry::new(
             store,
             keys.clone(),
             settings,
             shutdown.clone(),
-            TaskTracker::new(),
+            tasks.clone(),
         );
         if let Some(url) = &config.redis_url {
             let settings = crate::bus::BusSettings {
@@ -74,7 +76,7 @@ impl AppState {
             };
             registry.attach_bus(Arc::new(crate::bus::Bus::new(url, settings)));
         }
-        let heartbeats = crate::ws::Heartbeats::new(config.heartbeat, shutdown.clone());
+        let heartbeats = crate::ws::Heartbeats::new(config.heartbeat, shutdown.clone(), tasks);
         let limits = ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
         Self {
             config: Arc::new(config),

@@ -4,7 +4,8 @@
 //! [`CloseCode::HeartbeatTimeout`] (a Tandem client that sent no `hello` in
 //! that time as well). At shutdown it tells every connection, through the
 //! same shared state and waker ([`Watch`]), so no connection holds a timer
-//! or a shutdown future of its own.
+//! or a shutdown future of its own. The task is tracked with the rooms'
+//! actors, so shutdown waits for it (it ends once everyone is told).
 //!
 //! A connection is told between two and three intervals after it was last
 //! heard from (the ticks are shared, so a connection opened just after one
@@ -17,6 +18,7 @@ use slab::Slab;
 use tandem_shared::close::{Close, CloseCode};
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::debug;
 
 use crate::room::{Tick, Watch};
@@ -35,6 +37,8 @@ struct Inner {
     connections: Mutex<Slab<Watch>>,
     period: Duration,
     shutdown: CancellationToken,
+    /// Where the task is spawned, so shutdown waits for it.
+    tasks: TaskTracker,
     started: Once,
 }
 
@@ -46,14 +50,16 @@ pub(super) struct Registered {
 }
 
 impl Heartbeats {
-    /// A heartbeat every `period`, ending with `shutdown`. The task starts
-    /// with the first connection (it needs the runtime).
-    pub(crate) fn new(period: Duration, shutdown: CancellationToken) -> Self {
+    /// A heartbeat every `period`, ending with `shutdown`, its task spawned
+    /// on `tasks`. The task starts with the first connection (it needs the
+    /// runtime).
+    pub(crate) fn new(period: Duration, shutdown: CancellationToken, tasks: TaskTracker) -> Self {
         Self {
             inner: Arc::new(Inner {
                 connections: Mutex::new(Slab::new()),
                 period,
                 shutdown,
+                tasks,
                 started: Once::new(),
             }),
         }
@@ -63,7 +69,7 @@ impl Heartbeats {
     /// once.
     pub(super) fn register(&self, watch: Watch) -> Registered {
         self.inner.started.call_once(|| {
-            tokio::spawn(run(self.inner.clone()));
+            self.inner.tasks.spawn(run(self.inner.clone()));
         });
         let key = self.inner.lock().insert(watch.clone());
         // After the insert: either the task's last sweep saw this
@@ -162,6 +168,7 @@ mod tests {
             connections: Mutex::new(Slab::new()),
             period: Duration::from_secs(30),
             shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
             started: Once::new(),
         };
         let (quiet, mut quiet_rx) = outbox(8, 1024);
