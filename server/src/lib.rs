@@ -13,7 +13,7 @@
 //! | `error` | [`ServerError`] |
 //! | [`http`] | the router, the built client, health and metrics endpoints |
 //! | [`api`] | the JSON API: create a protected room, export a document |
-//! | `ws` | the WebSocket endpoint: upgrade, admission, decoding, reader and writer |
+//! | `ws` | the WebSocket endpoint: upgrade, admission, its own RFC 6455 codec, one task per connection, the heartbeat |
 //! | [`room`] | one actor per open document, its registry and store pipeline |
 //! | [`store`] | the `Store` trait, SQLite, PostgreSQL and in-memory |
 //! | [`bus`] | Redis Streams between the nodes of a cluster |

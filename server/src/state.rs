@@ -38,6 +38,9 @@ pub struct AppState {
     pub frames_in: Arc<FrameCounters>,
     /// Frames and bytes sent, by kind.
     pub frames_out: Arc<FrameCounters>,
+    /// The heartbeat of every WebSocket connection (pings, silence,
+    /// shutdown), one task for all.
+    pub(crate) heartbeats: crate::ws::Heartbeats,
     /// Source of connection ids: unique for the life of the process, so a
     /// presence or a `peer_left` never names the wrong connection.
     next_client: Arc<AtomicU64>,
@@ -57,12 +60,14 @@ impl AppState {
             history: config.history_policy(),
         };
         let keys = Arc::new(keys);
+        // The rooms' actors and the heartbeat: shutdown waits for them all.
+        let tasks = TaskTracker::new();
         let registry = Registry::new(
             store,
             keys.clone(),
             settings,
             shutdown.clone(),
-            TaskTracker::new(),
+            tasks.clone(),
         );
         if let Some(url) = &config.redis_url {
             let settings = crate::bus::BusSettings {
@@ -71,6 +76,7 @@ impl AppState {
             };
             registry.attach_bus(Arc::new(crate::bus::Bus::new(url, settings)));
         }
+        let heartbeats = crate::ws::Heartbeats::new(config.heartbeat, shutdown.clone(), tasks);
         let limits = ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
         Self {
             config: Arc::new(config),
@@ -84,6 +90,7 @@ impl AppState {
             frames_in: Arc::new(FrameCounters::new(metrics::FRAMES_IN, metrics::BYTES_IN)),
             frames_out: Arc::new(FrameCounters::new(metrics::FRAMES_OUT, metrics::BYTES_OUT)),
             next_client: Arc::new(AtomicU64::new(1)),
+            heartbeats,
         }
     }
 

@@ -12,8 +12,8 @@ const DOCUMENT: usize = 30_000_000;
 /// Each filling update, so a few updates fill the room.
 const CHUNK: usize = 10_000_000;
 
-// Two workers, as the server runs: the newcomer's writer task then often
-// has not drained the welcome and step 1 when the room queues the step 2.
+// Two workers, as the server runs: the newcomer's connection then often
+// has not written the welcome and step 1 when the room queues the step 2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newcomer_opens_a_30_mb_document() {
     let (server, _) = TestServer::memory_with(|c| {

@@ -38,6 +38,21 @@ impl RoomHandle {
         &self.room
     }
 
+    /// Sends `cmd` if the inbox has room: `Err(Some(cmd))` when it is full
+    /// (the caller waits with [`send`](Self::send), boxed, so a connection's
+    /// task does not carry that wait's future), `Err(None)` when the room
+    /// is gone.
+    // The command comes back as it went in, to be sent by the wait: boxing
+    // it would allocate on every full inbox for nothing.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn try_send(&self, cmd: RoomCmd) -> Result<(), Option<RoomCmd>> {
+        match self.tx.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(cmd)) => Err(Some(cmd)),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(None),
+        }
+    }
+
     pub(crate) async fn send(&self, cmd: RoomCmd) -> Result<(), RoomGone> {
         // Waiting for room in the inbox is the rare case; its future (the
         // command plus a semaphore wait, ~600 bytes) would otherwise sit in

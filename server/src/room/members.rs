@@ -34,7 +34,9 @@ pub(super) struct Peer {
     /// How many of those are durable (the last `saved` sent).
     durable: u64,
     /// What the connection last said about itself, relayed to joiners.
-    presence: Option<PeerPresence>,
+    /// Boxed: most members of a big room never set one, and the table holds
+    /// every member's entry inline (~150 bytes less per idle connection).
+    presence: Option<Box<PeerPresence>>,
     /// The protocol it speaks.
     dialect: Dialect,
     /// Its identity in Yjs awareness (see [`AwarenessId`]).
@@ -126,7 +128,7 @@ impl Members {
     pub(super) fn presences(&self) -> Vec<PeerPresence> {
         self.peers
             .values()
-            .filter_map(|p| p.presence.clone())
+            .filter_map(|p| p.presence.as_deref().cloned())
             .chain(self.remote.values().map(|(_, p)| p.clone()))
             .collect()
     }
@@ -137,7 +139,7 @@ impl Members {
             .peers
             .values()
             .filter(|p| p.presence.is_some())
-            .map(|p| p.awareness.entry(p.presence.as_ref()))
+            .map(|p| p.awareness.entry(p.presence.as_deref()))
             .chain(self.remote.values().map(|(a, p)| a.entry(Some(p))))
             .collect();
         (!entries.is_empty()).then(|| awareness_frame(entries))
@@ -226,13 +228,13 @@ impl Members {
         let Some(peer) = self.peers.get_mut(&client) else {
             return;
         };
-        peer.presence = presence.map(|p| p.for_peer(client));
+        peer.presence = presence.map(|p| Box::new(p.for_peer(client)));
         peer.awareness = awareness.unwrap_or(peer.awareness.bumped());
-        let json = match &peer.presence {
+        let json = match peer.presence.as_deref() {
             Some(presence) => ServerMsg::Presence(presence.clone()),
             None => ServerMsg::PeerLeft { client_id: client },
         };
-        let entry = peer.awareness.entry(peer.presence.as_ref());
+        let entry = peer.awareness.entry(peer.presence.as_deref());
         self.broadcast(client, &json, entry);
     }
 

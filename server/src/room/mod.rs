@@ -41,7 +41,7 @@ pub use command::{Claim, Dialect, Exported, JoinRefused, RoomGone};
 pub use context::RoomSettings;
 pub use handle::RoomHandle;
 pub use history::{HistoryError, HistoryPolicy};
-pub use outbox::{FrameQueue, Outbox, OutboxReceiver, outbox};
+pub use outbox::{FrameQueue, Outbox, OutboxReceiver, Signals, Tick, Watch, outbox};
 #[cfg(test)]
 pub(crate) use presence::MAX_PRESENCE_BYTES;
 pub(crate) use presence::{Announced, AwarenessReader, check as check_presence};

@@ -1,7 +1,7 @@
 //! A connection's outgoing queue, bounded in messages and in bytes.
 //!
 //! The room actor and the connection push frames into an [`Outbox`]; the
-//! connection's writer task drains the [`OutboxReceiver`] into the socket. A
+//! connection's task drains the [`OutboxReceiver`] into the socket. A
 //! push that would pass either bound fails instead of waiting, so one slow
 //! client can never stall the room or grow the server's memory: the caller
 //! closes that client ([`SlowConsumer`]) and it resyncs on reconnect.
@@ -17,7 +17,7 @@
 //! byte bound plus one frame, and a client that stops reading is still
 //! closed once either is full.
 //!
-//! Closing goes through a separate one-frame slot that the writer checks
+//! Closing goes through a separate one-frame slot that the connection checks
 //! first, so a close still gets through when the queue is full.
 //!
 //! The queue is a `VecDeque` behind a mutex rather than a tokio channel: an
@@ -25,14 +25,22 @@
 //! of 32 slots up front (1.6 KiB for frames, 1.3 KiB for a close channel).
 //! This one holds no frame memory while empty.
 //!
+//! The same shared state carries what the server-wide heartbeat asks of the
+//! connection ([`Watch`]): a ping, the count of silent heartbeat intervals,
+//! and shutdown. One waker (the connection's task owns both halves of the
+//! receiver) is woken for all of them, so a connection needs no timer and no
+//! future of its own to wait on them.
+//!
 //! [`SlowConsumer`]: tandem_shared::close::CloseCode::SlowConsumer
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use axum::extract::ws::{CloseFrame, Message};
 use tandem_shared::close::Close;
-use tokio::sync::Notify;
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +60,7 @@ pub struct Outbox {
     shared: Arc<Shared>,
 }
 
-/// The receiving side, owned by the connection's writer task.
+/// The receiving side, owned by the connection's task.
 #[derive(Debug)]
 pub struct OutboxReceiver {
     /// Frames in order.
@@ -74,14 +82,13 @@ pub struct CloseSignal {
     shared: Arc<Shared>,
 }
 
-/// What the senders and the receiver of one queue share.
+/// What the senders, the receiver and the heartbeat of one queue share.
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the writer for a frame, or for the last sender leaving.
-    frames_ready: Notify,
-    /// Wakes the writer when the close slot fills.
-    close_asked: Notify,
+    /// Heartbeat intervals since the connection last heard from its client
+    /// (see [`Watch::tick`]).
+    silence: AtomicU8,
     max_messages: usize,
     max_bytes: usize,
 }
@@ -100,6 +107,16 @@ struct State {
     senders: usize,
     /// The [`FrameQueue`] was dropped.
     receiver_gone: bool,
+    /// The heartbeat asks for a ping.
+    ping: bool,
+    /// The server is shutting down (set once, taken once).
+    shutdown: bool,
+    /// The connection waits for its client's hello (for the heartbeat's
+    /// wording).
+    awaiting_hello: bool,
+    /// The receiving task, to wake for a frame, a close, the last sender
+    /// leaving, a ping or shutdown.
+    waker: Option<Waker>,
 }
 
 #[derive(Debug, Default)]
@@ -107,15 +124,11 @@ enum CloseSlot {
     /// No close asked for yet.
     #[default]
     Open,
-    /// A close waiting for the writer.
+    /// A close waiting for the connection to send it.
     Asked(CloseFrame),
-    /// The writer took the close; later ones are ignored.
+    /// The connection took the close; later ones are ignored.
     Taken,
 }
-
-/// Capacity above which an emptied queue gives its memory back, so a burst
-/// does not stay allocated for the rest of an idle connection's life.
-const KEEP_CAPACITY: usize = 32;
 
 /// A queue holding at most `max_messages` frames and `max_bytes` bytes.
 pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver) {
@@ -124,8 +137,7 @@ pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver)
             senders: 1,
             ..State::default()
         }),
-        frames_ready: Notify::new(),
-        close_asked: Notify::new(),
+        silence: AtomicU8::new(0),
         max_messages: max_messages.max(1),
         max_bytes,
     });
@@ -176,6 +188,33 @@ impl Shared {
         // cannot panic halfway: a poisoned lock holds nothing torn.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Wakes the receiver, outside the lock.
+    fn wake(mut state: MutexGuard<'_, State>) {
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Asks for a close ahead of queued frames (see [`Outbox::close`]).
+    fn close(&self, close: Close) {
+        let mut state = self.lock();
+        if matches!(state.close, CloseSlot::Open) {
+            count_disconnect(&close);
+            state.close = CloseSlot::Asked(close_frame(close));
+            Self::wake(state);
+        }
+    }
+}
+
+/// Registers `cx`'s waker as the receiver's.
+fn register(state: &mut State, cx: &Context<'_>) {
+    match &mut state.waker {
+        Some(waker) => waker.clone_from(cx.waker()),
+        None => state.waker = Some(cx.waker().clone()),
+    }
 }
 
 impl Outbox {
@@ -202,28 +241,33 @@ impl Outbox {
             state.bytes += len;
         }
         state.frames.push_back(message);
-        drop(state);
-        self.shared.frames_ready.notify_one();
+        Shared::wake(state);
         Ok(())
     }
 
-    /// Asks the writer to send a close frame now, ahead of queued frames.
+    /// Asks the connection to send a close frame now, ahead of queued frames.
     /// A second close while one is pending (or after it was sent) is
     /// ignored, and not counted: the first one wins.
     pub fn close(&self, close: Close) {
-        let mut state = self.shared.lock();
-        if matches!(state.close, CloseSlot::Open) {
-            count_disconnect(&close);
-            state.close = CloseSlot::Asked(close_frame(close));
-            drop(state);
-            // Stores a permit when the writer is not waiting right now.
-            self.shared.close_asked.notify_one();
-        }
+        self.shared.close(close);
     }
 
-    /// Whether the connection's writer is gone.
+    /// Whether the connection is gone (its receiving side dropped).
     pub fn is_closed(&self) -> bool {
         self.shared.lock().receiver_gone
+    }
+
+    /// Whether the connection waits for its client's hello (the heartbeat
+    /// words its timeout after it).
+    pub fn set_awaiting_hello(&self, waiting: bool) {
+        self.shared.lock().awaiting_hello = waiting;
+    }
+
+    /// The heartbeat's view of this connection.
+    pub fn watch(&self) -> Watch {
+        Watch {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -240,10 +284,8 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.senders -= 1;
-        let last = state.senders == 0;
-        drop(state);
-        if last {
-            self.shared.frames_ready.notify_one();
+        if state.senders == 0 {
+            Shared::wake(state);
         }
     }
 }
@@ -252,18 +294,21 @@ impl FrameQueue {
     /// The next frame; `None` once the queue is empty and every sender is
     /// gone. Cancel-safe: a frame is only taken by a call that returns it.
     pub async fn recv(&mut self) -> Option<Message> {
-        loop {
-            {
-                let mut state = self.shared.lock();
-                if let Some(message) = take_front(&mut state, self.shared.max_bytes) {
-                    return Some(message);
-                }
-                if state.senders == 0 {
-                    return None;
-                }
-            }
-            self.shared.frames_ready.notified().await;
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// The next frame, or `None` once the queue is empty and every sender
+    /// is gone; `Pending` (the task woken later) while it is empty.
+    pub fn poll_next(&mut self, cx: &Context<'_>) -> Poll<Option<Message>> {
+        let mut state = self.shared.lock();
+        if let Some(message) = take_front(&mut state, self.shared.max_bytes) {
+            return Poll::Ready(Some(message));
         }
+        if state.senders == 0 {
+            return Poll::Ready(None);
+        }
+        register(&mut state, cx);
+        Poll::Pending
     }
 
     /// The next frame if one is queued, without waiting.
@@ -281,7 +326,10 @@ fn take_front(state: &mut State, max_bytes: usize) -> Option<Message> {
     } else {
         state.bytes -= len;
     }
-    if state.frames.is_empty() && state.frames.capacity() > KEEP_CAPACITY {
+    // An emptied queue gives its memory back (even the first few slots,
+    // ~200 bytes): an idle connection holds none, and the next burst's
+    // allocation is cheap next to its frames.
+    if state.frames.is_empty() && state.frames.capacity() > 0 {
         state.frames = VecDeque::new();
     }
     Some(message)
@@ -304,12 +352,37 @@ impl CloseSignal {
     /// Waits until a close is asked for, and takes it. Cancel-safe: a close
     /// stays in the slot until a call returns it.
     pub async fn recv(&mut self) -> CloseFrame {
-        loop {
-            if let Some(frame) = self.try_recv() {
-                return frame;
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The close asked for, or `Pending` (the task woken later).
+    pub fn poll_recv(&mut self, cx: &Context<'_>) -> Poll<CloseFrame> {
+        let mut state = self.shared.lock();
+        match std::mem::replace(&mut state.close, CloseSlot::Taken) {
+            CloseSlot::Asked(frame) => Poll::Ready(frame),
+            other => {
+                state.close = other;
+                register(&mut state, cx);
+                Poll::Pending
             }
-            self.shared.close_asked.notified().await;
         }
+    }
+
+    /// What the heartbeat asked since the last call: a ping, shutdown.
+    /// Registers the task to be woken for the next ask.
+    pub fn poll_signals(&mut self, cx: &Context<'_>) -> Signals {
+        let mut state = self.shared.lock();
+        let signals = Signals {
+            ping: std::mem::take(&mut state.ping),
+            shutdown: std::mem::take(&mut state.shutdown),
+        };
+        register(&mut state, cx);
+        signals
+    }
+
+    /// The client was heard from: its silence starts again.
+    pub fn heard(&self) {
+        self.shared.silence.store(0, Ordering::Relaxed);
     }
 
     /// The close asked for, if any, without waiting.
@@ -322,6 +395,62 @@ impl CloseSignal {
                 None
             }
         }
+    }
+}
+
+/// What the heartbeat asked of a connection (see [`CloseSignal::poll_signals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Signals {
+    /// Send a ping.
+    pub ping: bool,
+    /// The server is shutting down.
+    pub shutdown: bool,
+}
+
+/// The server-wide heartbeat's handle on one connection: not a sender (the
+/// queue still ends when the last [`Outbox`] goes).
+#[derive(Debug, Clone)]
+pub struct Watch {
+    shared: Arc<Shared>,
+}
+
+/// What one heartbeat tick found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tick {
+    /// Heard from within the limit: a ping was asked for.
+    Alive,
+    /// Silent past the limit, still waiting for its hello or not.
+    Silent { awaiting_hello: bool },
+}
+
+impl Watch {
+    /// One heartbeat interval went by: past `limit` silent intervals the
+    /// connection is reported silent, else a ping is asked for.
+    pub fn tick(&self, limit: u8) -> Tick {
+        let silent = self.shared.silence.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.shared.lock();
+        if silent >= limit {
+            // Not to wrap around while its close goes out.
+            self.shared.silence.store(limit, Ordering::Relaxed);
+            return Tick::Silent {
+                awaiting_hello: state.awaiting_hello,
+            };
+        }
+        state.ping = true;
+        Shared::wake(state);
+        Tick::Alive
+    }
+
+    /// Closes the connection now, ahead of its queue (see [`Outbox::close`]).
+    pub fn close(&self, close: Close) {
+        self.shared.close(close);
+    }
+
+    /// Tells the connection the server is shutting down.
+    pub fn shut_down(&self) {
+        let mut state = self.shared.lock();
+        state.shutdown = true;
+        Shared::wake(state);
     }
 }
 

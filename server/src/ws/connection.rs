@@ -1,32 +1,37 @@
 //! One connection's life: `handle_socket`.
 //!
-//! It starts the writer task, then either sends the admission's refusal or
-//! waits for the key (a Tandem client's `hello`; a Yjs client's came in its
-//! URL), checks it, joins the room (looking it up again if it unloaded
-//! meanwhile) and runs the reader until it or the writer ends. Nothing is
-//! sent for the room before the key is checked. On shutdown it lets the room commit
-//! what this client sent, so its last `saved` goes out before the close
-//! (`GoingAway`). Whatever the end, it finishes the close handshake within
-//! [`CLOSE_GRACE`] (or resets the connection, see [`drain`]) and lets the
-//! writer drain.
+//! One task per connection, reading and writing through its [`Wire`]. It
+//! either sends the admission's refusal or waits for the key (a Tandem
+//! client's `hello`; a Yjs client's came in its URL), checks it, joins the
+//! room (looking it up again if it unloaded meanwhile) and runs the reader
+//! until the connection ends. Nothing is sent for the room before the key
+//! is checked. On shutdown it lets the room commit what this client sent,
+//! so its last `saved` goes out before the close (`GoingAway`). Whatever
+//! the end, it finishes the close handshake within [`CLOSE_GRACE`] (or
+//! resets the connection, see [`finish`]).
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 use axum::extract::ws::Message;
-use futures_util::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::{ClientId, RoomId};
 use tokio::time::timeout;
-use tracing::{Instrument, debug, info, warn};
+use tracing::{debug, info, warn};
 
 use super::CLOSE_GRACE;
 use super::admission::{
     Admission, admit_in_cluster, check_key, count_accepted, count_refused, room_full,
 };
+use super::decode::FrameDecoder;
 use super::handshake::Upgraded;
-use super::reader::{HelloEnd, ReadEnd, Stream, read_hello, read_loop};
-use super::socket::SocketControl;
-use super::writer::{WriterOptions, write_loop};
+use super::heartbeat::Registered;
+use super::reader::{HelloEnd, ReadEnd, Reading, read_hello, read_loop};
+use super::wire::{Event, Wire, WireOptions};
 use crate::AppState;
 use crate::access::Right;
+use crate::bus::Tracked;
 use crate::room::outbox::{close_frame, count_disconnect};
 use crate::room::{Dialect, JoinRefused, Outbox, RoomCmd, RoomHandle, outbox};
 
@@ -46,141 +51,219 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Runs one upgraded connection to its end. `url_key` is the key a Yjs
-/// client put in its URL; a Tandem client's comes in its `hello`.
-pub(super) async fn handle_socket(
-    socket: Upgraded,
+/// What one connection holds for its whole life, in one allocation: the
+/// task's future then holds only this box and the small state of whatever
+/// it awaits (async fn arguments and captures would each take room in it,
+/// some twice).
+struct Conn {
     state: AppState,
     room: RoomId,
     client: ClientId,
-    admission: Admission,
+    /// The address it counts under (behind a trusted proxy, the client's),
+    /// for the log.
+    ip: IpAddr,
     dialect: Dialect,
+    wire: Wire,
+    outbox: Outbox,
+    decoder: FrameDecoder,
+    limiter: DefaultDirectRateLimiter,
+    /// The admission's verdict; once admitted, the connection's place
+    /// under the bounds, held for its life.
+    admission: Admission,
+    /// Counted across the cluster, for its life.
+    tracked: Option<Tracked>,
+    /// A Yjs client's key, from its URL (taken when checked).
     url_key: Option<String>,
-) {
-    let config = state.config.clone();
-    let (sink, mut stream) = socket.socket.split();
-    // To reset the connection if its close handshake does not complete.
-    let reset = socket.control.clone();
-    let (outbox, outbox_rx) = outbox(config.queue_messages, config.queue_bytes);
-    let options = WriterOptions {
-        deflate_from: socket.deflate.then_some(config.ws_deflate_threshold),
-        heartbeat: config.heartbeat,
+    _heartbeat: Registered,
+    _open: OpenConnection,
+}
+
+/// Who a connection is, as the upgrade found it.
+pub(super) struct Arrival {
+    pub room: RoomId,
+    pub client: ClientId,
+    /// The address it counts under (behind a trusted proxy, the client's).
+    pub ip: IpAddr,
+    pub dialect: Dialect,
+    /// The key a Yjs client put in its URL; a Tandem client's comes in its
+    /// `hello`.
+    pub url_key: Option<String>,
+}
+
+/// The future that runs one upgraded connection to its end.
+pub(super) fn handle_socket(
+    socket: Upgraded,
+    state: AppState,
+    arrival: Arrival,
+    admission: Admission,
+) -> impl Future<Output = ()> + Send + 'static {
+    let Arrival {
+        room,
+        client,
+        ip,
+        dialect,
+        url_key,
+    } = arrival;
+    let config = &state.config;
+    let (outbox, rx) = outbox(config.queue_messages, config.queue_bytes);
+    let options = WireOptions {
+        deflate: socket.deflate,
+        deflate_from: config.ws_deflate_threshold,
+        limit: config.max_message_bytes,
         counters: state.frames_out.clone(),
         control: socket.control,
     };
-    let writer = write_loop(sink, outbox_rx, options);
-    let mut writer = tokio::spawn(writer.in_current_span());
-    let _open = OpenConnection::new();
-    let _slot = match admission {
-        Admission::Admitted(slot) => slot,
-        Admission::Refused(close) => {
-            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+    let wire = Wire::new(socket.io, rx, options);
+    let rate = NonZeroU32::new(config.rate_limit).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(config.rate_burst).unwrap_or(rate);
+    let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
+    // Pings, silence and shutdown, from the server-wide heartbeat.
+    let heartbeat = state.heartbeats.register(outbox.watch());
+    let conn = Box::new(Conn {
+        decoder: FrameDecoder::new(client, dialect),
+        state,
+        room,
+        client,
+        ip,
+        dialect,
+        wire,
+        outbox,
+        limiter,
+        admission,
+        tracked: None,
+        url_key,
+        _heartbeat: heartbeat,
+        _open: OpenConnection::new(),
+    });
+    run(conn)
+}
+
+/// Runs a connection: admission, hello, key, join, reading, shutdown, the
+/// close handshake.
+async fn run(mut conn: Box<Conn>) {
+    let c = &mut *conn;
+    let end = match Box::pin(admit_and_join(c)).await {
+        Ok(handle) => {
+            debug!(room = %c.room, client = %c.client, "joined");
+            let end = read_loop(Reading {
+                wire: &mut c.wire,
+                room: &handle,
+                outbox: &c.outbox,
+                state: &c.state,
+                decoder: &mut c.decoder,
+                limiter: &c.limiter,
+            })
+            .await;
+            if end == ReadEnd::Shutdown {
+                Box::pin(going_away_after_flush(&handle, &c.outbox, &c.state)).await;
+            }
+            let _ = Box::pin(handle.send(RoomCmd::Leave { client: c.client })).await;
+            end
+        }
+        Err(end) => end,
+    };
+    if end != ReadEnd::Gone {
+        // Finish the close handshake: send what is queued, the close among
+        // it, and read until the client's close has come.
+        Box::pin(finish(&mut c.wire)).await;
+    }
+    info!(room = %c.room, client = %c.client, ip = %c.ip, ?end, "connection closed");
+}
+
+/// Everything before the read loop: the admission's verdict, the hello (a
+/// Tandem client's key), the key's check, the cluster's count and the join.
+/// `Err` when the connection ends there (its close is queued, if any).
+/// Boxed where it is awaited: it runs once, and its future should not take
+/// room in the connection's task for the rest of its life.
+async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
+    let refused = |c: &mut Conn, close: Option<Close>| {
+        if let Some(close) = close {
+            info!(room = %c.room, client = %c.client, ip = %c.ip, code = close.code.number(), reason = %close.reason, "not admitted");
+            c.outbox.close(close);
+        }
+        ReadEnd::ServerClosed
+    };
+    if let Admission::Refused(close) = &c.admission {
+        let close = close.clone();
+        return Err(refused(c, Some(close)));
+    }
+    let key = match c.dialect {
+        Dialect::Yjs => c.url_key.take(),
+        Dialect::Tandem => {
+            c.outbox.set_awaiting_hello(true);
+            let hello = read_hello(&mut c.wire, &c.state).await;
+            c.outbox.set_awaiting_hello(false);
+            match hello {
+                HelloEnd::Hello(key) => {
+                    c.wire.heard();
+                    key
+                }
+                HelloEnd::Refused(close) => {
+                    count_refused("hello");
+                    return Err(refused(c, Some(close)));
+                }
+                HelloEnd::TimedOut => {
+                    count_refused("hello");
+                    return Err(refused(c, None));
+                }
+                HelloEnd::Shutdown => return Err(refused(c, Some(going_away()))),
+                HelloEnd::ClientClosed => return Err(ReadEnd::ClientClosed),
+                HelloEnd::Gone => return Err(ReadEnd::Gone),
+            }
         }
     };
-    let key = match dialect {
-        Dialect::Yjs => url_key,
-        // Boxed: the wait happens once, and its future should not take
-        // room in the connection's task for the rest of its life.
-        Dialect::Tandem => match Box::pin(read_hello(&mut stream, &state)).await {
-            HelloEnd::Hello(key) => key,
-            HelloEnd::Refused(close) => {
-                count_refused("hello");
-                return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
-            }
-            HelloEnd::Shutdown => {
-                let going_away = going_away();
-                return turn_away(
-                    Some(going_away),
-                    outbox,
-                    &mut stream,
-                    writer,
-                    reset.as_deref(),
-                )
-                .await;
-            }
-            HelloEnd::ClientClosed => {
-                return turn_away(None, outbox, &mut stream, writer, reset.as_deref()).await;
-            }
-            HelloEnd::Gone => return,
-        },
-    };
-    let key = match check_key(&state.keys, &room, key.as_deref()) {
+    let key = match check_key(&c.state.keys, &c.room, key.as_deref()) {
         Ok(key) => key,
-        Err(close) => {
-            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
-        }
+        Err(close) => return Err(refused(c, Some(close))),
     };
     // Counted across the cluster for the connection's life (a no-op
     // without the bus).
-    let _tracked = match admit_in_cluster(&state, &room, &_slot).await {
-        Ok(tracked) => tracked,
-        Err(close) => {
-            return turn_away(Some(close), outbox, &mut stream, writer, reset.as_deref()).await;
+    if let Admission::Admitted(slot) = &c.admission {
+        match Box::pin(admit_in_cluster(&c.state, &c.room, slot)).await {
+            Ok(tracked) => c.tracked = tracked,
+            Err(close) => return Err(refused(c, Some(close))),
         }
-    };
+    }
     count_accepted();
-
-    // Boxed: joining happens once, and its future should not take room in
-    // the connection's task for the rest of its life.
-    let end = match Box::pin(join(&state, &room, client, &outbox, key, dialect)).await {
-        Ok(handle) => {
-            debug!("joined");
-            // Whichever side ends first ends the connection: a writer that
-            // stopped (slow consumer, failed send) must not leave a reader
-            // holding the connection open until the heartbeat notices.
-            let end = tokio::select! {
-                end = read_loop(&mut stream, &handle, &outbox, client, &state, dialect) => end,
-                _ = &mut writer => ReadEnd::WriterEnded,
-            };
-            if end == ReadEnd::Shutdown {
-                // Let the room commit what this client sent, so its last
-                // `saved` goes out before the close.
-                let _ = timeout(config.shutdown_timeout, handle.flush()).await;
-                let going_away = going_away();
-                // Queued behind the data (the last `saved` goes out first),
-                // so counted here rather than by `Outbox::close`.
-                let counted = going_away.clone();
-                if outbox
-                    .push(Message::Close(Some(close_frame(going_away))))
-                    .is_ok()
-                {
-                    count_disconnect(&counted);
-                } else {
-                    // The same close, on its own (the queue is full).
-                    outbox.close(counted);
-                }
-            }
-            let _ = handle.send(RoomCmd::Leave { client }).await;
-            end
-        }
+    let joined = Box::pin(join(&c.state, &c.room, c.client, &c.outbox, key, c.dialect)).await;
+    match joined {
+        Ok(handle) => Ok(handle),
         Err(JoinRefused::Full) => {
             count_refused("room_full");
-            outbox.close(room_full());
-            ReadEnd::ServerClosed
+            c.outbox.close(room_full());
+            Err(ReadEnd::ServerClosed)
         }
-        Err(JoinRefused::Gone) if state.shutdown.is_cancelled() => {
-            outbox.close(going_away());
-            ReadEnd::ServerClosed
+        Err(JoinRefused::Gone) if c.state.shutdown.is_cancelled() => {
+            c.outbox.close(going_away());
+            Err(ReadEnd::ServerClosed)
         }
         Err(JoinRefused::Gone) => {
-            outbox.close(Close::new(
+            c.outbox.close(Close::new(
                 CloseCode::Internal,
                 "the document could not be opened; try again",
             ));
-            ReadEnd::ServerClosed
+            Err(ReadEnd::ServerClosed)
         }
-    };
-    drop(outbox);
+    }
+}
 
-    if end != ReadEnd::Gone {
-        // Finish the close handshake: read until the client's close (or the
-        // reply to it) has gone through and the stream ends.
-        drain(&mut stream, reset.as_deref()).await;
+/// At shutdown: lets the room commit what this client sent, so its last
+/// `saved` goes out before the close, then queues the close behind it.
+async fn going_away_after_flush(handle: &RoomHandle, outbox: &Outbox, state: &AppState) {
+    let _ = timeout(state.config.shutdown_timeout, handle.flush()).await;
+    let going_away = going_away();
+    // Queued behind the data (the last `saved` goes out first), so counted
+    // here rather than by `Outbox::close`.
+    let counted = going_away.clone();
+    if outbox
+        .push(Message::Close(Some(close_frame(going_away))))
+        .is_ok()
+    {
+        count_disconnect(&counted);
+    } else {
+        // The same close, on its own (the queue is full).
+        outbox.close(counted);
     }
-    if end != ReadEnd::WriterEnded {
-        let _ = timeout(CLOSE_GRACE, writer).await;
-    }
-    info!(?end, "connection closed");
 }
 
 /// The close of a draining server: 1001 with a retry hint of 0 to 2 s,
@@ -194,36 +277,22 @@ fn going_away() -> Close {
     )
 }
 
-/// Ends a connection that was not let in: closes it with `close` (`None`
-/// when the client closed first), then finishes the close handshake.
-async fn turn_away(
-    close: Option<Close>,
-    outbox: Outbox,
-    stream: &mut Stream,
-    writer: tokio::task::JoinHandle<()>,
-    reset: Option<&SocketControl>,
-) {
-    if let Some(close) = close {
-        info!(code = close.code.number(), reason = %close.reason, "not admitted");
-        outbox.close(close);
-    }
-    drop(outbox);
-    drain(stream, reset).await;
-    let _ = timeout(CLOSE_GRACE, writer).await;
-}
-
-/// Reads until the stream ends, for at most [`CLOSE_GRACE`]. A peer that
-/// has not finished the close handshake by then (one that stopped reading
-/// never will: our close frame sits behind the data it did not read) has its
-/// connection reset when the socket is dropped, so the kernel does not keep
-/// the unsent queue in FIN-WAIT-1.
-async fn drain(stream: &mut Stream, reset: Option<&SocketControl>) {
+/// Sends what is queued (a close among it) and reads until the stream ends
+/// or the close handshake completes, for at most [`CLOSE_GRACE`]. A peer
+/// that has not finished by then (one that stopped reading never will: our
+/// close frame sits behind the data it did not read) has its connection
+/// reset when the socket is dropped, so the kernel does not keep the unsent
+/// queue in FIN-WAIT-1.
+pub(super) async fn finish<S>(wire: &mut Wire<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let ended = timeout(CLOSE_GRACE, async {
-        while stream.next().await.is_some() {}
+        while !matches!(wire.next().await, Event::Ended) {}
     })
     .await;
     if ended.is_err()
-        && let Some(control) = reset
+        && let Some(control) = wire.control()
     {
         debug!("close handshake not finished; resetting the connection");
         control.reset_on_close();

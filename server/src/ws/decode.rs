@@ -18,10 +18,10 @@
 //! | an update that does not pass the guard or decode | [`CloseCode::InvalidUpdate`] |
 //! | a Yjs awareness state over the presence limit | [`CloseCode::BadMessage`] |
 //! | text on `/yjs` | [`CloseCode::BadMessage`] |
-//! | text or a close reason that is not UTF-8 (seen by tungstenite, see [`read_error`]) | [`CloseCode::InvalidPayload`] |
-//! | a message over the size limit (see [`read_error`]) | [`CloseCode::TooBig`] |
-//! | a WebSocket protocol violation (see [`read_error`]) | [`CloseCode::ProtocolError`] |
-//! | a compressed message that does not inflate or breaks RFC 7692's framing (see [`read_error`]) | [`CloseCode::ProtocolError`] |
+//! | text or a close reason that is not UTF-8 (seen by the codec, [`super::frame`]) | [`CloseCode::InvalidPayload`] |
+//! | a message over the size limit (seen by the codec) | [`CloseCode::TooBig`] |
+//! | a WebSocket protocol violation (seen by the codec) | [`CloseCode::ProtocolError`] |
+//! | a compressed message that does not inflate or breaks RFC 7692's framing (seen by the codec) | [`CloseCode::ProtocolError`] |
 
 use std::panic::catch_unwind;
 
@@ -32,11 +32,8 @@ use tandem_shared::guard::check_update_v1;
 use tandem_shared::protocol::MAX_HELLO_BYTES;
 use tandem_shared::yjs::YjsFrame;
 use tandem_shared::{ClientId, ClientMsg, ErrorCode, ServerMsg, SyncFrame};
-use tokio_tungstenite::tungstenite;
-use tracing::debug;
 use yrs::Update;
 
-use super::deflate::{InflateError, inflate_error};
 use yrs::updates::decoder::Decode;
 
 use crate::room::{Announced, AwarenessReader, Dialect, RoomCmd, check_presence};
@@ -82,7 +79,7 @@ impl FrameDecoder {
         }
     }
 
-    /// A text frame (tungstenite has checked it is UTF-8).
+    /// A text frame (the codec has checked it is UTF-8).
     pub(super) fn text(&self, text: &str) -> Result<Inbound, Close> {
         match self.dialect {
             Dialect::Tandem => Ok(decode_text(self.client, text)),
@@ -230,49 +227,6 @@ pub(super) fn decode_text(client: ClientId, text: &str) -> Inbound {
             code: ErrorCode::BadMessage,
             reason: format!("not a Tandem message: {err}"),
         }),
-    }
-}
-
-/// The close that answers a failed read, or `None` when the connection just
-/// failed (reset, I/O error) and there is nobody left to tell.
-pub(super) fn read_error(err: tungstenite::Error, max_message_bytes: usize) -> Option<Close> {
-    match err {
-        tungstenite::Error::Io(io) if inflate_error(&io).is_some() => {
-            let inflate = inflate_error(&io)?;
-            debug!(error = %inflate, "refused a compressed message");
-            Some(match inflate {
-                InflateError::TooBig(_) => Close::new(
-                    CloseCode::TooBig,
-                    format!("message larger than {max_message_bytes} bytes"),
-                ),
-                InflateError::Corrupt | InflateError::Protocol(_) => Close::new(
-                    CloseCode::ProtocolError,
-                    format!("protocol error: {inflate}"),
-                ),
-            })
-        }
-        tungstenite::Error::Capacity(cap) => {
-            debug!(error = %cap, "message over the size limit");
-            Some(Close::new(
-                CloseCode::TooBig,
-                format!("message larger than {max_message_bytes} bytes"),
-            ))
-        }
-        tungstenite::Error::Protocol(protocol) => {
-            debug!(error = %protocol, "WebSocket protocol violation");
-            Some(Close::new(
-                CloseCode::ProtocolError,
-                format!("protocol error: {protocol}"),
-            ))
-        }
-        tungstenite::Error::Utf8(_) => Some(Close::new(
-            CloseCode::InvalidPayload,
-            "text is not valid UTF-8 (a text frame or a close reason)",
-        )),
-        other => {
-            debug!(error = %other, "connection failed");
-            None
-        }
     }
 }
 
@@ -563,48 +517,5 @@ mod tests {
             refused(decoder.binary(frame.into())).0,
             CloseCode::BadMessage
         );
-    }
-
-    #[test]
-    fn read_errors_map_to_their_close() {
-        let close = |err: tungstenite::Error| read_error(err, 1024);
-        let too_big = tungstenite::error::CapacityError::MessageTooLong {
-            size: 2048,
-            max_size: 1024,
-        };
-        assert_eq!(
-            close(too_big.into()),
-            Some(Close::new(
-                CloseCode::TooBig,
-                "message larger than 1024 bytes"
-            ))
-        );
-        let violation = tungstenite::error::ProtocolError::NonZeroReservedBits;
-        let protocol = close(violation.into()).expect("a close");
-        assert_eq!(protocol.code, CloseCode::ProtocolError);
-        assert!(protocol.reason.starts_with("protocol error: "));
-        assert_eq!(
-            close(tungstenite::Error::Utf8("bad".into())),
-            Some(Close::new(
-                CloseCode::InvalidPayload,
-                "text is not valid UTF-8 (a text frame or a close reason)"
-            ))
-        );
-        let corrupt = std::io::Error::from(InflateError::Corrupt);
-        assert_eq!(
-            close(tungstenite::Error::Io(corrupt)),
-            Some(Close::new(
-                CloseCode::ProtocolError,
-                "protocol error: compressed message does not inflate"
-            ))
-        );
-        let bomb = std::io::Error::from(InflateError::TooBig(1024));
-        assert_eq!(
-            close(tungstenite::Error::Io(bomb)).map(|c| c.code),
-            Some(CloseCode::TooBig)
-        );
-        assert_eq!(close(tungstenite::Error::ConnectionClosed), None);
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        assert_eq!(read_error(tungstenite::Error::Io(io), 1024), None);
     }
 }

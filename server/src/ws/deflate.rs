@@ -1,28 +1,27 @@
-//! permessage-deflate (RFC 7692) over tungstenite, which has no extension
-//! support: negotiation, compression of outgoing messages, and an I/O
-//! adapter ([`DeflateIo`]) that inflates incoming compressed messages before
-//! tungstenite parses them.
+//! permessage-deflate (RFC 7692): negotiation, compression of outgoing
+//! messages and inflation of incoming ones (the server's codec,
+//! [`super::frame`], calls [`inflate`]), and an I/O adapter
+//! ([`DeflateIo`]) that lets tungstenite, which has no extension support,
+//! read compressed messages: the native clients (`testkit`, `loadgen`) use
+//! it on their side.
 //!
 //! Only the no-context-takeover form is spoken (`server_no_context_takeover;
 //! client_no_context_takeover`): each message is compressed on its own, so no
 //! compression window (32 KiB per direction) is held per idle socket.
 //!
 //! Outgoing: a message above the threshold is compressed ([`deflate`]) and
-//! sent as a raw frame with RSV1 set; smaller ones go as they are (a ~54 B
+//! sent as a frame with RSV1 set; smaller ones go as they are (a ~54 B
 //! keystroke update grows when deflated without shared context).
 //!
-//! Incoming: [`DeflateIo`] sits between the socket and tungstenite. It parses
-//! frame headers, passes every frame it does not own through unchanged (so
-//! tungstenite still applies all of RFC 6455: a frame with RSV1 on a control
-//! frame, a continuation or a connection that did not negotiate the extension
-//! is refused by tungstenite with 1002), and replaces a compressed message
-//! (its first frame has RSV1, possibly fragmented) with one uncompressed
-//! final frame. Bytes are kept only for a partial frame header or a
-//! compressed message being assembled; an idle connection holds none.
-//! A compressed message that does not inflate, that inflates past the
-//! message limit, or that breaks the fragmentation rules fails the read with
-//! an [`InflateError`] inside the `io::Error`, which the reader turns into
-//! its close code (1002 or 1009).
+//! [`DeflateIo`] sits between a socket and tungstenite. It parses frame
+//! headers, passes every frame it does not own through unchanged (so
+//! tungstenite still applies all of RFC 6455), and replaces a compressed
+//! message (its first frame has RSV1, possibly fragmented) with one
+//! uncompressed final frame. Bytes are kept only for a partial frame header
+//! or a compressed message being assembled. A compressed message that does
+//! not inflate, that inflates past the message limit, or that breaks the
+//! fragmentation rules fails the read with an [`InflateError`] inside the
+//! `io::Error`.
 
 use std::io;
 use std::pin::Pin;
@@ -212,16 +211,6 @@ pub fn inflate(compressed: &[u8], limit: usize) -> Result<Vec<u8>, InflateError>
     Ok(out)
 }
 
-/// Which side of the connection a [`DeflateIo`] is on: a server reads masked
-/// frames, a client unmasked ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// Reads a client's frames.
-    Server,
-    /// Reads a server's frames, after the HTTP response.
-    Client,
-}
-
 /// Where the reader is in the incoming byte stream.
 #[derive(Debug)]
 enum ReadState {
@@ -253,7 +242,6 @@ struct Assembling {
 #[derive(Debug)]
 pub struct DeflateIo<S> {
     io: S,
-    side: Side,
     /// The extension was agreed: RSV1 marks a compressed message.
     negotiated: bool,
     /// Largest message, compressed or inflated.
@@ -275,27 +263,14 @@ pub struct DeflateIo<S> {
 const SCRATCH: usize = 4096;
 
 impl<S> DeflateIo<S> {
-    /// A server's socket; `negotiated` says whether the upgrade agreed to
-    /// compression.
-    pub fn server(io: S, negotiated: bool, limit: usize) -> Self {
-        let mut this = Self::new(io, Side::Server, limit, ReadState::Header);
-        this.negotiated = negotiated;
-        this
-    }
-
     /// A client's socket, before the upgrade request is written: the
     /// response passes through, and says whether compression was agreed.
     pub fn client(io: S, limit: usize) -> Self {
-        Self::new(io, Side::Client, limit, ReadState::Response)
-    }
-
-    fn new(io: S, side: Side, limit: usize, state: ReadState) -> Self {
         Self {
             io,
-            side,
             negotiated: false,
             limit,
-            state,
+            state: ReadState::Response,
             input: Vec::new(),
             out: Vec::new(),
             out_pos: 0,
@@ -464,24 +439,19 @@ impl<S> DeflateIo<S> {
         Ok(true)
     }
 
-    /// Writes an uncompressed final frame carrying `payload` for tungstenite.
-    /// A client's frame must be masked: the all-zero key leaves the payload
-    /// as it is.
+    /// Writes an uncompressed final (server, so unmasked) frame carrying
+    /// `payload` for tungstenite.
     fn emit(&mut self, opcode: u8, payload: &[u8]) {
-        let mask_bit = if self.side == Side::Server { 0x80 } else { 0 };
         self.out.push(0x80 | opcode);
         let len = payload.len();
         if len < 126 {
-            self.out.push(mask_bit | len as u8);
+            self.out.push(len as u8);
         } else if let Ok(short) = u16::try_from(len) {
-            self.out.push(mask_bit | 126);
+            self.out.push(126);
             self.out.extend_from_slice(&short.to_be_bytes());
         } else {
-            self.out.push(mask_bit | 127);
+            self.out.push(127);
             self.out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-        if self.side == Side::Server {
-            self.out.extend_from_slice(&[0; 4]);
         }
         self.out.extend_from_slice(payload);
     }
@@ -702,26 +672,35 @@ mod tests {
         );
     }
 
-    /// A client frame (masked) with the given first byte.
-    fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
-        let key = [1, 2, 3, 4];
+    /// A server frame (unmasked) with the given first byte.
+    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
         let mut frame = vec![first];
         if payload.len() < 126 {
-            frame.push(0x80 | payload.len() as u8);
+            frame.push(payload.len() as u8);
         } else {
-            frame.push(0x80 | 126);
+            frame.push(126);
             frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
         }
-        frame.extend_from_slice(&key);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        frame.extend_from_slice(payload);
         frame
     }
 
+    /// What a client's tungstenite reads when the server answered the
+    /// upgrade with (`negotiated`) or without the extension and sent `wire`.
     async fn read_all(wire: Vec<u8>, negotiated: bool) -> io::Result<Vec<u8>> {
-        let mut io = DeflateIo::server(&wire[..], negotiated, 1 << 20);
+        let response = if negotiated {
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: {AGREED}\r\n\r\n"
+            )
+        } else {
+            "HTTP/1.1 101 Switching Protocols\r\n\r\n".to_string()
+        };
+        let input = [response.as_bytes(), &wire].concat();
+        let mut io = DeflateIo::client(&input[..], 1 << 20);
         let mut out = Vec::new();
         io.read_to_end(&mut out).await?;
-        Ok(out)
+        assert_eq!(io.negotiated(), negotiated);
+        Ok(out[response.len()..].to_vec())
     }
 
     #[tokio::test]
@@ -729,39 +708,39 @@ mod tests {
         let text = "hello hello hello hello ".repeat(100);
         let packed = deflate(text.as_bytes());
         let (a, b) = packed.split_at(packed.len() / 2);
-        let mut wire = masked(0x40 | 0x01, a); // text, RSV1, not final
-        wire.extend(masked(0x89, b"p")); // a ping in between
-        wire.extend(masked(0x80, b)); // final continuation
+        let mut wire = frame(0x40 | 0x01, a); // text, RSV1, not final
+        wire.extend(frame(0x89, b"p")); // a ping in between
+        wire.extend(frame(0x80, b)); // final continuation
         let out = read_all(wire, true).await.expect("reads");
-        // The ping passes first, then one masked (zero key) final text frame.
-        assert_eq!(out[..7], masked(0x89, b"p")[..7]);
-        let frame = &out[7..];
+        // The ping passes first, then one final text frame.
+        assert_eq!(out[..3], frame(0x89, b"p")[..]);
+        let frame = &out[3..];
         assert_eq!(frame[0], 0x81);
         let header = FrameHeader::parse(frame).expect("header");
-        assert_eq!(header.mask, Some([0; 4]));
+        assert_eq!(header.mask, None);
         assert_eq!(&frame[header.len..], text.as_bytes());
     }
 
     #[tokio::test]
     async fn plain_frames_and_unnegotiated_rsv1_pass_through_unchanged() {
-        let mut wire = masked(0x82, &[7; 300]);
-        wire.extend(masked(0x01, b"ab"));
-        wire.extend(masked(0x80, b"cd"));
+        let mut wire = frame(0x82, &[7; 300]);
+        wire.extend(frame(0x01, b"ab"));
+        wire.extend(frame(0x80, b"cd"));
         assert_eq!(read_all(wire.clone(), true).await.expect("reads"), wire);
-        let rsv1 = masked(0xc2, &deflate(b"x"));
+        let rsv1 = frame(0xc2, &deflate(b"x"));
         assert_eq!(read_all(rsv1.clone(), false).await.expect("reads"), rsv1);
     }
 
     #[tokio::test]
     async fn broken_compressed_messages_fail_the_read() {
         let cases = [
-            (masked(0xc2, &[0xff, 0xff, 0xff]), InflateError::Corrupt),
+            (frame(0xc2, &[0xff, 0xff, 0xff]), InflateError::Corrupt),
             (
-                [masked(0x42, &deflate(b"ab")), masked(0xc0, b"x")].concat(),
+                [frame(0x42, &deflate(b"ab")), frame(0xc0, b"x")].concat(),
                 InflateError::Protocol("RSV1 set on a continuation frame"),
             ),
             (
-                [masked(0x42, &deflate(b"ab")), masked(0x82, b"x")].concat(),
+                [frame(0x42, &deflate(b"ab")), frame(0x82, b"x")].concat(),
                 InflateError::Protocol(
                     "a new message started inside a fragmented compressed message",
                 ),

@@ -1,23 +1,24 @@
 //! A WebSocket echo server on Tandem's transport (the same handshake,
-//! permessage-deflate, limits and close codes), for conformance suites such
-//! as Autobahn|Testsuite's fuzzingclient. Only `server/examples/ws_echo.rs`
-//! runs it: the product's router never routes to it.
+//! codec, permessage-deflate, limits and close codes), for conformance
+//! suites such as Autobahn|Testsuite's fuzzingclient. Only
+//! `server/examples/ws_echo.rs` runs it: the product's router never routes
+//! to it.
 
 use std::io;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::ws::Message;
 use axum::response::Response;
 use axum::routing::get;
-use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpListener;
-use tokio_tungstenite::tungstenite;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::decode::read_error;
+use super::connection::finish;
 use super::handshake::{SocketOptions, Upgrade, Upgraded};
-use super::reader::from_wire;
 use super::socket::{SocketListener, into_make_service};
-use super::writer::to_wire;
+use super::wire::{Event, Wire, WireOptions};
+use crate::metrics::FrameCounters;
+use crate::room::outbox;
 
 /// Largest message echoed: Autobahn's largest cases send 16 MiB.
 const LIMIT: usize = 64 << 20;
@@ -33,9 +34,6 @@ async fn upgrade(ws: Upgrade) -> Response {
         protocol: None,
         deflate: true,
         send_buffer: 0,
-        config: WebSocketConfig::default()
-            .max_message_size(Some(LIMIT))
-            .max_frame_size(Some(LIMIT)),
     };
     ws.respond(options, echo)
 }
@@ -43,38 +41,33 @@ async fn upgrade(ws: Upgrade) -> Response {
 /// Sends every data message back, compressed when the extension was agreed
 /// (whatever its size, so a suite's compression cases see it used).
 async fn echo(upgraded: Upgraded) {
-    let Upgraded {
-        mut socket,
-        deflate,
-        ..
-    } = upgraded;
-    let deflate_from = deflate.then_some(0);
-    while let Some(next) = socket.next().await {
-        let message = match next {
-            Ok(message @ (tungstenite::Message::Text(_) | tungstenite::Message::Binary(_))) => {
-                message
-            }
-            // Pings are answered and closes replied to by tungstenite; keep
-            // reading until the stream ends.
-            Ok(_) => continue,
-            Err(err) => {
-                if let Some(close) = read_error(err, LIMIT) {
-                    let frame = tungstenite::protocol::CloseFrame {
-                        code: close.code.number().into(),
-                        reason: close.reason.into(),
-                    };
-                    let _ = socket.send(tungstenite::Message::Close(Some(frame))).await;
-                    while let Some(Ok(_)) = socket.next().await {}
+    // Unbounded: the suite sends as fast as it likes and reads everything.
+    let (outbox, rx) = outbox(usize::MAX, usize::MAX);
+    let options = WireOptions {
+        deflate: upgraded.deflate,
+        deflate_from: 0,
+        limit: LIMIT,
+        counters: Arc::new(FrameCounters::new("ws_echo_frames", "ws_echo_bytes")),
+        control: upgraded.control,
+    };
+    let mut wire = Wire::new(upgraded.io, rx, options);
+    loop {
+        match wire.next().await {
+            Event::Message(message @ (Message::Text(_) | Message::Binary(_))) => {
+                if outbox.push(message).is_err() {
+                    break;
                 }
-                return;
             }
-        };
-        if socket
-            .send(to_wire(from_wire(message), deflate_from))
-            .await
-            .is_err()
-        {
-            return;
+            // Pings are answered and closes replied to by the wire.
+            Event::Message(Message::Close(_)) | Event::Closing | Event::Shutdown => break,
+            Event::Message(_) => {}
+            Event::Refused(close) => {
+                outbox.close(close);
+                break;
+            }
+            Event::Ended => return,
         }
     }
+    drop(outbox);
+    finish(&mut wire).await;
 }

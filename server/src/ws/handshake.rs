@@ -3,7 +3,7 @@
 //! extractor hides: the `Sec-WebSocket-Extensions` answer (permessage-deflate,
 //! see [`super::deflate`]), the TCP socket's control (its send buffer and,
 //! for a cut client, a reset on close: [`SocketControl`]) and the raw
-//! tungstenite stream (to send compressed frames).
+//! upgraded stream, which the connection frames itself ([`super::frame`]).
 //!
 //! The refusals keep axum's statuses and wording: 405 for a method other
 //! than GET, 400 for a missing or wrong `Connection`, `Upgrade`,
@@ -17,18 +17,15 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::{OnUpgrade, Upgraded as HyperUpgraded};
+use base64::Engine as _;
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use sha1::{Digest, Sha1};
 use tracing::debug;
 
-use super::deflate::{self, DeflateIo};
+use super::deflate;
 use super::socket::SocketControl;
-
-/// An upgraded connection: tungstenite over the inflating adapter.
-pub(super) type Socket = WebSocketStream<DeflateIo<TokioIo<HyperUpgraded>>>;
+use super::wire::Io;
 
 /// A request that asked to become a WebSocket.
 #[derive(Debug)]
@@ -144,18 +141,29 @@ pub(super) struct SocketOptions {
     /// The kernel's send buffer for this socket (`SO_SNDBUF`); 0 leaves the
     /// kernel's autotuning.
     pub send_buffer: usize,
-    /// tungstenite's limits and buffers.
-    pub config: WebSocketConfig,
 }
 
 /// What the connection gets besides the socket.
 #[derive(Debug)]
 pub(super) struct Upgraded {
-    pub socket: Socket,
+    pub io: Io,
     /// Compression was agreed.
     pub deflate: bool,
     /// The TCP socket's control, if the listener provides it.
     pub control: Option<Arc<SocketControl>>,
+}
+
+/// The GUID RFC 6455 section 4.2.2 appends to the client's key.
+const ACCEPT_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64 of the
+/// SHA-1 of the key and [`ACCEPT_GUID`].
+fn accept_key(key: &[u8]) -> String {
+    let digest = Sha1::new()
+        .chain_update(key)
+        .chain_update(ACCEPT_GUID)
+        .finalize();
+    base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
 impl Upgrade {
@@ -167,8 +175,8 @@ impl Upgrade {
             .map(<[u8]>::trim_ascii)
     }
 
-    /// Answers 101 and runs `callback` on the upgraded connection, in a task
-    /// that carries the current span.
+    /// Answers 101 and runs `callback`'s future on the upgraded connection,
+    /// in a task of its own (without the request's span).
     pub(super) fn respond<F, Fut>(self, options: SocketOptions, callback: F) -> Response
     where
         F: FnOnce(Upgraded) -> Fut + Send + 'static,
@@ -184,7 +192,7 @@ impl Upgrade {
         )
             .into_response();
         let headers = response.headers_mut();
-        if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(self.key.as_bytes())) {
+        if let Ok(accept) = HeaderValue::from_str(&accept_key(self.key.as_bytes())) {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
         if let Some(protocol) = options.protocol {
@@ -202,7 +210,7 @@ impl Upgrade {
         let on_upgrade = self.on_upgrade;
         let control = self.control;
         // Not `in_current_span`: the request's span would then live as long
-        // as the connection. `callback` carries the connection's own span.
+        // as the connection.
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
@@ -214,17 +222,29 @@ impl Upgrade {
             if let Some(control) = &control {
                 control.bound_send_buffer(options.send_buffer);
             }
-            let limit = options.config.max_message_size.unwrap_or(usize::MAX);
-            let io = DeflateIo::server(TokioIo::new(upgraded), deflate, limit);
-            let socket =
-                WebSocketStream::from_raw_socket(io, Role::Server, Some(options.config)).await;
-            callback(Upgraded {
-                socket,
+            // A task of its own: this one's state (the upgrade's future,
+            // the callback's captures) is freed now rather than kept for the
+            // connection's life.
+            tokio::spawn(callback(Upgraded {
+                io: TokioIo::new(upgraded),
                 deflate,
                 control,
-            })
-            .await;
+            }));
         });
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_key_is_rfc_6455s() {
+        // The example of RFC 6455 section 1.3.
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 }

@@ -68,6 +68,19 @@ impl Drop for TcpIo {
     }
 }
 
+impl TcpIo {
+    /// Sets the send buffer a WebSocket upgrade asked for, once, before the
+    /// first write after it.
+    fn apply_send_buffer(&self) {
+        let bytes = self.control.send_buffer.swap(0, Ordering::Relaxed);
+        if bytes != 0
+            && let Err(err) = socket2::SockRef::from(&self.stream).set_send_buffer_size(bytes)
+        {
+            debug!(error = %err, "cannot set SO_SNDBUF");
+        }
+    }
+}
+
 impl AsyncRead for TcpIo {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -84,12 +97,7 @@ impl AsyncWrite for TcpIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let bytes = self.control.send_buffer.swap(0, Ordering::Relaxed);
-        if bytes != 0
-            && let Err(err) = socket2::SockRef::from(&self.stream).set_send_buffer_size(bytes)
-        {
-            debug!(error = %err, "cannot set SO_SNDBUF");
-        }
+        self.apply_send_buffer();
         Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
@@ -98,6 +106,8 @@ impl AsyncWrite for TcpIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        // The WebSocket side writes vectored (header and shared payload).
+        self.apply_send_buffer();
         Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 

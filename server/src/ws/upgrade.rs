@@ -19,11 +19,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_shared::{RoomId, SUBPROTOCOL};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tracing::{Instrument, debug};
+use tracing::debug;
 
 use super::admission::{admit, count_refused};
-use super::connection::handle_socket;
+use super::connection::{Arrival, handle_socket};
 use super::handshake::{SocketOptions, Upgrade};
 use crate::AppState;
 use crate::forwarded::client_ip;
@@ -112,35 +111,32 @@ fn upgrade(
     }
     let admission = admit(&state.limits, ip);
     let config = &state.config;
-    // tungstenite's defaults (128 KiB read buffer, allocated at the upgrade)
-    // cost ~140 KiB per idle connection. Frames here are small: the buffer
-    // holds the whole frame being read and each read takes up to 1 KiB, so a
-    // bigger frame just takes more reads (a 1 MiB paste: 1,024). The write
-    // buffer grows only when used: up to 16 KiB of a batch of relayed frames
-    // goes out in one write at the flush. Its ceiling stays unlimited: a sync
-    // step 2 carries the whole document, far above the incoming message
-    // limit, and the outbox already bounds what waits for this connection.
+    // No buffer is kept per connection (server/src/ws/wire.rs): reads land
+    // in a per-thread scratch buffer, frames to send wait in the outbox.
     let options = SocketOptions {
         protocol: (dialect == Dialect::Tandem).then_some(SUBPROTOCOL),
         deflate: config.ws_deflate,
         send_buffer: config.ws_send_buffer,
-        config: WebSocketConfig::default()
-            .read_buffer_size(1024)
-            .write_buffer_size(16 * 1024)
-            .max_message_size(Some(config.max_message_bytes))
-            .max_frame_size(Some(config.max_message_bytes)),
     };
     let client = state.next_client_id();
     // Counted from the upgrade on, so shutdown waits for this connection too.
     let tracked = state.connections.token();
-    let span = tracing::info_span!("conn", %room, %client, %ip);
+    debug!(%room, %client, %ip, "upgrading");
+    // No span per connection (it would cost memory for the connection's
+    // life): its log events carry `room` and `client` as fields.
     ws.respond(options, move |socket| {
+        let arrival = Arrival {
+            room,
+            client,
+            ip,
+            dialect,
+            url_key: params.key,
+        };
+        let connection = handle_socket(socket, state, arrival, admission);
         async move {
-            let url_key = params.key;
-            handle_socket(socket, state, room, client, admission, dialect, url_key).await;
+            connection.await;
             drop(tracked);
         }
-        .instrument(span)
     })
 }
 
