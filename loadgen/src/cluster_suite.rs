@@ -30,7 +30,7 @@ use crate::idle_workers::{self, Worker, WorkerSpec};
 use crate::results::{
     ClusterIdle, ClusterLatency, ClusterResults, FanoutRow, FanoutRun, Step, Stepping,
 };
-use crate::stepping::{PassRule, RateStepper, StepFigures};
+use crate::stepping::{PassRule, RateStepper};
 use crate::target::{ServerKind, Target};
 
 /// What the cluster section needs.
@@ -335,58 +335,12 @@ async fn rate_search(nodes: &[Node], plan: &ClusterPlan, results: &mut ClusterRe
                 settle: Duration::from_secs(5),
             };
             let room = format!("cst{id}-{on}-{rate}");
-            let step = match fanout::run_spread(&all[..on], &room, &spec, &all_pids[..on]).await {
-                Ok(result) => {
-                    let summary = result.latency.summary();
-                    let figures = StepFigures {
-                        target_rate: rate as f64,
-                        achieved_rate: result.achieved_rate,
-                        p99_ms: summary.map(|s| s.p99_ms),
-                        converged: result.converged && result.lost() == 0,
-                        disconnects: result.disconnects,
-                    };
-                    Step {
-                        rate,
-                        passed: rule.passes(&figures),
-                        figures,
-                        server_cpu: result.server_cpu,
-                        loadgen_cpu: result.loadgen_cpu,
-                        p50_ms: summary.map(|s| s.p50_ms),
-                        problem: result.problems.into_iter().next(),
-                    }
-                }
-                Err(err) => Step {
-                    rate,
-                    figures: StepFigures {
-                        target_rate: rate as f64,
-                        achieved_rate: 0.0,
-                        p99_ms: None,
-                        converged: false,
-                        disconnects: 0,
-                    },
-                    passed: false,
-                    server_cpu: None,
-                    loadgen_cpu: None,
-                    p50_ms: None,
-                    problem: Some(format!("{err:#}")),
-                },
-            };
-            eprintln!(
-                "    {} (p99 {} ms, achieved {:.0}/s{})",
-                if step.passed {
-                    "sustained"
-                } else {
-                    "not sustained"
-                },
-                step.figures
-                    .p99_ms
-                    .map_or("–".into(), |p| format!("{p:.1}")),
-                step.figures.achieved_rate,
-                step.problem
-                    .as_deref()
-                    .map(|p| format!("; {p}"))
-                    .unwrap_or_default()
+            let step = Step::measured(
+                rate,
+                &rule,
+                fanout::run_spread(&all[..on], &room, &spec, &all_pids[..on]).await,
             );
+            step.log();
             stepper.record(rate, step.passed);
             steps.push(step);
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -5,7 +5,7 @@
 use crate::bigdoc;
 use crate::idle::IdleResult;
 use crate::stats::{Spread, Summary};
-use crate::stepping::StepFigures;
+use crate::stepping::{PassRule, StepFigures};
 use crate::target::ServerKind;
 
 /// One fan-out run's figures.
@@ -72,6 +72,73 @@ pub struct Step {
     pub p50_ms: Option<f64>,
     /// First problem, if any.
     pub problem: Option<String>,
+}
+
+impl Step {
+    /// The step at `rate` from what its run measured (or why it failed),
+    /// judged by `rule`.
+    pub fn measured(
+        rate: u64,
+        rule: &PassRule,
+        outcome: anyhow::Result<crate::fanout::FanoutResult>,
+    ) -> Self {
+        match outcome {
+            Ok(result) => {
+                let summary = result.latency.summary();
+                let figures = StepFigures {
+                    target_rate: rate as f64,
+                    achieved_rate: result.achieved_rate,
+                    p99_ms: summary.map(|s| s.p99_ms),
+                    converged: result.converged && result.lost() == 0,
+                    disconnects: result.disconnects,
+                };
+                Self {
+                    rate,
+                    passed: rule.passes(&figures),
+                    figures,
+                    server_cpu: result.server_cpu,
+                    loadgen_cpu: result.loadgen_cpu,
+                    p50_ms: summary.map(|s| s.p50_ms),
+                    problem: result.problems.into_iter().next(),
+                }
+            }
+            Err(err) => Self {
+                rate,
+                figures: StepFigures {
+                    target_rate: rate as f64,
+                    achieved_rate: 0.0,
+                    p99_ms: None,
+                    converged: false,
+                    disconnects: 0,
+                },
+                passed: false,
+                server_cpu: None,
+                loadgen_cpu: None,
+                p50_ms: None,
+                problem: Some(format!("{err:#}")),
+            },
+        }
+    }
+
+    /// One line on stderr for the person watching the run.
+    pub fn log(&self) {
+        eprintln!(
+            "    {} (p99 {} ms, achieved {:.0}/s{})",
+            if self.passed {
+                "sustained"
+            } else {
+                "not sustained"
+            },
+            self.figures
+                .p99_ms
+                .map_or("–".into(), |p| format!("{p:.1}")),
+            self.figures.achieved_rate,
+            self.problem
+                .as_deref()
+                .map(|p| format!("; {p}"))
+                .unwrap_or_default()
+        );
+    }
 }
 
 /// The rate search on one server.

@@ -25,7 +25,7 @@ use crate::idle::{self, IdleSpec};
 use crate::procs::{self, Launcher, ServerProcess};
 use crate::results::{BigDoc, DurableRow, FanoutRow, FanoutRun, Floors, Results, Step, Stepping};
 use crate::stats::Spread;
-use crate::stepping::{PassRule, RateStepper, StepFigures};
+use crate::stepping::{PassRule, RateStepper};
 use crate::target::ServerKind;
 use crate::trace::Trace;
 
@@ -295,58 +295,12 @@ async fn fanout_section(
                 settle: Duration::from_secs(5),
             };
             let room = format!("st{id}-{rate}");
-            let step = match fanout::run(server.target(), &room, &spec, Some(server.pid)).await {
-                Ok(result) => {
-                    let summary = result.latency.summary();
-                    let figures = StepFigures {
-                        target_rate: rate as f64,
-                        achieved_rate: result.achieved_rate,
-                        p99_ms: summary.map(|s| s.p99_ms),
-                        converged: result.converged && result.lost() == 0,
-                        disconnects: result.disconnects,
-                    };
-                    Step {
-                        rate,
-                        passed: rule.passes(&figures),
-                        figures,
-                        server_cpu: result.server_cpu,
-                        loadgen_cpu: result.loadgen_cpu,
-                        p50_ms: summary.map(|s| s.p50_ms),
-                        problem: result.problems.into_iter().next(),
-                    }
-                }
-                Err(err) => Step {
-                    rate,
-                    figures: StepFigures {
-                        target_rate: rate as f64,
-                        achieved_rate: 0.0,
-                        p99_ms: None,
-                        converged: false,
-                        disconnects: 0,
-                    },
-                    passed: false,
-                    server_cpu: None,
-                    loadgen_cpu: None,
-                    p50_ms: None,
-                    problem: Some(format!("{err:#}")),
-                },
-            };
-            eprintln!(
-                "    {} (p99 {} ms, achieved {:.0}/s{})",
-                if step.passed {
-                    "sustained"
-                } else {
-                    "not sustained"
-                },
-                step.figures
-                    .p99_ms
-                    .map_or("–".into(), |p| format!("{p:.1}")),
-                step.figures.achieved_rate,
-                step.problem
-                    .as_deref()
-                    .map(|p| format!("; {p}"))
-                    .unwrap_or_default()
+            let step = Step::measured(
+                rate,
+                &rule,
+                fanout::run(server.target(), &room, &spec, Some(server.pid)).await,
             );
+            step.log();
             stepper.record(rate, step.passed);
             steps.push(step);
             tokio::time::sleep(Duration::from_millis(500)).await;

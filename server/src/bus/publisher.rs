@@ -178,23 +178,16 @@ async fn publish(
     let published = now_us();
     let mut pipe = redis::pipe();
     for (s, e, update) in entries {
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(settings.max_len)
-            .arg("*")
-            .arg("n")
-            .arg(&shared.node)
-            .arg("s")
+        let mut cmd = entry(shared, &key);
+        cmd.arg("s")
             .arg(s)
             .arg("e")
             .arg(e)
             .arg("u")
             .arg(update)
             .arg("t")
-            .arg(published)
-            .ignore();
+            .arg(published);
+        pipe.add_command(cmd).ignore();
     }
     pipe.cmd("XTRIM")
         .arg(&key)
@@ -219,22 +212,13 @@ async fn publish_presence(
 ) -> redis::RedisResult<()> {
     let key = room_key(room);
     let mut pipe = redis::pipe();
-    let cmd = pipe
-        .cmd("XADD")
-        .arg(&key)
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(shared.settings.max_len)
-        .arg("*")
-        .arg("n")
-        .arg(&shared.node)
-        .arg("c")
-        .arg(client);
+    let mut cmd = entry(shared, &key);
+    cmd.arg("c").arg(client);
     match presence {
         Some(json) => cmd.arg("p").arg(json),
         None => cmd.arg("l").arg(1),
-    }
-    .ignore();
+    };
+    pipe.add_command(cmd).ignore();
     expire(shared, &mut pipe, &key);
     pipe.query_async::<()>(conn).await
 }
@@ -248,19 +232,26 @@ pub(super) async fn query_presence(
 ) -> redis::RedisResult<()> {
     let key = room_key(room);
     let mut pipe = redis::pipe();
-    pipe.cmd("XADD")
-        .arg(&key)
+    let mut cmd = entry(shared, &key);
+    cmd.arg("q").arg(1);
+    pipe.add_command(cmd).ignore();
+    expire(shared, &mut pipe, &key);
+    pipe.query_async::<()>(conn).await
+}
+
+/// The start of an entry this node appends to a room's stream, `key`:
+/// `XADD` trimmed to about `--bus-max-len` entries, with the node's id;
+/// the caller adds the entry's own fields (see `entry.rs`).
+fn entry(shared: &Shared, key: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(key)
         .arg("MAXLEN")
         .arg("~")
         .arg(shared.settings.max_len)
         .arg("*")
         .arg("n")
-        .arg(&shared.node)
-        .arg("q")
-        .arg(1)
-        .ignore();
-    expire(shared, &mut pipe, &key);
-    pipe.query_async::<()>(conn).await
+        .arg(&shared.node);
+    cmd
 }
 
 /// Lets an idle stream expire a retention window after this write: a room
@@ -281,19 +272,9 @@ async fn answer_presence(
     let key = room_key(room);
     let mut pipe = redis::pipe();
     for (client, json) in presences {
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(shared.settings.max_len)
-            .arg("*")
-            .arg("n")
-            .arg(&shared.node)
-            .arg("c")
-            .arg(*client)
-            .arg("p")
-            .arg(json)
-            .ignore();
+        let mut cmd = entry(shared, &key);
+        cmd.arg("c").arg(*client).arg("p").arg(json);
+        pipe.add_command(cmd).ignore();
     }
     expire(shared, &mut pipe, &key);
     pipe.query_async::<()>(conn).await
@@ -303,14 +284,7 @@ async fn answer_presence(
 async fn send_owed_markers(shared: &Shared, conn: &mut MultiplexedConnection) -> bool {
     let owed: Vec<RoomId> = shared.lost().drain().collect();
     for (i, room) in owed.iter().enumerate() {
-        let sent = redis::cmd("XADD")
-            .arg(room_key(room))
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(shared.settings.max_len)
-            .arg("*")
-            .arg("n")
-            .arg(&shared.node)
+        let sent = entry(shared, &room_key(room))
             .arg("r")
             .arg(1)
             .query_async::<redis::Value>(conn)
