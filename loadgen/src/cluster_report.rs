@@ -137,24 +137,7 @@ fn fanout_row(row: &FanoutRow, on: &str) -> String {
             "lost".into()
         }
     };
-    let notes = if row.complete() {
-        String::new()
-    } else {
-        let bad = row.runs.iter().filter(|r| r.summary.is_none()).count();
-        let lost: u64 = row.runs.iter().map(|r| r.lost).sum();
-        let first = row
-            .runs
-            .iter()
-            .flat_map(|r| r.problems.first())
-            .next()
-            .cloned()
-            .unwrap_or_default();
-        format!(
-            "**lost** in {bad} of {} runs ({lost} deliveries missing): {}",
-            row.runs.len(),
-            first.replace('|', "/")
-        )
-    };
+    let notes = crate::report::lost_note(row);
     format!(
         "| {} | {} | {} | {on} | {} | {} | {} | {} | {notes} |",
         row.clients,

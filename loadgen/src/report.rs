@@ -490,24 +490,7 @@ fn fanout(w: &mut String, results: &Results) {
                 .filter_map(|r| r.server_cpu)
                 .collect::<Vec<_>>(),
         );
-        let notes = if row.complete() {
-            String::new()
-        } else {
-            let bad = row.runs.iter().filter(|r| r.summary.is_none()).count();
-            let lost: u64 = row.runs.iter().map(|r| r.lost).sum();
-            let first = row
-                .runs
-                .iter()
-                .flat_map(|r| r.problems.first())
-                .next()
-                .cloned()
-                .unwrap_or_default();
-            format!(
-                "**lost** in {bad} of {} runs ({lost} deliveries missing): {}",
-                row.runs.len(),
-                first.replace('|', "/")
-            )
-        };
+        let notes = lost_note(row);
         let show = |pick: fn(&crate::stats::Summary) -> f64| {
             if row.complete() {
                 spread_ms(row.spread(pick))
@@ -947,6 +930,28 @@ fn repo_relative(arg: &str, repo: &Path) -> String {
         Some(beside) => format!("../{beside}"),
         None => arg.to_owned(),
     }
+}
+
+/// The notes cell of a fan-out row: empty, or how many of its runs lost
+/// deliveries and the first problem seen.
+pub(crate) fn lost_note(row: &FanoutRow) -> String {
+    if row.complete() {
+        return String::new();
+    }
+    let bad = row.runs.iter().filter(|r| r.summary.is_none()).count();
+    let lost: u64 = row.runs.iter().map(|r| r.lost).sum();
+    let first = row
+        .runs
+        .iter()
+        .flat_map(|r| r.problems.first())
+        .next()
+        .cloned()
+        .unwrap_or_default();
+    format!(
+        "**lost** in {bad} of {} runs ({lost} deliveries missing): {}",
+        row.runs.len(),
+        first.replace('|', "/")
+    )
 }
 
 #[cfg(test)]
