@@ -270,37 +270,10 @@ async fn fanout_runs(nodes: &[Node], plan: &ClusterPlan, results: &mut ClusterRe
                     settle: Duration::from_secs(10),
                 };
                 let room = format!("cfo{id}-{clients}-{writers}-{on}-{run}");
-                let figures =
-                    match fanout::run_spread(&all[..on], &room, &spec, &all_pids[..on]).await {
-                        Ok(result) => FanoutRun {
-                            summary: if result.complete() {
-                                result.latency.summary()
-                            } else {
-                                None
-                            },
-                            lost: result.lost(),
-                            converged: result.converged,
-                            problems: result.problems,
-                            server_cpu: result.server_cpu,
-                        },
-                        Err(err) => FanoutRun {
-                            summary: None,
-                            lost: 0,
-                            converged: false,
-                            problems: vec![format!("{err:#}")],
-                            server_cpu: None,
-                        },
-                    };
-                match &figures.summary {
-                    Some(s) => eprintln!("    p50 {:.2} ms, p99 {:.2} ms", s.p50_ms, s.p99_ms),
-                    None => eprintln!(
-                        "    not timed: {}",
-                        figures
-                            .problems
-                            .first()
-                            .map_or("incomplete", String::as_str)
-                    ),
-                }
+                let figures = FanoutRun::measured(
+                    fanout::run_spread(&all[..on], &room, &spec, &all_pids[..on]).await,
+                );
+                figures.log();
                 row.runs.push(figures);
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }

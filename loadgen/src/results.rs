@@ -55,6 +55,47 @@ impl FanoutRow {
     }
 }
 
+impl FanoutRun {
+    /// What one fan-out run measured (timed only if nothing was lost), or
+    /// why it failed.
+    pub fn measured(outcome: anyhow::Result<crate::fanout::FanoutResult>) -> Self {
+        match outcome {
+            Ok(result) => Self {
+                summary: if result.complete() {
+                    result.latency.summary()
+                } else {
+                    None
+                },
+                lost: result.lost(),
+                converged: result.converged,
+                problems: result.problems,
+                server_cpu: result.server_cpu,
+            },
+            Err(err) => Self {
+                summary: None,
+                lost: 0,
+                converged: false,
+                problems: vec![format!("{err:#}")],
+                server_cpu: None,
+            },
+        }
+    }
+
+    /// One line on stderr for the person watching the run.
+    pub fn log(&self) {
+        match &self.summary {
+            Some(s) => eprintln!(
+                "    p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} deliveries)",
+                s.p50_ms, s.p99_ms, s.max_ms, s.count
+            ),
+            None => eprintln!(
+                "    not timed: {}",
+                self.problems.first().map_or("incomplete", String::as_str)
+            ),
+        }
+    }
+}
+
 /// One step of the rate search.
 #[derive(Debug, Clone)]
 pub struct Step {

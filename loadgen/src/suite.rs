@@ -246,28 +246,10 @@ async fn fanout_section(
                     settle: Duration::from_secs(10),
                 };
                 let room = format!("fo{id}-{clients}-{writers}-{run}");
-                let figures =
-                    match fanout::run(server.target(), &room, &spec, Some(server.pid)).await {
-                        Ok(result) => FanoutRun {
-                            summary: if result.complete() {
-                                result.latency.summary()
-                            } else {
-                                None
-                            },
-                            lost: result.lost(),
-                            converged: result.converged,
-                            problems: result.problems,
-                            server_cpu: result.server_cpu,
-                        },
-                        Err(err) => FanoutRun {
-                            summary: None,
-                            lost: 0,
-                            converged: false,
-                            problems: vec![format!("{err:#}")],
-                            server_cpu: None,
-                        },
-                    };
-                report_run(&figures);
+                let figures = FanoutRun::measured(
+                    fanout::run(server.target(), &room, &spec, Some(server.pid)).await,
+                );
+                figures.log();
                 row.runs.push(figures);
                 // Let the server finish closing the room's connections.
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -316,19 +298,6 @@ async fn fanout_section(
         server.stop(Duration::from_secs(5));
     }
     Ok(())
-}
-
-fn report_run(run: &FanoutRun) {
-    match &run.summary {
-        Some(s) => eprintln!(
-            "    p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} deliveries)",
-            s.p50_ms, s.p99_ms, s.max_ms, s.count
-        ),
-        None => eprintln!(
-            "    not timed: {}",
-            run.problems.first().map_or("incomplete", String::as_str)
-        ),
-    }
 }
 
 async fn idle_section(config: &BenchConfig, plan: &Plan, results: &mut Results) {
