@@ -86,18 +86,9 @@ const CONNECT_DEADLINE: Duration = Duration::from_secs(60);
 /// Connections opened at once.
 const CONNECT_PARALLEL: usize = 64;
 
-/// Opens `clients` synced connections to `room`.
-pub async fn connect_all(
-    target: Target,
-    room: &str,
-    clients: usize,
-) -> anyhow::Result<Vec<Synced>> {
-    connect_spread(&[target], room, clients).await
-}
-
 /// Opens `clients` synced connections to `room`, client `i` on
 /// `targets[i % targets.len()]` (the nodes of a cluster, round-robin).
-pub async fn connect_spread(
+async fn connect_all(
     targets: &[Target],
     room: &str,
     clients: usize,
@@ -141,22 +132,13 @@ pub async fn connect_spread(
     Ok(synced.into_iter().flatten().collect())
 }
 
-/// Runs `spec` in `room` (which should be new and empty).
-pub async fn run(
-    target: Target,
-    room: &str,
-    spec: &FanoutSpec,
-    server_pid: Option<u32>,
-) -> anyhow::Result<FanoutResult> {
-    run_spread(&[target], room, spec, server_pid.as_slice()).await
-}
-
-/// Runs `spec` in `room` with client `i` on `targets[i % targets.len()]`:
-/// the writers (clients `0..W`) and the readers both spread over the nodes
-/// of a cluster. Server CPU is the sum over `server_pids`. The fresh client
+/// Runs `spec` in `room` (which should be new and empty) with client `i`
+/// on `targets[i % targets.len()]`: one server, or the writers (clients
+/// `0..W`) and the readers spread over the nodes of a cluster. Server CPU
+/// is the sum over `server_pids` (none: not measured). The fresh client
 /// of the convergence check connects to every target in turn, so each node
 /// must serve the same text.
-pub async fn run_spread(
+pub async fn run(
     targets: &[Target],
     room: &str,
     spec: &FanoutSpec,
@@ -166,7 +148,7 @@ pub async fn run_spread(
         spec.writers >= 1 && spec.writers <= spec.clients && spec.clients >= 2,
         "a fan-out run needs 1 ≤ writers ≤ clients and at least 2 clients"
     );
-    let synced = connect_spread(targets, room, spec.clients).await?;
+    let synced = connect_all(targets, room, spec.clients).await?;
 
     let progress = Arc::new(Progress::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -201,7 +183,7 @@ pub async fn run_spread(
     let start = Instant::now() + Duration::from_millis(100);
     let end = start + spec.duration;
     let server_cpu_before = cpu_of(server_pids);
-    let self_cpu_before = crate::procs::self_cpu_secs();
+    let self_cpu_before = crate::procfs::self_cpu_secs();
     let mut writers = Vec::new();
     for (w, sink, session, text) in writer_parts {
         writers.push(tokio::spawn(write_at_rate(
@@ -225,7 +207,7 @@ pub async fn run_spread(
         (Some(a), Some(b)) => Some((b - a) / wall),
         _ => None,
     };
-    let loadgen_cpu = match (self_cpu_before, crate::procs::self_cpu_secs()) {
+    let loadgen_cpu = match (self_cpu_before, crate::procfs::self_cpu_secs()) {
         (Some(a), Some(b)) => Some((b - a) / wall),
         _ => None,
     };
@@ -356,7 +338,7 @@ fn cpu_of(pids: &[u32]) -> Option<f64> {
         return None;
     }
     pids.iter()
-        .map(|&pid| crate::procs::pid_cpu_secs(pid))
+        .map(|&pid| crate::procfs::pid_cpu_secs(pid))
         .sum::<Option<f64>>()
 }
 

@@ -1,9 +1,9 @@
 //! Idle connections across several node processes: more than one process
 //! may hold, since every process here has a hard open-file limit (20,000).
 //!
-//! The nodes are started by [`crate::cluster_suite`]; here each node gets a
-//! worker: this same binary run as `tandem-load idle-worker`, a child
-//! process under its own limit that opens its share with [`idle::open`]
+//! Each server (the bench starts them) gets a worker: the `tandem-load`
+//! binary run as `tandem-load idle-worker`, a child process under its own
+//! limit that opens its share with [`idle::open`]
 //! (rooms of `per_room`, from several source addresses), prints one JSON
 //! line ([`Opened`]) on stdout, holds the connections until its stdin
 //! closes, then prints a second line ([`Closing`]) and exits. The parent
@@ -17,7 +17,6 @@
 //! behind.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -27,7 +26,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::idle::{self, IdleSpec};
-use crate::target::{ServerKind, Target};
+use crate::target::Target;
 
 /// A worker's first line: it has opened what it could.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -50,8 +49,8 @@ pub struct Closing {
 /// What one worker opens.
 #[derive(Debug, Clone)]
 pub struct WorkerSpec {
-    /// The node it connects to.
-    pub addr: SocketAddr,
+    /// The server it connects to.
+    pub target: Target,
     /// Room name prefix (rooms `{prefix}-N`).
     pub prefix: String,
     /// The connections and how.
@@ -61,11 +60,7 @@ pub struct WorkerSpec {
 /// The worker's side (`tandem-load idle-worker`): open, report, hold until
 /// stdin closes, report, return.
 pub async fn serve(spec: WorkerSpec) -> anyhow::Result<()> {
-    let target = Target {
-        kind: ServerKind::Tandem,
-        addr: spec.addr,
-    };
-    let held = idle::open(target, &spec.prefix, &spec.idle).await;
+    let held = idle::open(spec.target, &spec.prefix, &spec.idle).await;
     let line = serde_json::to_string(&Opened {
         opened: held.opened(),
         open_secs: held.open_secs,
@@ -111,7 +106,9 @@ impl Worker {
         let mut child = Command::new(exe)
             .arg("idle-worker")
             .arg("--addr")
-            .arg(spec.addr.to_string())
+            .arg(spec.target.addr.to_string())
+            .arg("--server-kind")
+            .arg(spec.target.kind.id())
             .arg("--prefix")
             .arg(&spec.prefix)
             .arg("--connections")

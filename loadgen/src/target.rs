@@ -30,6 +30,15 @@ impl ServerKind {
     /// Every kind, in the order reports list them.
     pub const ALL: [ServerKind; 3] = [Self::Tandem, Self::Yjs, Self::Ysweet];
 
+    /// Its name on command lines and in file names.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Tandem => "tandem",
+            Self::Yjs => "yjs",
+            Self::Ysweet => "ysweet",
+        }
+    }
+
     /// The name reports use.
     pub fn label(self) -> &'static str {
         match self {

@@ -28,7 +28,7 @@ fn spec() -> FanoutSpec {
 #[tokio::test]
 async fn a_spread_over_one_server_delivers_everything() {
     let (server, _store) = TestServer::memory().await;
-    let result = fanout::run_spread(&[target(&server)], "spread-one", &spec(), &[])
+    let result = fanout::run(&[target(&server)], "spread-one", &spec(), &[])
         .await
         .expect("the run completes");
     assert!(result.sent > 0);
@@ -42,7 +42,7 @@ async fn servers_that_share_nothing_are_reported_as_lost() {
     // never reaches the readers on the other.
     let (a, _sa) = TestServer::memory().await;
     let (b, _sb) = TestServer::memory().await;
-    let result = fanout::run_spread(&[target(&a), target(&b)], "spread-two", &spec(), &[])
+    let result = fanout::run(&[target(&a), target(&b)], "spread-two", &spec(), &[])
         .await
         .expect("the run completes");
     assert!(!result.complete());

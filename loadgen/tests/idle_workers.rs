@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tandem_loadgen::idle::IdleSpec;
 use tandem_loadgen::idle_workers::{Worker, WorkerSpec};
+use tandem_loadgen::target::{ServerKind, Target};
 use tandem_testkit::TestServer;
 
 fn exe() -> &'static Path {
@@ -16,13 +17,15 @@ fn exe() -> &'static Path {
 
 fn spec(addr: std::net::SocketAddr, connections: usize) -> WorkerSpec {
     WorkerSpec {
-        addr,
+        target: Target {
+            kind: ServerKind::Tandem,
+            addr,
+        },
         prefix: format!("worker-test-{:08x}", fastrand::u32(..)),
         idle: IdleSpec {
             connections,
             per_room: 50,
             sources: 8,
-            hold: Duration::ZERO,
             budget: Duration::from_secs(60),
         },
     }

@@ -1,6 +1,6 @@
 //! `cargo xtask bench [--quick]`: install the servers Tandem is compared
-//! with, build Tandem and the load generator, run the benchmark suite and
-//! write `docs/BENCHMARKS.md`.
+//! with, build Tandem, the load generator and the bench (`bench/`), run the
+//! benchmark (`tandem-bench`) and write `docs/BENCHMARKS.md`.
 //!
 //! The peers go into `target/bench-peers/` (a scratch folder, rebuilt at
 //! will): the Yjs reference server from npm, y-sweet with `cargo install`.
@@ -45,7 +45,7 @@ Usage: cargo xtask bench [--quick] [--skip-peers] [--only SECTIONS] [-- ARGS…]
                    and Redis: fan-out, cross-node latency, sustained rate, 100,000
                    idle connections; spliced into docs/BENCHMARKS.md, the rest of it
                    untouched; ~3 min, --quick ~1; no peers installed)
-  ARGS…            passed to `tandem-load bench` (see `tandem-load bench --help`)
+  ARGS…            passed to `tandem-bench` (see `tandem-bench --help`)
 
 PostgreSQL and Redis for the cluster section: TANDEM_TEST_DATABASE_URL and
 TANDEM_TEST_REDIS_URL when both are set, else private instances as
@@ -53,7 +53,7 @@ TANDEM_TEST_REDIS_URL when both are set, else private instances as
 tests' own).
 ";
 
-/// The sections `--only` takes (`tandem-load bench --only` takes the same).
+/// The sections `--only` takes (`tandem-bench --only` takes the same).
 const SECTIONS: [&str; 2] = ["single-node", "cluster"];
 
 /// Runs the benchmark; `args` are what follows `bench` on the command line.
@@ -117,20 +117,19 @@ pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String
         servers.extend(["yjs", "ysweet"]);
     }
 
-    say("cargo build --release -p tandem-server -p tandem-loadgen");
-    run(cargo(workspace_root).args([
-        "build",
-        "--release",
+    crate::step_todo("building the server, the load generator and the bench (release)");
+    crate::run(cargo(workspace_root).args(["build", "--release"]).args([
         "-p",
         "tandem-server",
         "-p",
         "tandem-loadgen",
+        "-p",
+        "tandem-bench",
     ]))?;
 
-    let load = target.join("release/tandem-load");
-    let mut cmd = Command::new(&load);
+    // It finds `tandem-load` (its idle workers) beside itself.
+    let mut cmd = Command::new(target.join("release/tandem-bench"));
     cmd.current_dir(workspace_root)
-        .arg("bench")
         .arg("--tandem-bin")
         .arg(target.join("release/tandem"))
         .arg("--scratch")
@@ -158,7 +157,7 @@ pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String
     cmd.args(&extra);
     // Stopped when dropped at the end of this function, failed or not.
     let services = if runs("cluster") {
-        say("PostgreSQL and Redis for the cluster section");
+        crate::step_todo("PostgreSQL and Redis for the cluster section");
         // Under a folder of their own: a `cargo xtask test` running at the
         // same time keeps its instances under target/services.
         Some(crate::services::Services::start(
@@ -170,7 +169,7 @@ pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String
     if let Some(services) = &services {
         services.export(&mut cmd);
     }
-    say(&format!(
+    crate::step_todo(&format!(
         "running the benchmark ({}); progress follows",
         match (quick, runs("single-node")) {
             (true, true) => "quick: a few minutes",
@@ -179,9 +178,9 @@ pub(crate) fn bench(workspace_root: &Path, args: &[String]) -> Result<(), String
             (false, false) => "cluster: about 3 minutes",
         }
     ));
-    run(&mut cmd)?;
+    crate::run(&mut cmd)?;
     drop(services);
-    say("docs/BENCHMARKS.md written");
+    crate::step_todo("docs/BENCHMARKS.md written");
     Ok(())
 }
 
@@ -193,22 +192,24 @@ fn ensure_yjs(dir: &Path) -> Result<PathBuf, String> {
             .ok()
             .is_some_and(|json| json.contains(&format!("\"version\": \"{YJS_SERVER_VERSION}\"")));
     if installed {
-        say_ok(&format!(
+        crate::step_ok(&format!(
             "@y/websocket-server {YJS_SERVER_VERSION}: installed"
         ));
         return Ok(dir.to_path_buf());
     }
-    say(&format!(
+    crate::step_todo(&format!(
         "@y/websocket-server {YJS_SERVER_VERSION}: installing with npm into {}",
         dir.display()
     ));
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    run(Command::new("npm")
-        .arg("install")
-        .arg("--prefix")
-        .arg(dir)
-        .args(["--no-audit", "--no-fund"])
-        .args(YJS_PACKAGES))
+    crate::run(
+        Command::new("npm")
+            .arg("install")
+            .arg("--prefix")
+            .arg(dir)
+            .args(["--no-audit", "--no-fund"])
+            .args(YJS_PACKAGES),
+    )
     .map_err(|e| {
         format!("{e}\n  the Yjs server needs Node.js and npm (`apt-get install -y nodejs npm`)")
     })?;
@@ -224,23 +225,25 @@ fn ensure_ysweet(root: &Path, prefix: &Path) -> Result<PathBuf, String> {
         .ok()
         .is_some_and(|toml| toml.contains(&format!("\"y-sweet {YSWEET_VERSION} ")));
     if recorded && bin.is_file() {
-        say_ok(&format!("y-sweet {YSWEET_VERSION}: installed"));
+        crate::step_ok(&format!("y-sweet {YSWEET_VERSION}: installed"));
         return Ok(bin);
     }
-    say(&format!(
+    crate::step_todo(&format!(
         "y-sweet {YSWEET_VERSION}: installing into {} (one time, ~7 min)",
         prefix.display()
     ));
-    run(cargo(root)
-        .args([
-            "install",
-            "y-sweet",
-            "--version",
-            YSWEET_VERSION,
-            "--locked",
-            "--root",
-        ])
-        .arg(prefix))?;
+    crate::run(
+        cargo(root)
+            .args([
+                "install",
+                "y-sweet",
+                "--version",
+                YSWEET_VERSION,
+                "--locked",
+                "--root",
+            ])
+            .arg(prefix),
+    )?;
     if bin.is_file() {
         Ok(bin)
     } else {
@@ -251,37 +254,11 @@ fn ensure_ysweet(root: &Path, prefix: &Path) -> Result<PathBuf, String> {
     }
 }
 
-fn cargo(root: &Path) -> Command {
+/// `cargo` (the one running this xtask), in the workspace.
+pub(crate) fn cargo(root: &Path) -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(root);
     cmd
-}
-
-fn say(message: &str) {
-    println!("==> {message}");
-}
-
-fn say_ok(message: &str) {
-    println!("   ok: {message}");
-}
-
-/// Runs `cmd`, showing its command line; a non-zero exit is an error.
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let mut line = cmd.get_program().to_string_lossy().into_owned();
-    for arg in cmd.get_args() {
-        line.push(' ');
-        line.push_str(&arg.to_string_lossy());
-    }
-    println!("   $ {line}");
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{program}` exited with {status}"))
-    }
 }
 
 #[cfg(test)]

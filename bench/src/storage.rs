@@ -10,7 +10,7 @@ use tandem_server::store::{SqliteStore, Store};
 use tandem_shared::RoomId;
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::stats::Spread;
+use tandem_loadgen::stats::Spread;
 
 /// Updates per second when every append is its own transaction, and when
 /// `batch` updates share one.
@@ -49,7 +49,11 @@ pub struct StorageResult {
     pub problems: Vec<String>,
 }
 
-fn fresh_store(scratch: &Path, name: &str) -> anyhow::Result<(SqliteStore, std::path::PathBuf)> {
+/// An empty store in the folder `name` under `scratch`, and that folder.
+pub(crate) fn fresh_store(
+    scratch: &Path,
+    name: &str,
+) -> anyhow::Result<(SqliteStore, std::path::PathBuf)> {
     let dir = scratch.join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use yrs::updates::decoder::Decode;
 use yrs::{Text, Transact, Update};
 
-use crate::stats::Spread;
+use tandem_loadgen::stats::Spread;
 
 /// Applies every update in its own transaction to a fresh Tandem document
 /// (decode included, as a room does): updates per second, over `runs` runs.

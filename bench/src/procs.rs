@@ -1,19 +1,21 @@
 //! The servers under test as child processes: start one on a loopback port
-//! (optionally pinned to a CPU with `taskset`), wait until it listens, read
-//! its memory and CPU time from `/proc`, stop it. A server is always killed
-//! when its handle is dropped, so no run leaves one behind.
+//! (optionally pinned to a CPU with `taskset`), Tandem on SQLite or as a
+//! cluster node on PostgreSQL and Redis, wait until it listens, read its
+//! memory from `/proc`, stop it. A server is always killed when its handle
+//! is dropped, so no run leaves one behind.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::target::{ServerKind, Target};
+use tandem_loadgen::procfs;
+use tandem_loadgen::target::{ServerKind, Target};
 
 /// How to start each kind of server.
 #[derive(Debug, Clone)]
@@ -28,6 +30,18 @@ pub struct Launcher {
     pub scratch: PathBuf,
     /// CPU to pin servers to (`taskset -c`), if any.
     pub cpu: Option<usize>,
+    /// Where Tandem keeps its documents and meets its peers when it runs as
+    /// a cluster node; `None`: SQLite in its data directory, alone.
+    pub cluster: Option<ClusterStore>,
+}
+
+/// The PostgreSQL and Redis every node of a cluster shares.
+#[derive(Debug, Clone)]
+pub struct ClusterStore {
+    /// PostgreSQL, for every node's documents.
+    pub database_url: String,
+    /// Redis, the bus between the nodes.
+    pub redis_url: String,
 }
 
 /// Flags that lift Tandem's protective limits out of the way of a
@@ -68,24 +82,19 @@ impl Launcher {
 
     /// Starts a fresh server of `kind` with an empty data directory named `tag`.
     pub fn start(&self, kind: ServerKind, tag: &str) -> anyhow::Result<ServerProcess> {
-        let data_dir = self.scratch.join(format!("{}-{tag}", short(kind)));
+        let data_dir = self.scratch.join(format!("{}-{tag}", kind.id()));
         if data_dir.exists() {
             std::fs::remove_dir_all(&data_dir)
                 .with_context(|| format!("cannot clear {}", data_dir.display()))?;
         }
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
-        self.start_in(kind, &data_dir)
+        self.start_in(kind, &data_dir, &[])
     }
 
-    /// Starts a server of `kind` on an existing data directory (a restart).
-    pub fn start_in(&self, kind: ServerKind, data_dir: &Path) -> anyhow::Result<ServerProcess> {
-        self.start_in_with(kind, data_dir, &[])
-    }
-
-    /// [`Launcher::start_in`], with `extra` flags after Tandem's own (the
-    /// other servers take none).
-    pub fn start_in_with(
+    /// Starts a server of `kind` on an existing data directory (a restart),
+    /// with `extra` flags after Tandem's own (the other servers take none).
+    pub fn start_in(
         &self,
         kind: ServerKind,
         data_dir: &Path,
@@ -110,8 +119,17 @@ impl Launcher {
             ServerKind::Tandem => {
                 let static_dir = self.scratch.join("no-static");
                 std::fs::create_dir_all(&static_dir)?;
-                cmd.args(["--listen", "127.0.0.1:0", "--store", "sqlite"])
-                    .arg("--data-dir")
+                cmd.args(["--listen", "127.0.0.1:0", "--store"]);
+                match &self.cluster {
+                    None => cmd.arg("sqlite"),
+                    Some(store) => cmd
+                        .arg("postgres")
+                        .env("TANDEM_DATABASE_URL", &store.database_url)
+                        .env("TANDEM_REDIS_URL", &store.redis_url)
+                        // One secret for every node, as a cluster needs.
+                        .env("TANDEM_SECRET", "cluster-bench-secret-cluster-bench-secret"),
+                };
+                cmd.arg("--data-dir")
                     .arg(data_dir)
                     .arg("--static-dir")
                     .arg(static_dir)
@@ -201,14 +219,6 @@ fn program(kind: ServerKind, launcher: &Launcher) -> anyhow::Result<PathBuf> {
     })
 }
 
-fn short(kind: ServerKind) -> &'static str {
-    match kind {
-        ServerKind::Tandem => "tandem",
-        ServerKind::Yjs => "yjs",
-        ServerKind::Ysweet => "ysweet",
-    }
-}
-
 /// Keeps the last lines of a child's output (and drains it, so the child
 /// never blocks on a full pipe); reports Tandem's listening address.
 fn keep_lines(
@@ -274,24 +284,12 @@ impl ServerProcess {
 
     /// Resident memory, KiB.
     pub fn rss_kib(&self) -> Option<u64> {
-        rss_kib(self.pid)
-    }
-
-    /// The most resident memory it has had, KiB (`VmHWM`).
-    pub fn peak_kib(&self) -> Option<u64> {
-        status_kib(self.pid, "VmHWM:")
-    }
-
-    /// CPU time used so far (user + system), seconds.
-    pub fn cpu_secs(&self) -> Option<f64> {
-        cpu_secs(&format!("/proc/{}/stat", self.pid))
+        procfs::rss_kib(self.pid)
     }
 
     /// The process's open-file limit (soft).
     pub fn max_open_files(&self) -> Option<u64> {
-        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.pid)).ok()?;
-        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-        line.split_whitespace().nth(3)?.parse().ok()
+        procfs::max_open_files(self.pid)
     }
 
     /// Whether the process is still running.
@@ -323,12 +321,6 @@ impl ServerProcess {
         }
         // Drop kills it.
     }
-
-    /// Kills the server with SIGKILL, so no shutdown path runs, and reaps it.
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Drop for ServerProcess {
@@ -338,52 +330,6 @@ impl Drop for ServerProcess {
         }
         let _ = self.child.wait();
     }
-}
-
-/// Resident memory of process `pid`, KiB (`VmRSS` in `/proc/<pid>/status`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    status_kib(pid, "VmRSS:")
-}
-
-/// A `KiB` figure of `/proc/<pid>/status`, by its label (`VmRSS:`, `VmHWM:`).
-fn status_kib(pid: u32, label: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(label))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// CPU time (user + system) of process `pid`, seconds.
-pub fn pid_cpu_secs(pid: u32) -> Option<f64> {
-    cpu_secs(&format!("/proc/{pid}/stat"))
-}
-
-/// CPU time (user + system) of this process, seconds.
-pub fn self_cpu_secs() -> Option<f64> {
-    cpu_secs("/proc/self/stat")
-}
-
-fn cpu_secs(stat_path: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(stat_path).ok()?;
-    // Fields after the parenthesised command name, which may hold spaces.
-    let (_, after) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / clock_ticks())
-}
-
-/// `sysconf(_SC_CLK_TCK)`, asked of `getconf` once (no unsafe code here).
-fn clock_ticks() -> f64 {
-    static TICKS: OnceLock<f64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-            .unwrap_or(100.0)
-    })
 }
 
 /// A port free on 127.0.0.1 right now.
@@ -438,12 +384,5 @@ mod tests {
             Some(SocketAddr::from(([127, 0, 0, 1], 40123)))
         );
         assert_eq!(listening_addr("something else"), None);
-    }
-
-    #[test]
-    fn reads_own_process_figures() {
-        assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
-        assert!(status_kib(std::process::id(), "VmHWM:").is_some_and(|kib| kib > 0));
-        assert!(self_cpu_secs().is_some());
     }
 }

@@ -1,5 +1,5 @@
-//! The everyday commands: print a room's text, follow its changes, replay a
-//! trace into it, run one fan-out load.
+//! The binary's everyday commands: print a room's text, follow its
+//! changes, replay a trace into it, run one fan-out load.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -146,7 +146,7 @@ pub async fn replay(
 
 /// One fan-out run, printed.
 pub async fn load(target: Target, room: &str, spec: &FanoutSpec) -> anyhow::Result<()> {
-    let result = fanout::run(target, room, spec, None)
+    let result = fanout::run(&[target], room, spec, &[])
         .await
         .context("load run failed")?;
     println!(

@@ -1,12 +1,16 @@
-//! `tandem-load soak`: native clients type into several rooms while the
-//! real server is killed with SIGKILL at random moments and restarted on
-//! the same data directory, cycle after cycle.
+//! The crash soak: native clients type into several rooms while the real
+//! server is killed with SIGKILL at random moments and restarted on the
+//! same data directory, cycle after cycle. A few cycles run with the other
+//! tests; `cargo xtask soak [--cycles N]` runs many against a release build
+//! and prints the figures (through `TANDEM_SOAK_CYCLES`, `_ROOMS`,
+//! `_CLIENTS`, `_KILL_WITHIN_MS` and `_SEED`). `crash.rs` is its
+//! deterministic sibling: one room, a kill at a chosen count of edits.
 //!
 //! Every client (a "typist") keeps one replica and one [`ClientSession`]
 //! for the whole run, as a browser tab does across reconnects: edits it made
 //! while the server was down, or that were never acknowledged, travel again
-//! in its next step 2. Each edit is a unique tag (`«typist.seq»`, [`Tag`])
-//! inserted at the start or the end of the text, so it stays in one piece.
+//! in its next step 2. Each edit is a unique tag (`«typist.seq»`) inserted
+//! at the start or the end of the text, so it stays in one piece.
 //!
 //! What counts as acknowledged: `saved = n` says the first `n` frames of the
 //! connection are durable, and the server acknowledges a frame only once
@@ -18,105 +22,70 @@
 //! room: every acknowledged tag must be there, once. At the end every typist
 //! reconnects until all it has is saved; then every replica must equal the
 //! server's document and every tag ever typed must be in it, once.
-//!
-//! Loopback only; bounded by the number of cycles and a deadline on every wait.
+
+mod support;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
+use support::process::TandemProcess;
 use tandem_shared::session::{Event, Outgoing};
 use tandem_shared::{ClientSession, SyncFrame};
-use tandem_testkit::edit;
-use tandem_testkit::socket::message;
+use tandem_testkit::socket::{self, message};
+use tandem_testkit::{Client, DEADLINE, TempDir, edit};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
-use yrs::{Doc, TextRef};
+use yrs::{Doc, GetString, TextRef, Transact};
 
-use crate::conn;
-use crate::procs::{Launcher, ServerProcess};
-use crate::tag::{self, Tag};
-use crate::target::{ServerKind, Target};
+/// Compaction often, so kills land in it too; the typists' traffic is
+/// deliberate, so no rate limit may cut them.
+const FLAGS: &[&str] = &[
+    "--compact-updates",
+    "500",
+    "--rate-limit",
+    "1000000",
+    "--rate-burst",
+    "1000000",
+];
 
-/// What a soak run does.
-#[derive(Debug, Clone)]
-pub struct SoakSpec {
-    /// The release server binary.
-    pub tandem_bin: PathBuf,
-    /// Scratch folder: the data directory lives in it.
-    pub scratch: PathBuf,
+/// A typed edit: which typist, which of its edits.
+type Tag = (u32, u32);
+
+/// What a soak does: `TANDEM_SOAK_*` or a few cycles.
+struct Spec {
     /// Kill-and-restart cycles.
-    pub cycles: u32,
+    cycles: u32,
     /// Rooms the typists share.
-    pub rooms: usize,
+    rooms: usize,
     /// Typists, spread over the rooms.
-    pub typists: usize,
+    typists: usize,
     /// The kill comes at a random moment within this long after the
     /// typists start connecting.
-    pub kill_within: Duration,
+    kill_within: Duration,
     /// Seed of every random choice (kill moments, edits, pauses).
-    pub seed: u64,
+    seed: u64,
 }
 
-/// What a soak run found.
-#[derive(Debug, Default)]
-pub struct SoakReport {
-    /// Cycles run (each one a start and a SIGKILL).
-    pub cycles: u32,
-    /// Edits typed, all typists together.
-    pub typed: u64,
-    /// Edits acknowledged (`saved`) by the end of the last cycle: on the
-    /// connection that sent them or, when it died first, in a later
-    /// connection's step 2.
-    pub acknowledged: u64,
-    /// Edits missing (or present twice) in a check: acknowledged ones after a
-    /// restart, and any typed one at the end.
-    pub lost: u64,
-    /// Replicas whose text differs from the server's at the end.
-    pub differing: u64,
-    /// The highest `VmHWM` of any server process, KiB.
-    pub peak_kib: u64,
-    /// How long the run took.
-    pub elapsed: Duration,
-}
-
-impl SoakReport {
-    /// Whether the run kept every promise.
-    pub fn passed(&self) -> bool {
-        self.lost == 0 && self.differing == 0
-    }
-
-    /// The figures, one per line.
-    pub fn summary(&self) -> String {
-        format!(
-            "cycles                 {}\n\
-             edits typed            {}\n\
-             edits acknowledged     {}\n\
-             edits lost             {}\n\
-             replicas that differ   {}\n\
-             server peak memory     {:.1} MiB (VmHWM, highest of every server process)\n\
-             took                   {:.1} min",
-            self.cycles,
-            self.typed,
-            self.acknowledged,
-            self.lost,
-            self.differing,
-            self.peak_kib as f64 / 1024.0,
-            self.elapsed.as_secs_f64() / 60.0
-        )
+impl Spec {
+    fn from_env() -> Self {
+        let var = |name: &str, default: u64| match std::env::var(format!("TANDEM_SOAK_{name}")) {
+            Ok(value) => value
+                .parse()
+                .unwrap_or_else(|_| panic!("TANDEM_SOAK_{name}={value} is not a number")),
+            Err(_) => default,
+        };
+        Self {
+            cycles: var("CYCLES", 5) as u32,
+            rooms: var("ROOMS", 4).max(1) as usize,
+            typists: var("CLIENTS", 16).max(1) as usize,
+            kill_within: Duration::from_millis(var("KILL_WITHIN_MS", 400).max(1)),
+            seed: var("SEED", 1),
+        }
     }
 }
-
-/// The server's flags for a soak: compaction often, so kills land in it too.
-const SERVER_FLAGS: &[&str] = &["--compact-updates", "500"];
-
-/// How long any one step (a start, a check, a connection) may take.
-const STEP: Duration = Duration::from_secs(30);
 
 /// One native client, kept across connections.
-#[derive(Debug)]
 struct Typist {
     /// Its number in tags.
     index: u32,
@@ -136,7 +105,7 @@ struct Typist {
 
 impl Typist {
     fn new(index: u32, room: String, seed: u64) -> Self {
-        let replica = conn::new_replica();
+        let replica = tandem_shared::doc::new_doc();
         let text = replica.get_or_insert_text(tandem_shared::doc::CONTENT);
         Self {
             index,
@@ -152,22 +121,19 @@ impl Typist {
     /// Types the next tag into the replica (at the start or the end) and
     /// returns the frame to send, if the connection is live.
     fn type_one(&mut self) -> Option<Outgoing> {
-        let tag = Tag {
-            writer: self.index,
-            seq: self.typed,
-        };
+        let tag = format!("«{}.{}»", self.index, self.typed);
         self.typed += 1;
         let doc = self.session.replica();
         let update = if self.rng.bool() {
-            edit::append(doc, &self.text, &tag.text())
+            edit::append(doc, &self.text, &tag)
         } else {
-            edit::insert(doc, &self.text, 0, &tag.text())
+            edit::insert(doc, &self.text, 0, &tag)
         };
         self.session.local_update(update)
     }
 
     fn content(&self) -> String {
-        conn::content(self.session.replica(), &self.text)
+        self.text.get_string(&self.session.replica().transact())
     }
 }
 
@@ -180,10 +146,14 @@ enum Mode {
     Settle,
 }
 
-/// One connection of `typist`: handshake, then type (or settle) until the
-/// connection ends. Never fails: a dead server just ends the connection.
-async fn connection(mut typist: Typist, target: Target, mode: Mode) -> Typist {
-    let Ok(socket) = conn::open(&target, &typist.room, None).await else {
+/// One connection of `typist` to `server`: handshake, then type (or
+/// settle) until the connection ends. Never fails: a dead server just ends
+/// the connection.
+async fn connection(mut typist: Typist, server: String, mode: Mode) -> Typist {
+    let url = tandem_shared::RoomId::new(&typist.room)
+        .expect("a room name")
+        .ws_url(&server);
+    let Ok(socket) = socket::open(&url).await else {
         return typist;
     };
     let (mut sink, mut stream) = socket.split();
@@ -246,83 +216,105 @@ async fn connection(mut typist: Typist, target: Target, mode: Mode) -> Typist {
     typist
 }
 
+/// Runs one connection of every typist, all at once.
+async fn connect_all(typists: Vec<Typist>, server: &TandemProcess, mode: Mode) -> JoinSet<Typist> {
+    let base = format!("ws://{}", server.addr);
+    let mut set = JoinSet::new();
+    for typist in typists {
+        set.spawn(connection(typist, base.clone(), mode));
+    }
+    set
+}
+
+/// Waits for every connection of `set` to end, within the deadline.
+async fn join_all(mut set: JoinSet<Typist>, what: &str) -> Vec<Typist> {
+    let joined = tokio::time::timeout(DEADLINE, async {
+        let mut typists = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            typists.push(joined.expect("a typist task"));
+        }
+        typists
+    });
+    let mut typists = joined
+        .await
+        .unwrap_or_else(|_| panic!("{what} within {DEADLINE:?}"));
+    typists.sort_by_key(|t| t.index);
+    typists
+}
+
 /// Tags found in `text`, with how often each occurs.
 fn tags_in(text: &str) -> HashMap<Tag, u32> {
     let mut found = HashMap::new();
-    tag::scan(text.as_bytes(), |t| *found.entry(t).or_insert(0) += 1);
+    for piece in text.split('«').skip(1) {
+        let tag = piece
+            .split_once('»')
+            .and_then(|(tag, _)| tag.split_once('.'));
+        if let Some((typist, seq)) = tag
+            && let (Ok(typist), Ok(seq)) = (typist.parse(), seq.parse())
+        {
+            *found.entry((typist, seq)).or_insert(0) += 1;
+        }
+    }
     found
 }
 
-/// Checks every room of `server` against what `typists` expect: tags
-/// `0..upto(typist)` present exactly once. Returns the tags that are not.
+/// Reads every room of `server` with a fresh client and returns the tags
+/// `0..upto(typist)` that are not there exactly once, and each room's text.
 async fn check(
-    target: Target,
+    server: &TandemProcess,
     typists: &[Typist],
     rooms: &[String],
     upto: impl Fn(&Typist) -> u32,
-) -> anyhow::Result<(BTreeSet<Tag>, HashMap<String, String>)> {
+) -> (BTreeSet<Tag>, HashMap<String, String>) {
     let mut bad = BTreeSet::new();
     let mut texts = HashMap::new();
     for room in rooms {
-        let reader = conn::connect(&target, room, None, STEP)
-            .await
-            .with_context(|| format!("reading {room}"))?;
-        let text = reader.content();
+        let text = Client::connect(&server.ws_url(room)).await.content();
         let found = tags_in(&text);
         for typist in typists.iter().filter(|t| &t.room == room) {
             for seq in 0..upto(typist) {
-                let tag = Tag {
-                    writer: typist.index,
-                    seq,
-                };
-                if found.get(&tag) != Some(&1) {
-                    bad.insert(tag);
+                if found.get(&(typist.index, seq)) != Some(&1) {
+                    bad.insert((typist.index, seq));
                 }
             }
         }
         texts.insert(room.clone(), text);
     }
-    Ok((bad, texts))
+    (bad, texts)
 }
 
-fn start(launcher: &Launcher, data_dir: &std::path::Path) -> anyhow::Result<ServerProcess> {
-    launcher.start_in_with(ServerKind::Tandem, data_dir, SERVER_FLAGS)
+/// The most resident memory `server` has had, KiB (`VmHWM`).
+fn peak_kib_of(server: &TandemProcess) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()));
+    status
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
-/// Runs the soak.
-pub async fn run(spec: &SoakSpec) -> anyhow::Result<SoakReport> {
-    anyhow::ensure!(
-        spec.rooms >= 1 && spec.typists >= 1,
-        "at least one room and one typist"
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_edits_survive_sigkill_cycles() {
+    let spec = Spec::from_env();
     let began = Instant::now();
-    let data_dir = spec.scratch.join("soak-data");
-    if data_dir.exists() {
-        std::fs::remove_dir_all(&data_dir)
-            .with_context(|| format!("cannot clear {}", data_dir.display()))?;
-    }
-    std::fs::create_dir_all(&data_dir)?;
-    let launcher = Launcher {
-        tandem_bin: spec.tandem_bin.clone(),
-        yjs_dir: None,
-        ysweet_bin: None,
-        scratch: spec.scratch.clone(),
-        cpu: None,
-    };
+    let dir = TempDir::new("soak");
     let rooms: Vec<String> = (0..spec.rooms).map(|i| format!("soak-{i}")).collect();
     let mut rng = fastrand::Rng::with_seed(spec.seed);
     let mut typists: Vec<Typist> = (0..spec.typists)
         .map(|i| Typist::new(i as u32, rooms[i % rooms.len()].clone(), rng.u64(..)))
         .collect();
-    let mut report = SoakReport::default();
     let mut lost = BTreeSet::new();
+    let mut peak_kib = 0;
+    eprintln!(
+        "soak: {} clients in {} rooms, {} SIGKILL cycles (seed {})",
+        spec.typists, spec.rooms, spec.cycles, spec.seed
+    );
 
     for cycle in 1..=spec.cycles {
-        let server = start(&launcher, &data_dir)?;
-        let target = server.target();
-        let (bad, _) = tokio::time::timeout(STEP, check(target, &typists, &rooms, |t| t.durable))
-            .await
-            .with_context(|| format!("cycle {cycle}: the check took over {STEP:?}"))??;
+        let server = TandemProcess::start(dir.path(), FLAGS);
+        let (bad, _) = check(&server, &typists, &rooms, |t| t.durable).await;
         if !bad.is_empty() {
             eprintln!(
                 "cycle {cycle}: {} acknowledged edits missing or doubled after the restart, e.g. {:?}",
@@ -331,19 +323,13 @@ pub async fn run(spec: &SoakSpec) -> anyhow::Result<SoakReport> {
             );
         }
         lost.extend(bad);
-
-        let mut set = JoinSet::new();
-        for typist in typists.drain(..) {
-            set.spawn(connection(typist, target, Mode::Type));
-        }
-        let kill_at = rng.u64(0..spec.kill_within.as_millis().max(1) as u64);
+        let set = connect_all(std::mem::take(&mut typists), &server, Mode::Type).await;
+        // The random moment of the crash is what a soak is for.
+        let kill_at = rng.u64(0..spec.kill_within.as_millis() as u64);
         tokio::time::sleep(Duration::from_millis(kill_at)).await;
-        report.peak_kib = report.peak_kib.max(server.peak_kib().unwrap_or(0));
+        peak_kib = peak_kib.max(peak_kib_of(&server));
         server.kill();
-        typists = tokio::time::timeout(STEP, join_all(set))
-            .await
-            .with_context(|| format!("cycle {cycle}: the clients did not notice the kill"))??;
-        report.cycles = cycle;
+        typists = join_all(set, "the clients noticed the kill").await;
         if cycle % 20 == 0 || cycle == spec.cycles {
             let typed: u64 = typists.iter().map(|t| u64::from(t.typed)).sum();
             let durable: u64 = typists.iter().map(|t| u64::from(t.durable)).sum();
@@ -355,53 +341,48 @@ pub async fn run(spec: &SoakSpec) -> anyhow::Result<SoakReport> {
             );
         }
     }
-    report.acknowledged = typists.iter().map(|t| u64::from(t.durable)).sum();
-    report.typed = typists.iter().map(|t| u64::from(t.typed)).sum();
+    let acknowledged: u64 = typists.iter().map(|t| u64::from(t.durable)).sum();
+    let typed: u64 = typists.iter().map(|t| u64::from(t.typed)).sum();
 
     // The end: one more start, every typist saves what it has, and every
     // replica must equal the server's document, which holds every tag once.
-    let server = start(&launcher, &data_dir)?;
-    let target = server.target();
-    let (bad, _) = check(target, &typists, &rooms, |t| t.durable).await?;
+    let server = TandemProcess::start(dir.path(), FLAGS);
+    let (bad, _) = check(&server, &typists, &rooms, |t| t.durable).await;
     lost.extend(bad);
     for _ in 0..3 {
-        let mut set = JoinSet::new();
-        for typist in typists.drain(..) {
-            set.spawn(connection(typist, target, Mode::Settle));
-        }
-        typists = tokio::time::timeout(STEP, join_all(set))
-            .await
-            .context("the typists did not settle")??;
+        let set = connect_all(std::mem::take(&mut typists), &server, Mode::Settle).await;
+        typists = join_all(set, "the typists settled").await;
         if typists.iter().all(|t| t.durable == t.typed) {
             break;
         }
     }
-    let (bad, texts) = check(target, &typists, &rooms, |t| t.typed).await?;
+    let (bad, texts) = check(&server, &typists, &rooms, |t| t.typed).await;
     lost.extend(bad);
     // Each replica synced with the server once more: it must now read the same.
-    let mut set = JoinSet::new();
-    for typist in typists.drain(..) {
-        set.spawn(connection(typist, target, Mode::Settle));
-    }
-    typists = tokio::time::timeout(STEP, join_all(set))
-        .await
-        .context("the typists did not sync")??;
-    report.differing = typists
+    let set = connect_all(std::mem::take(&mut typists), &server, Mode::Settle).await;
+    typists = join_all(set, "the typists synced").await;
+    let differing = typists
         .iter()
         .filter(|t| texts.get(&t.room) != Some(&t.content()))
-        .count() as u64;
-    report.peak_kib = report.peak_kib.max(server.peak_kib().unwrap_or(0));
-    server.stop(STEP);
-    report.lost = lost.len() as u64;
-    report.elapsed = began.elapsed();
-    Ok(report)
-}
-
-async fn join_all(mut set: JoinSet<Typist>) -> anyhow::Result<Vec<Typist>> {
-    let mut typists = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        typists.push(joined.context("a typist task failed")?);
-    }
-    typists.sort_by_key(|t| t.index);
-    Ok(typists)
+        .count();
+    peak_kib = peak_kib.max(peak_kib_of(&server));
+    println!(
+        "cycles                 {}\n\
+         edits typed            {typed}\n\
+         edits acknowledged     {acknowledged}\n\
+         edits lost             {}\n\
+         replicas that differ   {differing}\n\
+         server peak memory     {:.1} MiB (VmHWM, highest of every server process)\n\
+         took                   {:.1} min",
+        spec.cycles,
+        lost.len(),
+        peak_kib as f64 / 1024.0,
+        began.elapsed().as_secs_f64() / 60.0
+    );
+    assert!(
+        lost.is_empty() && differing == 0,
+        "the soak lost {} acknowledged edits (e.g. {:?}) and left {differing} replicas different",
+        lost.len(),
+        lost.iter().take(5).collect::<Vec<_>>()
+    );
 }

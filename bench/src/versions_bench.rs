@@ -1,30 +1,31 @@
-//! Version history in process: how much storage the checkpoints take when a
-//! real editing trace is replayed over simulated days with the server's own
-//! retention applied, and how long listing and opening versions take with
-//! 1,000 versions of a 100,000-character document.
+//! The version history's benchmark, in process: how much storage the
+//! checkpoints take when a real editing trace is replayed over simulated
+//! days with the server's own retention applied, and how long listing and
+//! opening versions take with 1,000 versions of a 100,000-character document.
 //!
 //! Uses the server's `SqliteStore` and its `room::history` functions (the
 //! retention `thin`, the `decode` a version's text is served through), so
 //! the figures are the server's code on its real store, minus HTTP.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
+use tandem_loadgen::stats::Spread;
 use tandem_server::room::HistoryPolicy;
 use tandem_server::room::history::{decode, thin};
-use tandem_server::store::{NewVersion, SqliteStore, Store, VersionKind};
+use tandem_server::store::{NewVersion, Store, VersionKind};
 use tandem_shared::RoomId;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Text, Transact, Update};
 
-use crate::stats::Spread;
+use crate::procs::dir_size;
+use crate::storage::fresh_store;
 
 /// Minutes between checkpoints while editing (the default `--history-interval`).
-const INTERVAL_MINUTES: i64 = 10;
+pub const INTERVAL_MINUTES: i64 = 10;
 /// Hours of editing per simulated day.
-const HOURS_PER_DAY: i64 = 8;
+pub const HOURS_PER_DAY: i64 = 8;
 
 /// Storage after a number of simulated days.
 #[derive(Debug, Clone, Default)]
@@ -45,9 +46,9 @@ pub struct GrowthRow {
     pub file_bytes: u64,
 }
 
-/// What the history section measured.
+/// What the version-history section measured.
 #[derive(Debug, Clone, Default)]
-pub struct HistoryResult {
+pub struct VersionsResult {
     /// Simulated days of the replay.
     pub days: i64,
     /// Storage as the days go by.
@@ -62,25 +63,6 @@ pub struct HistoryResult {
     pub open_ms: Option<Spread>,
     /// Problems met, if any.
     pub problems: Vec<String>,
-}
-
-fn fresh_store(scratch: &Path, name: &str) -> anyhow::Result<(SqliteStore, std::path::PathBuf)> {
-    let dir = scratch.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok((SqliteStore::open(&dir)?, dir))
-}
-
-fn file_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// Replays `updates` spread evenly over `days` simulated days of
@@ -146,7 +128,7 @@ pub fn growth(
                 kept: sizes.len(),
                 kept_bytes: sizes.values().sum(),
                 unthinned_bytes: unthinned,
-                file_bytes: file_bytes(&dir),
+                file_bytes: dir_size(&dir),
             });
         }
     }
@@ -216,13 +198,13 @@ pub fn list_and_open(
 
 /// The whole section. Quick: 10 simulated days; full: 60 (past the 30 days
 /// of hourly retention, into the daily one).
-pub fn run(scratch: &Path, updates: &[Vec<u8>], text: &str, quick: bool) -> HistoryResult {
+pub fn run(scratch: &Path, updates: &[Vec<u8>], text: &str, quick: bool) -> VersionsResult {
     let days = if quick { 10 } else { 60 };
-    let mut result = HistoryResult {
+    let mut result = VersionsResult {
         days,
         versions: 1000,
         chars: 100_000,
-        ..HistoryResult::default()
+        ..VersionsResult::default()
     };
     match growth(scratch, updates, days, if quick { 2 } else { 10 }) {
         Ok(rows) => result.growth = rows,
@@ -237,66 +219,6 @@ pub fn run(scratch: &Path, updates: &[Vec<u8>], text: &str, quick: bool) -> Hist
         Err(err) => result.problems.push(format!("list/open: {err:#}")),
     }
     result
-}
-
-/// The section of docs/BENCHMARKS.md.
-pub fn render(w: &mut String, result: &HistoryResult) {
-    let _ = writeln!(
-        w,
-        "### 4c. Version history in process (Tandem's `SqliteStore`)\n"
-    );
-    let _ = writeln!(
-        w,
-        "The trace replayed over {} simulated days of {HOURS_PER_DAY} hours of editing, \
-         a checkpoint (the whole encoded state) every {INTERVAL_MINUTES} minutes, \
-         the default retention applied after each (all for a day, hourly for 30 days, \
-         then daily).\n",
-        result.days
-    );
-    let _ = writeln!(
-        w,
-        "| day | edits replayed | checkpoints taken | versions kept | kept states | without retention | database file |"
-    );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|");
-    for row in &result.growth {
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            row.day,
-            row.edits,
-            row.taken,
-            row.kept,
-            mib(row.kept_bytes),
-            mib(row.unthinned_bytes),
-            mib(row.file_bytes)
-        );
-    }
-    let fmt = |s: Option<Spread>| {
-        s.map_or("–".to_string(), |s| {
-            format!("{:.2} ({:.2}–{:.2})", s.median, s.min, s.max)
-        })
-    };
-    let _ = writeln!(
-        w,
-        "\n{} versions of a {}-character document (target: under 100 ms each):\n",
-        result.versions, result.chars
-    );
-    let _ = writeln!(w, "| operation | ms, median (range) |");
-    let _ = writeln!(w, "|---|---|");
-    let _ = writeln!(w, "| list every version | {} |", fmt(result.list_ms));
-    let _ = writeln!(
-        w,
-        "| open one (read its state, decode its text) | {} |",
-        fmt(result.open_ms)
-    );
-    for problem in &result.problems {
-        let _ = writeln!(w, "\nProblem: {problem}");
-    }
-    let _ = writeln!(w);
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 #[cfg(test)]
@@ -317,7 +239,8 @@ mod tests {
 
     #[test]
     fn retention_bounds_the_replay() {
-        let scratch = std::env::temp_dir().join(format!("tandem-history-{}", std::process::id()));
+        let scratch =
+            std::env::temp_dir().join(format!("tandem-versions-bench-{}", std::process::id()));
         let rows = growth(&scratch, &updates(600), 40, 40).expect("measured");
         let last = rows.last().expect("a row");
         assert_eq!(last.taken, 40 * 48);

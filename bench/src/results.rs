@@ -1,12 +1,16 @@
 //! The figures a bench run produces: what [`crate::suite`] measures and
 //! [`crate::report`] renders. Plain data, so the renderer does no I/O and
-//! needs nothing of the runner.
+//! needs nothing of the runner. [`Section`] holds what both topologies
+//! measure alike; [`Results`] (one node) and [`ClusterResults`] add their own.
 
-use crate::bigdoc;
-use crate::idle::IdleResult;
-use crate::stats::{Spread, Summary};
+use tandem_loadgen::bigdoc;
+use tandem_loadgen::fanout::FanoutResult;
+use tandem_loadgen::stats::{Spread, Summary};
+use tandem_loadgen::target::ServerKind;
+
 use crate::stepping::{PassRule, StepFigures};
-use crate::target::ServerKind;
+use crate::storage::StorageResult;
+use crate::versions_bench::VersionsResult;
 
 /// One fan-out run's figures.
 #[derive(Debug, Clone)]
@@ -23,11 +27,12 @@ pub struct FanoutRun {
     pub server_cpu: Option<f64>,
 }
 
-/// All runs of one fan-out configuration on one server.
+/// All runs of one fan-out configuration on one contender (a server, or a
+/// cluster's room on some of its nodes).
 #[derive(Debug, Clone)]
 pub struct FanoutRow {
-    /// The server.
-    pub server: ServerKind,
+    /// The contender, as the report names it.
+    pub label: String,
     /// Clients in the room.
     pub clients: usize,
     /// Writers among them.
@@ -58,7 +63,7 @@ impl FanoutRow {
 impl FanoutRun {
     /// What one fan-out run measured (timed only if nothing was lost), or
     /// why it failed.
-    pub fn measured(outcome: anyhow::Result<crate::fanout::FanoutResult>) -> Self {
+    pub fn measured(outcome: anyhow::Result<FanoutResult>) -> Self {
         match outcome {
             Ok(result) => Self {
                 summary: if result.complete() {
@@ -118,11 +123,7 @@ pub struct Step {
 impl Step {
     /// The step at `rate` from what its run measured (or why it failed),
     /// judged by `rule`.
-    pub fn measured(
-        rate: u64,
-        rule: &PassRule,
-        outcome: anyhow::Result<crate::fanout::FanoutResult>,
-    ) -> Self {
+    pub fn measured(rate: u64, rule: &PassRule, outcome: anyhow::Result<FanoutResult>) -> Self {
         match outcome {
             Ok(result) => {
                 let summary = result.latency.summary();
@@ -182,11 +183,11 @@ impl Step {
     }
 }
 
-/// The rate search on one server.
+/// The rate search on one contender.
 #[derive(Debug, Clone)]
 pub struct Stepping {
-    /// The server.
-    pub server: ServerKind,
+    /// The contender, as the report names it.
+    pub label: String,
     /// Every step, in order.
     pub steps: Vec<Step>,
     /// Highest rate sustained.
@@ -252,99 +253,25 @@ pub struct DurableRow {
     pub problems: Vec<String>,
 }
 
-/// Everything a bench run measured.
+/// Idle connections held by one or more server processes, each with a
+/// `tandem-load idle-worker` process of its own opening its share.
 #[derive(Debug, Clone, Default)]
-pub struct Results {
-    /// The plan it followed.
-    pub quick: bool,
-    /// Runs per configuration.
-    pub runs: usize,
-    /// The command line, with paths relative to the repository.
-    pub command: String,
-    /// Facts about the machine and software.
-    pub machine: Vec<(String, String)>,
-    /// Servers measured.
-    pub servers: Vec<ServerKind>,
-    /// Servers left out, and why.
-    pub skipped: Vec<(ServerKind, String)>,
-    /// Fan-out.
-    pub fanout: Vec<FanoutRow>,
-    /// Rate search.
-    pub stepping: Vec<Stepping>,
-    /// Room size and writers of the rate search.
-    pub step_room: (usize, usize),
-    /// Seconds per step.
-    pub step_secs: f64,
-    /// Floors.
-    pub floors: Floors,
-    /// Idle connections per server.
-    pub idle: Vec<(ServerKind, Result<IdleResult, String>)>,
-    /// Connections per room in the idle test.
-    pub idle_per_room: usize,
-    /// Why the idle test stops where it does.
-    pub idle_cap: String,
-    /// Large document per server.
-    pub bigdoc: Vec<(ServerKind, BigDoc)>,
-    /// Durable writes (Tandem).
-    pub durable: Vec<DurableRow>,
-    /// Storage in process (Tandem's SqliteStore).
-    pub storage: crate::storage::StorageResult,
-    /// Version history in process: storage growth, list and open times.
-    pub history: crate::history::HistoryResult,
-    /// Seconds per fan-out run.
-    pub fanout_secs: f64,
-    /// Seconds per durable run.
-    pub durable_secs: f64,
-    /// Wall-clock minutes the whole run took.
-    pub minutes: f64,
-    /// The cluster section, when it ran.
-    pub cluster: Option<ClusterResults>,
-}
-
-/// The cross-node latency run of the cluster section.
-#[derive(Debug, Clone, Default)]
-pub struct ClusterLatency {
-    /// Updates timed (after the warm-up).
-    pub updates: usize,
-    /// Writer on node A to a reader on A.
-    pub same_node: Option<Summary>,
-    /// Writer on node A to a reader on B (through the commit and Redis).
-    pub cross_node: Option<Summary>,
-    /// Whether every client and a fresh one on each node ended equal.
-    pub converged: bool,
-}
-
-impl ClusterLatency {
-    /// Cross-node p99 minus same-node p99, ms, when both were measured
-    /// and the run converged.
-    pub fn p99_gap_ms(&self) -> Option<f64> {
-        if !self.converged {
-            return None;
-        }
-        Some(self.cross_node?.p99_ms - self.same_node?.p99_ms)
-    }
-}
-
-/// Idle connections held across several node processes.
-#[derive(Debug, Clone, Default)]
-pub struct ClusterIdle {
+pub struct Idle {
     /// Connections asked for, in all.
     pub asked: usize,
     /// Connections open and synced at the same time, in all.
     pub held: usize,
-    /// Node processes.
-    pub nodes: usize,
-    /// Load-generator worker processes (one per node).
-    pub workers: usize,
+    /// Server processes (and as many worker processes).
+    pub servers: usize,
     /// The open-file limit each process runs under.
     pub file_limit: u64,
     /// Connections per room.
     pub per_room: usize,
     /// Source addresses (127.0.0.1 up to 127.0.0.N).
     pub sources: u8,
-    /// The nodes' RSS before the first connection, summed, KiB.
+    /// The servers' RSS before the first connection, summed, KiB.
     pub rss_before_kib: u64,
-    /// The nodes' RSS with every connection open, summed, KiB.
+    /// The servers' RSS with every connection open, summed, KiB.
     pub rss_after_kib: u64,
     /// Wall-clock seconds from starting the workers until all had opened.
     pub open_secs: f64,
@@ -352,13 +279,13 @@ pub struct ClusterIdle {
     pub alive_after_hold: usize,
     /// Seconds the connections were held.
     pub hold_secs: f64,
-    /// Why opening stopped short, per worker that did (`node N: why`).
+    /// Why opening stopped short, per worker that did.
     pub stopped: Vec<String>,
 }
 
-impl ClusterIdle {
-    /// The nodes' memory per connection, bytes (RSS growth summed over the
-    /// nodes, over the connections held).
+impl Idle {
+    /// The servers' memory per connection, bytes (RSS growth summed over
+    /// the servers, over the connections held).
     pub fn bytes_per_conn(&self) -> f64 {
         if self.held == 0 {
             return 0.0;
@@ -372,35 +299,118 @@ impl ClusterIdle {
     }
 }
 
-/// Everything the cluster section measured.
+/// What the shared suite measured in one topology: the contenders side by
+/// side in fan-out and the rate search, and idle connections.
 #[derive(Debug, Clone, Default)]
-pub struct ClusterResults {
+pub struct Section {
     /// The plan it followed.
     pub quick: bool,
     /// Runs per fan-out configuration.
     pub runs: usize,
     /// The command line of the run, with paths relative to the repository.
     pub command: String,
-    /// When it ran, the load average then and the server build (from
-    /// [`crate::machine::facts`]).
+    /// Facts about the machine and the software ([`crate::machine::facts`]).
     pub facts: Vec<(String, String)>,
-    /// Nodes the fan-out and rate runs spread over.
-    pub nodes: usize,
     /// Seconds per fan-out run.
     pub fanout_secs: f64,
-    /// Fan-out: the same configuration with every client on one node
-    /// (`.0`) and spread round-robin over the nodes (`.1`).
-    pub fanout: Vec<(FanoutRow, FanoutRow)>,
-    /// Writer on one node, readers on it and on another.
-    pub latency: Option<Result<ClusterLatency, String>>,
+    /// Fan-out, each configuration's rows in the contenders' order.
+    pub fanout: Vec<FanoutRow>,
     /// Room size and writers of the rate search.
     pub step_room: (usize, usize),
     /// Seconds per step.
     pub step_secs: f64,
-    /// The rate search with the room on one node and spread over the nodes.
-    pub stepping: Vec<(String, Stepping)>,
-    /// Idle connections across node processes.
-    pub idle: Option<Result<ClusterIdle, String>>,
-    /// Wall-clock minutes the section took.
+    /// The rate search, one per contender.
+    pub stepping: Vec<Stepping>,
+    /// Idle connections, by contender.
+    pub idle: Vec<(String, Result<Idle, String>)>,
+    /// Wall-clock minutes it took.
     pub minutes: f64,
+}
+
+impl Section {
+    /// The highest rate `label` sustained.
+    pub fn sustained(&self, label: &str) -> Option<u64> {
+        self.stepping
+            .iter()
+            .find(|s| s.label == label)
+            .and_then(|s| s.sustained)
+    }
+
+    /// The fan-out row of `label` for `clients` and `writers`.
+    pub fn fanout_row(&self, label: &str, clients: usize, writers: usize) -> Option<&FanoutRow> {
+        self.fanout
+            .iter()
+            .find(|r| r.label == label && r.clients == clients && r.writers == writers)
+    }
+
+    /// The idle figures of `label`, if it held any.
+    pub fn idle_of(&self, label: &str) -> Option<&Idle> {
+        self.idle
+            .iter()
+            .find(|(l, _)| l == label)
+            .and_then(|(_, r)| r.as_ref().ok())
+    }
+}
+
+/// Everything the single-node run measured: Tandem and its peers.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// What the shared suite measured, the servers as contenders.
+    pub section: Section,
+    /// Servers measured (their labels name the contenders).
+    pub servers: Vec<ServerKind>,
+    /// Servers left out, and why.
+    pub skipped: Vec<(ServerKind, String)>,
+    /// Floors.
+    pub floors: Floors,
+    /// Why the idle test stops where it does.
+    pub idle_cap: String,
+    /// Large document per server.
+    pub bigdoc: Vec<(ServerKind, BigDoc)>,
+    /// Durable writes (Tandem).
+    pub durable: Vec<DurableRow>,
+    /// Seconds per durable run.
+    pub durable_secs: f64,
+    /// Storage in process (Tandem's SqliteStore).
+    pub storage: StorageResult,
+    /// Version history in process: storage growth, list and open times.
+    pub versions: VersionsResult,
+    /// The cluster section, when it ran.
+    pub cluster: Option<ClusterResults>,
+}
+
+/// The cross-node latency run of the cluster section.
+#[derive(Debug, Clone, Default)]
+pub struct CrossNodeLatency {
+    /// Updates timed (after the warm-up).
+    pub updates: usize,
+    /// Writer on node A to a reader on A.
+    pub same_node: Option<Summary>,
+    /// Writer on node A to a reader on B (through the commit and Redis).
+    pub cross_node: Option<Summary>,
+    /// Whether every client and a fresh one on each node ended equal.
+    pub converged: bool,
+}
+
+impl CrossNodeLatency {
+    /// Cross-node p99 minus same-node p99, ms, when both were measured
+    /// and the run converged.
+    pub fn p99_gap_ms(&self) -> Option<f64> {
+        if !self.converged {
+            return None;
+        }
+        Some(self.cross_node?.p99_ms - self.same_node?.p99_ms)
+    }
+}
+
+/// Everything the cluster section measured.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterResults {
+    /// What the shared suite measured: the room on one node against the
+    /// room spread over the nodes, and idle connections across nodes.
+    pub section: Section,
+    /// Nodes the fan-out and rate runs spread over.
+    pub nodes: usize,
+    /// Writer on one node, readers on it and on another.
+    pub latency: Option<Result<CrossNodeLatency, String>>,
 }
