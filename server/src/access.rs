@@ -135,20 +135,17 @@ impl Keys {
             path: path.clone(),
             source,
         };
-        match std::fs::read_to_string(&path) {
-            Ok(hex) => {
-                let secret =
-                    decode_hex(hex.trim()).ok_or_else(|| AccessError::Corrupt(path.clone()))?;
-                Ok(Self { secret })
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+        match Self::load(data_dir) {
+            Err(AccessError::File { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 let keys = Self::ephemeral()?;
                 let hex: String = keys.secret.iter().map(|b| format!("{b:02x}")).collect();
                 write_private(&path, &hex).map_err(file_error)?;
                 tracing::info!(path = %path.display(), "generated the share-link secret");
                 Ok(keys)
             }
-            Err(err) => Err(file_error(err)),
+            loaded => loaded,
         }
     }
 
@@ -167,6 +164,49 @@ impl Keys {
             right.prefix(),
             URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN])
         )
+    }
+
+    /// The admin API's bearer token (`tandem rooms`, see `crate::admin`):
+    /// `a.` + HMAC-SHA256(secret, "tandem.v1/admin"), whole. Derived from
+    /// the secret, so whoever may read the secret (and could sign an edit
+    /// key for every room with it) holds it, and every node of a cluster
+    /// sharing `--secret` accepts it; nothing else is stored.
+    pub fn admin_token(&self) -> String {
+        format!("a.{}", URL_SAFE_NO_PAD.encode(self.admin_tag()))
+    }
+
+    /// Whether `token` is [`Keys::admin_token`], compared in constant time.
+    pub fn verify_admin(&self, token: &str) -> bool {
+        let Some(tag) = token
+            .strip_prefix("a.")
+            .and_then(|tag| URL_SAFE_NO_PAD.decode(tag).ok())
+        else {
+            return false;
+        };
+        self.admin_mac().verify_slice(&tag).is_ok()
+    }
+
+    fn admin_mac(&self) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(b"tandem.v1/admin");
+        mac
+    }
+
+    fn admin_tag(&self) -> [u8; 32] {
+        self.admin_mac().finalize().into_bytes().into()
+    }
+
+    /// Keys with the secret kept in `data_dir` by a server, without ever
+    /// creating one (for tools: a missing file is an error).
+    pub fn load(data_dir: &Path) -> Result<Self, AccessError> {
+        let path = data_dir.join(SECRET_FILE);
+        let hex = std::fs::read_to_string(&path).map_err(|source| AccessError::File {
+            path: path.clone(),
+            source,
+        })?;
+        let secret = decode_hex(hex.trim()).ok_or(AccessError::Corrupt(path))?;
+        Ok(Self { secret })
     }
 
     /// The right `key` grants on `room`, or `None` if it is not a valid key for it.
@@ -249,6 +289,23 @@ mod tests {
             &format!("{edit}A"),
         ] {
             assert_eq!(keys.verify(&room("a"), junk), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn the_admin_token_is_the_secrets_and_no_room_key() {
+        let keys = Keys::from_secret(&"s".repeat(32)).expect("keys");
+        let token = keys.admin_token();
+        assert!(keys.verify_admin(&token));
+        assert!(!keys.verify_admin(&token[..token.len() - 1]));
+        assert!(!keys.verify_admin(""));
+        assert!(!keys.verify_admin(&keys.key_for(&room("admin"), Right::Edit)));
+        let other = Keys::from_secret(&"t".repeat(32)).expect("keys");
+        assert!(!other.verify_admin(&token), "tokens are per secret");
+        for room_name in ["admin", "a", "tandem"] {
+            for right in [Right::Edit, Right::View] {
+                assert_ne!(keys.key_for(&room(room_name), right), token);
+            }
         }
     }
 

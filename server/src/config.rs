@@ -56,9 +56,17 @@ pub struct Config {
     #[arg(long, env = "TANDEM_BUS_MAX_LEN", default_value_t = 10_000)]
     pub bus_max_len: u64,
 
-    /// Directory of the built web client (`trunk build` output).
+    /// Directory of the built web client (`trunk build` output). A binary
+    /// built by `cargo xtask dist` serves the client inside it unless this
+    /// is given.
     #[arg(long, env = "TANDEM_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
+
+    /// The web client served from memory instead of `static_dir`: the copy
+    /// built into the binary (set by `main` when `--static-dir` was not
+    /// given), or one a test loaded. Not a flag.
+    #[arg(skip)]
+    pub embedded_client: Option<std::sync::Arc<crate::http::ClientBundle>>,
 
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` itself wins when set).
     #[arg(long, env = "TANDEM_LOG", default_value = "info")]
@@ -249,6 +257,7 @@ impl Default for Config {
             bus_retention: Duration::from_secs(10 * 60),
             bus_max_len: 10_000,
             static_dir: PathBuf::from("dist"),
+            embedded_client: None,
             log: "info".into(),
             log_format: LogFormat::Text,
             heartbeat: Duration::from_secs(30),

@@ -8,20 +8,26 @@
 //! | `GET /yjs/{room}` | WebSocket upgrade for stock Yjs clients (y-websocket dialect) |
 //! | `POST /api/rooms` | create a protected document and get its share keys (see [`crate::api`]) |
 //! | `GET /api/rooms/{room}/text` | the document as plain text, for download |
+//! | `GET /api/rooms/{room}/html` | the document rendered from Markdown, a standalone page |
 //! | `GET`, `POST /api/rooms/{room}/versions` | list versions; name the current one (see [`crate::api`]) |
 //! | `GET /api/rooms/{room}/versions/{id}/text` | one version's text |
 //! | `POST /api/rooms/{room}/versions/{id}/restore` | restore a version as a forward edit |
 //! | `PUT /api/rooms/{room}/versions/{id}/label`, `DELETE /api/rooms/{room}/versions/{id}` | name an existing version; delete one |
+//! | `GET`, `DELETE /api/admin/rooms…` | the admin API of `tandem rooms`, behind the admin token (see [`crate::admin`]) |
 //! | `GET /healthz` | liveness and a few gauges, as JSON |
 //! | `GET /metrics` | Prometheus metrics (see [`crate::metrics`]) |
 //! | anything else | a file of the built client, or `index.html` for client routes such as `/d/{room}` |
 //!
 //! Every response carries the security headers of [`headers`]; HTML pages
 //! also a Content-Security-Policy that allows exactly their inline scripts.
-//! The client's files are sent compressed and cached as [`static_files`] says.
+//! The client's files (from `--static-dir`, or the copy in the binary:
+//! [`ClientBundle`]) are sent compressed and cached as [`static_files`] says.
 
+mod bundle;
 mod headers;
 mod static_files;
+
+pub use bundle::ClientBundle;
 
 use axum::Json;
 use axum::Router;
@@ -35,7 +41,7 @@ use crate::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let files = static_files::service(state.config.static_dir.clone());
+    let files = static_files::service(&state.config);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -43,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .route("/yjs/{room}", get(crate::ws::yjs_handler))
         .route("/api/rooms", axum::routing::post(crate::api::create_room))
         .route("/api/rooms/{room}/text", get(crate::api::export_text))
+        .route("/api/rooms/{room}/html", get(crate::api::export_html))
         .route(
             "/api/rooms/{room}/versions",
             get(crate::api::list_versions).post(crate::api::name_version),
@@ -63,6 +70,7 @@ pub fn app(state: AppState) -> Router {
             "/api/rooms/{room}/versions/{id}/restore",
             axum::routing::post(crate::api::restore_version),
         )
+        .merge(crate::admin::routes(state.clone()))
         .fallback_service(files)
         .layer(axum::middleware::from_fn(headers::harden))
         .layer(TraceLayer::new_for_http())

@@ -13,6 +13,8 @@
 //! | `error` | [`ServerError`] |
 //! | [`http`] | the router, the built client, health and metrics endpoints |
 //! | [`api`] | the JSON API: create a protected room, export a document |
+//! | [`admin`] | the admin API `tandem rooms` asks: list, export and delete rooms, refused while open |
+//! | [`cli`] | the command line: serve, or `backup`, `restore`, `rooms`, `connect` |
 //! | `ws` | the WebSocket endpoint: upgrade, admission, its own RFC 6455 codec, one task per connection, the heartbeat |
 //! | [`room`] | one actor per open document, its registry and store pipeline |
 //! | [`store`] | the `Store` trait, SQLite, PostgreSQL and in-memory |
@@ -24,8 +26,10 @@
 //! | [`shutdown`], [`telemetry`] | signals; logging |
 
 pub mod access;
+pub mod admin;
 pub mod api;
 pub mod bus;
+pub mod cli;
 pub mod config;
 mod error;
 pub mod forwarded;

@@ -1,13 +1,22 @@
-//! The `tandem` binary: parse the configuration, set up logging, bind, serve.
+//! The `tandem` binary: with no command, parse the configuration, set up
+//! logging, bind, serve; with one (`tandem help`), run it
+//! (`tandem_server::cli`).
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use tandem_server::cli::Cli;
 use tandem_server::{Config, shutdown::shutdown_signal, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    let cli = Cli::from_env();
+    match cli.command {
+        Some(command) => command.run().await,
+        None => serve(cli.config).await,
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
     telemetry::init_tracing(&config);
     let listen = config.listen;
     let state = match tandem_server::prepare(config) {

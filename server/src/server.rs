@@ -105,11 +105,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let static_dir = &state.config.static_dir;
-    if !static_dir.join("index.html").is_file() {
-        warn!(
+    match &state.config.embedded_client {
+        Some(bundle) => info!(
+            files = bundle.len(),
+            bytes = bundle.bytes(),
+            "serving the web client built into this binary (--static-dir serves another)"
+        ),
+        None if !static_dir.join("index.html").is_file() => warn!(
             dir = %static_dir.display(),
             "the web client is not built there; pages will answer 503 (run `cargo xtask build`)"
-        );
+        ),
+        None => {}
     }
     let grace = state.config.shutdown_timeout;
     let token = state.shutdown.clone();

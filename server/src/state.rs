@@ -24,6 +24,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Loaded rooms.
     pub registry: Arc<Registry>,
+    /// The store the rooms live on, for what is not one room's business:
+    /// the admin API's list and delete (`crate::admin`).
+    pub store: Arc<dyn Store>,
     /// Cancelled when shutdown begins.
     pub shutdown: CancellationToken,
     /// Every open WebSocket connection, so shutdown can wait for them.
@@ -63,7 +66,7 @@ impl AppState {
         // The rooms' actors and the heartbeat: shutdown waits for them all.
         let tasks = TaskTracker::new();
         let registry = Registry::new(
-            store,
+            store.clone(),
             keys.clone(),
             settings,
             shutdown.clone(),
@@ -81,6 +84,7 @@ impl AppState {
         Self {
             config: Arc::new(config),
             registry: Arc::new(registry),
+            store,
             shutdown,
             connections: TaskTracker::new(),
             limits: Arc::new(limits),

@@ -2,7 +2,9 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
-use tandem_server::store::{NewVersion, SqliteStore, Store, StoreError, StoredRoom, Version};
+use tandem_server::store::{
+    NewVersion, RoomSummary, SqliteStore, Store, StoreError, StoredRoom, Version,
+};
 use tandem_shared::RoomId;
 use tandem_shared::close::CloseCode;
 use tandem_testkit::{TempDir, TestServer, eventually, test_config};
@@ -189,6 +191,14 @@ impl Store for GatedStore {
 
     fn delete_versions(&self, room: &RoomId, ids: &[u64]) -> Result<usize, StoreError> {
         self.inner.delete_versions(room, ids)
+    }
+
+    fn list_rooms(&self) -> Result<Vec<RoomSummary>, StoreError> {
+        self.inner.list_rooms()
+    }
+
+    fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
+        self.inner.delete_room(room)
     }
 }
 

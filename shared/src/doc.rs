@@ -16,6 +16,28 @@ use yrs::{Doc, OffsetKind, Options};
 pub const CONTENT: &str = "content";
 /// Name of the root `Y.Text` holding the document title.
 pub const TITLE: &str = "title";
+/// The document's two texts, by what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The body, [`CONTENT`].
+    Content,
+    /// The title, [`TITLE`].
+    Title,
+}
+
+impl Field {
+    /// Both, body first.
+    pub const ALL: [Self; 2] = [Self::Content, Self::Title];
+
+    /// The name of its root `Y.Text`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Content => CONTENT,
+            Self::Title => TITLE,
+        }
+    }
+}
+
 /// Longest title the editor lets a person type, in UTF-16 code units.
 pub const TITLE_MAX_LEN: usize = 200;
 

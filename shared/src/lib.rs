@@ -4,12 +4,13 @@
 //! that are validated on both ends ([`RoomId`], [`ClientId`]), the JSON control
 //! messages carried in text frames ([`ServerMsg`], [`ClientMsg`]), the binary
 //! y-sync frames ([`SyncFrame`]), the close codes ([`close`]), the layout of
-//! a Tandem document ([`doc`]) and the client's side of a connection as a
+//! a Tandem document ([`doc`]), frames and edits in words ([`describe`]) and the client's side of a connection as a
 //! state machine every client drives ([`session`]) and the Markdown of a
 //! document ([`markdown`]: highlighting, rendering, shortcuts). The crate has no I/O and builds for native and
 //! `wasm32-unknown-unknown`.
 
 pub mod close;
+pub mod describe;
 pub mod doc;
 pub mod guard;
 pub mod history;

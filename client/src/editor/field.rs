@@ -6,16 +6,9 @@
 
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 
-/// The two shared texts of a Tandem document. Its own module so the replica
-/// and the change descriptions, which both name fields, need not import
-/// each other for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Field {
-    /// The body, `doc::CONTENT`.
-    Content,
-    /// The title, `doc::TITLE`.
-    Title,
-}
+/// The two shared texts of a Tandem document (`tandem_shared::doc::Field`,
+/// which the change descriptions name too).
+pub(crate) use tandem_shared::doc::Field;
 
 /// A bound text field.
 #[derive(Debug, Clone)]

@@ -149,19 +149,11 @@ impl Frame {
 
     /// A close frame with `code` and `reason`.
     pub(crate) fn close(direction: Direction, code: u16, reason: &str) -> Self {
-        let summary = if reason.is_empty() {
-            format!("code {code}")
-        } else {
-            format!("code {code}: {reason}")
-        };
         Self {
             direction,
             // A close frame's payload: the 2-byte code and the reason.
             size: 2 + reason.len(),
-            classified: Classified {
-                kind: "close".to_owned(),
-                summary,
-            },
+            classified: classify::classify_close(code, reason),
             body: Body::Close {
                 code,
                 reason: reason.to_owned(),
@@ -220,22 +212,9 @@ pub(crate) fn clock(hours: u32, minutes: u32, seconds: u32, millis: u32) -> Stri
     format!("{hours:02}:{minutes:02}:{seconds:02}.{millis:03}")
 }
 
-/// `22 B`, `4.1 KB`, `1.3 MB`. In integers, rounded to the nearest tenth:
-/// formatting a float would bring about 20 KB of float-printing code into
-/// the wasm for this one label.
+/// `22 B`, `4.1 KB`, `1.3 MB` (`tandem_shared::describe::size`).
 pub(crate) fn size(bytes: usize) -> String {
-    let tenths = |unit: usize| (bytes + unit / 20) / (unit / 10);
-    match bytes {
-        0..1_000 => format!("{bytes} B"),
-        1_000..999_950 => {
-            let t = tenths(1_000);
-            format!("{}.{} KB", t / 10, t % 10)
-        }
-        _ => {
-            let t = tenths(1_000_000);
-            format!("{}.{} MB", t / 10, t % 10)
-        }
-    }
+    tandem_shared::describe::size(bytes as u64)
 }
 
 #[cfg(test)]
@@ -322,7 +301,7 @@ mod tests {
             (records[2].kind.as_str(), records[2].summary.as_str()),
             (
                 "close",
-                format!("code {}: view-only link", CloseCode::Policy.number()).as_str()
+                format!("{} policy: view-only link", CloseCode::Policy.number()).as_str()
             )
         );
     }
@@ -353,15 +332,6 @@ mod tests {
     #[test]
     fn clock_and_sizes() {
         assert_eq!(clock(9, 3, 7, 45), "09:03:07.045");
-        assert_eq!(size(22), "22 B");
-        assert_eq!(size(999), "999 B");
         assert_eq!(size(4_096), "4.1 KB");
-        assert_eq!(size(1_300_000), "1.3 MB");
-        assert_eq!(size(1_000), "1.0 KB");
-        assert_eq!(size(1_049), "1.0 KB");
-        assert_eq!(size(1_050), "1.1 KB");
-        assert_eq!(size(999_949), "999.9 KB");
-        assert_eq!(size(999_950), "1.0 MB");
-        assert_eq!(size(12_345_678), "12.3 MB");
     }
 }

@@ -7,6 +7,11 @@
 //! when the request accepts `br`, else the gzip one, else the file itself,
 //! with `Vary: Accept-Encoding`. Nothing is compressed per request.
 //!
+//! The files come from `--static-dir`, or from memory: a binary built by
+//! `cargo xtask dist` carries `dist/` inside it ([`ClientBundle`], served
+//! the way `ServeDir` serves a directory), and serves that copy unless
+//! `--static-dir` is given. Either way the policy below is the same.
+//!
 //! | what | `Cache-Control` | why |
 //! |---|---|---|
 //! | Trunk's hashed assets (`*-<hash>.js`, `*-<hash>_bg.wasm`, `*-<hash>.css`) | `public, max-age=31536000, immutable` | a new build gives them new names |
@@ -14,6 +19,7 @@
 
 use std::convert::Infallible;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -21,25 +27,36 @@ use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
 use tower_http::services::{ServeDir, ServeFile};
+
+use super::bundle::{Answer, ClientBundle};
+use crate::Config;
 
 /// For files whose name changes with their content.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// For everything else: the browser may keep it but asks before using it.
 const REVALIDATE: &str = "no-cache";
 
+/// What answers a request for a file of the client, before the policy.
+type Files = BoxCloneSyncService<Request, Response, Infallible>;
+
 /// A service that answers every request the router has no route for from
-/// `dir` (see the module doc).
-pub(super) fn service(
-    dir: PathBuf,
-) -> impl tower::Service<
-    Request,
-    Response = Response,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response, Infallible>> + Send,
-> + Clone
-+ Send
-+ 'static {
+/// the client the configuration names: the one in memory
+/// ([`Config::embedded_client`], the binary's own copy) or the directory
+/// `--static-dir` (see the module doc).
+pub(super) fn service(config: &Config) -> Files {
+    let files = match &config.embedded_client {
+        Some(bundle) => from_bundle(bundle.clone()),
+        None => from_dir(config.static_dir.clone()),
+    };
+    BoxCloneSyncService::new(tower::service_fn(move |request: Request| {
+        serve(files.clone(), request)
+    }))
+}
+
+/// The files of `dir`, with `index.html` for client routes.
+fn from_dir(dir: PathBuf) -> Files {
     let index = dir.join("index.html");
     let files = ServeDir::new(&dir)
         .precompressed_br()
@@ -47,15 +64,31 @@ pub(super) fn service(
         .fallback(tower::service_fn(move |request: Request| {
             spa_index(index.clone(), request)
         }));
-    tower::service_fn(move |request: Request| serve(files.clone(), request))
+    BoxCloneSyncService::new(
+        files.map_response(IntoResponse::into_response),
+    )
+}
+
+/// The files of `bundle`, with its `index.html` for client routes.
+fn from_bundle(bundle: Arc<ClientBundle>) -> Files {
+    BoxCloneSyncService::new(tower::service_fn(move |request: Request| {
+        let bundle = bundle.clone();
+        async move {
+            let answer = match bundle.respond(&request) {
+                Answer::Found(response) => response,
+                Answer::Missing if !is_client_route(&request) => not_found(),
+                Answer::Missing => match bundle.respond_page(&request) {
+                    Answer::Found(response) => response,
+                    Answer::Missing => not_built(),
+                },
+            };
+            Ok::<_, Infallible>(answer)
+        }
+    }))
 }
 
 /// One request for a file of the client: negotiated, with its cache policy.
-async fn serve<S>(files: ServeDir<S>, mut request: Request) -> Result<Response, Infallible>
-where
-    ServeDir<S>: tower::Service<Request, Error = Infallible>,
-    <ServeDir<S> as tower::Service<Request>>::Response: IntoResponse,
-{
+async fn serve(files: Files, mut request: Request) -> Result<Response, Infallible> {
     let path = request.uri().path().to_owned();
     let negotiated = !serves_page(&path);
     if !negotiated {
@@ -65,7 +98,7 @@ where
         // own policy. It is ~2 KiB; compressing it would save little.
         request.headers_mut().remove(ACCEPT_ENCODING);
     }
-    let mut response = files.oneshot(request).await?.into_response();
+    let mut response = files.oneshot(request).await?;
     let found = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
     let cache = if found && is_hashed_asset(&path) {
         IMMUTABLE
@@ -108,19 +141,34 @@ fn is_hashed_asset(path: &str) -> bool {
 /// Client routes (`/`, `/d/quiet-otter`) get `index.html`, and the app routes
 /// itself; a missing asset (a path whose last segment has an extension) is a
 /// plain 404 rather than an HTML page the browser would try to parse.
-async fn spa_index(index: PathBuf, request: Request) -> Result<Response, Infallible> {
+fn is_client_route(request: &Request) -> bool {
     let last_segment = request.uri().path().rsplit('/').next().unwrap_or_default();
-    if last_segment.contains('.') {
-        return Ok((StatusCode::NOT_FOUND, "not found\n").into_response());
+    !last_segment.contains('.')
+}
+
+/// The answer for a missing asset.
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// The answer while no client is built.
+fn not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "The Tandem web client is not built. Run `cargo xtask run`, or point --static-dir at a `trunk build` output.\n",
+    )
+        .into_response()
+}
+
+/// [`is_client_route`] for a client in a directory: its `index.html`.
+async fn spa_index(index: PathBuf, request: Request) -> Result<Response, Infallible> {
+    if !is_client_route(&request) {
+        return Ok(not_found());
     }
     // No precompressed copies here: the page is sent as is (see `serve`).
     match ServeFile::new(index).oneshot(request).await {
-        Ok(response) if response.status() == StatusCode::NOT_FOUND => Ok((
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "The Tandem web client is not built. Run `cargo xtask run`, or point --static-dir at a `trunk build` output.\n",
-        )
-            .into_response()),
+        Ok(response) if response.status() == StatusCode::NOT_FOUND => Ok(not_built()),
         Ok(response) => Ok(response.map(Body::new)),
         Err(err) => match err {},
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tandem_shared::RoomId;
 
-use super::{NewVersion, Store, StoreError, StoredRoom, Version};
+use super::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version};
 
 /// Rooms kept in a map; nothing survives the process.
 #[derive(Debug, Default)]
@@ -35,6 +35,33 @@ struct MemoryRoom {
     protected: bool,
     /// Versions oldest first, each with its state.
     versions: Vec<(Version, Vec<u8>)>,
+    /// When it was last written, compacted or claimed (Unix ms), for the list.
+    changed_at: i64,
+    /// Whether it was ever written, compacted or claimed: what makes a row
+    /// in SQLite's `rooms`, so a room listed here is one listed there.
+    listed: bool,
+}
+
+impl MemoryRoom {
+    fn summary(&self, room: &RoomId) -> RoomSummary {
+        let log_bytes: usize = self.log.iter().map(|(_, u)| u.len()).sum();
+        RoomSummary {
+            room: room.clone(),
+            protected: self.protected,
+            bytes: (self.snapshot.as_ref().map_or(0, Vec::len) + log_bytes) as u64,
+            updates: self.last_seq,
+            log_updates: self.log.len() as u64,
+            changed_at: self.changed_at,
+            versions: self.versions.len() as u64,
+        }
+    }
+}
+
+/// Now, in Unix milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl MemoryStore {
@@ -97,6 +124,10 @@ impl Store for MemoryStore {
             entry.last_seq += 1;
             entry.log.push((entry.last_seq, update.to_vec()));
         }
+        entry.listed = true;
+        if !updates.is_empty() {
+            entry.changed_at = now_ms();
+        }
         self.appends.fetch_add(1, Ordering::SeqCst);
         Ok(entry.last_seq)
     }
@@ -105,10 +136,12 @@ impl Store for MemoryStore {
         self.check_writable()?;
         let mut rooms = self.lock();
         let entry = rooms.entry(room.clone()).or_default();
+        entry.listed = true;
         if entry.last_seq > 0 || entry.snapshot.is_some() || entry.protected {
             return Ok(false);
         }
         entry.protected = true;
+        entry.changed_at = now_ms();
         Ok(true)
     }
 
@@ -119,6 +152,8 @@ impl Store for MemoryStore {
         entry.snapshot = Some(state.to_vec());
         entry.log.retain(|(seq, _)| *seq > through);
         entry.last_seq = entry.last_seq.max(through);
+        entry.changed_at = now_ms();
+        entry.listed = true;
         Ok(())
     }
 
@@ -181,5 +216,24 @@ impl Store for MemoryStore {
         let before = entry.versions.len();
         entry.versions.retain(|(v, _)| !ids.contains(&v.id));
         Ok(before - entry.versions.len())
+    }
+
+    fn list_rooms(&self) -> Result<Vec<RoomSummary>, StoreError> {
+        let mut rooms: Vec<RoomSummary> = self
+            .lock()
+            .iter()
+            .filter(|(_, stored)| stored.listed)
+            .map(|(room, stored)| stored.summary(room))
+            .collect();
+        rooms.sort_by(|a, b| a.room.as_str().cmp(b.room.as_str()));
+        Ok(rooms)
+    }
+
+    fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
+        self.check_writable()?;
+        Ok(self
+            .lock()
+            .remove(room)
+            .map(|stored| stored.summary(room)))
     }
 }

@@ -9,6 +9,7 @@
 //! through `spawn_blocking`, one operation per room at a time, so a slow disk
 //! stalls that room's acknowledgements and nothing else.
 
+pub mod backup;
 mod memory;
 mod postgres;
 mod sqlite;
@@ -100,6 +101,13 @@ pub enum StoreError {
         /// Newest version this build knows.
         supported: i64,
     },
+    /// Another process holds the data directory's lock: `tandem restore`
+    /// is replacing the store (see [`backup::DataDirLock`]).
+    #[error("{path} is locked: `tandem restore` is replacing the store; start again when it is done")]
+    Locked {
+        /// The lock file.
+        path: std::path::PathBuf,
+    },
     /// The storage task itself failed (it panicked or was cancelled).
     #[error("storage task failed: {0}")]
     Other(String),
@@ -158,6 +166,39 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes the listed versions of `room` in one transaction (ids that do
     /// not exist are ignored) and returns how many were deleted.
     fn delete_versions(&self, room: &RoomId, ids: &[u64]) -> Result<usize, StoreError>;
+
+    // Rooms from the command line (issue 31, `tandem rooms`): what an
+    // operator lists and deletes. Whether a room is open is the running
+    // server's business (`crate::admin`), not the store's.
+
+    /// Every stored room, by name, with what it holds. Reads the sizes,
+    /// never the contents.
+    fn list_rooms(&self) -> Result<Vec<RoomSummary>, StoreError>;
+
+    /// Deletes `room`: its snapshot, its log and its versions, in one
+    /// transaction. What it held, or `None` if the store had nothing of it.
+    fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError>;
+}
+
+/// What a room holds in the store, as `tandem rooms list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoomSummary {
+    /// The room's name.
+    pub room: RoomId,
+    /// Whether it was created through `POST /api/rooms` (see
+    /// [`StoredRoom::protected`]).
+    pub protected: bool,
+    /// Bytes of its snapshot and log: what loading it reads.
+    pub bytes: u64,
+    /// Updates written since it was created (compacted ones included).
+    pub updates: u64,
+    /// Updates in its log now, not yet folded into the snapshot.
+    pub log_updates: u64,
+    /// When it last changed (written, compacted or claimed), in Unix
+    /// milliseconds; 0 when the store does not know.
+    pub changed_at: i64,
+    /// How many versions it keeps.
+    pub versions: u64,
 }
 
 /// Why a checkpoint was taken. Stored as text ([`VersionKind::as_str`]) so
@@ -295,6 +336,62 @@ pub(crate) mod tests {
         assert!(!store.load(&a).expect("load").protected);
 
         check_versions(store);
+        check_rooms(store);
+    }
+
+    /// Listing and deleting rooms, after [`check_contract`]'s other steps.
+    fn check_rooms(store: &dyn Store) {
+        let listed = store.list_rooms().expect("list");
+        let names: Vec<&str> = listed.iter().map(|r| r.room.as_str()).collect();
+        assert_eq!(
+            names,
+            ["alpha", "beta", "gamma", "versions-a"],
+            "every room with a row, by name (versions-b holds versions only)"
+        );
+        let alpha = &listed[0];
+        assert_eq!(
+            (alpha.protected, alpha.bytes, alpha.updates, alpha.log_updates, alpha.versions),
+            (false, 7, 4, 1, 0),
+            "a 3-byte snapshot and a 4-byte update: {alpha:?}"
+        );
+        assert!(alpha.changed_at > 0, "{alpha:?}");
+        let gamma = &listed[2];
+        assert_eq!((gamma.protected, gamma.bytes, gamma.updates), (true, 0, 0));
+        let versions_a = &listed[3];
+        assert_eq!(
+            (versions_a.bytes, versions_a.updates, versions_a.log_updates, versions_a.versions),
+            (6, 2, 0, 1),
+            "{versions_a:?}"
+        );
+
+        let a = room("alpha");
+        let deleted = store.delete_room(&a).expect("delete").expect("it existed");
+        assert_eq!(&deleted, alpha, "the delete answers what the room held");
+        assert_eq!(store.load(&a).expect("load"), StoredRoom::default());
+        assert_eq!(store.delete_room(&a).expect("delete again"), None);
+        assert_eq!(
+            store.delete_room(&room("never-seen")).expect("delete"),
+            None
+        );
+        let b = room("versions-b");
+        let versions_only = store.delete_room(&b).expect("delete").expect("versions");
+        assert_eq!(versions_only.versions, 1);
+        assert!(store.list_versions(&b).expect("list").is_empty());
+        let names: Vec<String> = store
+            .list_rooms()
+            .expect("list")
+            .into_iter()
+            .map(|r| r.room.to_string())
+            .collect();
+        assert_eq!(names, ["beta", "gamma", "versions-a"]);
+        assert_eq!(
+            store.list_versions(&room("versions-a")).expect("list").len(),
+            1,
+            "other rooms keep their versions"
+        );
+        // The name starts afresh.
+        assert_eq!(store.append(&a, &[b"new"]).expect("append"), 1);
+        assert_eq!(store.load(&a).expect("load").updates, [b"new"]);
     }
 
     /// The version part of the contract: add, list newest first, get one,

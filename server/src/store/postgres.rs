@@ -33,7 +33,7 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use tandem_shared::RoomId;
 
-use super::{NewVersion, Store, StoreError, StoredRoom, Version, VersionKind};
+use super::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind};
 
 /// Schema migrations, applied in order; entry `i` moves the schema from
 /// version `i` to `i + 1`. Never edit a released entry: add a new one.
@@ -354,6 +354,39 @@ fn decode_authors(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// The summary of each room (or of the one named, with `$1`): the same
+/// columns as SQLite's, in one pass over each table.
+const SUMMARIES: &str = "SELECT r.name, r.protected,
+        (COALESCE(octet_length(r.snapshot), 0) + COALESCE(u.bytes, 0))::bigint,
+        r.last_seq, COALESCE(u.count, 0)::bigint,
+        (extract(epoch FROM r.updated_at) * 1000)::bigint, COALESCE(v.count, 0)::bigint
+     FROM rooms r
+     LEFT JOIN (SELECT room, count(*) AS count, sum(octet_length(data)) AS bytes
+                FROM updates GROUP BY room) u ON u.room = r.name
+     LEFT JOIN (SELECT room, count(*) AS count FROM versions GROUP BY room) v
+            ON v.room = r.name
+     WHERE $1::text IS NULL OR r.name = $1
+     ORDER BY r.name";
+
+/// The rows of [`SUMMARIES`] as summaries; names that are not room names
+/// (written by hand) are skipped.
+fn summaries(rows: &[postgres::Row]) -> Vec<RoomSummary> {
+    rows.iter()
+        .filter_map(|row| {
+            let room = RoomId::new(row.get::<_, String>(0)).ok()?;
+            Some(RoomSummary {
+                room,
+                protected: row.get(1),
+                bytes: row.get::<_, i64>(2) as u64,
+                updates: row.get::<_, i64>(3) as u64,
+                log_updates: row.get::<_, i64>(4) as u64,
+                changed_at: row.get(5),
+                versions: row.get::<_, i64>(6) as u64,
+            })
+        })
+        .collect()
+}
+
 impl PostgresStore {
     fn load_once(&self, room: &RoomId) -> Result<StoredRoom, StoreError> {
         let mut conn = self.get()?;
@@ -535,6 +568,44 @@ impl Store for PostgresStore {
             &[&room.as_str(), &ids],
         )?;
         Ok(deleted as usize)
+    }
+
+    fn list_rooms(&self) -> Result<Vec<RoomSummary>, StoreError> {
+        let none: Option<&str> = None;
+        let rows = self.get()?.client.query(SUMMARIES, &[&none])?;
+        Ok(summaries(&rows))
+    }
+
+    fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
+        let mut conn = self.get()?;
+        let mut txn = conn.client.transaction()?;
+        // The room's row lock: an append or a compaction of another node
+        // waits for the delete (and then starts the room afresh).
+        txn.execute(
+            "SELECT 1 FROM rooms WHERE name = $1 FOR UPDATE",
+            &[&room.as_str()],
+        )?;
+        let summary = summaries(&txn.query(SUMMARIES, &[&Some(room.as_str())])?).pop();
+        let mut deleted = 0;
+        for statement in [
+            "DELETE FROM updates WHERE room = $1",
+            "DELETE FROM versions WHERE room = $1",
+            "DELETE FROM rooms WHERE name = $1",
+        ] {
+            deleted += txn.execute(statement, &[&room.as_str()])?;
+        }
+        txn.commit()?;
+        Ok(summary.or_else(|| {
+            (deleted > 0).then(|| RoomSummary {
+                room: room.clone(),
+                protected: false,
+                bytes: 0,
+                updates: 0,
+                log_updates: 0,
+                changed_at: 0,
+                versions: deleted,
+            })
+        }))
     }
 }
 

@@ -11,14 +11,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tandem_shared::RoomId;
 
-use super::{NewVersion, Store, StoreError, StoredRoom, Version, VersionKind};
+use super::backup::DataDirLock;
+use super::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "tandem.db";
 
 /// Schema migrations, applied in order; entry `i` moves the schema from
 /// version `i` to `i + 1`. Never edit a released entry: add a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: rooms with an optional snapshot, and their update log.
     "CREATE TABLE rooms (
         name         TEXT PRIMARY KEY,
@@ -59,6 +60,10 @@ pub struct SqliteStore {
     /// every call runs on a blocking thread, so a std mutex (held for one
     /// short transaction, never across an await) serialises them simply.
     conn: Mutex<Connection>,
+    /// A shared lock on the data directory for as long as the store is
+    /// open: `tandem restore` takes it exclusively, so it refuses to
+    /// replace a store in use (and a server cannot open one being replaced).
+    _in_use: Option<DataDirLock>,
 }
 
 impl SqliteStore {
@@ -70,6 +75,7 @@ impl SqliteStore {
             path: data_dir.to_path_buf(),
             source,
         })?;
+        let in_use = DataDirLock::for_store(data_dir)?;
         let mut conn = Connection::open(data_dir.join(DB_FILE))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Compaction frees most of a room's pages; let the file give them back.
@@ -88,6 +94,7 @@ impl SqliteStore {
         tracing::info!(journal_mode = %mode, synchronous, "SQLite store opened");
         Ok(Self {
             conn: Mutex::new(conn),
+            _in_use: in_use,
         })
     }
 
@@ -304,6 +311,86 @@ impl Store for SqliteStore {
         }
         Ok(deleted)
     }
+
+    fn list_rooms(&self) -> Result<Vec<RoomSummary>, StoreError> {
+        summaries(&self.lock(), None)
+    }
+
+    fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
+        let mut conn = self.lock();
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let summary = summaries(&txn, Some(room))?.pop();
+        let mut deleted = 0;
+        for table in [
+            "DELETE FROM updates WHERE room = ?1",
+            "DELETE FROM versions WHERE room = ?1",
+            "DELETE FROM rooms WHERE name = ?1",
+        ] {
+            deleted += txn.prepare_cached(table)?.execute([room.as_str()])?;
+        }
+        txn.commit()?;
+        if let Err(err) = incremental_vacuum(&conn) {
+            tracing::warn!(error = %err, "incremental vacuum failed");
+        }
+        // Versions of a room with no row (never written) are still a room.
+        Ok(summary.or_else(|| {
+            (deleted > 0).then(|| RoomSummary {
+                room: room.clone(),
+                protected: false,
+                bytes: 0,
+                updates: 0,
+                log_updates: 0,
+                changed_at: 0,
+                versions: deleted as u64,
+            })
+        }))
+    }
+}
+
+/// The summary of each room of `rooms` (or of the one named, with `only`).
+fn summaries(conn: &Connection, only: Option<&RoomId>) -> Result<Vec<RoomSummary>, StoreError> {
+    // One pass over each table, grouped, rather than a subquery per room.
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.name, r.protected, COALESCE(length(r.snapshot), 0) + COALESCE(u.bytes, 0),
+                r.last_seq, COALESCE(u.count, 0), r.updated_at, COALESCE(v.count, 0)
+         FROM rooms r
+         LEFT JOIN (SELECT room, count(*) AS count, sum(length(data)) AS bytes
+                    FROM updates GROUP BY room) u ON u.room = r.name
+         LEFT JOIN (SELECT room, count(*) AS count FROM versions GROUP BY room) v
+                ON v.room = r.name
+         WHERE ?1 IS NULL OR r.name = ?1
+         ORDER BY r.name",
+    )?;
+    let rows = stmt.query_map([only.map(RoomId::as_str)], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, bool>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, i64>(3)?,
+            row.get::<_, i64>(4)?,
+            row.get::<_, i64>(5)?,
+            row.get::<_, i64>(6)?,
+        ))
+    })?;
+    let mut summaries = Vec::new();
+    for row in rows {
+        let (name, protected, bytes, updates, log_updates, changed_secs, versions) = row?;
+        // A name written by hand into the file that is not a room name is
+        // skipped rather than failing the whole list.
+        let Ok(room) = RoomId::new(name) else {
+            continue;
+        };
+        summaries.push(RoomSummary {
+            room,
+            protected,
+            bytes: bytes as u64,
+            updates: updates as u64,
+            log_updates: log_updates as u64,
+            changed_at: changed_secs.saturating_mul(1000),
+            versions: versions as u64,
+        });
+    }
+    Ok(summaries)
 }
 
 /// Authors are stored as a JSON array: names are free text.
