@@ -130,12 +130,22 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn spread_ms(s: Option<Spread>) -> String {
+/// `median (min–max)` of `s`, each figure shown by `show`; the median
+/// alone for one run.
+fn spread(s: Option<Spread>, show: fn(f64) -> String) -> String {
     match s {
         None => "–".into(),
-        Some(s) if s.runs <= 1 => ms(s.median),
-        Some(s) => format!("{} ({}–{})", ms(s.median), ms(s.min), ms(s.max)),
+        Some(s) if s.runs <= 1 => show(s.median),
+        Some(s) => format!("{} ({}–{})", show(s.median), show(s.min), show(s.max)),
     }
+}
+
+fn spread_ms(s: Option<Spread>) -> String {
+    spread(s, ms)
+}
+
+fn spread_count(s: Option<Spread>) -> String {
+    spread(s, thousands)
 }
 
 fn thousands(n: f64) -> String {
@@ -152,19 +162,6 @@ fn thousands(n: f64) -> String {
         format!("-{grouped}")
     } else {
         grouped
-    }
-}
-
-fn spread_count(s: Option<Spread>) -> String {
-    match s {
-        None => "–".into(),
-        Some(s) if s.runs <= 1 => thousands(s.median),
-        Some(s) => format!(
-            "{} ({}–{})",
-            thousands(s.median),
-            thousands(s.min),
-            thousands(s.max)
-        ),
     }
 }
 
@@ -338,44 +335,26 @@ fn cluster_section(w: &mut String, figures: Option<&ClusterResults>, previous: O
 
 /// `doc` with only its cluster section and its cluster rows of the "Against
 /// the aims" table replaced by `figures`; every other byte stays. A file
-/// without the section's markers gets the section before its discussion
-/// (replacing an older, hand-written `## 7. Cluster (manual)` heading,
-/// whose text stays as the section's discussion).
+/// without the section's markers gets the section before its discussion.
 pub fn splice_cluster(doc: &str, figures: &ClusterResults) -> String {
     let (start, end) = generated_markers("cluster");
-    let mut body = String::new();
-    cluster(&mut body, figures);
-    let block = format!("{start}\n{}\n{end}", body.trim_end());
-    let mut out = match (doc.find(&start), doc.find(&end)) {
+    let out = match (doc.find(&start), doc.find(&end)) {
         (Some(a), Some(b)) if a < b => {
-            format!("{}{block}{}", &doc[..a], &doc[b + end.len()..])
+            let mut body = String::new();
+            cluster(&mut body, figures);
+            let (head, tail) = (&doc[..a], &doc[b + end.len()..]);
+            format!("{head}{start}\n{}\n{end}{tail}", body.trim_end())
         }
         _ => {
-            let old_heading = "## 7. Cluster (manual)\n";
-            if let Some(at) = doc.find(old_heading) {
-                format!(
-                    "{}{CLUSTER_HEADING}\n\n{block}\n\n#### Cluster discussion (manual)\n{}",
-                    &doc[..at],
-                    &doc[at + old_heading.len()..]
-                )
-            } else {
-                let mut section = String::new();
-                let _ = writeln!(section, "{CLUSTER_HEADING}\n\n{block}\n");
-                manual(
-                    &mut section,
-                    None,
-                    "cluster",
-                    "#### Cluster discussion (manual)",
-                );
-                match doc.find("## Discussion (manual)") {
-                    Some(at) => format!("{}{section}{}", &doc[..at], &doc[at..]),
-                    None => format!("{}\n{section}", doc.trim_end()),
-                }
+            let mut section = String::new();
+            cluster_section(&mut section, Some(figures), None);
+            match doc.find("## Discussion (manual)") {
+                Some(at) => format!("{}{section}{}", &doc[..at], &doc[at..]),
+                None => format!("{}\n\n{section}", doc.trim_end()),
             }
         }
     };
-    out = splice_aims_rows(&out, &aims_rows(figures));
-    out
+    splice_aims_rows(&out, &aims_rows(figures))
 }
 
 /// `doc` with its cluster rows of the "Against the aims" table replaced by
@@ -1459,28 +1438,21 @@ mod tests {
     }
 
     #[test]
-    fn splicing_into_an_older_report_converts_its_manual_cluster_section() {
+    fn splicing_into_a_report_without_the_section_adds_it() {
         let old = "# Benchmarks\n\n## Against the aims\n\n| aim | Tandem | for comparison | met |\n\
                    |---|---|---|---|\n| p99 | 7 ms | | **no** |\n\n## 6. Soak (manual)\n\nsoak\n\n\
-                   ## 7. Cluster (manual)\n\n<!-- manual:cluster:start -->\nold figures\n\
-                   <!-- manual:cluster:end -->\n\n## Discussion (manual)\n\nend\n";
+                   ## Discussion (manual)\n\nend\n";
         let spliced = splice_cluster(old, &sample());
-        assert!(!spliced.contains("## 7. Cluster (manual)"));
         let at = |needle: &str| {
             spliced
                 .find(needle)
                 .unwrap_or_else(|| panic!("{needle}: {spliced}"))
         };
-        assert!(at("## 6. Soak") < at("<!-- generated:cluster:start -->"));
-        assert!(at("<!-- generated:cluster:end -->") < at("old figures"));
-        assert!(at("old figures") < at("## Discussion (manual)"));
+        assert!(at("## 6. Soak") < at("## 7. Cluster\n\n<!-- generated:cluster:start -->"));
+        assert!(at("<!-- generated:cluster:end -->") < at("<!-- manual:cluster:start -->"));
+        assert!(at("<!-- manual:cluster:end -->") < at("## Discussion (manual)"));
         assert!(spliced.contains("| p99 | 7 ms | | **no** |\n| cluster: cross-node"));
         assert!(spliced.ends_with("end\n"));
-        // A file with no cluster section at all gets one before the discussion.
-        let bare = "# Benchmarks\n\n## Discussion (manual)\n\nend\n";
-        let spliced = splice_cluster(bare, &sample());
-        assert!(spliced.find("## 7. Cluster") < spliced.find("## Discussion (manual)"));
-        assert!(spliced.contains("<!-- manual:cluster:start -->"));
     }
 
     #[test]

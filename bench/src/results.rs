@@ -239,7 +239,7 @@ pub struct Floors {
 }
 
 /// One durable-write configuration's runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DurableRow {
     /// Writers.
     pub writers: usize,

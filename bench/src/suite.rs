@@ -702,12 +702,10 @@ async fn durable_section(config: &Config, results: &mut Results, id: u64) {
     let server = match config.launcher.start(ServerKind::Tandem, "durable") {
         Ok(server) => server,
         Err(err) => {
+            let problems = vec![format!("{err:#}")];
             results.durable.push(DurableRow {
-                writers: 0,
-                one_room: true,
-                rates: Vec::new(),
-                latency: None,
-                problems: vec![format!("{err:#}")],
+                problems,
+                ..DurableRow::default()
             });
             return;
         }
@@ -728,9 +726,7 @@ async fn durable_section(config: &Config, results: &mut Results, id: u64) {
         let mut row = DurableRow {
             writers,
             one_room,
-            rates: Vec::new(),
-            latency: None,
-            problems: Vec::new(),
+            ..DurableRow::default()
         };
         for run in 0..runs {
             step(

@@ -31,21 +31,13 @@ pub struct CrossNode {
 /// a time (after 20 warm-up ones). The test client panics on a protocol
 /// error or a missed deadline; the run is in a task of its own, so that
 /// comes back as an error, not an abort.
-pub async fn latency(
-    a: SocketAddr,
-    b: SocketAddr,
-    updates: usize,
-) -> anyhow::Result<CrossNode> {
+pub async fn latency(a: SocketAddr, b: SocketAddr, updates: usize) -> anyhow::Result<CrossNode> {
     tokio::spawn(latency_inner(a, b, updates))
         .await
         .map_err(|e| anyhow::anyhow!("the latency run failed: {e}"))?
 }
 
-async fn latency_inner(
-    a: SocketAddr,
-    b: SocketAddr,
-    updates: usize,
-) -> anyhow::Result<CrossNode> {
+async fn latency_inner(a: SocketAddr, b: SocketAddr, updates: usize) -> anyhow::Result<CrossNode> {
     let room = format!("cluster-bench-{:08x}", fastrand::u32(..));
     let url = |addr: SocketAddr| {
         tandem_shared::RoomId::new(&room)

@@ -39,16 +39,6 @@ impl Latencies {
         let _ = self.hist.add(&other.hist);
     }
 
-    /// Number of samples.
-    pub fn len(&self) -> u64 {
-        self.hist.len()
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.hist.is_empty()
-    }
-
     /// p50, p99 and max; `None` without samples.
     pub fn summary(&self) -> Option<Summary> {
         if self.hist.is_empty() {
@@ -111,18 +101,6 @@ impl Spread {
             runs: n,
         })
     }
-
-    /// `median (min–max)` with `decimals` digits, or just the value for one run.
-    pub fn show(&self, decimals: usize) -> String {
-        if self.runs <= 1 || (self.max - self.min).abs() < f64::EPSILON {
-            format!("{:.*}", decimals, self.median)
-        } else {
-            format!(
-                "{:.*} ({:.*}–{:.*})",
-                decimals, self.median, decimals, self.min, decimals, self.max
-            )
-        }
-    }
 }
 
 #[cfg(test)]
@@ -160,10 +138,9 @@ mod tests {
     fn medians_and_spread() {
         let s = Spread::of(&[3.0, 1.0, 2.0]).expect("values");
         assert_eq!((s.median, s.min, s.max, s.runs), (2.0, 1.0, 3.0, 3));
-        assert_eq!(s.show(1), "2.0 (1.0–3.0)");
         let even = Spread::of(&[4.0, 1.0, 2.0, 3.0]).expect("values");
         assert_eq!(even.median, 2.5);
-        assert_eq!(Spread::of(&[5.0]).expect("one").show(2), "5.00");
+        assert_eq!(Spread::of(&[5.0]).expect("one").runs, 1);
         assert!(Spread::of(&[]).is_none());
         assert!(Spread::of(&[f64::NAN]).is_none());
     }
