@@ -3,7 +3,6 @@
 //! One pair of counters per frame kind, registered once when the state is
 //! built: looking a labelled counter up per frame showed in fan-out profiles.
 
-use axum::extract::ws::Message;
 use metrics::Counter;
 
 /// Frame and byte counters for one direction, one pair per frame kind.
@@ -36,29 +35,45 @@ impl FrameCounters {
         }
     }
 
-    /// Counts `message` and its payload bytes.
-    pub fn count(&self, message: &Message) {
-        let (kind, len) = kind_and_len(message);
-        self.frames[kind].increment(1);
-        self.bytes[kind].increment(len as u64);
+    /// Counts one frame of `kind` and its payload bytes (a close frame's
+    /// count no bytes).
+    pub fn count(&self, kind: FrameKind, payload: &[u8]) {
+        let (index, len) = index_and_len(kind, payload);
+        self.frames[index].increment(1);
+        self.bytes[index].increment(len as u64);
     }
 }
 
-/// The index in [`FRAME_KINDS`] of `message`, and its payload length.
-fn kind_and_len(message: &Message) -> (usize, usize) {
-    match message {
-        Message::Text(text) => (0, text.len()),
-        Message::Ping(data) => (1, data.len()),
-        Message::Pong(data) => (2, data.len()),
-        Message::Close(_) => (3, 0),
-        Message::Binary(frame) => {
-            let kind = match frame.as_ref() {
+/// A WebSocket frame's kind, as the transport sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A text message.
+    Text,
+    /// A binary message: counted by its y-sync message type.
+    Binary,
+    /// A ping.
+    Ping,
+    /// A pong.
+    Pong,
+    /// A close.
+    Close,
+}
+
+/// The index in [`FRAME_KINDS`] of a frame, and its counted length.
+fn index_and_len(kind: FrameKind, payload: &[u8]) -> (usize, usize) {
+    match kind {
+        FrameKind::Text => (0, payload.len()),
+        FrameKind::Ping => (1, payload.len()),
+        FrameKind::Pong => (2, payload.len()),
+        FrameKind::Close => (3, 0),
+        FrameKind::Binary => {
+            let index = match payload {
                 [0, 0, ..] => 4,
                 [0, 1, ..] => 5,
                 [0, 2, ..] => 6,
                 _ => 7,
             };
-            (kind, frame.len())
+            (index, payload.len())
         }
     }
 }
@@ -69,26 +84,27 @@ mod tests {
 
     use super::*;
 
-    fn kind(message: &Message) -> &'static str {
-        FRAME_KINDS[kind_and_len(message).0]
+    fn binary(payload: &[u8]) -> &'static str {
+        FRAME_KINDS[index_and_len(FrameKind::Binary, payload).0]
     }
 
     #[test]
     fn binary_frames_are_counted_by_sync_message() {
         let step1 = SyncFrame::Step1(yrs::StateVector::default()).encode();
-        assert_eq!(kind(&Message::Binary(step1.into())), "sync_step1");
-        let step2 = SyncFrame::Step2(vec![0, 0]).encode();
-        assert_eq!(kind(&Message::Binary(step2.into())), "sync_step2");
-        let update = SyncFrame::Update(vec![0, 0]).encode();
-        assert_eq!(kind(&Message::Binary(update.into())), "sync_update");
-        assert_eq!(kind(&Message::Binary(vec![1, 0].into())), "binary_other");
-        assert_eq!(kind(&Message::Binary(Vec::new().into())), "binary_other");
+        assert_eq!(binary(&step1), "sync_step1");
+        assert_eq!(binary(&SyncFrame::Step2(vec![0, 0]).encode()), "sync_step2");
+        assert_eq!(
+            binary(&SyncFrame::Update(vec![0, 0]).encode()),
+            "sync_update"
+        );
+        assert_eq!(binary(&[1, 0]), "binary_other");
+        assert_eq!(binary(&[]), "binary_other");
     }
 
     #[test]
     fn payload_bytes_are_the_frame_length() {
-        assert_eq!(kind_and_len(&Message::Text("héllo".into())), (0, 6));
-        assert_eq!(kind_and_len(&Message::Ping(vec![1, 2].into())), (1, 2));
-        assert_eq!(kind_and_len(&Message::Close(None)), (3, 0));
+        assert_eq!(index_and_len(FrameKind::Text, "héllo".as_bytes()), (0, 6));
+        assert_eq!(index_and_len(FrameKind::Ping, &[1, 2]), (1, 2));
+        assert_eq!(index_and_len(FrameKind::Close, &[3, 232, b'x']), (3, 0));
     }
 }

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-pub use frames::FrameCounters;
+pub use frames::{FrameCounters, FrameKind};
 pub use rooms::{RoomLabel, RoomLabels};
 
 /// Open WebSocket connections.

@@ -15,7 +15,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Message;
 use bytes::Bytes;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::{ClientId, RoomId, SyncFrame};
@@ -24,14 +23,15 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-use super::command::{Claim, Dialect, JoinRefused, RoomCmd};
+use super::command::{Claim, JoinRefused, RoomCmd};
 use super::context::RoomContext;
+use super::dialect::Dialect;
 use super::document::{self, UpdateRefused};
 use super::greeting::Greeting;
 use super::history::{History, RoomParts};
 use super::members::{Members, Peer};
-use super::outbox::Outbox;
 use super::pipeline::{Pipeline, Progress};
+use super::recipient::{Outbound, Recipient};
 use super::table::Listing;
 use crate::access::{self, Right};
 use crate::metrics::RoomLabel;
@@ -203,12 +203,12 @@ impl RoomActor {
         match cmd {
             RoomCmd::Join {
                 client,
-                outbox,
+                recipient,
                 key,
                 dialect,
                 joined,
             } => {
-                let _ = joined.send(self.join(client, outbox, key, dialect));
+                let _ = joined.send(self.join(client, recipient, key, dialect));
             }
             RoomCmd::Presence {
                 client,
@@ -258,11 +258,11 @@ impl RoomActor {
         }
     }
 
-    /// Greets `client` through `outbox` (see [`Greeting`]), then makes it a member.
+    /// Greets `client` through `recipient` (see [`Greeting`]), then makes it a member.
     fn join(
         &mut self,
         client: ClientId,
-        outbox: Outbox,
+        recipient: Arc<dyn Recipient>,
         key: Option<Right>,
         dialect: Dialect,
     ) -> Result<(), JoinRefused> {
@@ -277,13 +277,13 @@ impl RoomActor {
             state_vector: self.doc.transact().state_vector(),
             members: &self.members,
         };
-        for frame in greeting.frames(client, dialect, read_only) {
-            if outbox.push(frame).is_err() {
+        for message in greeting.frames(client, dialect, read_only) {
+            if recipient.send(message).is_err() {
                 // The connection is gone or cannot take its greeting.
                 return Err(JoinRefused::Gone);
             }
         }
-        let peer = Peer::new(client, outbox, read_only, dialect);
+        let peer = Peer::new(client, recipient, read_only, dialect);
         self.members.add(client, peer);
         Ok(())
     }
@@ -318,8 +318,8 @@ impl RoomActor {
             return;
         }
         let diff = self.doc.transact().encode_diff_v1(state_vector);
-        let frame = Message::Binary(SyncFrame::Step2(diff).encode().into());
-        self.members.send(client, frame);
+        self.members
+            .send(client, Outbound::sync(&SyncFrame::Step2(diff)));
     }
 
     /// Applies `client`'s update, relays it if it changed anything, and
@@ -367,8 +367,9 @@ impl RoomActor {
         };
         if changed {
             self.history.edited(client);
-            let frame = Message::Binary(SyncFrame::Update(raw.to_vec()).encode().into());
-            self.members.relay(client, &frame);
+            // Encoded once; every member gets the same shared bytes.
+            let message = Outbound::sync(&SyncFrame::Update(raw.to_vec()));
+            self.members.relay(client, &message);
             if let Some(label) = &self.label {
                 label.count_update();
             }
@@ -416,8 +417,8 @@ impl RoomActor {
         // Anyone who sent a command before the registry forgot us is told too.
         self.inbox.close();
         while let Some(cmd) = self.inbox.recv().await {
-            if let RoomCmd::Join { outbox, .. } = cmd {
-                outbox.close(close.clone());
+            if let RoomCmd::Join { recipient, .. } = cmd {
+                recipient.close(close.clone());
             }
         }
     }

@@ -5,25 +5,29 @@
 //! carry a `oneshot` sender; [`RoomHandle`](super::RoomHandle) wraps them in
 //! async methods.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tandem_shared::{ClientId, Presence};
 use tokio::sync::oneshot;
 use yrs::{StateVector, Update};
 
-use super::outbox::Outbox;
+use super::dialect::Dialect;
+use super::document::Exported;
 use super::presence::AwarenessId;
+use super::recipient::Recipient;
 use crate::access::Right;
 
 /// A message to a room's actor.
 #[derive(Debug)]
 pub(crate) enum RoomCmd {
-    /// A connection joins: the actor queues its `welcome` (with the room's
-    /// presence table) and its sync step 1 in `outbox`.
+    /// A connection joins: the actor sends it its `welcome` (with the room's
+    /// presence table) and its sync step 1.
     Join {
         /// The connection's id.
         client: ClientId,
-        /// Where the room writes to this connection.
-        outbox: Outbox,
+        /// Where the room sends this connection's messages.
+        recipient: Arc<dyn Recipient>,
         /// The right the connection's key grants, if it has a valid key.
         key: Option<Right>,
         /// Which protocol the connection speaks.
@@ -97,25 +101,6 @@ pub(crate) enum RoomCmd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("room is no longer running")]
 pub struct RoomGone;
-
-/// The protocol a connection speaks: Tandem's own (`/ws`), or the
-/// y-websocket dialect of stock Yjs clients (`/yjs`, see `tandem_shared::yjs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// JSON control frames and `saved` acknowledgements; presence as JSON.
-    Tandem,
-    /// Binary only; presence as awareness updates; no acknowledgements.
-    Yjs,
-}
-
-/// A document as plain text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exported {
-    /// The title (may be empty).
-    pub title: String,
-    /// The body.
-    pub body: String,
-}
 
 /// What a claim of a room's name came to. The room's actor decides, so a
 /// claim and a join can never interleave.

@@ -15,8 +15,17 @@ use tracing::error;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, ReadTxn, Transact, Update};
 
-use super::command::Exported;
 use crate::store::{Store, StoreError, StoredRoom};
+
+/// A document as plain text: what [`export`] reads, the download and a
+/// stored version's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// The title (may be empty).
+    pub title: String,
+    /// The body.
+    pub body: String,
+}
 
 /// Why an update was not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,12 +6,12 @@
 //! everyone's awareness, as the reference y-websocket server does: that
 //! dialect has no `welcome`.
 
-use axum::extract::ws::Message;
 use tandem_shared::{ClientId, PROTOCOL_VERSION, RoomId, ServerMsg, ShareKeys, SyncFrame};
 use yrs::StateVector;
 
-use super::command::Dialect;
+use super::dialect::Dialect;
 use super::members::Members;
+use super::recipient::Outbound;
 use crate::access::{Keys, Right};
 
 /// The room as a joiner first sees it.
@@ -36,8 +36,8 @@ impl Greeting<'_> {
         client: ClientId,
         dialect: Dialect,
         read_only: bool,
-    ) -> Vec<Message> {
-        let step1 = Message::Binary(SyncFrame::Step1(self.state_vector.clone()).encode().into());
+    ) -> Vec<Outbound> {
+        let step1 = Outbound::sync(&SyncFrame::Step1(self.state_vector.clone()));
         match dialect {
             Dialect::Tandem => vec![self.welcome(client, read_only), step1],
             Dialect::Yjs => [step1]
@@ -47,7 +47,7 @@ impl Greeting<'_> {
         }
     }
 
-    fn welcome(&self, client: ClientId, read_only: bool) -> Message {
+    fn welcome(&self, client: ClientId, read_only: bool) -> Outbound {
         // Keys only for protected rooms: an open room's name is its only
         // secret, and a key handed out there would stay valid if the name
         // were claimed later.
@@ -63,7 +63,7 @@ impl Greeting<'_> {
             peers: self.members.presences(),
             share,
         };
-        Message::Text(welcome.to_json().into())
+        Outbound::json(&welcome)
     }
 }
 
@@ -72,19 +72,16 @@ mod tests {
     use tandem_shared::Presence;
 
     use super::super::members::Peer;
-    use super::super::outbox::outbox;
+    use super::super::recipient::testing::TestMember;
     use super::*;
 
-    fn welcome_of(frames: &[Message]) -> ServerMsg {
-        match &frames[0] {
-            Message::Text(text) => serde_json::from_str(text).expect("json"),
-            other => panic!("{other:?}"),
-        }
+    fn welcome_of(frames: &[Outbound]) -> ServerMsg {
+        assert!(frames[0].is_text(), "{:?}", frames[0]);
+        serde_json::from_slice(frames[0].payload()).expect("json")
     }
 
-    fn is_step1(frame: &Message) -> bool {
-        matches!(frame, Message::Binary(bytes)
-            if matches!(SyncFrame::decode(bytes), Ok(SyncFrame::Step1(_))))
+    fn is_step1(frame: &Outbound) -> bool {
+        !frame.is_text() && matches!(SyncFrame::decode(frame.payload()), Ok(SyncFrame::Step1(_)))
     }
 
     #[test]
@@ -92,10 +89,10 @@ mod tests {
         let room = RoomId::new("greeting").expect("room");
         let keys = Keys::ephemeral().expect("keys");
         let mut members = Members::new(room.clone());
-        let (queue, _rx) = outbox(8, 1 << 20);
+        let member = TestMember::new(8);
         members.add(
             ClientId(1),
-            Peer::new(ClientId(1), queue, false, Dialect::Tandem),
+            Peer::new(ClientId(1), member.recipient(), false, Dialect::Tandem),
         );
         let ada = Presence {
             name: "Ada".into(),
@@ -166,10 +163,10 @@ mod tests {
         assert_eq!(alone.len(), 1, "nobody's awareness to send");
         assert!(is_step1(&alone[0]));
 
-        let (queue, _rx) = outbox(8, 1 << 20);
+        let member = TestMember::new(8);
         members.add(
             ClientId(1),
-            Peer::new(ClientId(1), queue, false, Dialect::Tandem),
+            Peer::new(ClientId(1), member.recipient(), false, Dialect::Tandem),
         );
         let ada = Presence {
             name: "Ada".into(),
@@ -181,7 +178,7 @@ mod tests {
         assert_eq!(frames.len(), 2);
         assert!(is_step1(&frames[0]));
         assert!(
-            matches!(&frames[1], Message::Binary(bytes) if bytes[0] == 1),
+            !frames[1].is_text() && frames[1].payload()[0] == 1,
             "awareness"
         );
     }

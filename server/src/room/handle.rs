@@ -6,11 +6,15 @@
 //! outliving its room reports [`RoomGone`]; its holder looks the room up
 //! again in the registry.
 
+use std::sync::Arc;
+
 use tandem_shared::{ClientId, RoomId};
 use tokio::sync::{mpsc, oneshot};
 
-use super::command::{Claim, Dialect, Exported, JoinRefused, RoomCmd, RoomGone};
-use super::outbox::Outbox;
+use super::command::{Claim, JoinRefused, RoomCmd, RoomGone};
+use super::dialect::Dialect;
+use super::document::Exported;
+use super::recipient::Recipient;
 use crate::access::Right;
 
 /// Capacity of a room's command channel. Large enough that a burst from many
@@ -67,18 +71,18 @@ impl RoomHandle {
     }
 
     /// Joins the room with the right `key` grants (if any); returns once the
-    /// room is loaded and the welcome and sync step 1 are queued in `outbox`.
+    /// room is loaded and the welcome and sync step 1 went to `recipient`.
     pub async fn join(
         &self,
         client: ClientId,
-        outbox: Outbox,
+        recipient: Arc<dyn Recipient>,
         key: Option<Right>,
         dialect: Dialect,
     ) -> Result<(), JoinRefused> {
         let (joined, done) = oneshot::channel();
         self.send(RoomCmd::Join {
             client,
-            outbox,
+            recipient,
             key,
             dialect,
             joined,

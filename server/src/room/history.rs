@@ -20,7 +20,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::ws::Message;
 use bytes::Bytes;
 use tandem_shared::doc::{CONTENT, TITLE};
 use tandem_shared::history::VersionEntry;
@@ -31,10 +30,10 @@ use tracing::{error, info};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
 
-use super::command::Exported;
-use super::document;
+use super::document::{self, Exported};
 use super::members::Members;
 use super::pipeline::Pipeline;
+use super::recipient::Outbound;
 use crate::access::{self, Right};
 use crate::store::{NewVersion, Store, StoreError, Version, VersionKind};
 
@@ -420,8 +419,8 @@ impl History {
                 return Err(HistoryError::TooLarge);
             }
             apply_own(parts.doc, &update)?;
-            let frame = Message::Binary(SyncFrame::Update(update.clone()).encode().into());
-            parts.members.relay(SERVER, &frame);
+            let message = Outbound::sync(&SyncFrame::Update(update.clone()));
+            parts.members.relay(SERVER, &message);
             parts.pipeline.push(SERVER, 0, Some(Bytes::from(update)));
         }
         info!(room = %parts.room, id, "restored a version");

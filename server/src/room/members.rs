@@ -1,32 +1,32 @@
 //! The members of a room, and how frames reach them.
 //!
-//! Every frame goes through a member's bounded [`Outbox`]. A push that fails
-//! means the member fell too far behind (it is closed with
-//! [`CloseCode::SlowConsumer`] and resyncs on reconnect) or is already gone;
-//! either way it is removed at once, never skipped silently. Removing a
+//! Every message goes to a member's [`Recipient`] (its connection's bounded
+//! queue). A send that fails means the member fell too far behind (it is
+//! closed with [`CloseCode::SlowConsumer`] and resyncs on reconnect) or is
+//! already gone; either way it is removed at once, never skipped silently. Removing a
 //! member tells the others it left, in the form each speaks (a JSON
 //! `peer_left`, or an awareness entry with a `null` state), which may find
 //! more slow members: removal cascades, at most once per member.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use axum::extract::ws::Message;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::yjs::AwarenessEntry;
 use tandem_shared::{ClientId, PeerPresence, Presence, RoomId, ServerMsg};
 use tokio::time::Instant;
 use tracing::warn;
 
-use super::command::Dialect;
-use super::outbox::{Outbox, OutboxError};
+use super::dialect::Dialect;
 use super::pipeline::Ack;
 use super::presence::{AwarenessId, awareness_frame};
+use super::recipient::{Outbound, Recipient, SendError};
 
 /// One member of the room.
 #[derive(Debug)]
 pub(super) struct Peer {
-    /// Where frames for this connection go.
-    outbox: Outbox,
+    /// Where messages for this connection go.
+    to: Arc<dyn Recipient>,
     /// A view-only connection's updates are refused.
     read_only: bool,
     /// Update frames received from this connection so far.
@@ -44,10 +44,15 @@ pub(super) struct Peer {
 }
 
 impl Peer {
-    /// Connection `client`, writing to `outbox`, with nothing sent yet.
-    pub(super) fn new(client: ClientId, outbox: Outbox, read_only: bool, dialect: Dialect) -> Self {
+    /// Connection `client`, reached through `to`, with nothing sent yet.
+    pub(super) fn new(
+        client: ClientId,
+        to: Arc<dyn Recipient>,
+        read_only: bool,
+        dialect: Dialect,
+    ) -> Self {
         Self {
-            outbox,
+            to,
             read_only,
             received: 0,
             durable: 0,
@@ -134,7 +139,7 @@ impl Members {
     }
 
     /// One awareness update with every member that has a presence, or `None`.
-    pub(super) fn awareness_of_all(&self) -> Option<Message> {
+    pub(super) fn awareness_of_all(&self) -> Option<Outbound> {
         let entries: Vec<AwarenessEntry> = self
             .peers
             .values()
@@ -196,22 +201,23 @@ impl Members {
         self.idle_since = None;
     }
 
-    /// Sends `frame` to `client`, if it is a member.
-    pub(super) fn send(&mut self, client: ClientId, frame: Message) {
+    /// Sends `message` to `client`, if it is a member.
+    pub(super) fn send(&mut self, client: ClientId, message: Outbound) {
         if let Some(peer) = self.peers.get(&client)
-            && let Err(err) = peer.outbox.push(frame)
+            && let Err(err) = peer.to.send(message)
         {
             self.drop_peer(client, err);
         }
     }
 
-    /// Sends `frame` to every member but `from`.
-    pub(super) fn relay(&mut self, from: ClientId, frame: &Message) {
-        let slow: Vec<(ClientId, OutboxError)> = self
+    /// Sends `message` to every member but `from`: one message, its payload
+    /// shared by all of them.
+    pub(super) fn relay(&mut self, from: ClientId, message: &Outbound) {
+        let slow: Vec<(ClientId, SendError)> = self
             .peers
             .iter()
             .filter(|(id, _)| **id != from)
-            .filter_map(|(id, peer)| peer.outbox.push(frame.clone()).err().map(|e| (*id, e)))
+            .filter_map(|(id, peer)| peer.to.send(message.clone()).err().map(|e| (*id, e)))
             .collect();
         self.drop_all(slow);
     }
@@ -241,7 +247,7 @@ impl Members {
     /// Closes `client` with `close` and removes it.
     pub(super) fn close(&mut self, client: ClientId, close: Close) {
         if let Some(peer) = self.peers.get(&client) {
-            peer.outbox.close(close);
+            peer.to.close(close);
         }
         self.remove(client);
     }
@@ -277,7 +283,7 @@ impl Members {
             let saved = ServerMsg::Saved {
                 updates: peer.durable,
             };
-            if let Err(err) = peer.outbox.push(Message::Text(saved.to_json().into())) {
+            if let Err(err) = peer.to.send(Outbound::json(&saved)) {
                 slow.push((ack.client, err));
             }
         }
@@ -287,7 +293,7 @@ impl Members {
     /// Closes every member with `close` and forgets them all, telling nobody.
     pub(super) fn close_all(&mut self, close: &Close) {
         for (_, peer) in self.peers.drain() {
-            peer.outbox.close(close.clone());
+            peer.to.close(close.clone());
         }
     }
 
@@ -296,10 +302,10 @@ impl Members {
     /// this is not: y-websocket providers expect their own state back (the
     /// reference server sends it), but not news of their own departure.
     fn broadcast(&mut self, except: ClientId, json: &ServerMsg, entry: AwarenessEntry) {
-        let json_frame = Message::Text(json.to_json().into());
+        let json_frame = Outbound::json(json);
         let yjs_frame = awareness_frame(vec![entry]);
         let echo_presence = matches!(json, ServerMsg::Presence(_));
-        let slow: Vec<(ClientId, OutboxError)> = self
+        let slow: Vec<(ClientId, SendError)> = self
             .peers
             .iter()
             .filter_map(|(id, peer)| {
@@ -309,26 +315,26 @@ impl Members {
                     Dialect::Yjs if *id == except && !echo_presence => return None,
                     Dialect::Yjs => &yjs_frame,
                 };
-                peer.outbox.push(frame.clone()).err().map(|e| (*id, e))
+                peer.to.send(frame.clone()).err().map(|e| (*id, e))
             })
             .collect();
         self.drop_all(slow);
     }
 
-    fn drop_all(&mut self, slow: Vec<(ClientId, OutboxError)>) {
+    fn drop_all(&mut self, slow: Vec<(ClientId, SendError)>) {
         for (client, err) in slow {
             self.drop_peer(client, err);
         }
     }
 
-    /// Removes a member whose outbox refused a frame, closing it first if it
-    /// was too slow (a closed outbox has nobody left to tell).
-    fn drop_peer(&mut self, client: ClientId, err: OutboxError) {
+    /// Removes a member that refused a message, closing it first if it was
+    /// too slow (a connection that is gone has nobody left to tell).
+    fn drop_peer(&mut self, client: ClientId, err: SendError) {
         if let Some(peer) = self.peers.get(&client)
-            && err == OutboxError::Full
+            && err == SendError::Full
         {
             warn!(room = %self.room, %client, "slow consumer: closing");
-            peer.outbox.close(Close::new(
+            peer.to.close(Close::new(
                 CloseCode::SlowConsumer,
                 "you fell too far behind; reconnect to resync",
             ));
@@ -341,42 +347,41 @@ impl Members {
 mod tests {
     use tandem_shared::yjs::YjsFrame;
 
-    use super::super::outbox::{OutboxReceiver, outbox};
+    use super::super::recipient::testing::TestMember;
     use super::*;
 
     fn room() -> Members {
         Members::new(RoomId::new("members").expect("room"))
     }
 
-    /// Adds member `id` with a queue of `capacity` frames.
-    fn join(members: &mut Members, id: u64, dialect: Dialect, capacity: usize) -> OutboxReceiver {
-        let (queue, rx) = outbox(capacity, 1 << 20);
-        members.add(ClientId(id), Peer::new(ClientId(id), queue, false, dialect));
-        rx
+    /// Adds member `id` holding at most `capacity` messages.
+    fn join(members: &mut Members, id: u64, dialect: Dialect, capacity: usize) -> Arc<TestMember> {
+        let member = TestMember::new(capacity);
+        members.add(
+            ClientId(id),
+            Peer::new(ClientId(id), member.recipient(), false, dialect),
+        );
+        member
     }
 
-    fn frames(rx: &mut OutboxReceiver) -> Vec<Message> {
-        std::iter::from_fn(|| rx.frames.try_next()).collect()
+    fn frames(member: &TestMember) -> Vec<Outbound> {
+        member.take()
     }
 
-    fn json(rx: &mut OutboxReceiver) -> Vec<ServerMsg> {
-        frames(rx)
+    fn json(member: &TestMember) -> Vec<ServerMsg> {
+        frames(member)
             .into_iter()
-            .filter_map(|m| match m {
-                Message::Text(text) => serde_json::from_str(&text).ok(),
-                _ => None,
-            })
+            .filter(Outbound::is_text)
+            .filter_map(|m| serde_json::from_slice(m.payload()).ok())
             .collect()
     }
 
-    fn awareness(rx: &mut OutboxReceiver) -> Vec<AwarenessEntry> {
-        frames(rx)
+    fn awareness(member: &TestMember) -> Vec<AwarenessEntry> {
+        frames(member)
             .into_iter()
-            .flat_map(|m| match m {
-                Message::Binary(bytes) => match YjsFrame::decode(&bytes) {
-                    Ok(YjsFrame::Awareness(entries)) => entries,
-                    _ => Vec::new(),
-                },
+            .filter(|m| !m.is_text())
+            .flat_map(|m| match YjsFrame::decode(m.payload()) {
+                Ok(YjsFrame::Awareness(entries)) => entries,
                 _ => Vec::new(),
             })
             .collect()
@@ -393,34 +398,34 @@ mod tests {
     #[test]
     fn an_update_is_relayed_to_everyone_but_its_sender() {
         let mut members = room();
-        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
-        let mut b = join(&mut members, 2, Dialect::Tandem, 8);
-        let mut y = join(&mut members, 3, Dialect::Yjs, 8);
-        members.relay(ClientId(1), &Message::Binary(vec![0, 2, 0].into()));
-        assert!(frames(&mut a).is_empty());
-        assert_eq!(frames(&mut b).len(), 1);
-        assert_eq!(frames(&mut y).len(), 1);
+        let a = join(&mut members, 1, Dialect::Tandem, 8);
+        let b = join(&mut members, 2, Dialect::Tandem, 8);
+        let y = join(&mut members, 3, Dialect::Yjs, 8);
+        members.relay(ClientId(1), &Outbound::binary(vec![0, 2, 0].into()));
+        assert!(frames(&a).is_empty());
+        assert_eq!(frames(&b).len(), 1);
+        assert_eq!(frames(&y).len(), 1);
     }
 
     #[test]
     fn a_slow_member_is_closed_and_the_others_are_told_it_left() {
         let mut members = room();
-        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
-        let mut slow = join(&mut members, 2, Dialect::Tandem, 1);
-        let mut y = join(&mut members, 3, Dialect::Yjs, 8);
-        let update = Message::Binary(vec![0, 2, 0].into());
+        let a = join(&mut members, 1, Dialect::Tandem, 8);
+        let slow = join(&mut members, 2, Dialect::Tandem, 1);
+        let y = join(&mut members, 3, Dialect::Yjs, 8);
+        let update = Outbound::binary(vec![0, 2, 0].into());
         members.relay(ClientId(1), &update);
         members.relay(ClientId(1), &update);
         assert!(!members.contains(ClientId(2)));
-        let close = slow.control.try_recv().expect("closed");
-        assert_eq!(close.code, CloseCode::SlowConsumer.number());
+        let close = slow.closed().expect("closed");
+        assert_eq!(close.code, CloseCode::SlowConsumer);
         assert_eq!(
-            json(&mut a),
+            json(&a),
             [ServerMsg::PeerLeft {
                 client_id: ClientId(2)
             }]
         );
-        let left = awareness(&mut y);
+        let left = awareness(&y);
         assert_eq!(left.len(), 1);
         assert_eq!((left[0].client, left[0].state.as_str()), (2, "null"));
     }
@@ -428,16 +433,13 @@ mod tests {
     #[test]
     fn presence_reaches_tandem_members_as_json_and_every_yjs_member_as_awareness() {
         let mut members = room();
-        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
-        let mut b = join(&mut members, 2, Dialect::Tandem, 8);
-        let mut y = join(&mut members, 3, Dialect::Yjs, 8);
+        let a = join(&mut members, 1, Dialect::Tandem, 8);
+        let b = join(&mut members, 2, Dialect::Tandem, 8);
+        let y = join(&mut members, 3, Dialect::Yjs, 8);
         members.set_presence(ClientId(1), Some(ada()), None);
-        assert!(frames(&mut a).is_empty(), "no echo to a Tandem sender");
-        assert_eq!(
-            json(&mut b),
-            [ServerMsg::Presence(ada().for_peer(ClientId(1)))]
-        );
-        let seen = awareness(&mut y);
+        assert!(frames(&a).is_empty(), "no echo to a Tandem sender");
+        assert_eq!(json(&b), [ServerMsg::Presence(ada().for_peer(ClientId(1)))]);
+        let seen = awareness(&y);
         assert_eq!((seen[0].client, seen[0].clock), (1, 1), "clock bumped");
 
         // A Yjs member gets its own state back, under its own identity.
@@ -446,7 +448,7 @@ mod tests {
             clock: 7,
         };
         members.set_presence(ClientId(3), Some(ada()), Some(own));
-        let echoed = awareness(&mut y);
+        let echoed = awareness(&y);
         assert_eq!((echoed[0].client, echoed[0].clock), (99, 7));
         assert_eq!(members.presences().len(), 2);
         assert!(members.awareness_of_all().is_some());
@@ -455,8 +457,8 @@ mod tests {
     #[test]
     fn saved_counts_go_to_tandem_members_only_and_never_go_back() {
         let mut members = room();
-        let mut a = join(&mut members, 1, Dialect::Tandem, 8);
-        let mut y = join(&mut members, 2, Dialect::Yjs, 8);
+        let a = join(&mut members, 1, Dialect::Tandem, 8);
+        let y = join(&mut members, 2, Dialect::Yjs, 8);
         let ack = |client, updates| Ack {
             client: ClientId(client),
             updates,
@@ -464,13 +466,13 @@ mod tests {
         members.acknowledge(&[ack(1, 3), ack(2, 5)]);
         members.acknowledge(&[ack(1, 2)]);
         assert_eq!(
-            json(&mut a),
+            json(&a),
             [
                 ServerMsg::Saved { updates: 3 },
                 ServerMsg::Saved { updates: 3 }
             ]
         );
-        assert!(frames(&mut y).is_empty());
+        assert!(frames(&y).is_empty());
     }
 
     #[test]

@@ -12,10 +12,12 @@
 //! a clock bumped on every change, so Yjs clients see it as one more
 //! awareness client.
 
-use axum::extract::ws::Message;
+use bytes::Bytes;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::yjs::{AwarenessEntry, YjsFrame, presence_from_state, state_from_presence};
 use tandem_shared::{ClientId, PeerPresence, Presence};
+
+use super::recipient::Outbound;
 
 /// Largest presence accepted, in bytes, as a JSON message or as an awareness
 /// state: a name, a colour and two relative positions fit in a few hundred.
@@ -83,9 +85,9 @@ impl AwarenessId {
     }
 }
 
-/// An awareness update frame carrying `entries`.
-pub(super) fn awareness_frame(entries: Vec<AwarenessEntry>) -> Message {
-    Message::Binary(YjsFrame::Awareness(entries).encode().into())
+/// An awareness update carrying `entries`.
+pub(super) fn awareness_frame(entries: Vec<AwarenessEntry>) -> Outbound {
+    Outbound::binary(Bytes::from(YjsFrame::Awareness(entries).encode()))
 }
 
 /// What a Yjs client announced about itself.

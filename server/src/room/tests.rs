@@ -1,19 +1,18 @@
 //! Rooms driven through their handles, as connections drive them, with a
-//! [`MemoryStore`] and outboxes in place of sockets.
+//! [`MemoryStore`] and recorded members ([`TestMember`]) in place of sockets.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Message;
 use bytes::Bytes;
 use tandem_shared::close::CloseCode;
 use tandem_shared::{ClientId, RoomId, ServerMsg, SyncFrame};
-use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, Text, Transact, Update};
 
+use super::recipient::testing::TestMember;
 use super::*;
 use crate::access::{Keys, Right};
 use crate::store::{MemoryStore, Store};
@@ -56,31 +55,20 @@ async fn settle() {
     }
 }
 
-/// Joins `handle` as `client`; the member's receiving end, greeting drained.
-async fn join(handle: &RoomHandle, client: u64, key: Option<Right>) -> OutboxReceiver {
-    let (queue, mut rx) = outbox(64, 1 << 20);
+/// Joins `handle` as `client`; the member, its greeting taken.
+async fn join(handle: &RoomHandle, client: u64, key: Option<Right>) -> Arc<TestMember> {
+    let member = TestMember::new(64);
     handle
-        .join(ClientId(client), queue, key, Dialect::Tandem)
+        .join(ClientId(client), member.recipient(), key, Dialect::Tandem)
         .await
         .expect("joined");
-    while rx.frames.try_next().is_some() {}
-    rx
-}
-
-/// The next frame queued for a member, within a deadline.
-async fn next(rx: &mut OutboxReceiver) -> Message {
-    timeout(Duration::from_secs(10), rx.frames.recv())
-        .await
-        .expect("a frame within the deadline")
-        .expect("the queue is open")
+    member.take();
+    member
 }
 
 /// The close a member was sent, within a deadline.
-async fn closed(rx: &mut OutboxReceiver) -> u16 {
-    timeout(Duration::from_secs(10), rx.control.recv())
-        .await
-        .expect("a close within the deadline")
-        .code
+async fn closed(member: &TestMember) -> CloseCode {
+    member.wait_closed().await.code
 }
 
 /// An update typing `text` into `doc`, as its client would send it.
@@ -107,9 +95,8 @@ async fn an_idle_room_unloads_after_the_configured_delay() {
     let registry = registry(store.clone(), Duration::from_secs(30));
     let room = room("idle");
     let handle = registry.get_or_create(&room).expect("running");
-    let (queue, _frames) = outbox(16, 1 << 20);
     handle
-        .join(ClientId(1), queue, None, Dialect::Tandem)
+        .join(ClientId(1), TestMember::new(16), None, Dialect::Tandem)
         .await
         .expect("joined");
 
@@ -139,9 +126,8 @@ async fn an_idle_room_unloads_after_the_configured_delay() {
 
     // The next visitor gets a fresh actor that loads the room again.
     let again = registry.get_or_create(&room).expect("running");
-    let (queue, _frames) = outbox(16, 1 << 20);
     again
-        .join(ClientId(2), queue, None, Dialect::Tandem)
+        .join(ClientId(2), TestMember::new(16), None, Dialect::Tandem)
         .await
         .expect("joined");
     assert_eq!(store.loads(), 2);
@@ -153,9 +139,8 @@ async fn a_handle_to_an_unloaded_room_reports_it_gone() {
     let registry = registry(store, Duration::from_secs(1));
     let room = room("gone");
     let stale = registry.get_or_create(&room).expect("running");
-    let (queue, _frames) = outbox(16, 1 << 20);
     stale
-        .join(ClientId(1), queue, None, Dialect::Tandem)
+        .join(ClientId(1), TestMember::new(16), None, Dialect::Tandem)
         .await
         .expect("joined");
     stale
@@ -168,9 +153,10 @@ async fn a_handle_to_an_unloaded_room_reports_it_gone() {
     tokio::time::advance(Duration::from_secs(2)).await;
     settle().await;
     assert!(!registry.is_loaded(&room));
-    let (queue, _frames) = outbox(16, 1 << 20);
     assert_eq!(
-        stale.join(ClientId(2), queue, None, Dialect::Tandem).await,
+        stale
+            .join(ClientId(2), TestMember::new(16), None, Dialect::Tandem)
+            .await,
         Err(JoinRefused::Gone)
     );
 }
@@ -180,22 +166,16 @@ async fn an_update_is_relayed_at_once_and_acknowledged_once_durable() {
     let store = Arc::new(MemoryStore::default());
     let registry = registry(store.clone(), Duration::from_secs(30));
     let handle = registry.get_or_create(&room("relay")).expect("running");
-    let mut author = join(&handle, 1, None).await;
-    let mut reader = join(&handle, 2, None).await;
+    let author = join(&handle, 1, None).await;
+    let reader = join(&handle, 2, None).await;
     let doc = Doc::new();
     let bytes = typed(&doc, "hello");
     handle.send(update(1, &bytes)).await.expect("sent");
 
-    let relayed = next(&mut reader).await;
-    assert_eq!(
-        relayed,
-        Message::Binary(SyncFrame::Update(bytes.clone()).encode().into())
-    );
-    let saved = next(&mut author).await;
-    assert_eq!(
-        saved,
-        Message::Text(ServerMsg::Saved { updates: 1 }.to_json().into())
-    );
+    let relayed = reader.next().await;
+    assert_eq!(relayed, Outbound::sync(&SyncFrame::Update(bytes.clone())));
+    let saved = author.next().await;
+    assert_eq!(saved, Outbound::json(&ServerMsg::Saved { updates: 1 }));
     assert_eq!(store.log_len(&room("relay")), 1);
     handle.flush().await.expect("flushed");
     assert_eq!(
@@ -214,32 +194,28 @@ async fn refused_updates_close_their_sender_and_reach_nobody() {
     tight.max_document_bytes = 64;
     let registry = registry_with(store.clone(), tight);
     let handle = registry.get_or_create(&room("refusals")).expect("running");
-    let mut viewer = join(&handle, 1, Some(Right::View)).await;
-    let mut gapped = join(&handle, 2, None).await;
-    let mut big = join(&handle, 3, None).await;
-    let mut witness = join(&handle, 4, None).await;
+    let viewer = join(&handle, 1, Some(Right::View)).await;
+    let gapped = join(&handle, 2, None).await;
+    let big = join(&handle, 3, None).await;
+    let witness = join(&handle, 4, None).await;
 
     let doc = Doc::new();
     let first = typed(&doc, "a");
     let second = typed(&doc, "b");
     handle.send(update(1, &first)).await.expect("sent");
-    assert_eq!(closed(&mut viewer).await, CloseCode::Policy.number());
+    assert_eq!(closed(&viewer).await, CloseCode::Policy);
     handle.send(update(2, &second)).await.expect("sent");
-    assert_eq!(closed(&mut gapped).await, CloseCode::InvalidUpdate.number());
+    assert_eq!(closed(&gapped).await, CloseCode::InvalidUpdate);
     let large = typed(&Doc::new(), &"x".repeat(100));
     handle.send(update(3, &large)).await.expect("sent");
-    assert_eq!(closed(&mut big).await, CloseCode::DocumentTooLarge.number());
+    assert_eq!(closed(&big).await, CloseCode::DocumentTooLarge);
 
     handle.flush().await.expect("flushed");
-    let told: Vec<Message> = std::iter::from_fn(|| witness.frames.try_next()).collect();
+    let told = witness.take();
     let left = |id| {
-        Message::Text(
-            ServerMsg::PeerLeft {
-                client_id: ClientId(id),
-            }
-            .to_json()
-            .into(),
-        )
+        Outbound::json(&ServerMsg::PeerLeft {
+            client_id: ClientId(id),
+        })
     };
     assert_eq!(
         told,
@@ -255,15 +231,15 @@ async fn a_store_failure_closes_every_member_and_unlists_the_room() {
     let registry = registry(store.clone(), Duration::from_secs(30));
     let name = room("failing");
     let handle = registry.get_or_create(&name).expect("running");
-    let mut author = join(&handle, 1, None).await;
-    let mut other = join(&handle, 2, None).await;
+    let author = join(&handle, 1, None).await;
+    let other = join(&handle, 2, None).await;
     store.fail_writes(true);
     handle
         .send(update(1, &typed(&Doc::new(), "lost")))
         .await
         .expect("sent");
-    assert_eq!(closed(&mut author).await, CloseCode::Internal.number());
-    assert_eq!(closed(&mut other).await, CloseCode::Internal.number());
+    assert_eq!(closed(&author).await, CloseCode::Internal);
+    assert_eq!(closed(&other).await, CloseCode::Internal);
     assert!(!registry.is_loaded(&name));
     assert_eq!(handle.flush().await, Err(RoomGone));
 }
@@ -276,9 +252,10 @@ async fn a_full_room_refuses_one_more_member() {
     let registry = registry_with(store, small);
     let handle = registry.get_or_create(&room("full")).expect("running");
     let _first = join(&handle, 1, None).await;
-    let (queue, _rx) = outbox(16, 1 << 20);
     assert_eq!(
-        handle.join(ClientId(2), queue, None, Dialect::Tandem).await,
+        handle
+            .join(ClientId(2), TestMember::new(16), None, Dialect::Tandem)
+            .await,
         Err(JoinRefused::Full)
     );
 }
@@ -293,15 +270,14 @@ async fn a_claimed_room_is_read_only_without_the_edit_key() {
     assert_eq!(handle.claim().await, Ok(Claim::Taken));
     assert_eq!(handle.export(None).await, Ok(None));
 
-    let (queue, mut rx) = outbox(16, 1 << 20);
+    let member = TestMember::new(16);
     handle
-        .join(ClientId(1), queue, None, Dialect::Tandem)
+        .join(ClientId(1), member.recipient(), None, Dialect::Tandem)
         .await
         .expect("joined");
-    let Message::Text(welcome) = next(&mut rx).await else {
-        panic!("the welcome comes first");
-    };
-    let welcome: ServerMsg = serde_json::from_str(&welcome).expect("json");
+    let welcome = member.next().await;
+    assert!(welcome.is_text(), "the welcome comes first");
+    let welcome: ServerMsg = serde_json::from_slice(welcome.payload()).expect("json");
     assert!(matches!(
         welcome,
         ServerMsg::Welcome {

@@ -13,7 +13,6 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use axum::extract::ws::Message;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::{ClientId, RoomId};
@@ -27,13 +26,13 @@ use super::admission::{
 use super::decode::FrameDecoder;
 use super::handshake::Upgraded;
 use super::heartbeat::Registered;
+use super::outbox::{Outbox, outbox};
 use super::reader::{HelloEnd, ReadEnd, Reading, read_hello, read_loop};
 use super::wire::{Event, Wire, WireOptions};
 use crate::AppState;
 use crate::access::Right;
 use crate::bus::Tracked;
-use crate::room::outbox::{close_frame, count_disconnect};
-use crate::room::{Dialect, JoinRefused, Outbox, RoomCmd, RoomHandle, outbox};
+use crate::room::{Dialect, JoinRefused, RoomCmd, RoomHandle};
 
 /// Counts a connection as open for as long as it lives.
 struct OpenConnection;
@@ -251,19 +250,7 @@ async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
 /// `saved` goes out before the close, then queues the close behind it.
 async fn going_away_after_flush(handle: &RoomHandle, outbox: &Outbox, state: &AppState) {
     let _ = timeout(state.config.shutdown_timeout, handle.flush()).await;
-    let going_away = going_away();
-    // Queued behind the data (the last `saved` goes out first), so counted
-    // here rather than by `Outbox::close`.
-    let counted = going_away.clone();
-    if outbox
-        .push(Message::Close(Some(close_frame(going_away))))
-        .is_ok()
-    {
-        count_disconnect(&counted);
-    } else {
-        // The same close, on its own (the queue is full).
-        outbox.close(counted);
-    }
+    outbox.close_after_queued(going_away());
 }
 
 /// The close of a draining server: 1001 with a retry hint of 0 to 2 s,
@@ -313,7 +300,7 @@ async fn join(
             .registry
             .get_or_create(room)
             .ok_or(JoinRefused::Gone)?;
-        match handle.join(client, outbox.clone(), key, dialect).await {
+        match handle.join(client, outbox.recipient(), key, dialect).await {
             Ok(()) => return Ok(handle),
             Err(JoinRefused::Gone) => continue,
             Err(refused) => return Err(refused),

@@ -15,10 +15,11 @@ use tokio::net::TcpListener;
 
 use super::connection::finish;
 use super::handshake::{SocketOptions, Upgrade, Upgraded};
+use super::outbox::outbox;
 use super::socket::{SocketListener, into_make_service};
 use super::wire::{Event, Wire, WireOptions};
 use crate::metrics::FrameCounters;
-use crate::room::outbox;
+use crate::room::Outbound;
 
 /// Largest message echoed: Autobahn's largest cases send 16 MiB.
 const LIMIT: usize = 64 << 20;
@@ -53,8 +54,16 @@ async fn echo(upgraded: Upgraded) {
     let mut wire = Wire::new(upgraded.io, rx, options);
     loop {
         match wire.next().await {
-            Event::Message(message @ (Message::Text(_) | Message::Binary(_))) => {
-                if outbox.push(message).is_err() {
+            Event::Message(Message::Text(text)) => {
+                if outbox
+                    .push(Outbound::text(text.as_str().to_owned()))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            Event::Message(Message::Binary(bytes)) => {
+                if outbox.push(Outbound::binary(bytes)).is_err() {
                     break;
                 }
             }

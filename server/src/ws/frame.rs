@@ -415,11 +415,15 @@ impl Header {
     }
 }
 
-/// A close frame's body: the code and the reason.
-pub(super) fn close_body(frame: &CloseFrame) -> Bytes {
-    let mut body = Vec::with_capacity(2 + frame.reason.len());
-    body.extend_from_slice(&frame.code.to_be_bytes());
-    body.extend_from_slice(frame.reason.as_str().as_bytes());
+/// A close frame's body: the code and the reason (cut to fit a control
+/// frame: `Close::new` already cut it; a `Close` built field by field may
+/// not have been).
+pub(super) fn close_body(code: u16, reason: &str) -> Bytes {
+    let mut reason = reason.to_owned();
+    tandem_shared::close::truncate_reason(&mut reason);
+    let mut body = Vec::with_capacity(2 + reason.len());
+    body.extend_from_slice(&code.to_be_bytes());
+    body.extend_from_slice(reason.as_bytes());
     Bytes::from(body)
 }
 
@@ -710,10 +714,8 @@ mod tests {
             Header::new(BINARY, false, 70_000).as_bytes(),
             [0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]
         );
-        let body = close_body(&CloseFrame {
-            code: 4002,
-            reason: "slow".into(),
-        });
-        assert_eq!(&body[..], b"\x0f\xa2slow");
+        assert_eq!(&close_body(4002, "slow")[..], b"\x0f\xa2slow");
+        let long = close_body(1000, &"é".repeat(100));
+        assert_eq!(long.len(), 2 + 122, "cut on a character boundary to fit");
     }
 }

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::debug;
 
-use crate::room::{Tick, Watch};
+use super::outbox::{Tick, Watch};
 
 /// Heartbeat intervals of silence after which a connection is closed.
 const SILENT_INTERVALS: u8 = 2;
@@ -152,8 +152,8 @@ fn seconds(wait: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::outbox::outbox;
     use super::*;
-    use crate::room::outbox;
 
     #[test]
     fn waits_read_in_seconds() {
@@ -180,15 +180,17 @@ mod tests {
         let cx = std::task::Context::from_waker(waker);
         for _ in 0..2 {
             tick(&inner);
-            chatty_rx.control.heard();
-            assert!(quiet_rx.control.poll_signals(&cx).ping);
-            assert!(quiet_rx.control.try_recv().is_none(), "not yet");
+            chatty_rx.heard();
+            assert!(quiet_rx.poll_signals(&cx).ping);
+            assert!(quiet_rx.poll_close(&cx).is_pending(), "not yet");
         }
         tick(&inner);
-        let close = quiet_rx.control.try_recv().expect("closed");
-        assert_eq!(close.code, CloseCode::HeartbeatTimeout.number());
-        assert_eq!(close.reason.as_str(), "no hello within 60 s");
-        assert!(chatty_rx.control.try_recv().is_none(), "heard from");
-        assert!(chatty_rx.control.poll_signals(&cx).ping);
+        let std::task::Poll::Ready(close) = quiet_rx.poll_close(&cx) else {
+            panic!("closed");
+        };
+        assert_eq!(close.code, CloseCode::HeartbeatTimeout);
+        assert_eq!(close.reason, "no hello within 60 s");
+        assert!(chatty_rx.poll_close(&cx).is_pending(), "heard from");
+        assert!(chatty_rx.poll_signals(&cx).ping);
     }
 }

@@ -7,9 +7,11 @@
 //! | `frame` | the server's RFC 6455 codec, without I/O: client frames decoded and checked (close codes for every violation), compressed messages inflated, server frame headers |
 //! | `wire` | one connection's socket from its one task: reads through the codec from a per-thread scratch buffer, the outbox written vectored, pings, the close handshake |
 //! | `heartbeat` | one server-wide task: pings every connection each interval, closes the silent (4003), tells everyone of shutdown |
+//! | `outbox` | a connection's shared state: its bounded send queue, the urgent close slot, the heartbeat's asks; the room's [`Recipient`](crate::room::Recipient) for that member |
+//! | `send_queue` | the bounded queue itself (messages and bytes; one oversized message at a time) |
 //! | `compressed` | a relayed message compressed once for all its recipients |
 //! | `socket` | the TCP socket under each connection: the listener and make-service that let an upgrade bound its send buffer and reset it when cut |
-//! | `deflate` | permessage-deflate: negotiation, compression and inflation, and the client-side adapter the native clients (tests, load generator) read through |
+//! | `deflate` | permessage-deflate: negotiation, compression and inflation (public: the native clients' adapter in `tandem_testkit::deflate_io` inflates with it) |
 //! | `upgrade` | `ws_handler`/`yjs_handler`: checks before the upgrade (origin, room name, subprotocol, no key in a `/ws/` URL, shutdown) |
 //! | `admission` | the connection bounds and the key's right, or the close that refuses them |
 //! | `connection` | `handle_socket`: one connection's life (hello, admission, join, reading, shutdown, close handshake) |
@@ -17,8 +19,7 @@
 //! | `reader` | the wait for a Tandem client's `hello`; the read loop: rate limit, decoding, forwarding to the room |
 //!
 //! A connection is one task and one small future: it polls its socket, its
-//! [`Outbox`](crate::room::Outbox) and the heartbeat's asks together
-//! ([`wire::Wire`]); rare, long waits (the join, a full room inbox, the
+//! outbox and the heartbeat's asks together ([`wire::Wire`]); rare, long waits (the join, a full room inbox, the
 //! close handshake) are boxed futures that exist only while they run. An
 //! idle connection holds no buffer and no timer. After a close frame is
 //! sent or received the connection keeps reading until the peer's close
@@ -33,7 +34,9 @@ pub mod echo;
 mod frame;
 mod handshake;
 mod heartbeat;
+mod outbox;
 mod reader;
+mod send_queue;
 mod socket;
 mod upgrade;
 mod wire;

@@ -23,9 +23,10 @@ use tandem_shared::close::{Close, CloseCode};
 use tracing::debug;
 
 use super::decode::{BeforeHello, FrameDecoder, Inbound, before_hello};
-use super::wire::{Event, Wire};
+use super::outbox::Outbox;
+use super::wire::{Event, Wire, count_incoming};
 use crate::AppState;
-use crate::room::{Outbox, RoomGone, RoomHandle};
+use crate::room::{Outbound, RoomGone, RoomHandle};
 
 /// How the reader loop ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub(super) async fn read_hello(wire: &mut Wire, state: &AppState) -> HelloEnd {
             Event::Shutdown => return HelloEnd::Shutdown,
             Event::Ended => return HelloEnd::Gone,
         };
-        state.frames_in.count(&message);
+        count_incoming(&state.frames_in, &message);
         match before_hello(&message) {
             BeforeHello::Hello(key) => return HelloEnd::Hello(key),
             BeforeHello::Wait => {}
@@ -155,7 +156,7 @@ fn step(r: &mut Reading<'_>, event: Event) -> Step {
         let flood = format!("more than {rate} messages per second; slow down");
         return refuse(Close::new(CloseCode::RateLimited, flood));
     }
-    r.state.frames_in.count(&message);
+    count_incoming(&r.state.frames_in, &message);
     let inbound = match message {
         Message::Binary(frame) => r.decoder.binary(frame),
         Message::Text(text) => r.decoder.text(&text),
@@ -172,10 +173,7 @@ fn step(r: &mut Reading<'_>, event: Event) -> Step {
             Err(None) => Step::End(stopped(r.outbox)),
         },
         Ok(Inbound::Reply(reply)) => {
-            if r.outbox
-                .push(Message::Text(reply.to_json().into()))
-                .is_err()
-            {
+            if r.outbox.push(Outbound::json(&reply)).is_err() {
                 return refuse(Close::new(
                     CloseCode::SlowConsumer,
                     "you fell too far behind; reconnect to resync",

@@ -2,10 +2,10 @@
 //! [`Decoder`], the outbox out, pings, and the close handshake.
 //!
 //! [`Wire::next`] polls everything a connection waits on at once — the
-//! close slot and the heartbeat's asks (one waker, see
-//! [`crate::room::outbox`]), the outbox, the socket for writing while bytes
-//! wait, the socket for reading — and returns the next thing the
-//! connection must act on ([`Event`]). Nothing here holds a timer, a buffer
+//! close slot and the heartbeat's asks (one waker, see [`super::outbox`]),
+//! the outbox, the socket for writing while bytes wait, the socket for
+//! reading — and returns the next thing the connection must act on
+//! ([`Event`]). Nothing here holds a timer, a buffer
 //! or a future while the connection is idle:
 //!
 //! - reads go into a per-thread scratch buffer ([`SCRATCH`]); complete
@@ -13,17 +13,18 @@
 //!   what follows a message, until it is taken) is copied into the
 //!   connection's decoder;
 //! - frames to send are a header (≤ 10 bytes) and the shared payload
-//!   `Bytes`, written vectored ([`Outgoing`]), so a relayed message is never
-//!   copied per recipient; with permessage-deflate agreed, a message of at
+//!   `Bytes` of the room's [`Outbound`], written vectored ([`Unwritten`]),
+//!   so a relayed message is never copied per recipient; with permessage-deflate agreed, a message of at
 //!   least the threshold goes out compressed, once for all its recipients
 //!   ([`compressed`]). The queue's memory is freed whenever it empties.
 //!   Up to [`MAX_BATCH`] frames are taken from the outbox per write, and
 //!   none while the socket is blocked: a client that stops reading fills
 //!   its outbox, and the room cuts it (4002).
 //! - an urgent close (the outbox's close slot) drops what has not started
-//!   going out and follows what has; pings are answered with pongs, a
-//!   client's close with the same code (its reply is the end of the
-//!   handshake: the stream ends once it is written).
+//!   going out and follows what has; a close queued behind the messages
+//!   goes after them; pings are answered with pongs, a client's close with
+//!   the same code (its reply is the end of the handshake: the stream ends
+//!   once it is written).
 //!
 //! After a refusal (the codec's [`Close`]) the rest of the input is read and
 //! thrown away, and once the close is out the write side is shut, so the
@@ -38,7 +39,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::ws::Message;
 use bytes::Bytes;
 use hyper::upgrade::Upgraded as HyperUpgraded;
 use hyper_util::rt::TokioIo;
@@ -47,9 +48,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::compressed::compressed;
 use super::frame::{self, Decoder, Header};
+use super::outbox::{Next, OutboxReceiver};
 use super::socket::SocketControl;
-use crate::metrics::FrameCounters;
-use crate::room::OutboxReceiver;
+use crate::metrics::{FrameCounters, FrameKind};
+use crate::room::Outbound;
 
 /// An upgraded connection's byte stream.
 pub(super) type Io = TokioIo<HyperUpgraded>;
@@ -77,8 +79,8 @@ pub(super) enum Event {
     /// caller asks for it through the outbox; the rest of the input is
     /// ignored).
     Refused(Close),
-    /// A close went out from this side (the outbox's close slot or a close
-    /// queued behind data): nothing more will be sent.
+    /// A close went out from this side (urgent, or queued behind the
+    /// messages): nothing more will be sent.
     Closing,
     /// The server is shutting down.
     Shutdown,
@@ -105,7 +107,7 @@ pub(super) struct WireOptions {
 pub(super) struct Wire<S = Io> {
     io: S,
     decoder: Decoder,
-    out: Outgoing,
+    out: Unwritten,
     rx: OutboxReceiver,
     /// Compress from this many bytes; `None` without permessage-deflate.
     deflate_from: Option<usize>,
@@ -137,7 +139,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         Self {
             io,
             decoder: Decoder::new(options.deflate, options.limit),
-            out: Outgoing::default(),
+            out: Unwritten::default(),
             rx,
             deflate_from: options.deflate.then_some(options.deflate_from),
             counters: options.counters,
@@ -153,7 +155,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
 
     /// The client was heard from (for the heartbeat).
     pub(super) fn heard(&self) {
-        self.rx.control.heard();
+        self.rx.heard();
     }
 
     /// The next [`Event`].
@@ -168,15 +170,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
                 return Poll::Ready(Event::Ended);
             }
             if !self.state.close_sent
-                && let Poll::Ready(frame) = self.rx.control.poll_recv(cx)
+                && let Poll::Ready(close) = self.rx.poll_close(cx)
             {
                 // Urgent: what has not started going out is dropped.
                 self.out.abandon_unstarted();
-                self.queue(Message::Close(Some(frame)));
+                self.queue_close(&close);
             }
-            let signals = self.rx.control.poll_signals(cx);
+            let signals = self.rx.poll_signals(cx);
             if signals.ping && !self.state.close_sent {
-                self.queue(Message::Ping(Bytes::new()));
+                self.queue(frame::PING, Bytes::new());
             }
             if signals.shutdown {
                 return Poll::Ready(Event::Shutdown);
@@ -187,9 +189,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
                     more = true;
                     break;
                 }
-                match self.rx.frames.poll_next(cx) {
-                    Poll::Ready(Some(message)) => self.queue(message),
-                    Poll::Ready(None) | Poll::Pending => break,
+                match self.rx.poll_next(cx) {
+                    Poll::Ready(Next::Message(message)) => self.queue_outbound(message),
+                    Poll::Ready(Next::Close(close)) => self.queue_close(&close),
+                    Poll::Pending => break,
                 }
             }
             if !self.out.is_empty() {
@@ -248,12 +251,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     fn answer(&mut self, message: &Message) {
         match message {
             Message::Ping(payload) if !self.state.close_sent => {
-                self.queue(Message::Pong(payload.clone()));
+                self.queue(frame::PONG, payload.clone());
             }
-            Message::Close(frame) => {
+            Message::Close(close) => {
                 self.state.close_received = true;
                 if !self.state.close_sent {
-                    self.queue(Message::Close(frame.clone()));
+                    let body = close
+                        .as_ref()
+                        .map_or_else(Bytes::new, |c| frame::close_body(c.code, c.reason.as_str()));
+                    self.queue(frame::CLOSE, body);
                     // The client started it: nothing to report.
                     self.state.announce = false;
                 }
@@ -299,26 +305,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         }
     }
 
-    /// Counts `message` and queues it as a frame.
-    fn queue(&mut self, message: Message) {
-        self.counters.count(&message);
-        let big = |len: usize| self.deflate_from.is_some_and(|from| len >= from);
-        let (opcode, payload) = match message {
-            Message::Text(text) => (frame::TEXT, Bytes::from(text)),
-            Message::Binary(bytes) => (frame::BINARY, bytes),
-            Message::Ping(bytes) => (frame::PING, bytes),
-            Message::Pong(bytes) => (frame::PONG, bytes),
-            Message::Close(close) => {
-                self.state.close_sent = true;
-                self.state.announce = true;
-                let body = close
-                    .as_ref()
-                    .map_or_else(Bytes::new, |frame: &CloseFrame| frame::close_body(frame));
-                (frame::CLOSE, body)
-            }
+    /// Queues a message of the room or of the connection.
+    fn queue_outbound(&mut self, message: Outbound) {
+        let opcode = if message.is_text() {
+            frame::TEXT
+        } else {
+            frame::BINARY
         };
+        self.queue(opcode, message.into_payload());
+    }
+
+    /// Queues this side's close.
+    fn queue_close(&mut self, close: &Close) {
+        self.queue(
+            frame::CLOSE,
+            frame::close_body(close.code.number(), &close.reason),
+        );
+    }
+
+    /// Counts a frame and queues it; a data frame of at least the threshold
+    /// goes compressed (once for all its recipients).
+    fn queue(&mut self, opcode: u8, payload: Bytes) {
+        let kind = match opcode {
+            frame::TEXT => FrameKind::Text,
+            frame::BINARY => FrameKind::Binary,
+            frame::PING => FrameKind::Ping,
+            frame::PONG => FrameKind::Pong,
+            _ => FrameKind::Close,
+        };
+        self.counters.count(kind, &payload);
+        if opcode == frame::CLOSE {
+            self.state.close_sent = true;
+            self.state.announce = true;
+        }
         let data = opcode == frame::TEXT || opcode == frame::BINARY;
-        if data && big(payload.len()) {
+        let big = self.deflate_from.is_some_and(|from| payload.len() >= from);
+        if data && big {
             let packed = compressed(&payload);
             self.out
                 .push(Header::new(opcode, true, packed.len()), packed);
@@ -329,9 +351,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     }
 }
 
-/// Frames waiting for the socket: headers and shared payloads.
+/// Counts a frame the client sent.
+pub(super) fn count_incoming(counters: &FrameCounters, message: &Message) {
+    let (kind, payload): (FrameKind, &[u8]) = match message {
+        Message::Text(text) => (FrameKind::Text, text.as_bytes()),
+        Message::Binary(bytes) => (FrameKind::Binary, bytes),
+        Message::Ping(bytes) => (FrameKind::Ping, bytes),
+        Message::Pong(bytes) => (FrameKind::Pong, bytes),
+        Message::Close(_) => (FrameKind::Close, &[]),
+    };
+    counters.count(kind, payload);
+}
+
+/// Frames taken from the outbox, waiting for the socket: headers and
+/// shared payloads.
 #[derive(Debug, Default)]
-struct Outgoing {
+struct Unwritten {
     chunks: VecDeque<Chunk>,
 }
 
@@ -359,7 +394,7 @@ impl Chunk {
     }
 }
 
-impl Outgoing {
+impl Unwritten {
     fn len(&self) -> usize {
         self.chunks.len()
     }

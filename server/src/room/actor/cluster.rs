@@ -9,7 +9,6 @@
 //! nodes waits for the commit, so nothing another node's clients build on
 //! can die with this node.
 
-use axum::extract::ws::Message;
 use bytes::Bytes;
 use tandem_shared::{ClientId, Presence, SyncFrame};
 use tracing::{error, info, warn};
@@ -19,6 +18,7 @@ use yrs::{ReadTxn, Transact, Update};
 use super::RoomActor;
 use crate::bus::{Remote, RoomFeed};
 use crate::room::document;
+use crate::room::recipient::Outbound;
 
 /// Connection ids start at 1 (`AppState`): relaying "from" this id reaches
 /// every member.
@@ -143,8 +143,8 @@ impl RoomActor {
     }
 
     fn relay_remote(&mut self, update: &[u8]) {
-        let frame = Message::Binary(SyncFrame::Update(update.to_vec()).encode().into());
-        self.members.relay(FROM_ANOTHER_NODE, &frame);
+        let message = Outbound::sync(&SyncFrame::Update(update.to_vec()));
+        self.members.relay(FROM_ANOTHER_NODE, &message);
         if let Some(label) = &self.label {
             label.count_update();
         }
