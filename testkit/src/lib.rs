@@ -10,11 +10,20 @@
 //!   the built web client; it stops gracefully and restarts on its port.
 //! - [`socket`]: the one place a client asks for `tandem.v1` in its upgrade
 //!   request (the load generator opens its own sockets, through it too).
+//! - [`deflate_io`]: how those sockets read what the server compressed
+//!   (permessage-deflate under tungstenite).
 //! - [`edit`]: a body edit as the update it makes, for every native client.
-//! - [`TempDir`], and waiting with a deadline: [`DEADLINE`], [`eventually`].
+//! - [`http`](mod@http): the one HTTP request helper ([`http()`] for short).
+//! - Waiting with a deadline, the one way tests synchronise: [`poll`]
+//!   (and [`eventually`] for a plain condition), [`DEADLINE`].
+//! - The test environment: [`required`] (the PostgreSQL and Redis `cargo
+//!   xtask test` provides), [`key_of`] (a share link's key), [`TempDir`].
 
 mod client;
+pub mod deflate_io;
 pub mod edit;
+mod environment;
+pub mod http;
 mod nginx;
 mod server;
 pub mod socket;
@@ -22,7 +31,9 @@ mod temp;
 mod wait;
 
 pub use client::Client;
+pub use environment::{DATABASE_URL_ENV, REDIS_URL_ENV, key_of, required};
+pub use http::http;
 pub use nginx::{NGINX_ENV, Nginx};
-pub use server::{Storage, TEST_SECRET, TestServer, http, test_config, test_keys};
+pub use server::{Storage, TEST_SECRET, TestServer, test_config, test_keys};
 pub use temp::TempDir;
-pub use wait::{DEADLINE, eventually};
+pub use wait::{DEADLINE, eventually, poll, try_poll};

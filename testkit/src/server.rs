@@ -18,11 +18,11 @@ use tandem_server::access::Keys;
 use tandem_server::store::{MemoryStore, SqliteStore, Store};
 use tandem_server::{AppState, Config, ServerError};
 use tandem_shared::RoomId;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::http::http;
 use crate::{Client, DEADLINE, TempDir};
 
 /// The secret behind [`test_keys`].
@@ -234,49 +234,6 @@ impl TestServer {
     }
 }
 
-/// One HTTP/1.1 request to `addr` over a fresh connection, with the share
-/// `key` as `Authorization: Bearer` if given and `body` as JSON (on every
-/// method but a bodiless `GET`): the status and the (de-chunked) body. Fails the test if the
-/// server cannot be reached or answers no HTTP within [`DEADLINE`].
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
-    let content = if method == "GET" && body.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        )
-    };
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}{content}\r\n{body}"
-    );
-    let attempt = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = match tokio::time::timeout(DEADLINE, attempt).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(err)) => panic!("{method} http://{addr}{path} failed: {err}"),
-        Err(_) => panic!("{method} http://{addr}{path} got no answer within {DEADLINE:?}"),
-    };
-    parse_response(&response).unwrap_or_else(|| {
-        panic!(
-            "{method} http://{addr}{path}: not an HTTP response: {:?}",
-            String::from_utf8_lossy(&response)
-        )
-    })
-}
-
 impl Drop for TestServer {
     /// A running server (the test ended without stopping it) is told to
     /// stop. Its scratch data is kept for a look, as it is when the test
@@ -321,50 +278,5 @@ fn bind(addr: SocketAddr) -> TcpListener {
     match attempt() {
         Ok(listener) => listener,
         Err(err) => panic!("cannot listen on {addr}: {err}"),
-    }
-}
-
-/// The status and body of an HTTP/1.1 response read to its end (plain or
-/// chunked body).
-fn parse_response(response: &[u8]) -> Option<(u16, String)> {
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&response[..split]).ok()?;
-    let mut body = &response[split + 4..];
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let chunked = head.lines().any(|line| {
-        line.split_once(':').is_some_and(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("transfer-encoding")
-                && value.trim().eq_ignore_ascii_case("chunked")
-        })
-    });
-    if !chunked {
-        return Some((status, String::from_utf8_lossy(body).into_owned()));
-    }
-    let mut decoded = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some((status, String::from_utf8_lossy(&decoded).into_owned()));
-        }
-        decoded.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_response;
-
-    #[test]
-    fn reads_plain_and_chunked_bodies() {
-        let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
-        assert_eq!(parse_response(plain), Some((200, "hello".into())));
-        let chunked =
-            b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked), Some((403, "hello".into())));
-        assert_eq!(parse_response(b"garbage"), None);
     }
 }

@@ -6,13 +6,12 @@
 //! and the load generator (which connects its own TCP streams) all build
 //! their upgrade request with it. It offers permessage-deflate too, as
 //! browsers do, so every native test runs over the extension; the socket
-//! sits on [`DeflateIo`], which inflates what the server compressed (see
-//! `tandem_server::deflate`).
+//! sits on [`DeflateIo`], which inflates what the server compressed.
 //!
 //! [`ClientSession`]: tandem_shared::ClientSession
 
 use futures_util::StreamExt as _;
-use tandem_server::deflate::{self, DeflateIo};
+use tandem_server::deflate::AGREED;
 use tandem_shared::SUBPROTOCOL;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::session::{Outgoing, WireFrame};
@@ -26,6 +25,8 @@ use tokio_tungstenite::tungstenite::http::header::{
 };
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::deflate_io::{DeflateIo, server_agreed};
 
 /// A client socket as [`open`] makes it.
 pub type Socket = WebSocketStream<DeflateIo<TcpStream>>;
@@ -42,10 +43,9 @@ pub fn request(url: &str) -> Result<Request, Error> {
         SEC_WEBSOCKET_PROTOCOL,
         HeaderValue::from_static(SUBPROTOCOL),
     );
-    request.headers_mut().insert(
-        SEC_WEBSOCKET_EXTENSIONS,
-        HeaderValue::from_static(deflate::AGREED),
-    );
+    request
+        .headers_mut()
+        .insert(SEC_WEBSOCKET_EXTENSIONS, HeaderValue::from_static(AGREED));
     Ok(request)
 }
 
@@ -71,7 +71,7 @@ pub async fn upgrade(
         .headers()
         .get(SEC_WEBSOCKET_EXTENSIONS)
         .and_then(|v| v.to_str().ok());
-    if let Err(refused) = deflate::server_agreed(answer) {
+    if let Err(refused) = server_agreed(answer) {
         return Err(Error::Io(std::io::Error::other(refused)));
     }
     Ok((socket, response))
