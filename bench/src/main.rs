@@ -149,12 +149,12 @@ async fn run(args: Args, pinned: bool) -> anyhow::Result<()> {
             Some(store) if only(Part::Cluster) => {
                 results.cluster = Some(suite::cluster(&config, store).await);
             }
-            Some(_) => {}
-            None => eprintln!(
+            None if only(Part::Cluster) => eprintln!(
                 "==> [cluster] skipped: no PostgreSQL and Redis (TANDEM_TEST_DATABASE_URL, \
                  TANDEM_TEST_REDIS_URL; `cargo xtask bench` provides them); the report keeps \
                  the previous cluster section"
             ),
+            _ => {}
         }
         report::render(&results, previous.as_deref())
     } else {
