@@ -27,12 +27,11 @@ use cluster_support::*;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use support::process::TandemProcess;
+use support::process::{TandemProcess, wait_for_exit};
 use support::proxy::FaultProxy;
 use tandem_shared::close::CloseCode;
-use tandem_testkit::{Client, DEADLINE, TempDir};
+use tandem_testkit::{Client, DEADLINE, TempDir, poll};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_converge_and_a_late_joiner_on_any_node_gets_the_same_text() {
@@ -184,7 +183,7 @@ struct PrivateRedis {
 }
 
 impl PrivateRedis {
-    fn start() -> Self {
+    async fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -194,7 +193,7 @@ impl PrivateRedis {
             dir: TempDir::new("cluster-redis"),
             child: None,
         };
-        redis.resume();
+        redis.resume().await;
         redis
     }
 
@@ -202,7 +201,7 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn resume(&mut self) {
+    async fn resume(&mut self) {
         let binary = std::env::var(REDIS_SERVER_ENV).unwrap_or_else(|_| "redis-server".into());
         let child = Command::new(&binary)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
@@ -214,14 +213,13 @@ impl PrivateRedis {
             .unwrap_or_else(|e| panic!("cannot start {binary} (set {REDIS_SERVER_ENV}): {e}"));
         self.child = Some(child);
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let deadline = std::time::Instant::now() + DEADLINE;
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        poll("redis-server to listen", DEADLINE, async || {
+            tokio::net::TcpStream::connect(addr)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .await;
     }
 
     fn stop(&mut self) {
@@ -241,7 +239,7 @@ impl Drop for PrivateRedis {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stopped_and_restarted_while_clients_type() {
     let database = fresh_database().await;
-    let mut redis = PrivateRedis::start();
+    let mut redis = PrivateRedis::start().await;
     let a = node(&database, &redis.url()).await;
     let b = node(&database, &redis.url()).await;
     let room = unique_room("redis");
@@ -271,7 +269,7 @@ async fn redis_stopped_and_restarted_while_clients_type() {
         })
         .await;
 
-    redis.resume();
+    redis.resume().await;
     let after = markers("after", 3);
     type_chunks(&mut on_b, &after).await;
     on_b.wait_saved().await;
@@ -550,22 +548,19 @@ async fn wait_for_stream_entry(redis: &str, room: &str) {
         .await
         .expect("connect to the test Redis");
     let key = format!("tandem:room:{room}");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    poll(&format!("an entry in {key}"), DEADLINE, async || {
         let len: u64 = redis::cmd("XLEN")
             .arg(&key)
             .query_async(&mut conn)
             .await
             .expect("XLEN");
         if len > 0 {
-            return;
+            Ok(())
+        } else {
+            Err("an empty stream".to_owned())
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "nothing was published to {key}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -591,26 +586,18 @@ async fn a_room_loaded_late_on_a_node_shows_the_people_already_in_it_elsewhere()
     ana.pump_until("Ana sees Bo", |c| sees(c, "Bo")).await;
 }
 
-#[test]
-fn the_bus_without_a_shared_store_is_refused_at_start_up() {
+#[tokio::test]
+async fn the_bus_without_a_shared_store_is_refused_at_start_up() {
     let dir = TempDir::new("cluster-bus-sqlite");
     let mut child = TandemProcess::command(dir.path(), &["--redis-url", "redis://127.0.0.1:1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run tandem");
-    let deadline = std::time::Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll tandem") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tandem started with --redis-url on SQLite instead of refusing");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_for_exit(&mut child, DEADLINE, || {
+        "tandem started with --redis-url on SQLite instead of refusing".to_owned()
+    })
+    .await;
     let mut stderr = String::new();
     if let Some(mut pipe) = child.stderr.take() {
         use std::io::Read;
@@ -638,7 +625,7 @@ async fn refused_as_room_full(url: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_limit_counts_the_whole_cluster_and_falls_back_to_local_counts() {
     let database = fresh_database().await;
-    let mut redis = PrivateRedis::start();
+    let mut redis = PrivateRedis::start().await;
     let room_of_two = |c: &mut tandem_server::Config| c.max_room_connections = 2;
     let a = node_with(&database, &redis.url(), room_of_two).await;
     let b = node_with(&database, &redis.url(), room_of_two).await;
@@ -663,7 +650,7 @@ async fn an_address_limit_counts_the_whole_cluster() {
     let database = fresh_database().await;
     // A Redis of its own: every test's clients come from 127.0.0.1, so on
     // the shared one the other tests' connections would count too.
-    let redis = PrivateRedis::start();
+    let redis = PrivateRedis::start().await;
     let three_per_address = |c: &mut tandem_server::Config| c.max_connections_per_ip = 3;
     let a = node_with(&database, &redis.url(), three_per_address).await;
     let b = node_with(&database, &redis.url(), three_per_address).await;
@@ -733,7 +720,7 @@ async fn sigterm_drains_a_node_with_a_short_retry_hint_and_its_clients_resume_el
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_open_on_another_node_cannot_be_claimed() {
     let database = fresh_database().await;
-    let redis = PrivateRedis::start();
+    let redis = PrivateRedis::start().await;
     let a = node(&database, &redis.url()).await;
     let b = node(&database, &redis.url()).await;
     let claim = |room: &str| format!(r#"{{"name":"{room}"}}"#);
@@ -749,18 +736,18 @@ async fn a_room_open_on_another_node_cannot_be_claimed() {
 
     // Once they have gone (uncounted at node B's next beat), it can be.
     reader.close().await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let (status, body) =
-            tandem_testkit::http(a.addr, "POST", "/api/rooms", None, &claim(&room)).await;
-        if status == 201 {
-            break;
-        }
-        assert_eq!(status, 409, "{body}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the claim was still refused after the reader left: {body}"
-        );
-        tokio::task::yield_now().await;
-    }
+    poll(
+        "the claim to succeed once the reader left",
+        DEADLINE,
+        async || {
+            let (status, body) =
+                tandem_testkit::http(a.addr, "POST", "/api/rooms", None, &claim(&room)).await;
+            match status {
+                201 => Ok(()),
+                409 => Err(body),
+                other => panic!("a claim answers 201 or 409, not {other}: {body}"),
+            }
+        },
+    )
+    .await;
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use futures_util::StreamExt;
-use support::http::{http_get, upgrade_headers};
+use support::http::upgrade_request;
 use tandem_shared::close::CloseCode;
 use tandem_testkit::socket::{Socket, close_of, open_with_headers};
 use tandem_testkit::{DEADLINE, TestServer, eventually};
@@ -73,11 +73,8 @@ async fn a_trusted_proxy_names_the_client_each_connection_counts_under() {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 400),
         other => panic!("expected 400, got {other:?}"),
     }
-    let headers = format!(
-        "{}X-Forwarded-For: 203.0.113.9, unknown\r\n",
-        upgrade_headers(None, None)
-    );
-    let (status, body) = http_get(&server, "/ws/behind-proxy", &headers).await;
+    let forwarded = [("X-Forwarded-For", "203.0.113.9, unknown")];
+    let (status, body) = upgrade_request(&server, "/ws/behind-proxy", None, None, &forwarded).await;
     assert_eq!(status, 400);
     assert!(
         body.contains("invalid X-Forwarded-For from a trusted proxy: `unknown`"),

@@ -1,15 +1,18 @@
 //! Page hardening: every response says `nosniff` and keeps the referrer to
 //! this origin, and the page itself carries a Content-Security-Policy that
 //! lets exactly its own inline scripts run (Trunk's wasm loader and the
-//! service worker's registration), nothing injected, and no framing.
+//! service worker's registration), nothing injected, and no framing. Both
+//! checks run with the client in a directory (`--static-dir`) and in memory,
+//! as the binary `cargo xtask dist` builds carries it (`ClientBundle`).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
+use tandem_server::http::ClientBundle;
 use tandem_testkit::{TempDir, TestServer};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The two inline scripts of the page, as Trunk's build writes them.
 const LOADER: &str = "\nimport init, * as bindings from '/tandem-client-1a2b.js';\nconst wasm = await init({ module_or_path: '/tandem-client-1a2b_bg.wasm' });\nwindow.wasmBindings = bindings;\n";
@@ -26,6 +29,30 @@ fn write_client(dir: &Path) {
     std::fs::write(dir.join("external.js"), "console.log('hi');\n").expect("write a script");
 }
 
+/// Where the server takes the client from.
+#[derive(Debug, Clone, Copy)]
+enum Served {
+    /// `--static-dir`.
+    Directory,
+    /// Memory, as the one-file build serves the copy inside it.
+    Memory,
+}
+
+/// A server of the client in `dir`, from there or from memory.
+async fn serve(from: Served, dir: &Path) -> TestServer {
+    let static_dir = dir.to_path_buf();
+    let (server, _) = TestServer::memory_with(|c| match from {
+        Served::Directory => c.static_dir = static_dir,
+        Served::Memory => {
+            let bundle = ClientBundle::read_dir(&static_dir).expect("read the client");
+            c.embedded_client = Some(Arc::new(bundle));
+            c.static_dir = PathBuf::from("/nonexistent");
+        }
+    })
+    .await;
+    server
+}
+
 /// `'sha256-…'` of a script, computed here independently of the server.
 fn hash(script: &str) -> String {
     let digest = Sha256::digest(script.as_bytes());
@@ -37,40 +64,29 @@ fn hash(script: &str) -> String {
 
 /// `GET path`: the status and the headers (names lower-cased).
 async fn head_of(server: &TestServer, path: &str) -> (u16, HashMap<String, String>) {
-    let mut stream = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    tokio::time::timeout(tandem_testkit::DEADLINE, stream.read_to_end(&mut response))
-        .await
-        .expect("an answer within the deadline")
-        .expect("read");
-    let response = String::from_utf8_lossy(&response);
-    let (head, _) = response.split_once("\r\n\r\n").expect("a head");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+    let response = tandem_testkit::http::request(server.addr, "GET", path, &[], b"").await;
+    let headers = response
+        .headers
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
         .collect();
-    (status, headers)
+    (response.status, headers)
 }
 
 #[tokio::test]
-async fn pages_allow_exactly_their_own_inline_scripts() {
+async fn pages_allow_exactly_their_own_inline_scripts_from_a_directory() {
+    pages_allow_exactly_their_own_inline_scripts(Served::Directory).await;
+}
+
+#[tokio::test]
+async fn pages_allow_exactly_their_own_inline_scripts_from_memory() {
+    pages_allow_exactly_their_own_inline_scripts(Served::Memory).await;
+}
+
+async fn pages_allow_exactly_their_own_inline_scripts(from: Served) {
     let dir = TempDir::new("headers-client");
     write_client(dir.path());
-    let static_dir = dir.path().to_path_buf();
-    let (server, _) = TestServer::memory_with(|c| c.static_dir = static_dir).await;
+    let server = serve(from, dir.path()).await;
 
     for path in ["/", "/index.html", "/d/team-notes"] {
         let (status, headers) = head_of(&server, path).await;
@@ -102,11 +118,19 @@ async fn pages_allow_exactly_their_own_inline_scripts() {
 }
 
 #[tokio::test]
-async fn every_response_is_hardened() {
+async fn every_response_is_hardened_from_a_directory() {
+    every_response_is_hardened(Served::Directory).await;
+}
+
+#[tokio::test]
+async fn every_response_is_hardened_from_memory() {
+    every_response_is_hardened(Served::Memory).await;
+}
+
+async fn every_response_is_hardened(from: Served) {
     let dir = TempDir::new("headers-assets");
     write_client(dir.path());
-    let static_dir = dir.path().to_path_buf();
-    let (server, _) = TestServer::memory_with(|c| c.static_dir = static_dir).await;
+    let server = serve(from, dir.path()).await;
     for (path, status) in [
         ("/external.js", 200),
         ("/missing.js", 404),

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::http::{http_get, http_post_json, upgrade_headers};
+use support::http::upgrade_request;
 use tandem_server::api::CreatedRoom;
 use tandem_testkit::TestServer;
 
@@ -21,7 +21,7 @@ fn sample(metrics: &str, metric: &str, labels: &str) -> f64 {
 #[tokio::test]
 async fn metrics_move_when_clients_edit() {
     let (server, _) = TestServer::memory().await;
-    let (_, before) = http_get(&server, "/metrics", "").await;
+    let (_, before) = server.get("/metrics").await;
 
     let mut a = server.client("metered").await;
     let mut b = server.client("metered").await;
@@ -32,7 +32,7 @@ async fn metrics_move_when_clients_edit() {
     b.pump_until("b has everything", |c| c.content().len() == 20)
         .await;
 
-    let (status, after) = http_get(&server, "/metrics", "").await;
+    let (status, after) = server.get("/metrics").await;
     assert_eq!(status, 200);
     let delta = |metric: &str, labels: &str| {
         sample(&after, metric, labels) - sample(&before, metric, labels)
@@ -60,10 +60,12 @@ async fn metrics_move_when_clients_edit() {
     assert!(sample(&after, "tandem_rooms_loaded", "") >= 1.0);
 
     // A refused upgrade and a server-side close are counted by reason.
-    let (status, _) = http_get(
+    let (status, _) = upgrade_request(
         &server,
         "/ws/metered",
-        &upgrade_headers(None, Some("https://evil.example")),
+        None,
+        Some("https://evil.example"),
+        &[],
     )
     .await;
     assert_eq!(status, 403);
@@ -73,7 +75,7 @@ async fn metrics_move_when_clients_edit() {
     ))
     .await;
     bad.expect_close().await;
-    let (_, last) = http_get(&server, "/metrics", "").await;
+    let (_, last) = server.get("/metrics").await;
     assert!(sample(&last, "tandem_upgrades_total", "reason=\"origin\"") >= 1.0);
     assert!(sample(&last, "tandem_disconnects_total", "reason=\"bad_message\"") >= 1.0);
 }
@@ -84,15 +86,15 @@ async fn a_document_downloads_as_text_with_the_rights_of_its_key() {
     let mut a = server.client("export-open").await;
     a.insert(0, "# Notes\nplain text body").await;
     a.wait_saved().await;
-    let (status, body) = http_get(&server, "/api/rooms/export-open/text", "").await;
+    let (status, body) = server.get("/api/rooms/export-open/text").await;
     assert_eq!(status, 200);
     assert_eq!(body, "# Notes\nplain text body");
-    let (status, _) = http_get(&server, "/api/rooms/export-open/text?format=md", "").await;
+    let (status, _) = server.get("/api/rooms/export-open/text?format=md").await;
     assert_eq!(status, 200);
-    let (status, _) = http_get(&server, "/api/rooms/export-open/text?format=pdf", "").await;
+    let (status, _) = server.get("/api/rooms/export-open/text?format=pdf").await;
     assert_eq!(status, 400);
 
-    let (_, created) = http_post_json(&server, "/api/rooms", "{}").await;
+    let (_, created) = tandem_testkit::http(server.addr, "POST", "/api/rooms", None, "{}").await;
     let created: CreatedRoom = serde_json::from_str(&created).expect("json");
     let room = created.room.to_string();
     let mut owner =
@@ -101,23 +103,24 @@ async fn a_document_downloads_as_text_with_the_rights_of_its_key() {
     owner.wait_saved().await;
     let path = |q: &str| format!("/api/rooms/{room}/text{q}");
     assert_eq!(
-        http_get(&server, &path(""), "").await.0,
+        server.get(&path("")).await.0,
         403,
         "protected without a key"
     );
     assert_eq!(
-        http_get(&server, &path("?key=v.AAAAAAAAAAAAAAAAAAAAAA"), "")
-            .await
-            .0,
+        server.get(&path("?key=v.AAAAAAAAAAAAAAAAAAAAAA")).await.0,
         403
     );
-    let (status, body) = http_get(&server, &path(&format!("?key={}", created.view_key)), "").await;
+    let (status, body) = server
+        .get(&path(&format!("?key={}", created.view_key)))
+        .await;
     assert_eq!((status, body.as_str()), (200, "secret plans"));
     // What the web client sends: the key in a header, out of the URL and so
     // out of access logs.
-    let bearer = |key: &str| format!("Authorization: Bearer {key}\r\nConnection: close\r\n");
-    let (status, body) = http_get(&server, &path("?format=md"), &bearer(&created.view_key)).await;
+    let as_markdown = path("?format=md");
+    let bearer = |key| tandem_testkit::http(server.addr, "GET", &as_markdown, Some(key), "");
+    let (status, body) = bearer(&created.view_key).await;
     assert_eq!((status, body.as_str()), (200, "secret plans"));
-    let (status, _) = http_get(&server, &path(""), &bearer("v.AAAAAAAAAAAAAAAAAAAAAA")).await;
+    let (status, _) = bearer("v.AAAAAAAAAAAAAAAAAAAAAA").await;
     assert_eq!(status, 403);
 }

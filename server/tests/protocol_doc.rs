@@ -5,12 +5,9 @@
 //! fails until the doc is regenerated with `TANDEM_WRITE_PROTOCOL_DOC=1
 //! cargo test -p tandem-server --test protocol_doc`.
 
-mod support;
-
 use std::fmt::Write as _;
 
 use futures_util::{SinkExt, StreamExt};
-use support::http::http_post_json;
 use tandem_shared::session::{Event, Outgoing, Reaction};
 use tandem_shared::{ClientSession, CreatedRoom, Presence, RoomId, SUBPROTOCOL, SyncFrame};
 use tandem_testkit::socket::{self, Socket, message};
@@ -198,7 +195,14 @@ async fn capture() -> String {
 
     // As the home page's "New document" does: a protected room, opened with
     // its edit key (the page has it in its address's fragment).
-    let (status, body) = http_post_json(&server, "/api/rooms", r#"{"name":"demo"}"#).await;
+    let (status, body) = tandem_testkit::http(
+        server.addr,
+        "POST",
+        "/api/rooms",
+        None,
+        r#"{"name":"demo"}"#,
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     let created: CreatedRoom = serde_json::from_str(&body).expect("created room");
     let key = created.edit_key.as_str();

@@ -5,24 +5,20 @@ mod support;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use support::http::{http_get, upgrade_headers};
+use support::http::upgrade_request;
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::protocol::MAX_HELLO_BYTES;
 use tandem_shared::{ClientMsg, ErrorCode, ServerMsg, SyncFrame};
 use tandem_testkit::socket::close_of;
-use tandem_testkit::{DEADLINE, TestServer};
+use tandem_testkit::{DEADLINE, TestServer, poll};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 #[tokio::test]
 async fn a_bad_room_name_is_refused_before_the_upgrade() {
     let (server, _) = TestServer::memory().await;
     for bad in ["has%20space", "dot.dot", &"x".repeat(65), "%C3%A9"] {
-        let (status, body) = http_get(
-            &server,
-            &format!("/ws/{bad}"),
-            &upgrade_headers(Some("tandem.v1"), None),
-        )
-        .await;
+        let (status, body) =
+            upgrade_request(&server, &format!("/ws/{bad}"), Some("tandem.v1"), None, &[]).await;
         assert_eq!(status, 400, "{bad}");
         assert!(body.contains("invalid room name"), "{bad}: {body}");
     }
@@ -38,22 +34,14 @@ async fn a_bad_room_name_is_refused_before_the_upgrade() {
 #[tokio::test]
 async fn an_unknown_subprotocol_is_refused_and_none_is_accepted() {
     let (server, _) = TestServer::memory().await;
-    let (status, body) = http_get(
-        &server,
-        "/ws/room",
-        &upgrade_headers(Some("chat, superchat"), None),
-    )
-    .await;
+    let (status, body) =
+        upgrade_request(&server, "/ws/room", Some("chat, superchat"), None, &[]).await;
     assert_eq!(status, 400);
     assert!(body.contains("tandem.v1"), "{body}");
-    let (status, _) = http_get(
-        &server,
-        "/ws/room",
-        &upgrade_headers(Some("chat, tandem.v1"), None),
-    )
-    .await;
+    let (status, _) =
+        upgrade_request(&server, "/ws/room", Some("chat, tandem.v1"), None, &[]).await;
     assert_eq!(status, 101);
-    let (status, _) = http_get(&server, "/ws/room", &upgrade_headers(None, None)).await;
+    let (status, _) = upgrade_request(&server, "/ws/room", None, None, &[]).await;
     assert_eq!(status, 101, "no subprotocol at all means tandem.v1");
 }
 
@@ -72,18 +60,22 @@ async fn answer_to_first_frame(
         socket.send(first).await.expect("sent");
     }
     let mut before = Vec::new();
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let next = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .unwrap_or_else(|_| panic!("no close within the deadline; got {before:?}"));
-        match next {
-            Some(Ok(Message::Close(frame))) => return (before, close_of(frame.as_ref())),
-            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => before.push(message),
-            Some(Ok(_)) => {}
-            other => panic!("the stream ended without a close: {other:?}"),
-        }
-    }
+    let close = poll(
+        "the server's close",
+        DEADLINE,
+        async || match tokio::time::timeout(Duration::from_millis(200), socket.next()).await {
+            Err(_) => Err(format!("no close yet, after {before:?}")),
+            Ok(Some(Ok(Message::Close(frame)))) => Ok(close_of(frame.as_ref())),
+            Ok(Some(Ok(message @ (Message::Text(_) | Message::Binary(_))))) => {
+                before.push(message);
+                Err(format!("no close yet, after {before:?}"))
+            }
+            Ok(Some(Ok(_))) => Err(format!("no close yet, after {before:?}")),
+            Ok(other) => panic!("the stream ended without a close: {other:?}"),
+        },
+    )
+    .await;
+    (before, close)
 }
 
 #[tokio::test]
@@ -128,7 +120,7 @@ async fn the_first_frame_must_be_a_hello() {
         assert!(close.reason.starts_with(reason), "{}", close.reason);
     }
     // Nobody joined on the way.
-    let (status, body) = http_get(&server, "/healthz", "").await;
+    let (status, body) = server.get("/healthz").await;
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(health["rooms"], 0, "{health}");
@@ -168,7 +160,7 @@ async fn a_second_hello_gets_an_error_frame_and_the_connection_stays() {
 async fn health_is_reported() {
     let (server, _) = TestServer::memory().await;
     let _client = server.client("health").await;
-    let (status, body) = http_get(&server, "/healthz", "").await;
+    let (status, body) = server.get("/healthz").await;
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(health["status"], "ok");

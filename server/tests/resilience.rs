@@ -117,7 +117,7 @@ async fn a_client_that_never_reads_is_cut_off_and_the_others_keep_receiving() {
         .pump_until("the reader got every update", |c| c.content() == expected)
         .await;
     assert!(reader.closed.is_none() && writer.closed.is_none());
-    let (_, metrics) = support::http::http_get(&server, "/metrics", "").await;
+    let (_, metrics) = server.get("/metrics").await;
     assert!(
         metrics
             .lines()

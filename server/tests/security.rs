@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::http::{http_get, http_post_json, upgrade_headers};
+use support::http::upgrade_request;
 use tandem_server::api::CreatedRoom;
 use tandem_server::store::Store;
 use tandem_shared::close::{self, CloseCode};
@@ -46,8 +46,7 @@ async fn cross_origin_upgrades_are_refused_before_the_upgrade() {
         (Some(own.as_str()), 101),
         (None, 101),
     ] {
-        let (status, body) =
-            http_get(&server, "/ws/origin-room", &upgrade_headers(None, origin)).await;
+        let (status, body) = upgrade_request(&server, "/ws/origin-room", None, origin, &[]).await;
         assert_eq!(status, expected, "{origin:?}: {body}");
         if status == 403 {
             assert!(body.contains("origin not allowed"), "{body}");
@@ -78,7 +77,7 @@ async fn a_key_in_the_socket_url_is_refused_before_the_upgrade() {
     // the hello, and says so instead of silently making the link read-only.
     for key in [created.edit_key.as_str(), ""] {
         let path = format!("/ws/{room}?key={key}");
-        let (status, body) = http_get(&server, &path, &upgrade_headers(None, None)).await;
+        let (status, body) = upgrade_request(&server, &path, None, None, &[]).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert!(body.contains("goes in the hello message"), "{body}");
     }
@@ -89,7 +88,7 @@ async fn a_key_in_the_socket_url_is_refused_before_the_upgrade() {
     }
     // Stock Yjs providers can put it nowhere else: `/yjs/` still takes it.
     let path = format!("/yjs/{room}?key={}", created.edit_key);
-    let (status, body) = http_get(&server, &path, &upgrade_headers(None, None)).await;
+    let (status, body) = upgrade_request(&server, &path, None, None, &[]).await;
     assert_eq!(status, 101, "{body}");
     // And the hello carries it: the same key makes an editor.
     let editor = Client::connect_with_key(&server.ws_url(&room), &created.edit_key).await;
@@ -97,7 +96,7 @@ async fn a_key_in_the_socket_url_is_refused_before_the_upgrade() {
 }
 
 async fn create_room(server: &TestServer, body: &str) -> (u16, String) {
-    http_post_json(server, "/api/rooms", body).await
+    tandem_testkit::http(server.addr, "POST", "/api/rooms", None, body).await
 }
 
 #[tokio::test]

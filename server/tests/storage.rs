@@ -1,10 +1,11 @@
 //! Durability: "saved" means on disk; restarts, compaction and group commit.
 
-use std::sync::{Arc, Condvar, Mutex};
+mod support;
 
-use tandem_server::store::{
-    NewVersion, RoomSummary, SqliteStore, Store, StoreError, StoredRoom, Version,
-};
+use std::sync::Arc;
+
+use support::gated_store::{GatedStore, Held};
+use tandem_server::store::{SqliteStore, Store};
 use tandem_shared::RoomId;
 use tandem_shared::close::CloseCode;
 use tandem_testkit::{TempDir, TestServer, eventually, test_config};
@@ -123,89 +124,11 @@ async fn an_idle_room_is_unloaded_and_reloads_intact() {
     assert_eq!(store.loads(), loads + 1);
 }
 
-/// A SQLite store whose appends wait while its gate is shut: what the
-/// server received stays unacknowledged until the test opens the gate.
-#[derive(Debug)]
-struct GatedStore {
-    inner: SqliteStore,
-    /// Whether appends may go through. A std mutex: appends run on blocking
-    /// threads and wait on the condition variable, never across an await.
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl GatedStore {
-    fn shut(dir: &std::path::Path) -> Self {
-        Self {
-            inner: SqliteStore::open(dir).expect("open"),
-            open: Mutex::new(false),
-            opened: Condvar::new(),
-        }
-    }
-
-    fn open_gate(&self) {
-        *self.open.lock().expect("gate") = true;
-        self.opened.notify_all();
-    }
-}
-
-impl Store for GatedStore {
-    fn load(&self, room: &RoomId) -> Result<StoredRoom, StoreError> {
-        self.inner.load(room)
-    }
-
-    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
-        let open = self.open.lock().expect("gate");
-        drop(self.opened.wait_while(open, |open| !*open).expect("gate"));
-        self.inner.append(room, updates)
-    }
-
-    fn claim(&self, room: &RoomId) -> Result<bool, StoreError> {
-        self.inner.claim(room)
-    }
-
-    fn compact(&self, room: &RoomId, state: &[u8], through: u64) -> Result<(), StoreError> {
-        self.inner.compact(room, state, through)
-    }
-
-    fn add_version(&self, room: &RoomId, version: &NewVersion<'_>) -> Result<u64, StoreError> {
-        self.inner.add_version(room, version)
-    }
-
-    fn list_versions(&self, room: &RoomId) -> Result<Vec<Version>, StoreError> {
-        self.inner.list_versions(room)
-    }
-
-    fn version_state(&self, room: &RoomId, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.version_state(room, id)
-    }
-
-    fn label_version(
-        &self,
-        room: &RoomId,
-        id: u64,
-        label: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.inner.label_version(room, id, label)
-    }
-
-    fn delete_versions(&self, room: &RoomId, ids: &[u64]) -> Result<usize, StoreError> {
-        self.inner.delete_versions(room, ids)
-    }
-
-    fn list_rooms(&self) -> Result<Vec<RoomSummary>, StoreError> {
-        self.inner.list_rooms()
-    }
-
-    fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
-        self.inner.delete_room(room)
-    }
-}
-
 #[tokio::test]
 async fn graceful_shutdown_commits_what_it_received_before_saying_going_away() {
     let dir = TempDir::new("shutdown");
-    let store = Arc::new(GatedStore::shut(dir.path()));
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).expect("open"));
+    let store = Arc::new(GatedStore::shut(sqlite, Held::Appends));
     let mut server = TestServer::start(test_config(dir.path()), store.clone()).await;
     let mut a = server.client("bye").await;
     let mut b = server.client("bye").await;

@@ -1,7 +1,7 @@
 //! The y-websocket dialect at `/yjs/{room}`, driven by a minimal Yjs-style
 //! client built on yrs: same rooms, same durability, presence translated.
 
-mod support;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tandem_shared::close::{Close, CloseCode};
@@ -9,7 +9,7 @@ use tandem_shared::session::Outgoing;
 use tandem_shared::yjs::{AwarenessEntry, YjsFrame, presence_from_state};
 use tandem_shared::{ClientSession, Presence, SyncFrame};
 use tandem_testkit::socket::{PlainSocket as Socket, close_of};
-use tandem_testkit::{Client, DEADLINE, TestServer, edit};
+use tandem_testkit::{Client, DEADLINE, TestServer, edit, poll};
 use tokio_tungstenite::tungstenite::Message;
 use yrs::{GetString, Transact};
 
@@ -74,45 +74,50 @@ impl YjsPeer {
     }
 
     async fn pump_until(&mut self, what: &str, condition: impl Fn(&Self) -> bool) {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while !condition(self) {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for: {what}");
-            let Ok(next) = tokio::time::timeout(left, self.socket.next()).await else {
-                continue;
-            };
-            match next {
-                Some(Ok(Message::Binary(bytes))) => {
-                    match YjsFrame::decode(&bytes).expect("valid frame") {
-                        YjsFrame::Sync(sync) => {
-                            let reaction = self.session.receive_sync(sync).expect("applies");
-                            if let Some(reply) = reaction.reply {
-                                self.send_sync(reply).await;
-                            }
-                        }
-                        YjsFrame::Awareness(entries) => {
-                            for e in entries {
-                                self.awareness.insert(e.client, (e.clock, e.state));
-                            }
-                        }
-                        YjsFrame::AwarenessQuery => {}
+        poll(what, DEADLINE, async || {
+            while !condition(self) {
+                let Ok(next) =
+                    tokio::time::timeout(Duration::from_millis(200), self.socket.next()).await
+                else {
+                    return Err("nothing more arrived".to_owned());
+                };
+                match next {
+                    Some(Ok(Message::Binary(bytes))) => self.receive(&bytes).await,
+                    Some(Ok(Message::Text(text))) => {
+                        panic!("the Yjs dialect sends no text frames: {text}")
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        self.closed = Some(close_of(frame.as_ref()));
+                    }
+                    Some(Ok(_)) => {}
+                    None | Some(Err(_)) => {
+                        assert!(
+                            condition(self),
+                            "connection ended while waiting for: {what}"
+                        );
                     }
                 }
-                Some(Ok(Message::Text(text))) => {
-                    panic!("the Yjs dialect sends no text frames: {text}")
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    self.closed = Some(close_of(frame.as_ref()));
-                }
-                Some(Ok(_)) => {}
-                None | Some(Err(_)) => {
-                    assert!(
-                        condition(self),
-                        "connection ended while waiting for: {what}"
-                    );
-                    return;
+            }
+            Ok(())
+        })
+        .await;
+    }
+
+    /// Handles one binary frame from the server.
+    async fn receive(&mut self, bytes: &[u8]) {
+        match YjsFrame::decode(bytes).expect("valid frame") {
+            YjsFrame::Sync(sync) => {
+                let reaction = self.session.receive_sync(sync).expect("applies");
+                if let Some(reply) = reaction.reply {
+                    self.send_sync(reply).await;
                 }
             }
+            YjsFrame::Awareness(entries) => {
+                for e in entries {
+                    self.awareness.insert(e.client, (e.clock, e.state));
+                }
+            }
+            YjsFrame::AwarenessQuery => {}
         }
     }
 
@@ -246,7 +251,7 @@ async fn the_yjs_endpoint_applies_the_same_rules() {
         tandem_testkit::socket::open_with_headers(&url, &[("Origin", "https://evil.example")])
             .await;
     assert!(refused.is_err());
-    let (_, created) = support::http::http_post_json(&server, "/api/rooms", "{}").await;
+    let (_, created) = tandem_testkit::http(server.addr, "POST", "/api/rooms", None, "{}").await;
     let created: tandem_server::api::CreatedRoom = serde_json::from_str(&created).expect("json");
     let mut viewer = YjsPeer::connect(&format!(
         "{}?key={}",

@@ -4,8 +4,8 @@
 //!
 //! [`request`] sends one request and reads one response: its head, then a
 //! body framed by `Content-Length`, by chunks, or by the end of the stream;
-//! a `101 Switching Protocols` ends at its head (what follows is the
-//! socket's). [`http`] is the short form most tests use: a method, a path, a
+//! the answer to a `HEAD`, a `204`, a `304` and a `101 Switching Protocols`
+//! end at their head (after a `101`, what follows is the socket's). [`http`] is the short form most tests use: a method, a path, a
 //! share key and a JSON body in, status and text out. Both fail the test if
 //! the server cannot be reached or does not answer within [`DEADLINE`].
 
@@ -63,7 +63,7 @@ pub async fn request(
     {
         head.push_str("Connection: close\r\n");
     }
-    if !body.is_empty() || method != "GET" {
+    if !body.is_empty() || !matches!(method, "GET" | "HEAD") {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
@@ -71,7 +71,7 @@ pub async fn request(
         let mut stream = TcpStream::connect(addr).await?;
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body).await?;
-        read_response(&mut stream).await
+        read_response(&mut stream, method == "HEAD").await
     };
     match tokio::time::timeout(DEADLINE, exchange).await {
         Ok(Ok(response)) => response,
@@ -102,8 +102,9 @@ pub async fn http(
     (response.status, response.text())
 }
 
-/// Reads one response from `stream` (see the module doc for its framing).
-async fn read_response(stream: &mut TcpStream) -> std::io::Result<Response> {
+/// Reads one response from `stream` (see the module doc for its framing);
+/// the answer to a `HEAD` (`head_only`) has no body whatever its headers say.
+async fn read_response(stream: &mut TcpStream, head_only: bool) -> std::io::Result<Response> {
     let mut bytes = Vec::new();
     let mut buf = [0u8; 8192];
     let head_end = loop {
@@ -125,7 +126,7 @@ async fn read_response(stream: &mut TcpStream) -> std::io::Result<Response> {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim().to_ascii_lowercase())
     };
-    let body = if status == 101 {
+    let body = if head_only || status == 101 || status == 204 || status == 304 {
         Vec::new()
     } else if find("transfer-encoding").is_some_and(|v| v == "chunked") {
         loop {

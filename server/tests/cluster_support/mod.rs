@@ -2,24 +2,18 @@
 //! PostgreSQL and Redis `cargo xtask test` provides, in-process nodes on
 //! them, typing and waiting for convergence.
 
-#![allow(dead_code, unreachable_pub)] // each test binary uses a different part
+#![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tandem_server::config::StoreKind;
 use tandem_server::store::{PostgresStore, Store};
-use tandem_testkit::{Client, DEADLINE, Storage, TempDir, TestServer, test_config};
+use tandem_testkit::{Client, DEADLINE, Storage, TempDir, TestServer, poll, test_config};
+pub use tandem_testkit::{DATABASE_URL_ENV, REDIS_URL_ENV, required};
 
-pub const DATABASE_URL_ENV: &str = "TANDEM_TEST_DATABASE_URL";
-pub const REDIS_URL_ENV: &str = "TANDEM_TEST_REDIS_URL";
+/// The `redis-server` binary the tests that stop and restart Redis run.
 pub const REDIS_SERVER_ENV: &str = "TANDEM_TEST_REDIS_SERVER";
-
-pub fn required(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: the cluster tests need PostgreSQL and Redis (`cargo xtask test` provides them)")
-    })
-}
 
 /// A fresh database on the test server, as a URL.
 pub async fn fresh_database() -> String {
@@ -110,25 +104,20 @@ pub async fn type_chunks(client: &mut Client, chunks: &[String]) {
 
 /// Pumps every client until all hold the same text containing every marker.
 pub async fn converge(clients: &mut [Client], markers: &[String]) -> String {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    poll("every client to hold every marker", DEADLINE, async || {
         for client in clients.iter_mut() {
             client.step(Duration::from_millis(5)).await;
         }
         let first = clients[0].content();
         let same = clients.iter().all(|c| c.content() == first);
         if same && markers.iter().all(|m| first.contains(m.as_str())) {
-            return first;
+            Ok(first)
+        } else {
+            let lengths: Vec<usize> = clients.iter().map(|c| c.content().len()).collect();
+            Err(format!("texts of lengths {lengths:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no convergence: {:?}",
-            clients
-                .iter()
-                .map(|c| c.content().len())
-                .collect::<Vec<_>>()
-        );
-    }
+    })
+    .await
 }
 
 pub fn markers(tag: &str, count: usize) -> Vec<String> {

@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tandem_shared::RoomId;
-use tandem_testkit::DEADLINE;
+use tandem_testkit::{DEADLINE, try_poll};
 
 /// A running (or exited) `tandem` process.
 pub struct TandemProcess {
@@ -125,20 +125,36 @@ impl TandemProcess {
     /// Waits until the process exits, for at most `limit`; fails the test
     /// (killing the process) if it is still running then.
     pub async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll the child") {
-                return status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "tandem was still running {limit:?} after being asked to stop:\n{}",
-                    self.log_text()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let log = self.log.clone();
+        wait_for_exit(&mut self.child, limit, || {
+            format!(
+                "tandem was still running {limit:?} after being asked to stop:\n{}",
+                log.lock().expect("log lock").join("\n")
+            )
+        })
+        .await
+    }
+}
+
+/// Waits until `child` exits, for at most `limit`; fails the test (killing
+/// the process) with `failure()` if it is still running then.
+pub async fn wait_for_exit(
+    child: &mut Child,
+    limit: Duration,
+    failure: impl FnOnce() -> String,
+) -> ExitStatus {
+    let exited = try_poll(limit, async || match child.try_wait() {
+        Ok(Some(status)) => Ok(status),
+        Ok(None) => Err("still running".to_owned()),
+        Err(err) => panic!("cannot poll the child process: {err}"),
+    })
+    .await;
+    match exited {
+        Ok(status) => status,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{}", failure());
         }
     }
 }
