@@ -182,17 +182,17 @@ pub struct Config {
     /// A checkpoint of a room this long after the first edit since its
     /// previous one (checkpoints are also taken when a room unloads, when a
     /// version is named, and around every restore).
-    #[arg(long, env = "TANDEM_HISTORY_INTERVAL", value_parser = humantime::parse_duration, default_value = "10m")]
+    #[arg(long, env = "TANDEM_HISTORY_INTERVAL", value_parser = humantime::parse_duration, default_value = crate::room::history::DEFAULT_INTERVAL)]
     pub history_interval: Duration,
 
     /// Every checkpoint younger than this is kept.
-    #[arg(long, env = "TANDEM_HISTORY_KEEP_ALL", value_parser = humantime::parse_duration, default_value = "1day")]
+    #[arg(long, env = "TANDEM_HISTORY_KEEP_ALL", value_parser = humantime::parse_duration, default_value = crate::room::history::DEFAULT_KEEP_ALL)]
     pub history_keep_all: Duration,
 
     /// Past `--history-keep-all`, the newest checkpoint of each hour is kept
     /// up to this age; older ones are kept one per day. Named versions are
     /// kept until deleted.
-    #[arg(long, env = "TANDEM_HISTORY_KEEP_HOURLY", value_parser = humantime::parse_duration, default_value = "30days")]
+    #[arg(long, env = "TANDEM_HISTORY_KEEP_HOURLY", value_parser = humantime::parse_duration, default_value = crate::room::history::DEFAULT_KEEP_HOURLY)]
     pub history_keep_hourly: Duration,
 }
 
@@ -248,6 +248,7 @@ pub enum LogFormat {
 impl Default for Config {
     /// The defaults `tandem --help` shows, ignoring the environment.
     fn default() -> Self {
+        let history = crate::room::HistoryPolicy::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
@@ -281,9 +282,9 @@ impl Default for Config {
             rate_burst: 2000,
             max_document_bytes: 64 * 1024 * 1024,
             metrics_room_labels: 100,
-            history_interval: Duration::from_secs(10 * 60),
-            history_keep_all: Duration::from_secs(24 * 3600),
-            history_keep_hourly: Duration::from_secs(30 * 24 * 3600),
+            history_interval: history.interval,
+            history_keep_all: history.keep_all,
+            history_keep_hourly: history.keep_hourly,
         }
     }
 }

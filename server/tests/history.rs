@@ -1,20 +1,24 @@
 //! Version history through the real server: the HTTP API and its refusals,
 //! restore as a forward edit that two socket clients converge on, versions
 //! kept across compaction and restarts, checkpoints on their own (after a
-//! stretch of editing, on unload), and retention that thins old checkpoints
-//! but never a named one.
+//! stretch of editing, on unload), retention that thins old checkpoints but
+//! never a named one, and a room that keeps relaying while its history is
+//! read.
 
+mod support;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tandem_server::store::{NewVersion, SqliteStore, Store as _, VersionKind};
+use support::gated_store::{GatedStore, Held, OpenOnDrop};
+use tandem_server::store::{MemoryStore, NewVersion, SqliteStore, Store as _, VersionKind};
 use tandem_shared::history::VersionEntry;
 use tandem_shared::{CreatedRoom, Presence, RoomId};
-use tandem_testkit::{Client, DEADLINE, TempDir, TestServer, eventually};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
+use tandem_testkit::{Client, DEADLINE, TempDir, TestServer, eventually, poll, test_config};
 
-/// One HTTP request over a fresh connection: status and body.
+/// One request with the share key as a bearer token: status and body.
+/// These answers always have a length.
 async fn http(
     server: &TestServer,
     method: &str,
@@ -22,40 +26,19 @@ async fn http(
     bearer: Option<&str>,
     body: &str,
 ) -> (u16, String) {
-    let auth = bearer.map_or(String::new(), |key| {
-        format!("Authorization: Bearer {key}\r\n")
-    });
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        server.addr,
-        body.len()
-    );
-    let exchange = async {
-        let mut stream = TcpStream::connect(server.addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(DEADLINE, exchange)
-        .await
-        .expect("an answer within the deadline")
-        .expect("the request went through");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
+    let bearer = bearer.map(|key| format!("Bearer {key}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(bearer) = &bearer {
+        headers.push(("Authorization", bearer));
+    }
+    let response =
+        tandem_testkit::http::request(server.addr, method, path, &headers, body.as_bytes()).await;
+    assert_eq!(
+        response.header("transfer-encoding"),
+        None,
         "these answers have a length"
     );
-    (status, body.to_string())
+    (response.status, response.text())
 }
 
 async fn create_room(server: &TestServer, name: &str) -> CreatedRoom {
@@ -370,7 +353,7 @@ async fn versions_survive_compaction_and_restarts() {
 
 #[tokio::test]
 async fn checkpoints_come_after_editing_and_on_unload() {
-    let (server, store) = TestServer::memory_with(|c| {
+    let (mut server, store) = TestServer::memory_with(|c| {
         c.history_interval = Duration::from_millis(1500);
         c.room_idle = Duration::from_millis(300);
     })
@@ -408,7 +391,9 @@ async fn checkpoints_come_after_editing_and_on_unload() {
     })
     .await;
     eventually("the room unloads", || server.state.registry.loaded() == 0).await;
-    // Nothing changed since: no further checkpoint.
+    // Nothing changed since: no further checkpoint, even once every room
+    // has stopped (a stopped server has run every room's last store work).
+    server.stop().await;
     assert_eq!(store.list_versions(&room).expect("list").len(), 2);
 }
 
@@ -561,4 +546,50 @@ async fn editors_name_existing_versions_and_delete_them() {
         "draft",
         "deleting a version leaves the document alone"
     );
+}
+
+// Two workers: a room that blocked its thread on the store would still let
+// the test's own waits run out and fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_keeps_relaying_while_its_versions_are_read() {
+    let memory = Arc::new(MemoryStore::default());
+    let store = Arc::new(GatedStore::open(memory, Held::VersionLists));
+    let server = TestServer::start(
+        test_config(std::path::Path::new("/nonexistent")),
+        store.clone(),
+    )
+    .await;
+    let mut writer = server.client("busy").await;
+    let mut reader = server.client("busy").await;
+    let _open_at_the_end = OpenOnDrop(store.clone());
+
+    // A list request whose store read is held until the gate opens.
+    store.shut_gate();
+    let addr = server.addr;
+    let listing = tokio::spawn(async move {
+        tandem_testkit::http(addr, "GET", "/api/rooms/busy/versions", None, "").await
+    });
+    poll(
+        "the list to reach the store",
+        DEADLINE,
+        async || match store.waiting() {
+            0 => Err("not yet".to_owned()),
+            _ => Ok(()),
+        },
+    )
+    .await;
+
+    // The room's keystrokes go on meanwhile.
+    writer.insert(0, "typed while the store reads").await;
+    reader
+        .pump_until("the reader gets the keystroke", |c| {
+            c.content() == "typed while the store reads"
+        })
+        .await;
+    assert_eq!(store.waiting(), 1, "the list is still held");
+
+    store.open_gate();
+    let (status, body) = listing.await.expect("the request task");
+    assert_eq!((status, body.as_str()), (200, "[]"));
+    writer.wait_saved().await;
 }

@@ -3,9 +3,15 @@
 //! It loads the room before answering anyone, then handles one [`RoomCmd`]
 //! at a time: joins and leaves (the [`Members`]), updates (checked, applied
 //! to the document, relayed to the other members at once and handed to the
-//! [`Pipeline`]), presence, claims and exports. After each event it lets the
-//! pipeline start its next store operation and delivers the `saved`
-//! acknowledgements the pipeline returns; relaying never waits for the disk.
+//! [`Pipeline`]), presence, claims, exports and version history (`history`).
+//! After each event it lets the pipeline start its next store operation and
+//! delivers the `saved` acknowledgements the pipeline returns; relaying
+//! never waits for the disk, and the loop awaits no store call: commits,
+//! compaction and the version history's store work are pipeline
+//! operations whose results are one more event. Three rare paths still
+//! wait for the store where the room must not move on without it: a claim
+//! (decided between joins, with nobody in the room), rebuilding the
+//! document after an update that failed half-applied, and a cluster resync.
 //!
 //! The actor is given everything it uses at spawn (a [`RoomContext`] and its
 //! [`Listing`] in the room table); it unloads itself when idle, stops on
@@ -28,7 +34,7 @@ use super::context::RoomContext;
 use super::dialect::Dialect;
 use super::document::{self, UpdateRefused};
 use super::greeting::Greeting;
-use super::history::{History, RoomParts};
+use super::history::Checkpoints;
 use super::members::{Members, Peer};
 use super::pipeline::{Pipeline, Progress};
 use super::recipient::{Outbound, Recipient};
@@ -37,23 +43,31 @@ use crate::access::{self, Right};
 use crate::metrics::RoomLabel;
 use crate::store::{StoreError, VersionKind};
 
-/// The actor's parts a [`History`] call works on, borrowed field by field so
-/// `self.history` stays free to borrow mutably beside them.
-macro_rules! history_parts {
-    ($actor:ident) => {
-        RoomParts {
-            room: &$actor.room,
-            store: &$actor.context.store,
-            doc: &$actor.doc,
-            members: &mut $actor.members,
-            pipeline: &mut $actor.pipeline,
-            protected: $actor.protected,
-            max_document_bytes: $actor.context.settings.max_document_bytes,
-        }
-    };
+mod cluster;
+mod history;
+
+/// Who an update comes from: a member, or the room itself (a restore).
+/// Connection ids start at 1 (`AppState`), so the room's own id, 0, names no
+/// member: its updates are relayed to everyone and acknowledged to no one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The member with this id.
+    Member(ClientId),
+    /// The server's own edit.
+    Room,
 }
 
-mod cluster;
+/// The id the room's own updates go under in the pipeline and the relay.
+const ROOM: ClientId = ClientId(0);
+
+/// Why an update was not applied.
+#[derive(Debug, PartialEq, Eq)]
+enum Refused {
+    /// It would grow the document past `--max-document-bytes` (this limit).
+    TooLarge(u64),
+    /// The document refused it (see [`UpdateRefused`]).
+    Update(UpdateRefused),
+}
 
 /// Why the actor stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,7 +102,7 @@ pub(super) struct RoomActor {
     /// What other nodes commit to this room, with `--redis-url` (`cluster`).
     feed: Option<crate::bus::RoomFeed>,
     /// Checkpoints: when the next is due and whom it credits.
-    history: History,
+    history: Checkpoints,
 }
 
 impl RoomActor {
@@ -106,7 +120,7 @@ impl RoomActor {
             settings.compact_updates,
             settings.compact_bytes,
         );
-        let history = History::new(settings.history);
+        let history = Checkpoints::new(settings.history);
         Self {
             members: Members::new(room.clone()),
             room,
@@ -163,9 +177,12 @@ impl RoomActor {
                     None => return Exit::Done,
                 },
                 done = self.pipeline.finished(), if self.pipeline.is_busy() => match done {
-                    Ok(acks) => {
-                        self.members.acknowledge(&acks);
+                    Ok(finished) => {
+                        self.members.acknowledge(&finished.acks);
                         self.publish_committed();
+                        if let Some(done) = finished.history {
+                            self.history_done(done).await;
+                        }
                     }
                     Err(err) => {
                         error!(room = %self.room, error = %err, "storage failure: closing the room");
@@ -173,14 +190,15 @@ impl RoomActor {
                     }
                 },
                 () = sleep_until_opt(self.history.due()), if self.history.due().is_some() => {
-                    self.history.checkpoint_if_dirty(history_parts!(self), VersionKind::Edit).await;
+                    self.checkpoint_if_dirty(VersionKind::Edit);
                 }
-                remote = cluster::next(&mut self.feed), if self.feed.is_some() => {
+                remote = Self::next_remote(&mut self.feed), if self.feed.is_some() => {
                     self.on_remote(remote).await;
                 }
                 () = sleep_until_opt(idle_deadline), if self.members.is_empty() && idle_deadline.is_some() => {
                     if self.pipeline.is_idle() && self.listing.remove_if_idle(&self.inbox) {
-                        self.history.checkpoint_if_dirty(history_parts!(self), VersionKind::Idle).await;
+                        self.checkpoint_if_dirty(VersionKind::Idle);
+                        self.drain().await;
                         info!(room = %self.room, "room idle: unloaded");
                         return Exit::Done;
                     }
@@ -189,7 +207,8 @@ impl RoomActor {
                 }
                 () = self.context.shutdown.cancelled(), if self.members.is_empty() && self.pipeline.is_idle() => {
                     self.listing.remove();
-                    self.history.checkpoint_if_dirty(history_parts!(self), VersionKind::Idle).await;
+                    self.checkpoint_if_dirty(VersionKind::Idle);
+                    self.drain().await;
                     return Exit::Done;
                 }
             }
@@ -249,7 +268,7 @@ impl RoomActor {
                 let claim = self.claim().await;
                 let _ = reply.send(claim);
             }
-            RoomCmd::History(cmd) => self.history.handle(cmd, history_parts!(self)).await,
+            RoomCmd::History(cmd) => self.history_request(cmd),
             RoomCmd::Leave { client } => {
                 self.history.left(client);
                 self.publish_presence(client, None);
@@ -322,8 +341,7 @@ impl RoomActor {
             .send(client, Outbound::sync(&SyncFrame::Step2(diff)));
     }
 
-    /// Applies `client`'s update, relays it if it changed anything, and
-    /// queues it for the store; refusals close the client.
+    /// Applies member `client`'s update; refusals close the client.
     async fn apply(&mut self, client: ClientId, update: Update, raw: Bytes) {
         let Some(read_only) = self.members.is_read_only(client) else {
             return;
@@ -336,18 +354,16 @@ impl RoomActor {
             self.members.close(client, close);
             return;
         }
-        let limit = self.context.settings.max_document_bytes;
-        if self.pipeline.size() + raw.len() as u64 > limit {
-            let close = Close::new(
-                CloseCode::DocumentTooLarge,
-                format!("the document is at its size limit ({limit} bytes)"),
-            );
-            self.members.close(client, close);
-            return;
-        }
-        let changed = match document::apply(&self.doc, update) {
-            Ok(changed) => changed,
-            Err(UpdateRefused::Gap) => {
+        match self.apply_update(Origin::Member(client), update, raw) {
+            Ok(()) => {}
+            Err(Refused::TooLarge(limit)) => {
+                let close = Close::new(
+                    CloseCode::DocumentTooLarge,
+                    format!("the document is at its size limit ({limit} bytes)"),
+                );
+                self.members.close(client, close);
+            }
+            Err(Refused::Update(UpdateRefused::Gap)) => {
                 warn!(room = %self.room, %client, "refused an update with a gap");
                 let reason = format!(
                     "invalid update: {}; reconnect to resync",
@@ -355,40 +371,85 @@ impl RoomActor {
                 );
                 self.members
                     .close(client, Close::new(CloseCode::InvalidUpdate, reason));
-                return;
             }
-            Err(refused) => {
-                self.refuse_update(client, &refused.to_string()).await;
-                return;
+            Err(Refused::Update(refused)) => {
+                warn!(room = %self.room, %client, reason = %refused, "refused an update");
+                let close = Close::new(
+                    CloseCode::InvalidUpdate,
+                    format!("invalid update: {refused}"),
+                );
+                self.members.close(client, close);
+                self.rebuild().await;
             }
-        };
-        let Some(seq) = self.members.count_update(client) else {
-            return;
+        }
+    }
+
+    /// Applies an update, a member's or the room's own (a restore): checks
+    /// the size limit, applies it to the document, relays it if it changed
+    /// anything and queues it for the store. An update the document refused
+    /// ([`UpdateRefused`] other than a gap) may have been applied in part:
+    /// the caller must [`rebuild`](Self::rebuild).
+    fn apply_update(&mut self, origin: Origin, update: Update, raw: Bytes) -> Result<(), Refused> {
+        let limit = self.context.settings.max_document_bytes;
+        if self.pipeline.size() + raw.len() as u64 > limit {
+            return Err(Refused::TooLarge(limit));
+        }
+        let changed = document::apply(&self.doc, update).map_err(Refused::Update)?;
+        let (from, seq) = match origin {
+            Origin::Member(client) => {
+                let Some(seq) = self.members.count_update(client) else {
+                    return Ok(());
+                };
+                if changed {
+                    self.history.edited(client);
+                }
+                (client, seq)
+            }
+            Origin::Room => (ROOM, 0),
         };
         if changed {
-            self.history.edited(client);
             // Encoded once; every member gets the same shared bytes.
             let message = Outbound::sync(&SyncFrame::Update(raw.to_vec()));
-            self.members.relay(client, &message);
+            self.members.relay(from, &message);
             if let Some(label) = &self.label {
                 label.count_update();
             }
         }
-        self.pipeline.push(client, seq, changed.then_some(raw));
+        self.pipeline.push(from, seq, changed.then_some(raw));
+        Ok(())
     }
 
-    /// Closes `client` for a bad update. The update may have been applied in
-    /// part before failing, so the document is rebuilt from what is stored
-    /// plus what is unsaved; the update itself was never relayed or queued.
-    async fn refuse_update(&mut self, client: ClientId, why: &str) {
-        warn!(room = %self.room, %client, reason = why, "refused an update");
-        let close = Close::new(CloseCode::InvalidUpdate, format!("invalid update: {why}"));
-        self.members.close(client, close);
+    /// Rebuilds the document from what is stored plus what is unsaved,
+    /// after an update that may have been applied in part before failing
+    /// (that update was never relayed or queued).
+    async fn rebuild(&mut self) {
         let (store, room) = (self.context.store.clone(), self.room.clone());
         match document::rebuild(store, room, self.pipeline.unsaved()).await {
             Ok(doc) => self.doc = doc,
             Err(err) => {
                 error!(room = %self.room, error = %err, "could not reload room after a bad update");
+            }
+        }
+    }
+
+    /// Runs the pipeline until it is empty: the end of a room that stops
+    /// (its last commits and checkpoint), when nobody can be held up.
+    async fn drain(&mut self) {
+        loop {
+            let progress = self.pipeline.start(&self.doc);
+            self.deliver(progress);
+            if !self.pipeline.is_busy() {
+                return;
+            }
+            match self.pipeline.finished().await {
+                Ok(finished) => {
+                    self.members.acknowledge(&finished.acks);
+                    self.publish_committed();
+                }
+                Err(err) => {
+                    error!(room = %self.room, error = %err, "storage failure while stopping");
+                    return;
+                }
             }
         }
     }

@@ -1,27 +1,37 @@
-//! A room's store pipeline: group commit, acknowledgements and compaction.
+//! A room's store pipeline: group commit, acknowledgements, compaction and
+//! the version history's store work.
 //!
 //! Updates the actor applied wait in `pending`. One store operation runs at a
 //! time per room, on a blocking thread: when none is running, the whole of
 //! `pending` goes to the store in one `append` (one transaction); updates
 //! that arrive meanwhile form the next batch (group commit). Relaying never
-//! waits for this; the `saved` acknowledgement does. Past the configured
-//! bounds the log is compacted: the document's state replaces the snapshot
-//! and the log it covers, in one transaction.
+//! waits for this; the `saved` acknowledgement does. Version-history jobs
+//! (checkpoints, listing and reading versions, see `super::history`) wait
+//! in their own queue and take turns with the commits, so neither starves
+//! the other. Past the configured bounds the log is compacted: the
+//! document's state replaces the snapshot and the log it covers, in one
+//! transaction.
+//!
+//! So the room's actor never awaits the store in its loop: it starts
+//! operations and takes their results ([`Pipeline::finished`]) as one more
+//! event among its inbox and timers.
 //!
 //! The pipeline holds no connection. Its steps return what the actor owes the
 //! members ([`Progress`]: which client is told `saved` with what count, and
 //! which `flush` requests are now answered), so it is tested with a
 //! [`MemoryStore`](crate::store::MemoryStore) and no socket.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tandem_shared::{ClientId, RoomId};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use yrs::{Doc, ReadTxn, StateVector, Transact};
 
+use super::history::{HistoryJob, JobDone};
 use crate::store::{Store, StoreError, StoredRoom};
 
 /// A connection's updates that are now durable: the first `updates` it sent.
@@ -57,13 +67,33 @@ struct Pending {
     bytes: Option<Bytes>,
 }
 
+/// What a finished store operation leaves the actor, besides its
+/// accounting: `saved` owed after a commit, or a history job's next step.
+#[derive(Debug, Default)]
+#[must_use]
+pub(super) struct Finished {
+    /// `saved` owed to members.
+    pub(super) acks: Vec<Ack>,
+    /// A restore's next step, for the actor.
+    pub(super) history: Option<JobDone>,
+}
+
 /// The store operation running for this room.
 #[derive(Debug)]
 struct InFlight {
-    /// The store call; its `Ok` is the newest log sequence number it covers.
-    task: JoinHandle<Result<u64, StoreError>>,
+    /// The store call.
+    task: JoinHandle<Outcome>,
     /// What it is, to account for it when it returns.
     operation: Operation,
+}
+
+/// What a store call returned.
+#[derive(Debug)]
+enum Outcome {
+    /// An append or a compaction: the newest log sequence number it covers.
+    Log(Result<u64, StoreError>),
+    /// A history job, which answered its requester itself.
+    History(JobDone),
 }
 
 #[derive(Debug)]
@@ -89,6 +119,8 @@ enum Operation {
         merged: u64,
         size_before: u64,
     },
+    /// A version-history job.
+    History,
 }
 
 /// One room's store pipeline.
@@ -104,6 +136,11 @@ pub(super) struct Pipeline {
     compact_bytes: u64,
     /// Applied, not yet handed to the store, oldest first.
     pending: Vec<Pending>,
+    /// Version-history jobs waiting, oldest first.
+    history: VecDeque<HistoryJob>,
+    /// The last operation started was a commit: a waiting history job goes
+    /// next, so a steady stream of edits cannot starve it (nor jobs edits).
+    appended_last: bool,
     /// The store operation running, if any.
     in_flight: Option<InFlight>,
     /// `flush` requests waiting for the pipeline to empty.
@@ -140,6 +177,8 @@ impl Pipeline {
             compact_updates: compact_updates.max(1),
             compact_bytes: compact_bytes.max(1),
             pending: Vec::new(),
+            history: VecDeque::new(),
+            appended_last: false,
             in_flight: None,
             flush_waiters: Vec::new(),
             last_seq: 0,
@@ -193,7 +232,21 @@ impl Pipeline {
 
     /// Whether nothing is waiting for or in the store.
     pub(super) fn is_idle(&self) -> bool {
-        self.in_flight.is_none() && self.pending.is_empty()
+        self.in_flight.is_none() && self.pending.is_empty() && self.history.is_empty()
+    }
+
+    /// Whether every update queued so far is durable (or changed nothing):
+    /// none waits, and no commit runs. History jobs and compaction do not
+    /// count: they hold no one's update.
+    fn is_durable(&self) -> bool {
+        self.pending.is_empty()
+            && !matches!(
+                self.in_flight,
+                Some(InFlight {
+                    operation: Operation::Append { .. },
+                    ..
+                })
+            )
     }
 
     /// Whether a store operation is running.
@@ -210,9 +263,14 @@ impl Pipeline {
         self.pending.push(Pending { from, seq, bytes });
     }
 
+    /// Queues a version-history job; it runs in turn with the commits.
+    pub(super) fn history(&mut self, job: HistoryJob) {
+        self.history.push_back(job);
+    }
+
     /// Answers `done` once everything queued so far is durable.
     pub(super) fn flush(&mut self, done: oneshot::Sender<()>) {
-        if self.is_idle() {
+        if self.is_durable() {
             let _ = done.send(());
         } else {
             self.flush_waiters.push(done);
@@ -234,14 +292,23 @@ impl Pipeline {
     }
 
     /// Starts the next store operation if none is running: the pending batch
-    /// first, then compaction of `doc` when the log has grown past its bound.
-    /// With nothing left to do, the flushes waiting are released.
+    /// or a history job (taking turns when both wait), then compaction of
+    /// `doc` when the log has grown past its bound. Flushes waiting are
+    /// released once every update before them is durable.
     pub(super) fn start(&mut self, doc: &Doc) -> Progress {
         let mut progress = Progress::default();
-        if self.in_flight.is_some() {
-            return progress;
+        if self.in_flight.is_none() {
+            self.start_next(doc, &mut progress);
         }
-        if !self.pending.is_empty() {
+        if self.is_durable() {
+            progress.flushed = std::mem::take(&mut self.flush_waiters);
+        }
+        progress
+    }
+
+    fn start_next(&mut self, doc: &Doc, progress: &mut Progress) {
+        let history_turn = !self.history.is_empty() && self.appended_last;
+        if !self.pending.is_empty() && !history_turn {
             let batch = std::mem::take(&mut self.pending);
             let acks = last_seq_per_client(&batch);
             let updates: Vec<Bytes> = batch.into_iter().filter_map(|p| p.bytes).collect();
@@ -251,15 +318,24 @@ impl Pipeline {
                 progress.acks = acks;
             } else {
                 self.start_append(updates, acks);
-                return progress;
+                self.appended_last = true;
+                return;
             }
+        }
+        self.appended_last = false;
+        if let Some(job) = self.history.pop_front() {
+            let (store, room) = (self.store.clone(), self.room.clone());
+            let task =
+                tokio::task::spawn_blocking(move || Outcome::History(job.run(&*store, &room)));
+            self.in_flight = Some(InFlight {
+                task,
+                operation: Operation::History,
+            });
+            return;
         }
         if self.log_updates >= self.compact_updates || self.log_bytes >= self.compact_bytes {
             self.start_compaction(doc);
-            return progress;
         }
-        progress.flushed = std::mem::take(&mut self.flush_waiters);
-        progress
     }
 
     fn start_append(&mut self, updates: Vec<Bytes>, acks: Vec<Ack>) {
@@ -269,7 +345,7 @@ impl Pipeline {
         let (store, room, batch) = (self.store.clone(), self.room.clone(), updates.clone());
         let task = tokio::task::spawn_blocking(move || {
             let refs: Vec<&[u8]> = batch.iter().map(|u| u.as_ref()).collect();
-            store.append(&room, &refs)
+            Outcome::Log(store.append(&room, &refs))
         });
         self.in_flight = Some(InFlight {
             task,
@@ -290,7 +366,7 @@ impl Pipeline {
         let (store, room, through) = (self.store.clone(), self.room.clone(), self.folded.prefix());
         let (merged, size_before) = (state.len() as u64, self.size);
         let task = tokio::task::spawn_blocking(move || {
-            store.compact(&room, &state, through).map(|()| through)
+            Outcome::Log(store.compact(&room, &state, through).map(|()| through))
         });
         self.in_flight = Some(InFlight {
             task,
@@ -303,20 +379,43 @@ impl Pipeline {
     }
 
     /// Waits for the running store operation and accounts for it: the
-    /// acknowledgements a commit completes, or the store's failure (the room
-    /// must then stop). Never resolves while nothing runs. Cancel-safe: the
-    /// operation is only taken once it has finished.
-    pub(super) async fn finished(&mut self) -> Result<Vec<Ack>, StoreError> {
+    /// acknowledgements a commit completes, a history job's next step, or
+    /// the store's failure (the room must then stop). Never resolves while
+    /// nothing runs. Cancel-safe: the operation is only taken once it has
+    /// finished.
+    pub(super) async fn finished(&mut self) -> Result<Finished, StoreError> {
         let Some(in_flight) = &mut self.in_flight else {
             return std::future::pending().await;
         };
-        let result = (&mut in_flight.task)
-            .await
-            .map_err(|join| StoreError::Other(join.to_string()))
-            .and_then(|result| result);
-        match self.in_flight.take() {
-            Some(in_flight) => self.account(in_flight.operation, result),
-            None => Ok(Vec::new()),
+        let outcome = (&mut in_flight.task).await;
+        let Some(in_flight) = self.in_flight.take() else {
+            return Ok(Finished::default());
+        };
+        match (in_flight.operation, outcome) {
+            (Operation::History, Ok(Outcome::History(done))) => Ok(Finished {
+                acks: Vec::new(),
+                history: Some(done),
+            }),
+            (Operation::History, Err(join)) => {
+                // Its requester sees the request dropped; the room goes on.
+                error!(room = %self.room, error = %join, "a version-history job failed");
+                Ok(Finished::default())
+            }
+            (operation, Ok(Outcome::Log(result))) => {
+                self.account(operation, result).map(|acks| Finished {
+                    acks,
+                    history: None,
+                })
+            }
+            (operation, Ok(Outcome::History(_))) => {
+                unreachable!("{operation:?} returns a log sequence number")
+            }
+            (operation, Err(join)) => self
+                .account(operation, Err(StoreError::Other(join.to_string())))
+                .map(|acks| Finished {
+                    acks,
+                    history: None,
+                }),
         }
     }
 
@@ -371,6 +470,7 @@ impl Pipeline {
                 self.log_bytes = 0;
                 Ok(Vec::new())
             }
+            (Operation::History, _) => Ok(Vec::new()),
         }
     }
 }
@@ -423,11 +523,21 @@ mod tests {
         Some(raw(text))
     }
 
-    /// The running operation's outcome, within a deadline.
+    /// The running operation's acknowledgements, within a deadline.
     async fn finish(pipeline: &mut Pipeline) -> Result<Vec<Ack>, StoreError> {
         timeout(Duration::from_secs(10), pipeline.finished())
             .await
             .expect("the store operation finished within the deadline")
+            .map(|finished| finished.acks)
+    }
+
+    /// A history job that lists the room's versions, and its answer.
+    fn list_job() -> (
+        HistoryJob,
+        oneshot::Receiver<Result<Vec<crate::store::Version>, super::super::history::HistoryError>>,
+    ) {
+        let (reply, answer) = oneshot::channel();
+        (HistoryJob::List { reply }, answer)
     }
 
     #[tokio::test]
@@ -599,6 +709,42 @@ mod tests {
             0,
             "both rows are in the document now"
         );
+    }
+
+    #[tokio::test]
+    async fn history_jobs_and_commits_take_turns_and_a_flush_waits_only_for_commits() {
+        let store = Arc::new(MemoryStore::default());
+        let mut pipeline = pipeline(&store, 1000);
+        let doc = yrs::Doc::new();
+        let (first, mut first_answer) = list_job();
+        let (second, mut second_answer) = list_job();
+        pipeline.history(first);
+        pipeline.history(second);
+        pipeline.push(A, 1, bytes("a1"));
+        let _ = pipeline.start(&doc);
+        // The commit goes first, then a job, even with more updates waiting.
+        assert_eq!(finish(&mut pipeline).await.expect("committed"), [ack(A, 1)]);
+        pipeline.push(A, 2, bytes("a2"));
+        let (done, mut flushed) = oneshot::channel();
+        pipeline.flush(done);
+        let _ = pipeline.start(&doc);
+        assert!(!pipeline.is_idle());
+        finish(&mut pipeline).await.expect("a job ran");
+        assert_eq!(first_answer.try_recv(), Ok(Ok(Vec::new())), "listed");
+        assert!(second_answer.try_recv().is_err(), "one job at a time");
+        // Then the commit, and the flush is answered with the job still queued.
+        let _ = pipeline.start(&doc);
+        assert_eq!(finish(&mut pipeline).await.expect("committed"), [ack(A, 2)]);
+        let progress = pipeline.start(&doc);
+        assert_eq!(progress.flushed.len(), 1, "durable, with a job running");
+        for done in progress.flushed {
+            done.send(()).expect("waiting");
+        }
+        assert_eq!(flushed.try_recv(), Ok(()));
+        finish(&mut pipeline).await.expect("the second job ran");
+        assert_eq!(second_answer.try_recv(), Ok(Ok(Vec::new())));
+        let _ = pipeline.start(&doc);
+        assert!(pipeline.is_idle());
     }
 
     #[test]

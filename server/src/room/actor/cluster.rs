@@ -24,15 +24,15 @@ use crate::room::recipient::Outbound;
 /// every member.
 const FROM_ANOTHER_NODE: ClientId = ClientId(0);
 
-/// The next message from the bus; never resolves without a subscription.
-pub(super) async fn next(feed: &mut Option<RoomFeed>) -> Option<Remote> {
-    match feed {
-        Some(feed) => feed.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
 impl RoomActor {
+    /// The next message from the bus; never resolves without a subscription.
+    pub(super) async fn next_remote(feed: &mut Option<RoomFeed>) -> Option<Remote> {
+        match feed {
+            Some(feed) => feed.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// Subscribes to the room's stream, if this node has a bus. Called
     /// before loading: see [`crate::bus::Bus::subscribe`].
     pub(super) async fn subscribe(&mut self) {
