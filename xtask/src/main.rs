@@ -1,13 +1,17 @@
 //! `cargo xtask <command>`: set up the tools, build, run and test Tandem.
 //!
 //! Std plus two compression crates (brotli and flate2, for the copies of
-//! `dist/` the server sends; see `compress`), so it compiles in seconds on a
-//! fresh machine. Every external step is a child process whose command line
+//! `dist/` the server sends; see `compress`) and `syn` (already built for
+//! the workspace's derive macros) to read the sources for the import-circle
+//! lint (`imports`), so it compiles in seconds on a fresh machine. Every
+//! external step is a child process whose command line
 //! is printed before it runs; a failing step ends the task with a one-line
 //! `error:` and a non-zero exit.
 
 mod bench;
 mod compress;
+mod doc_paths;
+mod imports;
 mod services;
 mod size;
 mod soak;
@@ -73,6 +77,8 @@ Commands:
   services [-- CMD…]  start the PostgreSQL and Redis `test` provides and run CMD with
                       TANDEM_TEST_DATABASE_URL and TANDEM_TEST_REDIS_URL set (a single
                       cluster test, say); stops them when CMD ends
+  lint                no import circles between the files of any crate, and every
+                      source path docs/ARCHITECTURE.md names exists (part of `test`)
   help                this list
 
 Environment:
@@ -106,6 +112,7 @@ fn main() -> ExitCode {
         "soak" => soak::soak(&ws.root, rest),
         "services" => services::run_with(&ws.target_dir(), rest),
         "size" => size::size(&ws),
+        "lint" => lint(&ws.root),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
@@ -451,6 +458,9 @@ impl Workspace {
 
     fn test_steps(&self, report: &mut Report) -> Result {
         report.step("fmt", || run(&mut self.cargo(["fmt", "--all", "--check"])))?;
+        report.step("lint (import circles, ARCHITECTURE paths)", || {
+            lint(&self.root)
+        })?;
         report.step("clippy (native)", || {
             run(&mut self.cargo([
                 "clippy",
@@ -681,6 +691,19 @@ fn describe(cmd: &Command) -> String {
         name.push_str(&first.to_string_lossy());
     }
     name
+}
+
+/// The structure lints: no import circle in any crate ([`imports`]), and
+/// every source path docs/ARCHITECTURE.md names exists ([`doc_paths`]).
+/// Both are reported before failing.
+fn lint(root: &Path) -> Result {
+    let circles = imports::check(root);
+    let paths = doc_paths::check(root);
+    match (circles, paths) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        (Err(a), Err(b)) => Err(format!("{a}\n{b}")),
+    }
 }
 
 /// Runs `cmd` with inherited output; a non-zero exit is an error.

@@ -27,6 +27,20 @@ pub(crate) fn wake_key(node: &str) -> String {
     format!("tandem:wake:{node}")
 }
 
+/// The set of every node that announced itself (`liveness`). The Lua
+/// scripts of `tracking` spell this key and the two below as well.
+pub(super) const NODES: &str = "tandem:nodes";
+
+/// A node's liveness key, which expires unless refreshed.
+pub(super) fn node_key(node: &str) -> String {
+    format!("tandem:node:{node}")
+}
+
+/// The hash holding a node's connection counts (`tracking`).
+pub(super) fn conns_key(node: &str) -> String {
+    format!("tandem:conns:{node}")
+}
+
 /// A stream entry id, `milliseconds-sequence`, ordered as Redis orders them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub(crate) struct StreamId(pub(crate) u64, pub(crate) u64);
@@ -295,16 +309,6 @@ mod tests {
         ));
         let neither = Value::Array(vec![bulk("n"), bulk("a"), bulk("c"), bulk("7")]);
         assert_eq!(parse_fields(&neither), None);
-    }
-
-    #[test]
-    fn remote_ids_never_meet_local_ones_and_stay_exact_in_javascript() {
-        for node in ["", "a", "00000000deadbeef", "ffffffffffffffff"] {
-            let id = crate::bus::remote_client(node, u64::from(u32::MAX));
-            assert!(id.0 > u64::from(u32::MAX), "{node}: above local ids");
-            assert!(id.0 < 1 << 53, "{node}: exact as a JavaScript number");
-            assert_eq!(crate::bus::node_of(id), crate::bus::node_tag(node));
-        }
     }
 
     #[test]

@@ -15,24 +15,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
-use super::{COMMAND_TIMEOUT, Shared};
-
-/// How often a node refreshes its key and looks at the others'.
-pub(crate) const BEAT: Duration = Duration::from_secs(1);
-/// How long a node's key outlives its last refresh.
-pub(crate) const TTL: Duration = Duration::from_secs(3);
-/// The set of every node that announced itself.
-const NODES: &str = "tandem:nodes";
-/// Beats a node's key must have been missing before it leaves [`NODES`].
-const FORGET_AFTER: u32 = 60;
-
-fn node_key(node: &str) -> String {
-    format!("tandem:node:{node}")
-}
+use super::client_ids::node_tag;
+use super::entry::{NODES, node_key};
+use super::remote::Remote;
+use super::settings::{BEAT, COMMAND_TIMEOUT, FORGET_AFTER, TTL};
+use super::shared::Shared;
+use super::{publisher, tracking};
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let mut conn: Option<MultiplexedConnection> = None;
@@ -58,15 +49,15 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 for sub in shared.subs().values_mut() {
                     sub.resync = true;
                     for node in &dead {
-                        let tag = super::node_tag(node);
+                        let tag = node_tag(node);
                         // A full queue is rare here (the room is far
                         // behind); its resync still comes, its ghosts stay
                         // until the room reloads.
-                        let _ = sub.tx.try_send(super::Remote::NodeGone { tag });
+                        let _ = sub.tx.try_send(Remote::NodeGone { tag });
                     }
                 }
                 // Wake the reader so it hands the resyncs over now.
-                let _ = super::publisher::wake(&shared, c).await;
+                let _ = publisher::wake(&shared, c).await;
             }
             Ok(_) => {}
             Err(err) => {
@@ -98,7 +89,7 @@ async fn beat_once(
         .arg(NODES)
         .query_async(conn)
         .await?;
-    super::tracking::mirror(shared, conn).await?;
+    tracking::mirror(shared, conn).await?;
     let others: Vec<String> = members.into_iter().filter(|n| *n != shared.node).collect();
     // Nodes another node already removed need no memory here.
     let listed: HashSet<&String> = others.iter().collect();

@@ -5,7 +5,7 @@
 //! queries and their answers go the same way, best effort.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
@@ -13,14 +13,40 @@ use tandem_shared::RoomId;
 use tokio::sync::mpsc;
 
 use super::entry::{room_key, wake_key};
-use super::{COMMAND_TIMEOUT, Outgoing, Shared};
+use super::settings::{COMMAND_TIMEOUT, MARKER_RETRY};
+use super::shared::Shared;
 
-/// How often owed resync markers are retried while nothing is published.
-const RETRY: Duration = Duration::from_millis(500);
+/// A committed batch on its way to Redis.
+#[derive(Debug)]
+pub(super) enum Outgoing {
+    Update {
+        room: RoomId,
+        first: u64,
+        last: u64,
+        updates: Arc<Vec<Bytes>>,
+        /// When the room handed it over, for [`crate::metrics::BUS_PUBLISH_SECONDS`].
+        queued: Instant,
+    },
+    /// Make the reader take a new subscription into account now.
+    Wake,
+    /// A local connection's presence (JSON), or `None` when it left.
+    Presence {
+        room: RoomId,
+        client: u64,
+        presence: Option<String>,
+    },
+    /// Ask the nodes holding `room` for their members' presence.
+    PresenceQuery { room: RoomId },
+    /// Local connections' presence (JSON), answering a presence query.
+    Presences {
+        room: RoomId,
+        presences: Vec<(u64, String)>,
+    },
+}
 
 pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
     let mut conn: Option<MultiplexedConnection> = None;
-    let mut retry = tokio::time::interval(RETRY);
+    let mut retry = tokio::time::interval(MARKER_RETRY);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {

@@ -12,24 +12,20 @@
 //! Nothing on the read path waits on a timer: `XREAD` returns as soon as an
 //! entry is appended, and the next one is issued as soon as the reply is
 //! handed over (entries appended in between are returned by it at once).
-//! The `BLOCK` timeout only bounds how long a read waits when nothing
+//! The `BLOCK` timeout ([`READ_BLOCK`]) only bounds how long a read waits when nothing
 //! happens.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use tandem_shared::RoomId;
 
+use super::client_ids::remote_client;
 use super::entry::{self, Entry, StreamId, room_key, wake_key};
-use super::{COMMAND_TIMEOUT, Remote, Shared};
-
-/// How long one `XREAD` blocks when nothing arrives.
-const BLOCK: Duration = Duration::from_secs(2);
-/// Most entries read per stream per round.
-const COUNT: usize = 256;
-/// Pause between attempts to reach Redis.
-const RECONNECT: Duration = Duration::from_millis(250);
+use super::publisher;
+use super::remote::Remote;
+use super::settings::{COMMAND_TIMEOUT, READ_BLOCK, READ_COUNT, RECONNECT};
+use super::shared::Shared;
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let mut first = true;
@@ -37,7 +33,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         if shared.shutdown.is_cancelled() {
             return;
         }
-        let conn = shared.connect(BLOCK + COMMAND_TIMEOUT).await;
+        let conn = shared.connect(READ_BLOCK + COMMAND_TIMEOUT).await;
         let mut conn = match conn {
             Ok(conn) => conn,
             Err(err) => {
@@ -75,7 +71,7 @@ async fn resync_all(shared: &Shared, conn: &mut MultiplexedConnection) -> redis:
             sub.position = sub.position.max(newest);
             sub.resync = true;
         }
-        super::publisher::query_presence(shared, conn, &room).await?;
+        publisher::query_presence(shared, conn, &room).await?;
     }
     Ok(())
 }
@@ -94,9 +90,9 @@ async fn read(shared: &Shared, conn: &mut MultiplexedConnection) -> redis::Redis
             .collect();
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("COUNT")
-            .arg(COUNT)
+            .arg(READ_COUNT)
             .arg("BLOCK")
-            .arg(BLOCK.as_millis() as u64)
+            .arg(READ_BLOCK.as_millis() as u64)
             .arg("STREAMS")
             .arg(&wake);
         for (room, _) in &rooms {
@@ -131,7 +127,7 @@ fn hand_over(shared: &Shared, room: &RoomId, entries: Vec<(StreamId, Option<Entr
     let Some(sub) = subs.get_mut(room) else {
         return;
     };
-    if entries.len() >= COUNT {
+    if entries.len() >= READ_COUNT {
         // Behind: make sure the stream was not trimmed past us meanwhile.
         sub.check_trim = true;
     }
@@ -180,7 +176,7 @@ fn hand_over(shared: &Shared, room: &RoomId, entries: Vec<(StreamId, Option<Entr
                     },
                     None => None,
                 };
-                let peer = super::remote_client(&node, client);
+                let peer = remote_client(&node, client);
                 if sub
                     .tx
                     .try_send(Remote::Presence { peer, presence })

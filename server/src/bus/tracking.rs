@@ -2,7 +2,7 @@
 //! holds in each room and from each address, so the room and per-address
 //! limits count the whole cluster.
 //!
-//! Each node keeps its own counts (the truth for that node) and mirrors
+//! Each node keeps its own counts (the truth for that node, `counts`) and mirrors
 //! them into one Redis hash, `tandem:conns:<node>`, fields `r:<room>` and
 //! `a:<address>`. The hash has the liveness key's TTL and is rewritten from
 //! the local counts on every liveness beat, so a dead node's counts vanish
@@ -11,7 +11,7 @@
 //! nodes' fields and, if the new connection fits, writes this node's new
 //! counts, atomically: two nodes admitting at once cannot both take the
 //! last place. A connection that leaves lowers the local count at once and
-//! the mirror at the next beat (up to [`BEAT`](super::liveness::BEAT)
+//! the mirror at the next beat (up to [`BEAT`](super::settings::BEAT)
 //! late, the only way the cluster-wide count can run high). The rewrite and
 //! admissions' writes take turns on `Shared::lookups`, so an older snapshot
 //! never overwrites a newer count.
@@ -20,19 +20,16 @@
 //! back to the local counts (the room actor's and the per-address bound
 //! in [`crate::limits`]), so a node keeps serving while Redis is down.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use redis::aio::MultiplexedConnection;
 use tandem_shared::RoomId;
 
-use super::Shared;
-use super::liveness::TTL;
-
-/// How long admission waits for Redis before counting locally.
-pub(crate) const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+use super::counts::{addr_field, room_field};
+use super::entry::conns_key;
+use super::settings::{CHECK_TIMEOUT, COMMAND_TIMEOUT, TTL};
+use super::shared::Shared;
 
 /// Sums the other live nodes' counts for the room and the address and,
 /// when the new connection fits, stores this node's counts and marks it
@@ -73,58 +70,6 @@ for _, n in ipairs(nodes) do
 end
 return room
 ";
-
-/// The hash holding `node`'s counts.
-pub(super) fn conns_key(node: &str) -> String {
-    format!("tandem:conns:{node}")
-}
-
-fn room_field(room: &RoomId) -> String {
-    format!("r:{room}")
-}
-
-fn addr_field(ip: IpAddr) -> String {
-    format!("a:{ip}")
-}
-
-/// This node's connection counts by field; a std mutex, never held across
-/// an await.
-#[derive(Debug, Default)]
-pub(super) struct Counts(Mutex<HashMap<String, u64>>);
-
-impl Counts {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, u64>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Adds one to each field; returns the new values.
-    fn add(&self, fields: &[&str; 2]) -> [u64; 2] {
-        let mut counts = self.lock();
-        fields.map(|f| {
-            let count = counts.entry(f.to_string()).or_insert(0);
-            *count += 1;
-            *count
-        })
-    }
-
-    /// Takes one from each field, forgetting fields that reach 0.
-    fn remove(&self, fields: &[String; 2]) {
-        let mut counts = self.lock();
-        for field in fields {
-            if let Some(count) = counts.get_mut(field) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    counts.remove(field);
-                }
-            }
-        }
-    }
-
-    /// Every non-zero count, for the beat's rewrite.
-    pub(super) fn snapshot(&self) -> Vec<(String, u64)> {
-        self.lock().iter().map(|(f, c)| (f.clone(), *c)).collect()
-    }
-}
 
 /// What the cluster said about a new connection.
 #[derive(Debug)]
@@ -204,7 +149,7 @@ async fn ask(
     let mut cached = shared.lookups.lock().await;
     let mut conn = match cached.as_ref() {
         Some(conn) => conn.clone(),
-        None => shared.connect(super::COMMAND_TIMEOUT).await?,
+        None => shared.connect(COMMAND_TIMEOUT).await?,
     };
     let reply: redis::RedisResult<i64> = redis::cmd("EVAL")
         .arg(ADMIT)
@@ -229,7 +174,7 @@ async fn ask(
 /// seen for up to a beat).
 pub(super) async fn elsewhere(shared: &Shared, room: &RoomId) -> redis::RedisResult<u64> {
     let asked = async {
-        let mut conn = shared.connect(super::COMMAND_TIMEOUT).await?;
+        let mut conn = shared.connect(COMMAND_TIMEOUT).await?;
         redis::cmd("EVAL")
             .arg(ELSEWHERE)
             .arg(0)
@@ -273,7 +218,7 @@ pub(super) async fn mirror(
 /// find room on the others at once).
 pub(super) async fn forget(shared: &Shared) {
     let removed = async {
-        let mut conn = shared.connect(super::COMMAND_TIMEOUT).await?;
+        let mut conn = shared.connect(COMMAND_TIMEOUT).await?;
         redis::cmd("DEL")
             .arg(conns_key(&shared.node))
             .query_async::<()>(&mut conn)
