@@ -93,16 +93,20 @@ impl Browser {
             lifeline,
         };
 
-        let start = Instant::now();
-        while !browser.is_ready(port).await {
-            if start.elapsed() > STARTUP {
-                panic!(
-                    "{} did not answer on port {port} within {STARTUP:?}; its log:\n{}",
-                    chromedriver.display(),
-                    browser.log_tail()
-                );
+        let ready = tandem_testkit::try_poll(STARTUP, async || {
+            if browser.is_ready(port).await {
+                Ok(())
+            } else {
+                Err("no answer".to_owned())
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        })
+        .await;
+        if ready.is_err() {
+            panic!(
+                "{} did not answer on port {port} within {STARTUP:?}; its log:\n{}",
+                chromedriver.display(),
+                browser.log_tail()
+            );
         }
         browser
     }

@@ -74,9 +74,9 @@ impl TestContext {
         }
     }
 
-    /// `<test-name>-<n>.png` and `.html` for each page `n`.
+    /// `failed/<test-name>-<n>.png` and `.html` for each page `n`.
     async fn save_artifacts(&self) {
-        let dir = paths::artifacts_dir();
+        let dir = paths::failure_artifacts_dir();
         for (n, page) in self.pages.iter().enumerate() {
             let written = page
                 .save_artifacts(&dir, &format!("{}-{n}", self.name))
@@ -103,7 +103,7 @@ impl TestContext {
 
 /// Runs a browser test: starts a [`TestServer`], runs `body`, and closes
 /// every page and the server. If `body` panics, saves a screenshot and the
-/// HTML of each page to `target/e2e-artifacts/<name>-<n>.{png,html}`, prints
+/// HTML of each page to `target/e2e-artifacts/failed/<name>-<n>.{png,html}`, prints
 /// where, then fails the test with the body's panic.
 ///
 /// At most `TANDEM_E2E_JOBS` (default 2) bodies of one test binary run at

@@ -18,7 +18,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::paths;
-use crate::wait::try_poll;
+use tandem_testkit::try_poll;
 
 /// How long one command may take to be answered.
 const ANSWER: Duration = Duration::from_secs(15);

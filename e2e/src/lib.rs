@@ -21,7 +21,7 @@
 //! from `tandem-testkit`, here with SQLite in a fresh directory), hands
 //! the body a [`TestContext`] that opens [`Page`]s (each its own Chromium
 //! session and profile), and if the body panics saves a screenshot and the
-//! HTML of every page to `target/e2e-artifacts/` before failing the test.
+//! HTML of every page to `target/e2e-artifacts/failed/` before failing the test.
 //!
 //! `cargo xtask test` builds `dist/` and sets the environment below. Browser
 //! tests never skip: without it they fail and say how to run them.
@@ -34,6 +34,7 @@
 //! | `TANDEM_E2E_JOBS` | browser tests run at once in one test binary (default 2) |
 //! | `TANDEM_E2E_LOG` | the in-process server's log filter (default `info`); shown for failed tests |
 //! | `TANDEM_INTEROP_DIR` | where the stock Yjs clients are installed (`target/interop`; interop tests only) |
+//! | `TANDEM_E2E_TOOLS` | where axe-core is installed (`target/e2e-tools`; accessibility checks only) |
 //! | `TANDEM_E2E_SERVER` | the release `tandem` binary [`ServerProcess`] runs (default `<target>/release/tandem`) |
 //!
 //! Besides pages, a test can bring other clients into a room: a
@@ -45,6 +46,7 @@
 //! The same pieces make `keystroke-latency` (`src/bin/keystroke_latency.rs`),
 //! which measures how long a keystroke in one browser takes to show in another.
 
+pub mod accessibility;
 mod binary;
 mod browser;
 mod context;
@@ -55,7 +57,6 @@ mod page;
 mod paths;
 mod server;
 mod stored_copy;
-mod wait;
 
 pub use binary::ServerProcess;
 pub use browser::Browser;
@@ -63,7 +64,7 @@ pub use context::{TestContext, run_test, run_test_with};
 pub use frames::{Direction, Frame, WsEvent};
 pub use interop::{YjsPeer, YjsRuntime, YjsState};
 pub use native::{NativePeer, NativeSession};
-pub use page::Page;
+pub use page::{NewDocument, Page};
 pub use server::{start_server, start_server_serving, start_server_with};
 pub use stored_copy::StoredCopy;
 /// How long a wait lasts by default before the test fails (20 s, the same
@@ -72,7 +73,8 @@ pub use stored_copy::StoredCopy;
 /// its condition holds.
 pub use tandem_testkit::DEADLINE;
 pub use tandem_testkit::TestServer;
-pub use wait::poll;
+/// The one wait-with-deadline helper, shared with the server's tests.
+pub use tandem_testkit::{key_of, poll};
 
 /// Names of the environment variables in the table above.
 pub mod env {
@@ -88,6 +90,8 @@ pub mod env {
     pub const LOG: &str = "TANDEM_E2E_LOG";
     /// Where `cargo xtask test` installed the stock Yjs clients.
     pub const INTEROP_DIR: &str = "TANDEM_INTEROP_DIR";
+    /// Where `cargo xtask test` installed axe-core (see [`crate::accessibility`]).
+    pub const TOOLS: &str = "TANDEM_E2E_TOOLS";
     /// The release `tandem` binary a [`ServerProcess`](crate::ServerProcess) runs.
     pub const SERVER: &str = "TANDEM_E2E_SERVER";
 }
@@ -102,4 +106,18 @@ pub fn scratch_dir(prefix: &str) -> std::path::PathBuf {
 /// contract with these tests.
 pub fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
+}
+
+/// WebDriver's codes for the keys tests press ([`Page::press_keys`]).
+pub mod keys {
+    /// Tab.
+    pub const TAB: &str = "\u{E004}";
+    /// Enter.
+    pub const ENTER: &str = "\u{E007}";
+    /// Escape.
+    pub const ESCAPE: &str = "\u{E00C}";
+    /// Arrow down.
+    pub const ARROW_DOWN: &str = "\u{E015}";
+    /// Arrow up.
+    pub const ARROW_UP: &str = "\u{E013}";
 }

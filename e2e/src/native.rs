@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use yrs::{Doc, GetString as _, Transact as _};
 
-use crate::wait::try_poll;
+use tandem_testkit::try_poll;
 
 /// How long the peer waits before connecting again after losing the server
 /// (a reconnect delay, like the web client's backoff, not a synchronisation).

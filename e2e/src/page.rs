@@ -14,9 +14,21 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use crate::frames::{self, Frame, WsEvent};
+use crate::keys::ESCAPE;
 use crate::stored_copy::{self, StoredCopy};
-use crate::wait::try_poll;
-use crate::{DEADLINE, poll, tid};
+use tandem_testkit::try_poll;
+use crate::{DEADLINE, key_of, poll, tid};
+
+/// A document a test started with [`Page::new_document`].
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// Its room name.
+    pub room: String,
+    /// The edit key its address carries.
+    pub key: String,
+    /// The address the page landed on (`/d/{room}#key=…`).
+    pub url: url::Url,
+}
 
 /// A browser session (a tab with its own profile) pointed at a server.
 /// Cheap to clone; clones drive the same session.
@@ -62,11 +74,48 @@ impl Page {
     }
 
     /// Loads the editor at `path` (e.g. `/d/my-room` or a share link) and
-    /// waits until it is connected to its room and shows the text field.
+    /// waits until it is connected to its room and shows the text field. A
+    /// view link opens in Preview (issue 26): the person switches to Edit to
+    /// see the text field.
     pub async fn open_editor(&self, path: &str) {
         self.goto(path).await;
         self.wait_for_connection("connected", DEADLINE).await;
+        let mode = self.attr(".doc-main", "data-mode").await;
+        if mode.as_deref() == Some("preview") {
+            self.click(&tid("view-edit")).await;
+        }
         self.wait_for(&tid("editor"), DEADLINE).await;
+    }
+
+    /// Starts a new document as a person does (home page, "New document")
+    /// and waits until its editor is connected: the one "new document"
+    /// step of every browser test.
+    pub async fn new_document(&self) -> NewDocument {
+        self.goto("/").await;
+        self.click(&tid("new-doc")).await;
+        let url = self
+            .wait_for_path("/d/{room}", DEADLINE, |p| p.starts_with("/d/"))
+            .await;
+        let room = url.path().trim_start_matches("/d/").to_owned();
+        let key = key_of(url.as_str());
+        self.wait_for_connection("connected", DEADLINE).await;
+        self.wait_for(&tid("editor"), DEADLINE).await;
+        NewDocument { room, key, url }
+    }
+
+    /// Opens the Share popover and reads its edit and view links, then
+    /// closes it (Escape).
+    pub async fn share_links(&self) -> (String, String) {
+        self.click(&tid("share")).await;
+        self.wait_for(&tid("share-edit-url"), DEADLINE).await;
+        self.wait_for(&tid("share-view-url"), DEADLINE).await;
+        let links = (
+            self.value(&tid("share-edit-url")).await,
+            self.value(&tid("share-view-url")).await,
+        );
+        self.press_keys(ESCAPE).await;
+        self.wait_for_gone(&tid("share-edit-url"), DEADLINE).await;
+        links
     }
 
     /// Waits until the `connection-state` badge says `state` (connecting,
@@ -293,6 +342,18 @@ impl Page {
     /// Whether an element matches `css` right now.
     pub async fn is_present(&self, css: &str) -> bool {
         self.find(css).await.is_ok()
+    }
+
+    /// Waits until nothing matches `css` any more.
+    pub async fn wait_for_gone(&self, css: &str, deadline: Duration) {
+        poll(&format!("`{css}` to be gone"), deadline, async || {
+            if self.is_present(css).await {
+                Err("still there".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+        .await;
     }
 
     /// Types `text` into `css` as a person would (key events), once it is displayed.
@@ -591,11 +652,36 @@ impl Page {
     }
 
     /// Makes the page see `prefers-color-scheme: dark` (or light).
+    /// Keeps `prefers-reduced-motion` as it was.
     pub async fn set_dark_mode(&self, dark: bool) {
+        let reduced = self
+            .eval("return matchMedia('(prefers-reduced-motion: reduce)').matches")
+            .await;
+        self.emulate_media(dark, reduced == json!(true)).await;
+    }
+
+    /// Makes the page see `prefers-reduced-motion: reduce` (or no
+    /// preference), keeping its colour scheme.
+    pub async fn set_reduced_motion(&self, reduce: bool) {
+        let dark = self
+            .eval("return matchMedia('(prefers-color-scheme: dark)').matches")
+            .await;
+        self.emulate_media(dark == json!(true), reduce).await;
+    }
+
+    async fn emulate_media(&self, dark: bool, reduce_motion: bool) {
         let scheme = if dark { "dark" } else { "light" };
+        let motion = if reduce_motion {
+            "reduce"
+        } else {
+            "no-preference"
+        };
         self.cdp(
             "Emulation.setEmulatedMedia",
-            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            json!({"features": [
+                {"name": "prefers-color-scheme", "value": scheme},
+                {"name": "prefers-reduced-motion", "value": motion},
+            ]}),
         )
         .await;
     }

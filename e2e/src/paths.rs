@@ -7,7 +7,8 @@
 //!     tmp/                       TMPDIR of chromedriver and Chromium
 //!     profile-<n>/               a session's --user-data-dir (removed on close)
 //!     server-<n>/                a TestServer's data dir (removed when it stops cleanly)
-//! target/e2e-artifacts/          screenshots and HTML of failed tests
+//! target/e2e-artifacts/          views some tests keep, passing or not
+//!     failed/                    screenshots and HTML of failed tests
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -51,6 +52,14 @@ pub(crate) fn fresh_dir(prefix: &str) -> PathBuf {
 /// `target/e2e-artifacts/`, created on first use.
 pub(crate) fn artifacts_dir() -> PathBuf {
     let dir = target_dir().join("e2e-artifacts");
+    create(&dir);
+    dir
+}
+
+/// `target/e2e-artifacts/failed/`, where failed tests leave what they saw
+/// (`cargo xtask test` lists what a run left there).
+pub(crate) fn failure_artifacts_dir() -> PathBuf {
+    let dir = artifacts_dir().join("failed");
     create(&dir);
     dir
 }

@@ -2,45 +2,19 @@
 //! the document read-only and typing into it changes nothing, neither on
 //! the reader's screen nor on the server; the edit link edits.
 
-use tandem_e2e::{DEADLINE, Page, run_test, tid};
-
-/// The `key` in a share link's fragment (`…/d/{room}#key=e.…`).
-fn key_of(link: &str) -> String {
-    let url = url::Url::parse(link).unwrap_or_else(|err| panic!("{link:?} is not a URL: {err}"));
-    match url.fragment().and_then(|f| f.strip_prefix("key=")) {
-        Some(key) => key.to_owned(),
-        None => panic!("the share link {link} carries no #key=…"),
-    }
-}
-
-/// Opens the share popover and reads its edit and view links.
-async fn share_links(page: &Page) -> (String, String) {
-    page.click(&tid("share")).await;
-    page.wait_for(&tid("share-edit-url"), DEADLINE).await;
-    page.wait_for(&tid("share-view-url"), DEADLINE).await;
-    (
-        page.value(&tid("share-edit-url")).await,
-        page.value(&tid("share-view-url")).await,
-    )
-}
+use tandem_e2e::{DEADLINE, key_of, run_test, tid};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_view_link_reads_and_an_edit_link_edits() {
     run_test("a_view_link_reads_and_an_edit_link_edits", async |ctx| {
         let (editor, save) = (tid("editor"), tid("save-state"));
         let a = ctx.page().await;
-        a.goto("/").await;
-        a.click(&tid("new-doc")).await;
-        let url = a
-            .wait_for_path("/d/{room}", DEADLINE, |p| p.starts_with("/d/"))
-            .await;
-        let room = url.path().trim_start_matches("/d/").to_owned();
-        a.wait_for_connection("connected", DEADLINE).await;
+        let room = a.new_document().await.room;
         a.type_into(&editor, "Only editors write here.").await;
         a.wait_for_attr(&save, "data-state", "saved", DEADLINE)
             .await;
 
-        let (edit_link, view_link) = share_links(&a).await;
+        let (edit_link, view_link) = a.share_links().await;
         let (edit_key, view_key) = (key_of(&edit_link), key_of(&view_link));
         assert!(
             edit_key.starts_with("e.") && view_key.starts_with("v."),

@@ -68,16 +68,8 @@ async fn a_revoked_key_stops_reconnecting_and_says_why() {
             let mut server = ServerProcess::start(&["--secret", FIRST_SECRET]).await;
             let page = ctx.page_on(server.url()).await;
             page.record_connection().await;
-            page.goto("/").await;
-            page.click(&tid("new-doc")).await;
-            let url = page
-                .wait_for_path("/d/{room}", DEADLINE, |p| p.starts_with("/d/"))
-                .await;
-            let room = url.path().trim_start_matches("/d/");
-            let Some(key) = url.fragment().and_then(|f| f.strip_prefix("key=")) else {
-                panic!("a new document opens with its edit key: {url}");
-            };
-            page.wait_for_connection("connected", DEADLINE).await;
+            let doc = page.new_document().await;
+            let (room, key) = (doc.room.as_str(), doc.key.as_str());
             page.type_into(&editor, "Written with a key.").await;
             page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
                 .await;

@@ -13,16 +13,8 @@
 //! `TANDEM_TEST_NGINX` or `/usr/sbin/nginx`.
 
 use tandem_e2e::{DEADLINE, Page, ServerProcess, run_test, tid};
-use tandem_testkit::Nginx;
+use tandem_testkit::{DATABASE_URL_ENV, Nginx, REDIS_URL_ENV, required};
 
-const DATABASE_URL_ENV: &str = "TANDEM_TEST_DATABASE_URL";
-const REDIS_URL_ENV: &str = "TANDEM_TEST_REDIS_URL";
-
-fn required(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: the cluster browser test needs PostgreSQL and Redis (`cargo xtask test` provides them)")
-    })
-}
 
 /// How many rooms `node` has loaded, from its `/metrics`.
 async fn rooms_loaded(node: &ServerProcess) -> u64 {

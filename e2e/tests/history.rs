@@ -4,39 +4,18 @@
 //! width browses the history by keyboard without any restore control; and
 //! the server refuses a restore without the edit key.
 
-use tandem_e2e::{DEADLINE, Page, run_test, tid};
+use tandem_e2e::keys::{ARROW_DOWN, ESCAPE};
+use tandem_e2e::{DEADLINE, Page, key_of, run_test, tid};
 
-/// WebDriver's codes for the keys the list answers to.
-const ARROW_DOWN: &str = "\u{E015}";
-const ESCAPE: &str = "\u{E00C}";
-
-/// The `key` in a share link's fragment.
-fn key_of(link: &str) -> String {
-    let url = url::Url::parse(link).unwrap_or_else(|err| panic!("{link:?} is not a URL: {err}"));
-    match url.fragment().and_then(|f| f.strip_prefix("key=")) {
-        Some(key) => key.to_owned(),
-        None => panic!("the share link {link} carries no #key=…"),
-    }
-}
-
-/// A new protected document typed into by `page`; its edit and view links.
+/// A new protected document typed into by `page`; its room, edit and view
+/// links.
 async fn new_document(page: &Page, text: &str) -> (String, String, String) {
-    page.goto("/").await;
-    page.click(&tid("new-doc")).await;
-    let url = page
-        .wait_for_path("/d/{room}", DEADLINE, |p| p.starts_with("/d/"))
-        .await;
-    let room = url.path().trim_start_matches("/d/").to_owned();
-    page.wait_for_connection("connected", DEADLINE).await;
+    let doc = page.new_document().await;
     page.type_into(&tid("editor"), text).await;
     page.wait_for_attr(&tid("save-state"), "data-state", "saved", DEADLINE)
         .await;
-    page.click(&tid("share")).await;
-    page.wait_for(&tid("share-edit-url"), DEADLINE).await;
-    let edit = page.value(&tid("share-edit-url")).await;
-    let view = page.value(&tid("share-view-url")).await;
-    page.press_keys(ESCAPE).await;
-    (room, edit, view)
+    let (edit, view) = page.share_links().await;
+    (doc.room, edit, view)
 }
 
 /// `POST path` with an optional bearer key: the status and body.

@@ -19,20 +19,9 @@ const RECONNECT: Duration = Duration::from_secs(45);
 /// Creates a protected document in `page` ("New document") and returns its
 /// room and edit key, with the page connected and named `name`.
 async fn new_document(page: &Page, name: &str) -> (String, String) {
-    page.goto("/").await;
-    page.click(&tid("new-doc")).await;
-    let url = page
-        .wait_for_path("/d/{room}", DEADLINE, |p| p.starts_with("/d/"))
-        .await;
-    let room = url.path().trim_start_matches("/d/").to_owned();
-    let key = url
-        .fragment()
-        .and_then(|f| f.strip_prefix("key="))
-        .unwrap_or_else(|| panic!("New document led to {url}, which has no #key=…"))
-        .to_owned();
-    page.wait_for_connection("connected", DEADLINE).await;
+    let doc = page.new_document().await;
     page.set_name(name).await;
-    (room, key)
+    (doc.room, doc.key)
 }
 
 /// Everyone in the room, for waiting on convergence.

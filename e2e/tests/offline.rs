@@ -63,6 +63,86 @@ async fn a_page_reloaded_while_the_server_is_down_keeps_its_offline_edits() {
     .await;
 }
 
+/// How many times each reload check runs: a window of a few milliseconds
+/// in which an edit lives only in memory shows within a few dozen tries.
+const RELOADS: usize = 20;
+
+/// Types `word` at the end of the body (key by key, as a person would) and
+/// returns the body as it must read from now on.
+async fn type_at_end(page: &Page, text: &mut String, word: &str) {
+    let end = u32::try_from(text.encode_utf16().count()).unwrap_or(u32::MAX);
+    page.type_at(&tid("editor"), end, word).await;
+    text.push_str(word);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_right_after_typing_offline_loses_nothing_in_one_tab_or_across_two() {
+    run_test(
+        "reloading_right_after_typing_offline_loses_nothing_in_one_tab_or_across_two",
+        async |ctx| {
+            let (editor, save) = (tid("editor"), tid("save-state"));
+            let room = "e2e-offline-reload-at-once";
+            let page = ctx.page().await;
+            page.open_editor(&format!("/d/{room}")).await;
+            let mut text = "Online.".to_owned();
+            page.type_into(&editor, &text).await;
+            page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
+                .await;
+            page.wait_for_service_worker(DEADLINE).await;
+            let first = page.window().await;
+            // A second tab of the same browser: the same offline copy.
+            let second = page.open_window().await;
+            page.open_editor(&format!("/d/{room}")).await;
+            page.wait_for_value(&editor, &text, DEADLINE).await;
+            page.switch_to(&first).await;
+
+            ctx.server.stop().await;
+            // One tab: every reload comes right after the last key, with
+            // no wait at all; every other one after the page said
+            // "unsaved", which is when the earlier client failed.
+            for i in 0..RELOADS {
+                type_at_end(&page, &mut text, &format!(" a{i}")).await;
+                if i % 2 == 1 {
+                    page.wait_for_attr(&save, "data-state", "unsaved", DEADLINE)
+                        .await;
+                }
+                page.reload().await;
+                page.wait_for_value(&editor, &text, DEADLINE).await;
+                // What the copy holds is unacknowledged, and says so.
+                page.wait_for_attr(&save, "data-state", "unsaved", DEADLINE)
+                    .await;
+            }
+            // Two tabs: one types, the other reloads at once and must show
+            // it (nothing but the stored copy can carry it across).
+            let mut typing = (&first, &second);
+            for i in 0..RELOADS {
+                page.switch_to(typing.0).await;
+                type_at_end(&page, &mut text, &format!(" b{i}")).await;
+                page.switch_to(typing.1).await;
+                page.reload().await;
+                page.wait_for_value(&editor, &text, DEADLINE).await;
+                typing = (typing.1, typing.0);
+            }
+
+            ctx.server.restart().await;
+            for tab in [&first, &second] {
+                page.switch_to(tab).await;
+                page.wait_for_connection("connected", RECONNECT).await;
+                page.wait_for_value(&editor, &text, DEADLINE).await;
+                page.wait_for_attr(&save, "data-state", "saved", DEADLINE)
+                    .await;
+            }
+            let (status, served) = ctx.server.get(&format!("/api/rooms/{room}/text")).await;
+            assert_eq!(
+                (status, served.as_str()),
+                (200, text.as_str()),
+                "the server has every word, once"
+            );
+        },
+    )
+    .await;
+}
+
 /// Puts the caret at the end of the body and pastes `text` there (one
 /// `input` event, as a paste does).
 async fn paste_at_end(page: &Page, text: &str) {

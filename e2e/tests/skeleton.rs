@@ -22,17 +22,13 @@ async fn new_document_opens_the_editor_on_a_fresh_room() {
         "new_document_opens_the_editor_on_a_fresh_room",
         async |ctx| {
             let page = ctx.page().await;
-            page.goto("/").await;
-            page.click(&tid("new-doc")).await;
-            let url = page
-                .wait_for_path("/d/{room}", DEADLINE, |p| p.starts_with("/d/"))
-                .await;
-            let room = url.path().trim_start_matches("/d/");
+            let doc = page.new_document().await;
+            let room = doc.room.as_str();
             assert!(
                 RoomId::new(room).is_ok(),
-                "new-doc led to {url}, whose room {room:?} is not a valid room name"
+                "new-doc led to {}, whose room {room:?} is not a valid room name",
+                doc.url
             );
-            page.wait_for(&tid("editor"), DEADLINE).await;
             page.wait_for_text(&tid("room-name"), room, DEADLINE).await;
         },
     )

@@ -10,6 +10,7 @@
 
 mod bench;
 mod compress;
+mod dist;
 mod doc_paths;
 mod imports;
 mod services;
@@ -46,8 +47,12 @@ const E2E_CHROMIUM_ENV: &str = "TANDEM_E2E_CHROMIUM";
 const E2E_CHROMEDRIVER_ENV: &str = "TANDEM_E2E_CHROMEDRIVER";
 /// The release server binary the browser tests run as a real process (built by `build`).
 const E2E_SERVER_ENV: &str = "TANDEM_E2E_SERVER";
+/// The one-file build of `dist`, which `e2e/tests/single_binary.rs` runs.
+const E2E_ONE_FILE_ENV: &str = "TANDEM_E2E_ONE_FILE";
 /// Where the stock Yjs clients of the interop tests are installed.
 const INTEROP_DIR_ENV: &str = "TANDEM_INTEROP_DIR";
+/// Where the tools the browser tests inject (axe-core) are installed.
+const E2E_TOOLS_ENV: &str = "TANDEM_E2E_TOOLS";
 
 /// Address `cargo xtask run` serves on.
 const RUN_LISTEN: &str = "127.0.0.1:8080";
@@ -61,6 +66,8 @@ Usage: cargo xtask <command>
 Commands:
   setup               install what is missing: the wasm32 target, trunk, wasm-bindgen-cli, wasm-opt
   build               setup, then build the web client into dist/ and the server (release)
+  dist                the web client into dist/, then target/dist/tandem: the server with
+                      the client inside, one file to deploy
   run [-- ARGS…]      build, then serve on http://127.0.0.1:8080 (ARGS go to `tandem`)
   test                everything CI checks: fmt, clippy (native and wasm), unit and
                       integration tests, release build, browser tests in headless Chromium
@@ -106,6 +113,7 @@ fn main() -> ExitCode {
     let outcome = Workspace::locate().and_then(|ws| match command {
         "setup" => ws.setup().map(drop),
         "build" => ws.build(),
+        "dist" => dist::dist(&ws),
         "run" => ws.run(rest),
         "test" => ws.test(),
         "bench" => bench::bench(&ws.root, rest),
@@ -488,27 +496,67 @@ impl Workspace {
         let services = report.step("postgresql + redis", || {
             services::Services::start(&self.target_dir())
         })?;
-        report.step("unit + integration tests", || {
-            let mut tests = self.cargo(["test", "--workspace", "--exclude", "tandem-e2e"]);
+        // Every test binary runs, and a failing one does not stop the
+        // others nor the browser tests: their failures are reported
+        // together at the end.
+        let tests = report.step("unit + integration tests", || {
+            let mut tests = self.cargo([
+                "test",
+                "--workspace",
+                "--exclude",
+                "tandem-e2e",
+                "--no-fail-fast",
+            ]);
             services.export(&mut tests);
             run(&mut tests)
-        })?;
+        });
         report.step("build (release)", || self.build())?;
+        // The one-file build, around the client just built, for
+        // e2e/tests/single_binary.rs.
+        report.step("dist (one file)", || dist::binary(self))?;
         let (chromium, chromedriver) = report.step("chromium", || self.ensure_chromium())?;
         let interop = report.step("interop clients", || self.ensure_interop())?;
-        report.step("browser tests", || {
+        let tools = report.step("browser-test tools", || self.ensure_e2e_tools())?;
+        let artifacts = self.target_dir().join("e2e-artifacts/failed");
+        let started = std::time::SystemTime::now();
+        let browser = report.step("browser tests", || {
             let dist = self.root.join("dist");
-            let mut e2e = self.cargo(["test", "-p", "tandem-e2e"]);
+            let mut e2e = self.cargo(["test", "-p", "tandem-e2e", "--no-fail-fast"]);
             e2e.env(E2E_DIST_ENV, &dist)
                 .env(E2E_CHROMIUM_ENV, &chromium)
                 .env(E2E_CHROMEDRIVER_ENV, &chromedriver)
                 .env(E2E_SERVER_ENV, self.target_dir().join("release/tandem"))
-                .env(INTEROP_DIR_ENV, &interop);
+                .env(E2E_ONE_FILE_ENV, self.target_dir().join("dist/tandem"))
+                .env(INTEROP_DIR_ENV, &interop)
+                .env(E2E_TOOLS_ENV, &tools);
             // The cluster browser test runs nodes on them, as the
             // integration tests do.
             services.export(&mut e2e);
             run(&mut e2e)
-        })
+        });
+        if browser.is_err() {
+            print_failure_artifacts(&artifacts, started);
+        }
+        match (tests, browser) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+            (Err(a), Err(b)) => Err(format!("{a}; {b}")),
+        }
+    }
+
+    /// Installs what the browser tests inject into pages (axe-core, from
+    /// `e2e/tools/package.json`) into `target/e2e-tools`, again only when the
+    /// list changed.
+    fn ensure_e2e_tools(&self) -> Result<PathBuf> {
+        let dir = self.target_dir().join("e2e-tools");
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        npm_install(
+            "browser-test tools",
+            &self.root.join("e2e/tools/package.json"),
+            &dir,
+            &["axe-core"],
+        )?;
+        Ok(dir)
     }
 
     /// Installs the stock Yjs clients the interop tests drive into
@@ -521,31 +569,12 @@ impl Workspace {
         let dir = self.target_dir().join("interop");
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
 
-        let package = read(&source.join("package.json"))?;
-        let node_stamp = dir.join("package.json.installed");
-        let node_ready = ["yjs", "y-websocket", "ws"].iter().all(|p| {
-            dir.join("node_modules")
-                .join(p)
-                .join("package.json")
-                .is_file()
-        });
-        if node_ready && fs::read_to_string(&node_stamp).ok().as_deref() == Some(package.as_str()) {
-            step_ok("interop (Node): interop/package.json installed");
-        } else {
-            step_todo(&format!(
-                "interop (Node): installing interop/package.json into {}",
-                dir.display()
-            ));
-            write(&dir.join("package.json"), &package)?;
-            let mut npm = Command::new("npm");
-            npm.args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&dir)
-                .current_dir(&dir);
-            run(&mut npm).map_err(|e| {
-                format!("{e}\n  the interop tests need Node.js and npm (e.g. `apt-get install -y nodejs npm`)")
-            })?;
-            write(&node_stamp, &package)?;
-        }
+        npm_install(
+            "interop (Node)",
+            &source.join("package.json"),
+            &dir,
+            &["yjs", "y-websocket", "ws"],
+        )?;
 
         let requirements = read(&source.join("requirements.txt"))?;
         let python_stamp = dir.join("requirements.txt.installed");
@@ -656,6 +685,66 @@ impl Report {
 }
 
 // ---- helpers ---------------------------------------------------------------
+
+/// Installs the packages of `package` (a `package.json`) into `dir` with
+/// npm, unless `dir` holds every one of `expected` already and was
+/// installed from the same list (a copy of it is kept as the stamp).
+fn npm_install(what: &str, package: &Path, dir: &Path, expected: &[&str]) -> Result {
+    let list = read(package)?;
+    let stamp = dir.join("package.json.installed");
+    let ready = expected.iter().all(|p| {
+        dir.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .is_file()
+    });
+    if ready && fs::read_to_string(&stamp).ok().as_deref() == Some(list.as_str()) {
+        step_ok(&format!("{what}: {} installed", package.display()));
+        return Ok(());
+    }
+    step_todo(&format!(
+        "{what}: installing {} into {}",
+        package.display(),
+        dir.display()
+    ));
+    write(&dir.join("package.json"), &list)?;
+    let mut npm = Command::new("npm");
+    npm.args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(dir)
+        .current_dir(dir);
+    run(&mut npm).map_err(|e| {
+        format!(
+            "{e}\n  the browser tests need Node.js and npm (e.g. `apt-get install -y nodejs npm`)"
+        )
+    })?;
+    write(&stamp, &list)
+}
+
+/// Lists the screenshots and HTML that failed browser tests saved into
+/// `dir` since `since`.
+fn print_failure_artifacts(dir: &Path, since: std::time::SystemTime) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut failed: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified >= since)
+        })
+        .map(|entry| entry.path())
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    failed.sort();
+    println!("\nWhat the failed browser tests saw:");
+    for path in failed {
+        println!("  {}", path.display());
+    }
+}
 
 fn step_ok(message: &str) {
     println!("   ok: {message}");

@@ -40,8 +40,6 @@ pub(crate) fn ConnectionBadge(
                 data-state=move || state.with(ConnectionState::key)
                 data-client-id=move || state.with(|s| s.client_id().map(|id| id.to_string()))
                 title=move || state.with(ConnectionState::label)
-                role="status"
-                aria-live="polite"
             >
                 <span class="dot" aria-hidden="true"></span>
                 // One flex item, so the badge's gap does not split the words.

@@ -1,22 +1,27 @@
 //! One open document: builds the page's [`SharedDoc`] and [`Connection`],
 //! lays out header (title, people, status, actions), editor, frame
 //! inspector and footer, and tears everything down when the page goes
-//! (socket closed, timers dropped, listeners removed, local copy written).
+//! (socket closed, timers dropped, listeners removed).
 
 use std::rc::Rc;
 
+use leptos::html::Button;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use tandem_shared::RoomId;
 use web_sys::VisibilityState;
 
 use super::home::set_page_title;
+use super::popover::return_focus_on_close;
+use super::AccessNoticeView;
 use super::{
     ConnectionBadge, DocStatsView, DownloadMenu, HistoryPanel, InspectorPanel, Logo, NameField,
-    Participants, ReadOnlyBadge, SaveBadge, ShareButton, TextEditor, TitleField,
+    Participants, ReadOnlyBadge, SaveBadge, ShareButton, StatusAnnouncer, TextEditor, TitleField,
 };
+use super::{MarkdownToolbar, Outline, Preview, ViewModeSwitch};
 use crate::editor::{DocSignals, SharedDoc, StoredCopy};
 use crate::listener::EventListener;
+use crate::markdown::{MarkdownState, ViewMode};
 use crate::net::{Connection, ConnectionState, Control, PageSocket, SessionSignals};
 use crate::presence::{Identity, PresenceReporter};
 use crate::random::random_u64;
@@ -35,7 +40,10 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
     let reporter = PresenceReporter::new(connection.presence_inbox(), identity, Rc::clone(&doc));
     let inspector_open = RwSignal::new(false);
     let history_open = RwSignal::new(false);
-    let listeners = page_listeners(&connection, &page_socket, &doc, &reporter, inspector_open);
+    let (history_button, inspector_button) = (NodeRef::<Button>::new(), NodeRef::<Button>::new());
+    return_focus_on_close(history_open, history_button);
+    return_focus_on_close(inspector_open, inspector_button);
+    let listeners = page_listeners(&connection, &page_socket, &reporter, inspector_open);
 
     // A new name (or the first render) is news for the room.
     {
@@ -51,12 +59,7 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
     Effect::new(move |_| {
         let title = doc_signals.title.get();
         let title = title.trim();
-        let shown = if title.is_empty() {
-            "Untitled document"
-        } else {
-            title
-        };
-        set_page_title(&format!("{shown} — Tandem"));
+        set_page_title(&format!("{} — Tandem", page_heading(title)));
         // The key is remembered once the server accepted it.
         let accepted = session
             .connection
@@ -66,11 +69,12 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
     });
 
     // `on_cleanup` wants `Send`; the wrapper is only ever opened on this thread.
-    let teardown = SendWrapper::new((connection.clone(), Rc::clone(&doc), listeners));
+    // Nothing of the document to write: every edit is in the offline copy
+    // already (see `editor::local_copy`).
+    let teardown = SendWrapper::new((connection.clone(), listeners));
     on_cleanup(move || {
-        let (connection, doc, listeners) = teardown.take();
+        let (connection, listeners) = teardown.take();
         drop(listeners);
-        doc.flush_local_copy();
         connection.request(Control::Stop);
     });
 
@@ -84,9 +88,25 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
     let shortcut = shortcut_label();
     let (history_room, history_key) = (room.clone(), key.clone());
     let history_doc = SendWrapper::new(Rc::clone(&doc));
+    // Markdown (issue 26): the view mode, the blocks, the panes' scrollers.
+    let markdown = MarkdownState::new();
+    let mode = RwSignal::new(ViewMode::opening(key.as_deref()));
+    let outline_open = RwSignal::new(false);
+    let editor_scroller = NodeRef::<leptos::html::Div>::new();
+    let preview_scroller = NodeRef::<leptos::html::Div>::new();
+    let notice_doc = Rc::clone(&doc);
+    let (toolbar_doc, preview_doc, outline_doc) = (
+        Rc::clone(&doc),
+        SendWrapper::new(Rc::clone(&doc)),
+        SendWrapper::new(Rc::clone(&doc)),
+    );
     view! {
         <div class="page doc-page">
+            <StatusAnnouncer connection=session.connection save=session.save/>
             <header class="doc-header">
+                // The page's one level-one heading, for screen readers: the
+                // title itself is a field.
+                <h1 class="sr-only">{move || doc_signals.title.with(|t| page_heading(t))}</h1>
                 <div class="doc-header-main">
                     <Logo/>
                     <div class="title-block">
@@ -117,13 +137,15 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                     />
                 </div>
                 <div class="doc-header-actions">
+                    <ViewModeSwitch mode=mode/>
                     <DownloadMenu room=room.clone() key=key.clone() title=doc_signals.title/>
                     <button
                         type="button"
                         class="btn btn-secondary btn-header"
                         data-testid="history-toggle"
+                        node_ref=history_button
                         aria-pressed=move || history_open.get().to_string()
-                        aria-controls="history-panel"
+                        aria-controls=move || history_open.get().then_some("history-panel")
                         title="Version history"
                         on:click=move |_| history_open.update(|open| *open = !*open)
                     >
@@ -136,8 +158,9 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                         type="button"
                         class="btn btn-secondary btn-header"
                         data-testid="inspector-toggle"
+                        node_ref=inspector_button
                         aria-pressed=move || inspector_open.get().to_string()
-                        aria-controls="inspector"
+                        aria-controls=move || inspector_open.get().then_some("inspector")
                         aria-keyshortcuts="Control+Shift+F Meta+Shift+F"
                         title=format!("Frame inspector ({shortcut})")
                         on:click=move |_| inspector_open.update(|open| *open = !*open)
@@ -155,16 +178,55 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                     />
                 </div>
             </header>
-            <main class="doc-main" class:with-inspector=move || inspector_open.get()>
-                <div class="paper">
+            <AccessNoticeView
+                notice=session.access
+                save=session.save
+                doc=Rc::clone(&notice_doc)
+                title=doc_signals.title
+            />
+            <MarkdownToolbar
+                doc=toolbar_doc
+                read_only=session.read_only
+                mode=mode
+                outline_open=outline_open
+            />
+            <main
+                class="doc-main"
+                class:with-inspector=move || inspector_open.get()
+                data-mode=move || mode.get().as_str()
+            >
+                <div class="paper" class:md-hidden=move || !mode.get().shows_editor()>
                     <TextEditor
                         doc=doc
                         read_only=session.read_only
                         peers=session.peers
                         content_version=doc_signals.content_version
                         reporter=reporter
+                        markdown=markdown
+                        scroller=editor_scroller
                     />
                 </div>
+                <Show when=move || mode.get().shows_preview()>
+                    <Preview
+                        doc=Rc::clone(&preview_doc)
+                        markdown=markdown
+                        content_version=doc_signals.content_version
+                        read_only=session.read_only
+                        mode=mode
+                        editor_scroller=editor_scroller
+                        scroller=preview_scroller
+                    />
+                </Show>
+                <Show when=move || outline_open.get()>
+                    <Outline
+                        doc=Rc::clone(&outline_doc)
+                        markdown=markdown
+                        content_version=doc_signals.content_version
+                        open=outline_open
+                        editor_scroller=editor_scroller
+                        preview_scroller=preview_scroller
+                    />
+                </Show>
                 <Show when=move || inspector_open.get()>
                     <InspectorPanel frames=session.frames open=inspector_open/>
                 </Show>
@@ -186,6 +248,15 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
     }
 }
 
+/// The page's heading: the document's title, or what the page calls an
+/// untitled one.
+fn page_heading(title: &str) -> String {
+    match title.trim() {
+        "" => "Untitled document".to_owned(),
+        title => title.to_owned(),
+    }
+}
+
 /// How the inspector shortcut is written on this platform.
 fn shortcut_label() -> &'static str {
     let apple = web_sys::window()
@@ -194,12 +265,11 @@ fn shortcut_label() -> &'static str {
     if apple { "⌘⇧F" } else { "Ctrl+Shift+F" }
 }
 
-/// Window and document events the connection, presence, the local copy
-/// and the inspector shortcut care about.
+/// Window and document events the connection, presence and the inspector
+/// shortcut care about.
 fn page_listeners(
     connection: &Connection,
     page_socket: &Rc<PageSocket>,
-    doc: &Rc<SharedDoc>,
     reporter: &PresenceReporter,
     inspector_open: RwSignal<bool>,
 ) -> Vec<EventListener> {
@@ -255,12 +325,11 @@ fn page_listeners(
             inspector_open.update(|open| *open = !*open);
         }
     }));
-    // Leaving (or entering the back/forward cache): keep the edits, free the
-    // connection. A page shown again from that cache reconnects at once.
-    let doc = Rc::clone(doc);
+    // Leaving (or entering the back/forward cache): free the connection (the
+    // edits are in the offline copy already). A page shown again from that
+    // cache reconnects at once.
     let page_socket = Rc::clone(page_socket);
     listeners.extend(EventListener::new(&window, "pagehide", move |_| {
-        doc.flush_local_copy();
         page_socket.close_for_pagehide();
     }));
     listeners.extend(EventListener::new(

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use tandem_shared::RoomId;
 use wasm_bindgen::JsCast;
 
-use super::popover::close_on_outside_pointer;
+use super::popover::{close_on_outside_pointer, return_focus_on_close};
 use crate::net::{ExportFormat, download_text};
 
 /// `download-menu`, `download-txt`, `download-md` and `download-error`.
@@ -25,6 +25,8 @@ pub(crate) fn DownloadMenu(
     let root = NodeRef::<Div>::new();
     // A menu opens with its first item focused, so arrows and Enter work at once.
     let first = NodeRef::<Button>::new();
+    let button = NodeRef::<Button>::new();
+    return_focus_on_close(open, button);
     first.on_load(|button| {
         let _ = button.focus();
     });
@@ -65,9 +67,10 @@ pub(crate) fn DownloadMenu(
                 type="button"
                 class="btn btn-secondary btn-header"
                 data-testid="download-menu"
+                node_ref=button
                 aria-haspopup="menu"
                 aria-expanded=move || open.get().to_string()
-                aria-controls="download-menu"
+                aria-controls=move || open.get().then_some("download-menu")
                 title="Download this document"
                 on:click=move |_| {
                     error.set(None);
@@ -115,6 +118,16 @@ pub(crate) fn DownloadMenu(
                     >
                         <span class="menu-item-title">"Markdown"</span>
                         <span class="menu-item-hint">".md"</span>
+                    </button>
+                    <button
+                        type="button"
+                        role="menuitem"
+                        class="menu-item"
+                        data-testid="download-html"
+                        on:click=download(ExportFormat::Html)
+                    >
+                        <span class="menu-item-title">"Web page"</span>
+                        <span class="menu-item-hint">".html"</span>
                     </button>
                     <p class="menu-note muted small">
                         {move || {

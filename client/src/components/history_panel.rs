@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use tandem_shared::RoomId;
 use tandem_shared::history::{VersionEntry, check_label};
 
+use super::popover::focus_when_shown;
 use super::{HistoryDiff, HistoryRow};
 use crate::editor::SharedDoc;
 use crate::history::{diff, list_versions, name_version, restore_version, version_text};
@@ -251,9 +252,16 @@ pub(crate) fn HistoryPanel(
         _ => {}
     };
 
+    // Opening the panel moves the focus into it (the panel itself, named
+    // "Version history"; Tab goes on to its controls and list).
+    let panel = NodeRef::<leptos::html::Aside>::new();
+    focus_when_shown(panel);
+
     view! {
         <aside
             class="history-panel"
+            node_ref=panel
+            tabindex="-1"
             id="history-panel"
             data-testid="history-panel"
             aria-label="Version history"
@@ -298,25 +306,30 @@ pub(crate) fn HistoryPanel(
             {move || error.get().map(|m| view! { <p class="field-error" role="alert" data-testid="history-error">{m}</p> })}
             {move || notice.get().map(|m| view! { <p class="history-notice" role="status">{m}</p> })}
             <div class="history-body">
-                <ul
-                    class="history-list"
-                    role="listbox"
-                    aria-label="Versions, newest first"
-                    data-testid="history-list"
-                >
-                    <For
-                        each=move || versions.get()
-                        key=|v| (v.id, v.label.clone())
-                        let:version
-                    >
-                        <HistoryRow version=version selected=selected/>
-                    </For>
-                    <Show when=move || versions.with(Vec::is_empty)>
-                        <li class="history-empty muted">
+                // A listbox holds options only: the empty state is beside it.
+                <Show
+                    when=move || !versions.with(Vec::is_empty)
+                    fallback=|| view! {
+                        <p class="history-list history-empty muted" data-testid="history-list">
                             "No versions yet: one is kept after a stretch of editing, when everyone leaves, or when you name one."
-                        </li>
-                    </Show>
-                </ul>
+                        </p>
+                    }
+                >
+                    <ul
+                        class="history-list"
+                        role="listbox"
+                        aria-label="Versions, newest first"
+                        data-testid="history-list"
+                    >
+                        <For
+                            each=move || versions.get()
+                            key=|v| (v.id, v.label.clone())
+                            let:version
+                        >
+                            <HistoryRow version=version selected=selected/>
+                        </For>
+                    </ul>
+                </Show>
                 <section class="history-preview" aria-label="The selected version">
                     <div class="history-preview-bar">
                         <label class="history-compare">

@@ -91,9 +91,16 @@ pub(crate) fn InspectorPanel(
         paused_at.set(next);
     };
 
+    // Opening the inspector moves the focus into it (the panel, named
+    // "Frame inspector"; Tab goes on to its filters and frames).
+    let panel = NodeRef::<leptos::html::Aside>::new();
+    super::popover::focus_when_shown(panel);
+
     view! {
         <aside
             class="inspector"
+            node_ref=panel
+            tabindex="-1"
             id="inspector"
             data-testid="inspector"
             aria-label="Frame inspector"

@@ -4,12 +4,12 @@
 //! are on, which is itself a view link.
 
 use gloo_timers::future::TimeoutFuture;
-use leptos::html::Div;
+use leptos::html::{Button, Div};
 use leptos::prelude::*;
 use tandem_shared::{RoomId, ShareKeys};
 
 use super::copy_field::copy_to_clipboard;
-use super::popover::close_on_outside_pointer;
+use super::popover::{close_on_outside_pointer, return_focus_on_close};
 use super::{CopyField, CrossIcon};
 
 /// How long the button says "Copied".
@@ -59,6 +59,22 @@ pub(crate) fn ShareButton(
     let copy = RwSignal::new(Copy::Idle);
     let clicks = RwSignal::new(0u32);
     let root = NodeRef::<Div>::new();
+    let button = NodeRef::<Button>::new();
+    // Opening moves the focus into the popover (its first field, the link
+    // the button copied); closing it from inside gives it back.
+    let popover = NodeRef::<Div>::new();
+    popover.on_load(|popover| {
+        use wasm_bindgen::JsCast;
+        let first = popover
+            .query_selector(".copy-field input")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(first) = first {
+            let _ = first.focus();
+        }
+    });
+    return_focus_on_close(open, button);
 
     let on_share = move |_| {
         open.set(true);
@@ -132,6 +148,7 @@ pub(crate) fn ShareButton(
                 type="button"
                 class="btn btn-primary share-button"
                 data-testid="share"
+                node_ref=button
                 aria-haspopup="dialog"
                 aria-expanded=move || open.get().to_string()
                 on:click=on_share
@@ -141,6 +158,7 @@ pub(crate) fn ShareButton(
             <Show when=move || open.get()>
                 <div
                     class="popover share-popover"
+                    node_ref=popover
                     role="dialog"
                     aria-label="Share this document"
                     on:keydown=move |ev: web_sys::KeyboardEvent| {

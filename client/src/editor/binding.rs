@@ -12,8 +12,9 @@ use yrs::StickyIndex;
 use yrs::undo::UndoManager;
 
 use super::field::{Field, FieldElement};
-use super::history::HistoryAction;
 use super::replica::Replica;
+use super::undo::UndoAction;
+use tandem_shared::markdown::edit::Utf16Edit;
 use tandem_shared::splice::splice;
 
 /// A field bound to its `Text`.
@@ -117,12 +118,12 @@ impl TextBinding {
 
     /// Undoes or redoes this person's last edit of the field, leaving the
     /// caret at the end of what changed. Returns the new text.
-    pub(crate) fn history(&mut self, replica: &Replica, action: HistoryAction) -> Option<String> {
+    pub(crate) fn undo(&mut self, replica: &Replica, action: UndoAction) -> Option<String> {
         // Anything typed but not yet pulled belongs before the undo.
         let pulled = self.pull(replica);
         let changed = match action {
-            HistoryAction::Undo => self.undo.undo_blocking(),
-            HistoryAction::Redo => self.undo.redo_blocking(),
+            UndoAction::Undo => self.undo.undo_blocking(),
+            UndoAction::Redo => self.undo.redo_blocking(),
         };
         if !changed {
             return pulled;
@@ -133,6 +134,43 @@ impl TextBinding {
         let caret = change.insert.end as u32;
         self.element.set_selection(caret, caret, "none");
         Some(value)
+    }
+
+    /// Makes a Markdown edit (see `tandem_shared::markdown::edit`): one
+    /// transaction and one undo step of its own, the element patched only
+    /// where it changes, the selection put at `edit.selection` (or, with
+    /// `keep_selection`, left where the browser keeps it). Returns the new
+    /// text.
+    pub(crate) fn apply_edit(
+        &mut self,
+        replica: &Replica,
+        edit: &Utf16Edit,
+        keep_selection: bool,
+    ) -> String {
+        // Not merged with the typing before it, nor with the typing after.
+        self.undo.reset();
+        replica.apply_local_changes(self.field, &edit.changes);
+        self.undo.reset();
+        for (index, delete, insert) in edit.changes.iter().rev() {
+            self.element
+                .replace_range(insert, *index as u32, (*index + *delete) as u32);
+            let end = (*index + *delete).min(self.shown.len());
+            self.shown
+                .splice((*index).min(end)..end, insert.encode_utf16());
+        }
+        if !keep_selection {
+            let (start, end) = (edit.selection.start as u32, edit.selection.end as u32);
+            self.element.set_selection(start, end, "none");
+        }
+        replica.string(self.field)
+    }
+
+    /// The selection in UTF-16 units, or the end of the text.
+    pub(crate) fn selection_range(&self) -> std::ops::Range<usize> {
+        match self.element.selection() {
+            Some(s) => s.start as usize..s.end as usize,
+            None => self.shown.len()..self.shown.len(),
+        }
     }
 
     /// Patches the element to the `Text`'s content; `None` if it already matches.

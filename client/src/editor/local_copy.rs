@@ -1,34 +1,59 @@
 //! The copy of a document kept in the browser's IndexedDB, so edits made
-//! offline survive a reload: written about 300 ms after the last change and
-//! when the page is hidden, read before the socket opens. The state-vector
-//! exchange on the next connection merges it with the server's copy,
-//! duplicating nothing.
+//! offline survive a reload, a closed tab or a crashed one: every
+//! transaction is appended as it happens, read before the socket opens. The
+//! state-vector exchange on the next connection merges it with the server's
+//! copy, duplicating nothing.
 //!
 //! Layout (database `tandem`, version 1):
 //!
 //! - `updates`: key `[room, id]` (`id` random), value the bytes of a yrs v1
-//!   update. A room's copy is the merge of all its records. A write appends
-//!   only what the document gained since the last write (incremental: a
-//!   keystroke on a large document stores bytes, not the document), and
-//!   after [`COMPACT_AT`] records one write replaces them all with the full
-//!   state, in the same transaction.
+//!   update. A room's copy is the merge of all its records.
 //! - `unsaved`: key `room`, value `true` while the copy may hold edits the
 //!   server has not acknowledged, so a reload knows to show "unsaved".
 //!
-//! All tabs of a browser share the records of a room, and a tab closed while
-//! offline leaves edits nowhere else. Appending never overwrites another
-//! tab's edits; and every write also reads the records this tab has not seen
-//! and merges them into its document, so what another tab stored reaches
-//! this tab's text (and the server) without a reload. The `unsaved` flag is
-//! cleared only when the server acknowledged all of this tab's edits *and*
-//! the merge added nothing; when it added something, the flag stays until
-//! those edits are acknowledged too. During an IME composition the document
-//! cannot take a merge: the records stay unseen until a later write.
+//! **No edit lives only in memory.** Each of this person's transactions
+//! (typing, undo, redo) and each update from the server is appended in its
+//! own readwrite transaction, issued and explicitly committed (`commit()`)
+//! in the same browser task that made the edit, before the page can paint
+//! it or handle anything else. A local record sets the `unsaved` flag in the
+//! same transaction, so the copy and its flag are never out of step: a page
+//! whose copy lost a record lost its flag with it. Explicit commit matters:
+//! Chromium aborts a transaction that is waiting to auto-commit when its
+//! page goes away, but finishes one whose `commit()` it has received, even
+//! when the tab is force-closed (Chromium's own browser test
+//! `content/test/data/indexeddb/blocked_explicit_commit.js` checks exactly
+//! that; the W3C explainer for `commit()` names saving state on unload as its
+//! purpose). What remains is the browser process writing the transaction to
+//! disk, which survives the page; only a crash of the whole browser or the
+//! machine within those milliseconds could lose it. So there is no flush on
+//! `pagehide`: nothing is left to flush. `e2e/tests/offline.rs` reloads
+//! right after typing, twenty times, in one tab and across two.
+//!
+//! The rest is upkeep, in one transaction at a time, [`UPKEEP_MS`] after the
+//! last append (and when the acknowledged state changes): merge the records
+//! other tabs appended, compact, and set or clear the flag. All tabs of a
+//! browser share the records of a room; appending never overwrites another
+//! tab's edits, and what another tab stored reaches this tab's text (and the
+//! server) at the next upkeep. The flag is cleared only when the server
+//! acknowledged all of this tab's edits *and* the merge added nothing; when
+//! it added something, the flag stays until those edits are acknowledged
+//! too. During an IME composition the document cannot take a merge: the
+//! records stay unseen until a later upkeep. An upkeep that the page's end
+//! cuts short is aborted whole: it only ever replaces records with their
+//! equivalent.
+//!
+//! Compaction keeps a room's records few: past [`COMPACT_AT`], the small
+//! records are merged into one beside the largest (yrs `merge_updates_v1`,
+//! cheap for a few small updates), or, once they add up to more than the
+//! largest, everything is replaced by the document's state. A long session
+//! of typing on a large document so rewrites it only each time its records
+//! double, not every 32 keystrokes.
 //!
 //! Copies left in `localStorage` (base64) by earlier versions are moved into
 //! IndexedDB once, on the first page load that can, then removed there.
 //! When the browser refuses storage or it is full, [`StorageProblem`] says so
-//! on the page, beside the save state.
+//! on the page, beside the save state; an append that failed is made good by
+//! the next upkeep, which appends the whole state.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -45,12 +70,13 @@ use crate::idb::{self, IdbError};
 use crate::random::random_u64;
 use crate::storage;
 
-/// How long after the last change the copy is written.
-const DEBOUNCE_MS: u32 = 300;
+/// How long after the last append the upkeep runs (merge other tabs'
+/// records, compact, flag). Nothing waits on it to be kept.
+const UPKEEP_MS: u32 = 300;
 
-/// A room's records are compacted into one once a write finds this many.
-/// Small enough that a load merges few updates, large enough that typing on
-/// a big document rarely re-stores all of it.
+/// A room's records are compacted once an upkeep finds more than this many.
+/// Small enough that a load merges few updates, large enough that typing
+/// rarely compacts.
 const COMPACT_AT: usize = 32;
 
 const DB_NAME: &str = "tandem";
@@ -275,17 +301,27 @@ async fn migrate_legacy(db: &IdbDatabase) -> Result<(), IdbError> {
 
 /// A room's stored copy, to apply to a fresh document.
 pub(crate) struct Loaded {
-    /// The records: v1 updates, in any order (they commute).
-    pub(crate) records: Vec<Vec<u8>>,
+    /// The records, id and v1 update, in any order (they commute).
+    pub(crate) records: Vec<(u64, Vec<u8>)>,
     /// Whether they may hold edits the server never acknowledged.
     pub(crate) unsaved: bool,
 }
 
+/// Who made an appended update, which decides the flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Made {
+    /// This person, in this tab: the server may not have it.
+    Here,
+    /// The server sent it: kept so that later local records, which build on
+    /// it, still read on a reload made offline.
+    Server,
+}
+
 /// The stored copy of one room's document.
 pub(crate) struct LocalCopy {
-    /// Shared with the pending timer callback and running writes.
+    /// Shared with the pending timer callback and running upkeeps.
     writer: Rc<Writer>,
-    /// The pending debounced write; dropping it cancels it.
+    /// The pending upkeep; dropping it cancels it.
     timer: RefCell<Option<Timeout>>,
 }
 
@@ -299,26 +335,18 @@ struct Writer {
     merge: MergeStored,
     /// Whether the document holds edits the server has not acknowledged.
     unsaved: Cell<bool>,
-    /// The document changed since its last record was appended.
-    dirty: Cell<bool>,
-    /// The document's state vector when its last appended record was
-    /// committed: the next record is the diff from there.
-    written: RefCell<StateVector>,
-    /// Records already in the document (read, merged or written here).
+    /// An append failed: the copy lacks something the document has, and the
+    /// next upkeep appends the whole state.
+    behind: Cell<bool>,
+    /// Records already in the document (read, merged or appended here).
     seen: RefCell<HashSet<u64>>,
-    /// A write is running; `again` asks it for one more round, so writes of
-    /// one tab never overlap.
-    writing: Cell<bool>,
+    /// An upkeep is running; `again` asks it for one more round, so upkeeps
+    /// of one tab never overlap.
+    running: Cell<bool>,
     again: Cell<bool>,
     /// What the page shows when storing fails, and its last value.
     problem: RwSignal<Option<StorageProblem>>,
     shown: Cell<Option<StorageProblem>>,
-}
-
-/// What a write appended and where the document stood then.
-struct Appended {
-    id: u64,
-    state_vector: StateVector,
 }
 
 impl Writer {
@@ -328,82 +356,116 @@ impl Writer {
         }
     }
 
-    /// Appends the document's changes since the last record, if any.
-    fn append_own(&self, updates: &web_sys::IdbObjectStore) -> Result<Option<Appended>, IdbError> {
-        if !self.dirty.replace(false) {
-            return Ok(None);
+    fn failed(&self, e: &IdbError) {
+        if self.shown.get().is_none() {
+            leptos::logging::warn!("offline copy not saved: {e}");
         }
-        let (diff, state_vector) = {
-            let txn = self.doc.transact();
-            // Always carries the whole delete set: deletions do not show in
-            // a state vector, so the diff cannot skip them.
-            (
-                txn.encode_diff_v1(&self.written.borrow()),
-                txn.state_vector(),
-            )
-        };
-        let id = new_id();
-        let added = updates.add_with_key(&Uint8Array::from(&diff[..]), &record_key(&self.room, id));
-        if let Err(e) = added {
-            self.dirty.set(true);
-            return Err(IdbError::thrown(e));
-        }
-        self.seen.borrow_mut().insert(id);
-        Ok(Some(Appended { id, state_vector }))
+        self.report(Some(StorageProblem::of(e)));
     }
 
-    /// One write: append, merge what other tabs stored, compact, set the
-    /// flag, commit.
-    async fn write_once(&self) {
+    /// Appends `update` in a transaction of its own, committed before this
+    /// returns to the browser (see the module doc): a local one sets the
+    /// flag in the same transaction.
+    fn append(self: &Rc<Self>, update: &[u8], made: Made) {
+        let Some(db) = &self.db else {
+            return;
+        };
+        if made == Made::Here {
+            self.unsaved.set(true);
+        }
+        let id = new_id();
+        let issued = transaction(db, IdbTransactionMode::Readwrite).and_then(|tx| {
+            store(&tx, UPDATES)?
+                .add_with_key(&Uint8Array::from(update), &record_key(&self.room, id))
+                .map_err(IdbError::thrown)?;
+            if made == Made::Here {
+                store(&tx, UNSAVED)?
+                    .put_with_key(&JsValue::TRUE, &JsValue::from_str(&self.room))
+                    .map_err(IdbError::thrown)?;
+            }
+            commit(&tx)?;
+            Ok(tx)
+        });
+        let tx = match issued {
+            Ok(tx) => tx,
+            Err(e) => {
+                self.behind.set(true);
+                self.failed(&e);
+                return;
+            }
+        };
+        self.seen.borrow_mut().insert(id);
+        let writer = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            match idb::done(&tx).await {
+                Ok(()) => {
+                    if !writer.behind.get() {
+                        writer.report(None);
+                    }
+                }
+                Err(e) => {
+                    writer.seen.borrow_mut().remove(&id);
+                    writer.behind.set(true);
+                    writer.failed(&e);
+                }
+            }
+        });
+    }
+
+    /// One upkeep, in one transaction.
+    async fn upkeep_once(&self) {
         let Some(db) = &self.db else {
             return;
         };
         let result = match transaction(db, IdbTransactionMode::Readwrite) {
-            Ok(tx) => self.write_in(&tx).await,
+            Ok(tx) => self.upkeep_in(&tx).await,
             Err(e) => Err(e),
         };
         match result {
             Ok(()) => self.report(None),
-            Err(e) => {
-                if self.shown.get().is_none() {
-                    leptos::logging::warn!("offline copy not saved: {e}");
-                }
-                self.report(Some(StorageProblem::of(&e)));
-            }
+            Err(e) => self.failed(&e),
         }
     }
 
-    async fn write_in(&self, tx: &IdbTransaction) -> Result<(), IdbError> {
-        let filled = self.fill(tx).await;
-        let appended = match filled {
-            Ok(appended) => appended,
+    async fn upkeep_in(&self, tx: &IdbTransaction) -> Result<(), IdbError> {
+        let behind = self.behind.replace(false);
+        let filled = self.fill(tx, behind).await;
+        let written = match filled {
+            Ok(written) => written,
             Err(e) => {
-                // Nothing of a half-done write may commit.
+                // Nothing of a half-done upkeep may commit.
                 let _ = tx.abort();
-                self.dirty.set(true);
+                self.behind.set(behind);
                 return Err(e);
             }
         };
-        match idb::done(tx).await {
+        let done = idb::done(tx).await;
+        match &done {
             Ok(()) => {
-                if let Some(Appended { state_vector, .. }) = appended {
-                    *self.written.borrow_mut() = state_vector;
-                }
-                Ok(())
+                let mut seen = self.seen.borrow_mut();
+                seen.retain(|id| !written.removed.contains(id));
+                seen.extend(written.added);
             }
-            Err(e) => {
-                if let Some(Appended { id, .. }) = appended {
-                    self.seen.borrow_mut().remove(&id);
-                    self.dirty.set(true);
-                }
-                Err(e)
-            }
+            Err(_) => self.behind.set(behind),
         }
+        done
     }
 
-    async fn fill(&self, tx: &IdbTransaction) -> Result<Option<Appended>, IdbError> {
+    /// Issues the upkeep's requests: the whole state if an append failed,
+    /// other tabs' records merged, compaction, the flag.
+    async fn fill(&self, tx: &IdbTransaction, behind: bool) -> Result<Written, IdbError> {
         let updates = store(tx, UPDATES)?;
-        let mut appended = self.append_own(&updates)?;
+        let mut written = Written::default();
+        if behind {
+            let id = new_id();
+            updates
+                .add_with_key(
+                    &Uint8Array::from(&self.state()[..]),
+                    &record_key(&self.room, id),
+                )
+                .map_err(IdbError::thrown)?;
+            written.added.push(id);
+        }
         let range = room_range(&self.room)?;
         let keys: Array = idb::run(updates.get_all_keys_with_key(&range))
             .await?
@@ -412,7 +474,7 @@ impl Writer {
         // Whether the document now holds every record of the room.
         let mut complete = true;
         for &id in &ids {
-            if self.seen.borrow().contains(&id) {
+            if self.seen.borrow().contains(&id) || written.added.contains(&id) {
                 continue;
             }
             let value = idb::run(updates.get(&record_key(&self.room, id))).await?;
@@ -432,20 +494,31 @@ impl Writer {
             // Another tab's edits may be in the copy only.
             self.unsaved.set(true);
         } else if ids.len() > COMPACT_AT {
-            updates.delete(&range).map_err(IdbError::thrown)?;
-            let (state, state_vector) = {
-                let txn = self.doc.transact();
-                (
-                    txn.encode_diff_v1(&StateVector::default()),
-                    txn.state_vector(),
-                )
-            };
+            let values: Array = idb::run(updates.get_all_with_key(&range))
+                .await?
+                .unchecked_into();
+            let records: Vec<(u64, Vec<u8>)> = keys
+                .iter()
+                .zip(values.iter())
+                .filter_map(|(key, value)| {
+                    Some((id_of(&key)?, value.dyn_into::<Uint8Array>().ok()?.to_vec()))
+                })
+                .collect();
+            let (removed, replacement) = compact(records, || self.state());
+            for id in &removed {
+                updates
+                    .delete(&record_key(&self.room, *id))
+                    .map_err(IdbError::thrown)?;
+            }
             let id = new_id();
             updates
-                .add_with_key(&Uint8Array::from(&state[..]), &record_key(&self.room, id))
+                .add_with_key(
+                    &Uint8Array::from(&replacement[..]),
+                    &record_key(&self.room, id),
+                )
                 .map_err(IdbError::thrown)?;
-            *self.seen.borrow_mut() = HashSet::from([id]);
-            appended = Some(Appended { id, state_vector });
+            written.removed = removed;
+            written.added.push(id);
         }
         let flags = store(tx, UNSAVED)?;
         let room = JsValue::from_str(&self.room);
@@ -455,77 +528,79 @@ impl Writer {
             flags.delete(&room)
         };
         flagged.map_err(IdbError::thrown)?;
-        Ok(appended)
+        // Every request is issued: let it commit even if the page goes now.
+        commit(tx)?;
+        Ok(written)
     }
 
-    /// Runs writes one after the other until none is asked for.
-    async fn write(self: Rc<Self>) {
-        if self.writing.replace(true) {
+    /// The whole document as one v1 update.
+    fn state(&self) -> Vec<u8> {
+        self.doc.transact().encode_diff_v1(&StateVector::default())
+    }
+
+    /// Runs upkeeps one after the other until none is asked for.
+    async fn upkeep(self: Rc<Self>) {
+        if self.running.replace(true) {
             self.again.set(true);
             return;
         }
         loop {
-            self.write_once().await;
+            self.upkeep_once().await;
             if !self.again.replace(false) {
                 break;
             }
         }
-        self.writing.set(false);
-    }
-
-    /// Appends the changes in one transaction issued now and committed at
-    /// once, with no callback to wait for: the page may be going away.
-    fn flush(self: &Rc<Self>) {
-        let Some(db) = &self.db else {
-            return;
-        };
-        if !self.dirty.get() {
-            return;
-        }
-        let started = transaction(db, IdbTransactionMode::Readwrite).and_then(|tx| {
-            let appended = self.append_own(&store(&tx, UPDATES)?)?;
-            if self.unsaved.get() {
-                store(&tx, UNSAVED)?
-                    .put_with_key(&JsValue::TRUE, &JsValue::from_str(&self.room))
-                    .map_err(IdbError::thrown)?;
-            }
-            // web-sys marks `commit` deprecated, but every current browser
-            // has it, and it is what lets the write finish without this
-            // page's callbacks.
-            #[allow(deprecated)]
-            tx.commit().map_err(IdbError::thrown)?;
-            Ok((tx, appended))
-        });
-        let (tx, appended) = match started {
-            Ok(started) => started,
-            Err(e) => {
-                self.dirty.set(true);
-                leptos::logging::warn!("offline copy not saved: {e}");
-                return;
-            }
-        };
-        let writer = Rc::clone(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            let done = idb::done(&tx).await;
-            match (done, appended) {
-                (Ok(()), Some(Appended { state_vector, .. })) => {
-                    *writer.written.borrow_mut() = state_vector;
-                }
-                (Ok(()), None) => {}
-                (Err(e), appended) => {
-                    if let Some(Appended { id, .. }) = appended {
-                        writer.seen.borrow_mut().remove(&id);
-                    }
-                    writer.dirty.set(true);
-                    writer.report(Some(StorageProblem::of(&e)));
-                }
-            }
-        });
+        self.running.set(false);
     }
 }
 
+/// What an upkeep changed in the records, applied to `seen` once it commits.
+#[derive(Debug, Default)]
+struct Written {
+    removed: Vec<u64>,
+    added: Vec<u64>,
+}
+
+/// Commits `tx` now rather than when its last callback returns: the page
+/// may go away before that (see the module doc).
+fn commit(tx: &IdbTransaction) -> Result<(), IdbError> {
+    // web-sys marks `commit` deprecated, but every current browser has it.
+    #[allow(deprecated)]
+    tx.commit().map_err(IdbError::thrown)
+}
+
+/// What compaction does with a room's `records` (id, bytes): the ids to
+/// remove and the one record that replaces them. The small records are
+/// merged beside the largest while they add up to no more than it;
+/// otherwise all of them give way to `state`, the document's (which holds
+/// every record: compaction runs only once all are merged).
+fn compact(records: Vec<(u64, Vec<u8>)>, state: impl FnOnce() -> Vec<u8>) -> (Vec<u64>, Vec<u8>) {
+    let largest = records
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, (_, bytes))| bytes.len())
+        .map(|(at, _)| at);
+    let Some(largest) = largest else {
+        return (Vec::new(), state());
+    };
+    let rest: Vec<&(u64, Vec<u8>)> = records
+        .iter()
+        .enumerate()
+        .filter(|(at, _)| *at != largest)
+        .map(|(_, record)| record)
+        .collect();
+    let rest_bytes: usize = rest.iter().map(|(_, bytes)| bytes.len()).sum();
+    if rest_bytes <= records[largest].1.len() {
+        let slices: Vec<&[u8]> = rest.iter().map(|(_, bytes)| bytes.as_slice()).collect();
+        if let Ok(merged) = yrs::merge_updates_v1(&slices) {
+            return (rest.iter().map(|(id, _)| *id).collect(), merged);
+        }
+    }
+    (records.iter().map(|(id, _)| *id).collect(), state())
+}
+
 impl LocalCopy {
-    /// The copy of `room`, written from `doc`; each write first brings
+    /// The copy of `room`, written from `doc`; each upkeep first brings
     /// other tabs' records into `doc` through `merge`. Returns it with the
     /// stored records (v1 updates, applied in any order: they commute) and
     /// whether they may hold edits the server never acknowledged; `problem`
@@ -542,17 +617,15 @@ impl LocalCopy {
             Err(p) => (None, Some(p)),
         };
         let seen = stored.records.iter().map(|(id, _)| *id).collect();
-        let records: Vec<Vec<u8>> = stored.records.into_iter().map(|(_, b)| b).collect();
         let writer = Writer {
             room: room.to_owned(),
             db,
             doc,
             merge,
             unsaved: Cell::new(stored.unsaved),
-            dirty: Cell::new(false),
-            written: RefCell::new(StateVector::default()),
+            behind: Cell::new(false),
             seen: RefCell::new(seen),
-            writing: Cell::new(false),
+            running: Cell::new(false),
             again: Cell::new(false),
             problem,
             shown: Cell::new(None),
@@ -562,58 +635,57 @@ impl LocalCopy {
             writer: Rc::new(writer),
             timer: RefCell::new(None),
         };
-        let loaded = (!records.is_empty()).then_some(Loaded {
-            records,
+        let loaded = (!stored.records.is_empty()).then_some(Loaded {
+            records: stored.records,
             unsaved: stored.unsaved,
         });
         (copy, loaded)
     }
 
-    /// The stored state is in the document now: later records need only
-    /// what it gains.
-    pub(crate) fn loaded(&self) {
-        *self.writer.written.borrow_mut() = self.writer.doc.transact().state_vector();
-    }
-
-    /// Drops a stored copy that turned out to be unreadable.
-    pub(crate) fn discard(&self) {
+    /// Removes stored records that turned out to be unreadable (the others
+    /// stay: one bad record must not cost the rest).
+    pub(crate) fn discard(&self, ids: Vec<u64>) {
         let Some(db) = self.writer.db.clone() else {
             return;
         };
-        self.writer.seen.borrow_mut().clear();
-        self.writer.unsaved.set(false);
         let room = self.writer.room.clone();
+        {
+            let mut seen = self.writer.seen.borrow_mut();
+            for id in &ids {
+                seen.remove(id);
+            }
+        }
         wasm_bindgen_futures::spawn_local(async move {
             let deleted = async {
                 let tx = transaction(&db, IdbTransactionMode::Readwrite)?;
-                store(&tx, UPDATES)?
-                    .delete(&room_range(&room)?.into())
-                    .map_err(IdbError::thrown)?;
-                store(&tx, UNSAVED)?
-                    .delete(&JsValue::from_str(&room))
-                    .map_err(IdbError::thrown)?;
+                let updates = store(&tx, UPDATES)?;
+                for id in &ids {
+                    updates
+                        .delete(&record_key(&room, *id))
+                        .map_err(IdbError::thrown)?;
+                }
                 idb::done(&tx).await
             };
             if let Err(e) = deleted.await {
-                leptos::logging::warn!("unreadable copy of {room} not removed: {e}");
+                leptos::logging::warn!("unreadable records of {room} not removed: {e}");
             }
         });
     }
 
-    /// Writes the copy [`DEBOUNCE_MS`] after the last call.
-    pub(crate) fn schedule(&self) {
-        self.writer.dirty.set(true);
-        let writer = Rc::clone(&self.writer);
-        // Replacing the previous timeout cancels it.
-        *self.timer.borrow_mut() = Some(Timeout::new(DEBOUNCE_MS, move || {
-            wasm_bindgen_futures::spawn_local(writer.write());
-        }));
+    /// Appends `update`, committed before the browser runs anything else,
+    /// and schedules an upkeep.
+    pub(crate) fn append(&self, update: &[u8], made: Made) {
+        self.writer.append(update, made);
+        self.upkeep_soon();
     }
 
-    /// Writes the copy now (page hidden or closed).
-    pub(crate) fn flush(&self) {
-        self.timer.borrow_mut().take();
-        self.writer.flush();
+    /// Runs an upkeep [`UPKEEP_MS`] after the last call.
+    pub(crate) fn upkeep_soon(&self) {
+        let writer = Rc::clone(&self.writer);
+        // Replacing the previous timeout cancels it.
+        *self.timer.borrow_mut() = Some(Timeout::new(UPKEEP_MS, move || {
+            wasm_bindgen_futures::spawn_local(writer.upkeep());
+        }));
     }
 
     /// Records whether the document holds unacknowledged edits. The stored
@@ -623,7 +695,7 @@ impl LocalCopy {
         if self.writer.unsaved.replace(unsaved) == unsaved {
             return;
         }
-        wasm_bindgen_futures::spawn_local(Rc::clone(&self.writer).write());
+        wasm_bindgen_futures::spawn_local(Rc::clone(&self.writer).upkeep());
     }
 }
 
@@ -658,5 +730,72 @@ mod tests {
                 "{key}: the explanation says what it means for offline edits"
             );
         }
+    }
+
+    /// Updates of one document: a large first one, then `small` keystrokes.
+    fn typed(small: usize) -> (Doc, Vec<(u64, Vec<u8>)>) {
+        use yrs::{GetString as _, Text as _};
+        let doc = tandem_shared::doc::new_doc();
+        let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
+        let mut records = Vec::new();
+        let mut id = 0;
+        let mut record = |doc: &Doc, before: &StateVector| {
+            id += 1;
+            (id, doc.transact().encode_diff_v1(before))
+        };
+        let before = doc.transact().state_vector();
+        text.insert(&mut doc.transact_mut(), 0, &"base text ".repeat(400));
+        records.push(record(&doc, &before));
+        for i in 0..small {
+            let before = doc.transact().state_vector();
+            let len = text.get_string(&doc.transact()).len() as u32;
+            if i % 5 == 4 {
+                text.remove_range(&mut doc.transact_mut(), 0, 3);
+            } else {
+                text.insert(&mut doc.transact_mut(), len, "k");
+            }
+            records.push(record(&doc, &before));
+        }
+        (doc, records)
+    }
+
+    fn text_of(records: &[Vec<u8>]) -> String {
+        use yrs::GetString as _;
+        use yrs::updates::decoder::Decode as _;
+        let doc = tandem_shared::doc::new_doc();
+        let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
+        for record in records {
+            let update = yrs::Update::decode_v1(record).expect("decodes");
+            doc.transact_mut().apply_update(update).expect("applies");
+        }
+        text.get_string(&doc.transact())
+    }
+
+    #[test]
+    fn compaction_merges_the_small_records_beside_the_largest() {
+        use yrs::GetString as _;
+        let (doc, records) = typed(40);
+        let want = doc
+            .get_or_insert_text(tandem_shared::doc::CONTENT)
+            .get_string(&doc.transact());
+        let base = records[0].clone();
+        let (removed, replacement) = compact(records.clone(), || panic!("no full state"));
+        assert_eq!(removed.len(), 40, "every record but the largest");
+        assert!(!removed.contains(&base.0));
+        assert!(replacement.len() < base.1.len());
+        assert_eq!(text_of(&[base.1, replacement]), want, "the same document");
+    }
+
+    #[test]
+    fn compaction_rewrites_the_state_once_the_small_records_outweigh_the_largest() {
+        // Forty records of 100 bytes outweigh one of 1,000: merging them
+        // would keep as much as rewriting, so the state replaces them all.
+        let records: Vec<(u64, Vec<u8>)> = (0..40)
+            .map(|id| (id, vec![0u8; 100]))
+            .chain(std::iter::once((99, vec![0u8; 1_000])))
+            .collect();
+        let (removed, replacement) = compact(records, || b"state".to_vec());
+        assert_eq!(removed.len(), 41, "all of them");
+        assert_eq!(replacement, b"state");
     }
 }

@@ -2,17 +2,17 @@
 //! its two `Text`s to the title `<input>` and the body `<textarea>`.
 //!
 //! - [`replica`]: the yrs document and what counts as a local or remote edit.
-//! - [`diff`]: the one splice that explains a field's new value.
+//! - `tandem_shared::splice`: the one splice that explains a field's new value.
 //! - [`binding`]: one field ↔ one `Text`, caret kept through remote edits.
 //! - [`shared_doc`]: the page's document: both bindings, the IME gate, the
 //!   local copy ([`local_copy`]) and the signals for counts and title.
 //! - [`field`]: which of the two fields, and its DOM element.
-//! - [`history`], [`stats`]: key shortcuts, counts.
+//! - [`undo`], [`stats`]: the undo/redo shortcuts, counts.
 
 mod binding;
 mod changes;
 mod field;
-mod history;
+mod undo;
 mod local_copy;
 mod overlay;
 mod replica;
@@ -27,3 +27,4 @@ pub(crate) use local_copy::{StorageProblem, StoredCopy};
 pub(crate) use replica::LocalUpdate;
 pub(crate) use shared_doc::{DocSignals, OpenedDoc, Received, SharedDoc};
 pub(crate) use stats::DocStats;
+pub(crate) use undo::Modifiers;

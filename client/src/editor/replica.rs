@@ -8,6 +8,7 @@
 //! DOM here, so this is tested natively.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_channel::mpsc::{self, UnboundedReceiver};
@@ -47,6 +48,12 @@ pub(crate) struct LocalUpdate {
     pub(crate) changes: Vec<TextChange>,
 }
 
+/// This person's updates not yet appended to the offline copy: the outbox
+/// observer pushes each one as its transaction commits, and the page takes
+/// them before it returns to the browser (see [`Replica::take_unstored`]).
+/// A std `Mutex` for the same reason as [`PendingChanges`].
+type Unstored = Arc<Mutex<Vec<Vec<u8>>>>;
+
 /// Changes seen by the text observers of the transaction being committed.
 /// yrs calls type observers before update observers, so the outbox observer
 /// (local) or [`Replica::apply_remote`] (remote) takes them for that same
@@ -68,6 +75,11 @@ pub(crate) struct Replica {
     local: Origin,
     /// The text changes of the transaction being committed.
     pending: PendingChanges,
+    /// This person's updates the offline copy does not hold yet.
+    unstored: Unstored,
+    /// How many updates went out on the outgoing channel, so the connection
+    /// can tell whether any is still queued (see [`Replica::updates_made`]).
+    made: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -98,7 +110,12 @@ impl Replica {
         }
         let (outbox, outgoing) = mpsc::unbounded();
         let skip = remote.clone();
+        let stored = Origin::from(STORED_ORIGIN);
         let taken = Arc::clone(&pending);
+        let unstored = Unstored::default();
+        let to_store = Arc::clone(&unstored);
+        let made = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&made);
         // The closure holds only `Send + Sync` values, so it compiles whether
         // or not yrs's `sync` feature is enabled somewhere in the workspace.
         // The channel is unbounded but drained at once by the connection task;
@@ -106,6 +123,13 @@ impl Replica {
         let observed = doc.observe_update_v1(OUTBOX_KEY, move |txn, event| {
             if txn.origin() != Some(&skip) {
                 let changes = take(&taken);
+                // Merged from the offline copy: already stored there.
+                if txn.origin() != Some(&stored)
+                    && let Ok(mut unstored) = to_store.lock()
+                {
+                    unstored.push(event.update.clone());
+                }
+                counted.fetch_add(1, Ordering::Relaxed);
                 // A closed channel means the page is being torn down.
                 let _ = outbox.unbounded_send(LocalUpdate {
                     update: event.update.clone(),
@@ -124,6 +148,8 @@ impl Replica {
             remote,
             local: Origin::from(LOCAL_ORIGIN),
             pending,
+            unstored,
+            made,
         };
         (replica, outgoing)
     }
@@ -154,6 +180,23 @@ impl Replica {
     #[cfg(test)]
     pub(crate) fn encode_state(&self) -> Vec<u8> {
         self.diff_since(&StateVector::default())
+    }
+
+    /// This person's updates committed since the last call, for the offline
+    /// copy: every local transaction (edits, undo, redo), in order.
+    pub(crate) fn take_unstored(&self) -> Vec<Vec<u8>> {
+        self.unstored
+            .lock()
+            .map(|mut unstored| std::mem::take(&mut *unstored))
+            .unwrap_or_default()
+    }
+
+    /// How many updates this replica has put on the outgoing channel so far
+    /// (local edits and merges from the offline copy): when the connection
+    /// has taken fewer, one is still queued and not yet counted by the
+    /// session.
+    pub(crate) fn updates_made(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
     }
 
     /// A cheap handle on the same document (for the local-copy writer).
@@ -214,6 +257,27 @@ impl Replica {
         if !splice.insert.is_empty() {
             let inserted = String::from_utf16_lossy(&new[splice.insert.clone()]);
             text.insert(&mut txn, index, &inserted);
+        }
+    }
+
+    /// Applies this person's Markdown edit to `field` in one transaction
+    /// (one update for the others, one undo step): each change is (index,
+    /// units removed, text inserted), ascending, in the text before.
+    pub(crate) fn apply_local_changes(&self, field: Field, changes: &[(usize, usize, String)]) {
+        if changes.is_empty() {
+            return;
+        }
+        let text = self.text(field);
+        let mut txn = self.doc.transact_mut_with(self.local.clone());
+        // From the last change back, so earlier indexes stay valid.
+        for (index, delete, insert) in changes.iter().rev() {
+            // Offsets fit u32: browsers cap string lengths well below 4 G units.
+            if *delete > 0 {
+                text.remove_range(&mut txn, *index as u32, *delete as u32);
+            }
+            if !insert.is_empty() {
+                text.insert(&mut txn, *index as u32, insert);
+            }
         }
     }
 
@@ -348,6 +412,38 @@ mod tests {
         );
         assert_eq!(b.string(Field::Content), "hello world");
         assert_eq!(b.string(Field::Title), "Notes");
+    }
+
+    #[test]
+    fn every_local_transaction_is_queued_for_the_offline_copy_and_nothing_else() {
+        let (a, mut a_out) = Replica::new();
+        let (b, mut b_out) = Replica::new();
+        type_into(&a, Field::Content, "hello");
+        type_into(&a, Field::Title, "T");
+        let stored = a.take_unstored();
+        let sent = drain(&mut a_out);
+        assert_eq!(stored, sent, "the same bytes as the updates sent");
+        assert!(a.take_unstored().is_empty(), "taken once");
+        assert_eq!(a.updates_made(), 2);
+
+        // Remote updates are stored by whoever received them, and an edit
+        // merged from the offline copy is there already: neither is queued,
+        // but the merge goes out to the server like a local edit.
+        receive(&b, &sent[0]);
+        assert!(b.take_unstored().is_empty());
+        let merged = b
+            .apply_stored(Replica::decode_update(&sent[1]).expect("decodes"))
+            .expect("applies");
+        assert!(merged);
+        assert!(b.take_unstored().is_empty());
+        assert_eq!(drain(&mut b_out).len(), 1);
+        assert_eq!(b.updates_made(), 1);
+
+        // Undo is this person's edit too.
+        let mut undo = a.undo_manager(Field::Content);
+        type_into(&a, Field::Content, "hello there");
+        assert!(undo.undo_blocking());
+        assert_eq!(a.take_unstored().len(), 2);
     }
 
     #[test]

@@ -19,12 +19,14 @@ use yrs::{StateVector, Update};
 use super::binding::TextBinding;
 use super::changes::{self, TextChange};
 use super::field::{Field, FieldElement};
-use super::history::{HistoryAction, Modifiers};
-use super::local_copy::{Loaded, LocalCopy, MergeStored, Merged, StorageProblem, StoredCopy};
+use super::local_copy::{Loaded, LocalCopy, Made, MergeStored, Merged, StorageProblem, StoredCopy};
 use super::overlay::PlacedCursor;
 use super::replica::{LocalUpdate, Replica};
 use super::stats::DocStats;
+use super::undo::{Modifiers, UndoAction};
 use crate::error::ClientError;
+use tandem_shared::markdown::edit::{self, Action, Change, TextEdit};
+use tandem_shared::markdown::offsets::utf16_to_byte;
 
 /// What the page shows about the document outside the fields.
 #[derive(Debug, Clone, Copy)]
@@ -123,20 +125,21 @@ impl SharedDoc {
                 unsaved: flagged,
             }) = state
             {
-                let applied = records.iter().try_for_each(|record| {
-                    Replica::decode_update(record)
-                        .and_then(|u| replica.apply_remote(u))
-                        .map(drop)
-                });
-                match applied {
-                    Ok(()) => {
-                        local_copy.loaded();
-                        unsaved = flagged;
-                    }
-                    Err(e) => {
-                        leptos::logging::warn!("stored copy of {room} ignored: {e}");
-                        local_copy.discard();
-                    }
+                // Each record on its own: one that does not read costs only
+                // itself.
+                let unreadable: Vec<u64> = records
+                    .iter()
+                    .filter_map(|(id, record)| {
+                        let applied =
+                            Replica::decode_update(record).and_then(|u| replica.apply_remote(u));
+                        let e = applied.err()?;
+                        leptos::logging::warn!("stored record of {room} ignored: {e}");
+                        Some(*id)
+                    })
+                    .collect();
+                unsaved = flagged;
+                if !unreadable.is_empty() {
+                    local_copy.discard(unreadable);
                 }
             }
             Self {
@@ -187,7 +190,7 @@ impl SharedDoc {
     }
 
     /// Undo or redo in `field`.
-    pub(crate) fn history(&self, field: Field, action: HistoryAction) {
+    pub(crate) fn undo(&self, field: Field, action: UndoAction) {
         if self.composing.get() || self.read_only.get() {
             return;
         }
@@ -195,7 +198,7 @@ impl SharedDoc {
             .binding(field)
             .borrow_mut()
             .as_mut()
-            .and_then(|b| b.history(&self.replica, action));
+            .and_then(|b| b.undo(&self.replica, action));
         if let Some(text) = changed {
             self.changed(field, text);
         }
@@ -213,17 +216,17 @@ impl SharedDoc {
             shift: ev.shift_key(),
             alt: ev.alt_key(),
         };
-        if let Some(action) = HistoryAction::from_shortcut(&ev.key(), &ev.code(), mods) {
+        if let Some(action) = UndoAction::from_shortcut(&ev.key(), &ev.code(), mods) {
             ev.prevent_default();
-            self.history(field, action);
+            self.undo(field, action);
         }
     }
 
     /// `beforeinput` in `field`: catches undo/redo from menus.
     pub(crate) fn before_input(&self, field: Field, ev: &web_sys::InputEvent) {
-        if let Some(action) = HistoryAction::from_input_type(&ev.input_type()) {
+        if let Some(action) = UndoAction::from_input_type(&ev.input_type()) {
             ev.prevent_default();
-            self.history(field, action);
+            self.undo(field, action);
         }
     }
 
@@ -239,8 +242,8 @@ impl SharedDoc {
             return;
         }
         self.input(field);
-        // A write skipped during the composition happens now.
-        self.local_copy.schedule();
+        // An upkeep that could not merge during the composition runs now.
+        self.local_copy.upkeep_soon();
         let held = std::mem::take(&mut *self.held.borrow_mut());
         if !held.is_empty()
             && let Err(e) = self.apply_updates(held)
@@ -253,6 +256,69 @@ impl SharedDoc {
     /// the document does not hold yet).
     pub(crate) fn is_composing(&self) -> bool {
         self.composing.get()
+    }
+
+    /// Does `action` at the body's selection (see
+    /// `tandem_shared::markdown::edit`). Returns whether it applied; if not,
+    /// the key keeps its usual meaning.
+    pub(crate) fn markdown_action(&self, action: Action) -> bool {
+        self.edit_content(false, |text, selection| {
+            edit::apply(action, text, selection)
+        })
+    }
+
+    /// Ticks or unticks the task box whose `[` is at UTF-16 offset `at` of
+    /// the body: one character, one transaction. Returns whether it did.
+    pub(crate) fn toggle_task(&self, at: usize) -> bool {
+        self.edit_content(true, |text, _| {
+            let start = utf16_to_byte(text, at);
+            let mark = text.get(start..)?.strip_prefix('[')?.chars().next()?;
+            let insert = match mark {
+                ' ' => "x",
+                'x' | 'X' => " ",
+                _ => return None,
+            };
+            Some(TextEdit {
+                changes: vec![Change {
+                    at: start + 1,
+                    delete: 1,
+                    insert: insert.to_owned(),
+                }],
+                selection: 0..0,
+            })
+        })
+    }
+
+    /// Runs `make` on the body's text and selection (UTF-8 offsets) and
+    /// applies the edit it returns through the binding.
+    fn edit_content(
+        &self,
+        keep_selection: bool,
+        make: impl FnOnce(&str, std::ops::Range<usize>) -> Option<TextEdit>,
+    ) -> bool {
+        if self.composing.get() || self.read_only.get() {
+            return false;
+        }
+        // Whatever was typed and not yet taken comes first.
+        self.input(Field::Content);
+        let text = self.replica.string(Field::Content);
+        let made = {
+            let mut binding = self.content.borrow_mut();
+            let Some(binding) = binding.as_mut() else {
+                return false;
+            };
+            let units = binding.selection_range();
+            let selection = utf16_to_byte(&text, units.start)..utf16_to_byte(&text, units.end);
+            let Some(edit) = make(&text, selection) else {
+                return false;
+            };
+            if edit.changes.is_empty() {
+                return true;
+            }
+            binding.apply_edit(&self.replica, &edit.to_utf16(&text), keep_selection)
+        };
+        self.changed(Field::Content, made);
+        true
     }
 
     /// The server said whether this connection may edit.
@@ -332,9 +398,8 @@ impl SharedDoc {
         shown
     }
 
-    /// Merges the stored copy another tab may have written, just before this
-    /// tab writes its own (see [`super::local_copy`]). Not scheduling a write:
-    /// the caller is writing.
+    /// Merges a record another tab appended to the offline copy, during an
+    /// upkeep (see [`super::local_copy`]); the record is stored already.
     fn merge_stored(&self, state: &[u8]) -> Merged {
         if self.composing.get() {
             return Merged::NotNow;
@@ -369,14 +434,20 @@ impl SharedDoc {
         self.local_copy.set_unsaved(unsaved);
     }
 
-    /// Writes the stored copy now.
-    pub(crate) fn flush_local_copy(&self) {
-        self.local_copy.flush();
+    /// How many updates the document has put on the outgoing channel (see
+    /// [`Replica::updates_made`]).
+    pub(crate) fn updates_made(&self) -> u64 {
+        self.replica.updates_made()
     }
 
+    /// This person changed `field`: the transaction goes into the offline
+    /// copy before anything else runs, then the page shows it. Every local
+    /// edit ends here.
     fn changed(&self, field: Field, text: String) {
+        for update in self.replica.take_unstored() {
+            self.local_copy.append(&update, Made::Here);
+        }
         self.publish(field, text);
-        self.local_copy.schedule();
     }
 
     fn publish(&self, field: Field, text: String) {
@@ -409,6 +480,12 @@ impl tandem_shared::Replica for SharedDoc {
     /// an error means the update was not applied.
     fn apply_remote(&self, bytes: &[u8]) -> Result<Received, ClientError> {
         let update = Replica::decode_update(bytes)?;
+        // Stored as received, held or not: local edits made on top of it
+        // must still read after a reload made offline. (A step 2 that
+        // brings nothing is not worth a record.)
+        if !update.is_empty() {
+            self.local_copy.append(bytes, Made::Server);
+        }
         if self.composing.get() {
             self.held.borrow_mut().push(update);
             return Ok(Received::Held);

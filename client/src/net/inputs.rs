@@ -12,7 +12,7 @@ use gloo_net::websocket::{Message, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
 use tandem_shared::Presence;
 
-use super::wire::Wire;
+use super::recording_socket::RecordingSocket;
 use crate::editor::LocalUpdate;
 
 /// What the page asks of the connection task.
@@ -53,6 +53,10 @@ pub(super) struct Inputs {
     control: UnboundedReceiver<Control>,
     /// One update per local transaction.
     outgoing: UnboundedReceiver<LocalUpdate>,
+    /// How many updates were taken from `outgoing` (sent, kept for the next
+    /// step 2, or carried by one): fewer than the document made means one
+    /// is queued, which the session has not counted yet.
+    taken: u64,
     /// Presence reports from the page.
     presence: UnboundedReceiver<Presence>,
 }
@@ -66,13 +70,22 @@ impl Inputs {
         Self {
             control,
             outgoing,
+            taken: 0,
             presence,
         }
     }
 
     /// Forgets the local updates still queued: a step 2 just carried them.
     pub(super) fn drop_queued_updates(&mut self) {
-        while self.outgoing.try_recv().is_ok() {}
+        while self.outgoing.try_recv().is_ok() {
+            self.taken += 1;
+        }
+    }
+
+    /// Whether the document made updates the task has not taken yet, of
+    /// `made` so far.
+    pub(super) fn updates_queued(&self, made: u64) -> bool {
+        self.taken < made
     }
 
     /// The next input, polled in priority order: page requests, then the
@@ -80,7 +93,7 @@ impl Inputs {
     /// updates, presence reports, and the timers.
     pub(super) fn next<'a>(
         &'a mut self,
-        mut socket: Option<(&'a mut Wire, bool)>,
+        mut socket: Option<(&'a mut RecordingSocket, bool)>,
         mut timer: Option<&'a mut TimeoutFuture>,
         mut presence_timer: Option<&'a mut TimeoutFuture>,
     ) -> impl Future<Output = Input> + 'a {
@@ -89,16 +102,17 @@ impl Inputs {
                 // Every handle dropped: the page is gone.
                 return Poll::Ready(Input::Control(request.unwrap_or(Control::Stop)));
             }
-            if let Some((wire, opened)) = socket.as_mut() {
-                if !*opened && wire.poll_opened(cx).is_ready() {
+            if let Some((open, opened)) = socket.as_mut() {
+                if !*opened && open.poll_opened(cx).is_ready() {
                     return Poll::Ready(Input::Opened);
                 }
-                if let Poll::Ready(message) = wire.poll_frame(cx) {
+                if let Poll::Ready(message) = open.poll_frame(cx) {
                     return Poll::Ready(Input::Socket(message));
                 }
             }
             // A closed channel (document dropped) just never yields again.
             if let Poll::Ready(Some(update)) = self.outgoing.poll_next_unpin(cx) {
+                self.taken += 1;
                 return Poll::Ready(Input::Local(update));
             }
             // After local updates, so a caret never arrives before its text.

@@ -137,7 +137,7 @@ impl Lifecycle {
 
     /// Connects, and reconnects, until the page stops the task.
     pub(super) async fn run(mut self) {
-        self.signals.publish_save(&self.session);
+        self.signals.publish_save(&self.session, &self.inputs);
         let mut attempts = Attempts::default();
         loop {
             if !browser_online() {
@@ -217,7 +217,7 @@ impl Lifecycle {
                     // No socket: the session keeps the edit for the next step 2.
                     let unsent = self.session.local_update(local.update);
                     debug_assert!(unsent.is_none(), "no frame without a socket");
-                    self.signals.publish_save(&self.session);
+                    self.signals.publish_save(&self.session, &self.inputs);
                 }
                 // Kept for the next connection, which sends it once welcomed.
                 Input::Presence(presence) => self.throttle.report(presence),

@@ -7,7 +7,7 @@
 //!   wait, give-up (the decisions pure, tested).
 //! - [`serve`]: one socket, driving the session with every frame, edit and
 //!   presence report; how a connection ends.
-//! - [`wire`]: the socket as the connection uses it; every frame in and out
+//! - [`recording_socket`]: the socket as the connection uses it; every frame in and out
 //!   is recorded for the inspector there.
 //! - [`link`]: the heartbeat: pings and dead-socket detection (pure, tested).
 //! - [`inputs`]: what the task reacts to ([`Control`] among them), polled in priority order.
@@ -16,7 +16,9 @@
 //! - [`backoff`]: when to retry, from the close table (pure, tested).
 //! - [`status`]: what the header shows about connection and saving (pure, tested).
 //! - [`http`]: the JSON API next to the socket (create a room, download).
+//! - [`access`]: what the page shows when its link is narrowed or revoked.
 
+mod access;
 mod backoff;
 mod connection;
 mod http;
@@ -27,14 +29,15 @@ mod page_socket;
 mod serve;
 mod signals;
 mod status;
-mod wire;
+mod recording_socket;
 
+pub(crate) use access::AccessNotice;
 pub(crate) use connection::Connection;
 pub(crate) use http::{ExportFormat, create_room, download_text, fetch, read_text};
 pub(crate) use inputs::Control;
 pub(crate) use page_socket::PageSocket;
 pub(crate) use signals::SessionSignals;
-pub(crate) use status::{ConnectionState, SaveState, save_key, save_label};
+pub(crate) use status::{Announcements, ConnectionState, SaveState, save_key, save_label};
 
 use std::rc::Rc;
 

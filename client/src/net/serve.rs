@@ -4,7 +4,7 @@
 //!
 //! The session decides what each frame means and what to answer (the
 //! handshake, the `saved` counters, the presence table); this file moves
-//! frames between it and the [`Wire`], shows its state in the page's
+//! frames between it and the [`RecordingSocket`], shows its state in the page's
 //! signals, keeps the heartbeat [`Link`] and the presence throttle, and
 //! turns what the session could not take into the end of the connection.
 
@@ -15,12 +15,13 @@ use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::session::{Event, Reaction, SessionError};
 
 use super::PageSession;
+use super::access;
 use super::inputs::{Control, Input, Inputs};
 use super::link::{Link, now_ms};
 use super::page_socket::PageSocket;
+use super::recording_socket::{Answer, RecordingSocket};
 use super::signals::SessionSignals;
 use super::status::ConnectionState;
-use super::wire::{Answer, Wire};
 use crate::editor::describe_changes;
 use crate::error::ClientError;
 use crate::presence::PresenceThrottle;
@@ -140,10 +141,10 @@ impl Serving<'_> {
     /// Opens a socket to `url`, serves it until it ends, and closes it.
     pub(super) async fn connect(mut self, url: &str) -> Ending {
         self.signals.set_connection(ConnectionState::Connecting);
-        let mut wire = match Wire::open(url, self.signals.frames) {
-            Ok((wire, raw)) => {
+        let mut socket = match RecordingSocket::open(url, self.signals.frames) {
+            Ok((socket, raw)) => {
                 self.page_socket.attach(raw);
-                wire
+                socket
             }
             Err(e) => {
                 leptos::logging::warn!("cannot open {url}: {e}");
@@ -154,20 +155,20 @@ impl Serving<'_> {
                 };
             }
         };
-        let served = self.serve(&mut wire).await;
+        let served = self.serve(&mut socket).await;
         self.page_socket.detach();
         if let Some(close) = &served.close {
-            wire.close(close);
+            socket.close(close);
         }
         // Presence belongs to a connection: the next welcome brings it back.
         self.session.closed();
         self.signals.show_peers(self.session);
-        self.signals.publish_save(self.session);
+        self.signals.publish_save(self.session, self.inputs);
         served.ending
     }
 
     /// The life of one socket.
-    async fn serve(&mut self, wire: &mut Wire) -> Served {
+    async fn serve(&mut self, socket: &mut RecordingSocket) -> Served {
         let mut link = Link::new(now_ms());
         let mut timer = TimeoutFuture::new(link.next_check_in(now_ms()));
         let mut presence_timer: Option<TimeoutFuture> = None;
@@ -175,10 +176,10 @@ impl Serving<'_> {
         // the last client id across sockets, so it cannot say.)
         let mut welcomed = false;
         loop {
-            let socket = Some((&mut *wire, link.is_opened()));
+            let open = Some((&mut *socket, link.is_opened()));
             let input = self
                 .inputs
-                .next(socket, Some(&mut timer), presence_timer.as_mut())
+                .next(open, Some(&mut timer), presence_timer.as_mut())
                 .await;
             match input {
                 Input::Control(Control::Stop) => {
@@ -194,19 +195,19 @@ impl Serving<'_> {
                 }
                 Input::Control(Control::RetryNow) => {
                     if link.may_probe() {
-                        wire.send(&self.session.ping(), None);
+                        socket.send(&self.session.ping(), None);
                         link.probed(now_ms());
                     }
                 }
                 Input::Opened => {
                     link.opened();
-                    if wire.is_open() {
+                    if socket.is_open() {
                         // The hello (with the link's key) goes first: the
                         // server sends nothing for the room before it.
                         let hello = self.session.open();
-                        self.signals.publish_save(self.session);
-                        wire.send(&hello, None);
-                        wire.send(&self.session.step1(), None);
+                        self.signals.publish_save(self.session, self.inputs);
+                        socket.send(&hello, None);
+                        socket.send(&self.session.step1(), None);
                         link.start_pinging(now_ms());
                     }
                     // The pending check was set for the connect timeout; pings start now.
@@ -215,10 +216,10 @@ impl Serving<'_> {
                 Input::Socket(Some(Ok(message))) => {
                     link.heard(now_ms());
                     let answer = match message {
-                        Message::Text(text) => wire.receive_text(&text, self.session),
-                        Message::Bytes(bytes) => wire.receive_binary(&bytes, self.session),
+                        Message::Text(text) => socket.receive_text(&text, self.session),
+                        Message::Bytes(bytes) => socket.receive_binary(&bytes, self.session),
                     };
-                    if let Some(served) = self.react(wire, answer, &mut welcomed) {
+                    if let Some(served) = self.react(socket, answer, &mut welcomed) {
                         return served;
                     }
                 }
@@ -229,8 +230,9 @@ impl Serving<'_> {
                         return Served::lost(CloseCode::GoingAway.number(), String::new(), synced);
                     }
                     if event.was_clean {
-                        wire.received_close(event.code, &event.reason);
+                        socket.received_close(event.code, &event.reason);
                     }
+                    access::show_close(&self.signals, self.session, event.code, &event.reason);
                     return Served::lost(event.code, event.reason, synced);
                 }
                 // The `error` event carries nothing; the `close` event follows.
@@ -243,9 +245,9 @@ impl Serving<'_> {
                     // Sent at once when our step 2 went out; otherwise the
                     // step 2 that answers the server's step 1 carries it.
                     if let Some(frame) = self.session.local_update(local.update) {
-                        wire.send(&frame, Some(describe_changes(&local.changes)));
+                        socket.send(&frame, Some(describe_changes(&local.changes)));
                     }
-                    self.signals.publish_save(self.session);
+                    self.signals.publish_save(self.session, self.inputs);
                 }
                 Input::Presence(presence) => self.throttle.report(presence),
                 Input::PresenceDue => presence_timer = None,
@@ -257,27 +259,32 @@ impl Serving<'_> {
                         return Served::closing(close, self.session.synced());
                     }
                     if link.ping_due(now) {
-                        wire.send(&self.session.ping(), None);
+                        socket.send(&self.session.ping(), None);
                         link.pinged(now);
                     }
                     timer = TimeoutFuture::new(link.next_check_in(now));
                 }
             }
             if welcomed {
-                self.flush_presence(wire, &mut presence_timer);
+                self.flush_presence(socket, &mut presence_timer);
             }
         }
     }
 
     /// Acts on what the session made of a frame: sends its reply and shows
     /// what changed. `Some` ends the connection.
-    fn react(&mut self, wire: &mut Wire, answer: Answer, welcomed: &mut bool) -> Option<Served> {
+    fn react(
+        &mut self,
+        socket: &mut RecordingSocket,
+        answer: Answer,
+        welcomed: &mut bool,
+    ) -> Option<Served> {
         let Reaction { reply, event } = match answer {
             Ok(reaction) => reaction,
             Err(error) => {
                 log_error(&error);
                 if let SessionError::Saved { .. } = error {
-                    self.signals.publish_save(self.session);
+                    self.signals.publish_save(self.session, self.inputs);
                 }
                 return after_error(&error, self.session.synced());
             }
@@ -298,26 +305,32 @@ impl Serving<'_> {
             // has nothing to send): drop them from the queue.
             Event::Answered => self.inputs.drop_queued_updates(),
             Event::Presence(_) | Event::PeerLeft(_) => self.signals.show_peers(self.session),
+            Event::AccessChanged { read_only, reason } => {
+                access::show_access_changed(&self.signals, self.session, read_only, reason);
+                self.signals.publish_save(self.session, self.inputs);
+            }
             Event::Refused { code, reason } => {
                 leptos::logging::warn!("server refused a message ({code:?}): {reason}");
+                // A refused update (the link became view-only) is unsaved.
+                self.signals.publish_save(self.session, self.inputs);
             }
             Event::Applied { .. } | Event::Saved { .. } | Event::Pong => {}
         }
         if let Some(reply) = reply {
-            wire.send(&reply, None);
+            socket.send(&reply, None);
         }
         if counted {
-            self.signals.publish_save(self.session);
+            self.signals.publish_save(self.session, self.inputs);
         }
         None
     }
 
     /// Sends the presence the throttle says is due, and sets its timer for
     /// the next one.
-    fn flush_presence(&mut self, wire: &mut Wire, timer: &mut Option<TimeoutFuture>) {
+    fn flush_presence(&mut self, socket: &mut RecordingSocket, timer: &mut Option<TimeoutFuture>) {
         let now = now_ms();
         if let Some(presence) = self.throttle.take_due(now) {
-            wire.send(&self.session.presence(presence), None);
+            socket.send(&self.session.presence(presence), None);
         }
         *timer = self
             .throttle

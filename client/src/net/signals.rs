@@ -8,6 +8,8 @@ use tandem_shared::session::SaveState;
 use tandem_shared::{ClientSession, Replica, RoomId, ShareKeys};
 
 use super::PageSession;
+use super::access::AccessNotice;
+use super::inputs::Inputs;
 use super::status::ConnectionState;
 use crate::inspector::FrameLog;
 use crate::presence::PresenceTable;
@@ -29,6 +31,9 @@ pub(crate) struct SessionSignals {
     pub(crate) peers: RwSignal<PresenceTable>,
     /// Every frame sent and received, for the inspector.
     pub(crate) frames: RwSignal<FrameLog>,
+    /// What happened to the page's access while it was open (its link
+    /// narrowed or revoked), for the notice under the header.
+    pub(crate) access: RwSignal<AccessNotice>,
 }
 
 impl SessionSignals {
@@ -41,6 +46,7 @@ impl SessionSignals {
             share: RwSignal::new(None),
             peers: RwSignal::new(PresenceTable::default()),
             frames: RwSignal::new(FrameLog::default()),
+            access: RwSignal::new(AccessNotice::None),
         }
     }
 
@@ -57,10 +63,14 @@ impl SessionSignals {
     }
 
     /// The save badge, and the stored copy's flag that says it may hold
-    /// edits the server does not have.
-    pub(super) fn publish_save(&self, session: &PageSession) {
+    /// edits the server does not have: still set while a local update waits
+    /// in `inputs`, which the session has not counted (an acknowledgement
+    /// read before it says nothing about it).
+    pub(super) fn publish_save(&self, session: &PageSession, inputs: &Inputs) {
         let state = self.show_save(session);
-        session.replica().set_unsaved(state != SaveState::Saved);
+        let doc = session.replica();
+        let queued = inputs.updates_queued(doc.updates_made());
+        doc.set_unsaved(state != SaveState::Saved || queued);
     }
 
     /// What a `welcome` told the session: room, rights, share keys, the

@@ -81,6 +81,53 @@ pub(crate) fn save_key(state: SaveState) -> &'static str {
     }
 }
 
+/// What the page's polite live region says about the connection and
+/// saving: each change of the connection's kind once (not every tick of a
+/// reconnect countdown), and "All changes saved" once edits that waited in
+/// this browser reach the server — never the saving/saved flicker of every
+/// keystroke.
+#[derive(Debug, Default)]
+pub(crate) struct Announcements {
+    /// The connection's `key` last said.
+    said: Option<&'static str>,
+    /// Edits waited in this browser (unsaved) since the last announcement
+    /// that everything is saved.
+    waiting: bool,
+}
+
+impl Announcements {
+    /// The sentence to announce for this state, if it is news.
+    pub(crate) fn next(&mut self, connection: &ConnectionState, save: SaveState) -> Option<String> {
+        let mut news = Vec::new();
+        let key = connection.key();
+        if self.said != Some(key) && key != "connecting" {
+            self.said = Some(key);
+            news.push(match connection {
+                ConnectionState::Connected { .. } => "Connected.".to_owned(),
+                ConnectionState::Reconnecting { .. } => {
+                    "Connection lost. Reconnecting; your edits are kept in this browser.".to_owned()
+                }
+                ConnectionState::Offline => {
+                    "Offline. Your edits are kept in this browser.".to_owned()
+                }
+                ConnectionState::Closed { reason } => {
+                    format!("Disconnected: {reason}. Your edits are kept in this browser.")
+                }
+                ConnectionState::Connecting => String::new(),
+            });
+        }
+        match save {
+            SaveState::Unsaved => self.waiting = true,
+            SaveState::Saved if self.waiting => {
+                self.waiting = false;
+                news.push("All changes saved.".to_owned());
+            }
+            SaveState::Saved | SaveState::Saving => {}
+        }
+        (!news.is_empty()).then(|| news.join(" "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +195,60 @@ mod tests {
         for (state, gave_up, label, key) in cases {
             assert_eq!((save_label(state, gave_up), save_key(state)), (label, key));
         }
+    }
+
+    #[test]
+    fn announcements_say_each_change_once_and_never_the_typing_flicker() {
+        let connected = ConnectionState::Connected {
+            client_id: ClientId(3),
+        };
+        let reconnecting = |in_secs| ConnectionState::Reconnecting {
+            in_secs,
+            attempt: 2,
+        };
+        let mut said = Announcements::default();
+        let mut next = |c: &ConnectionState, s| said.next(c, s);
+        assert_eq!(next(&ConnectionState::Connecting, SaveState::Saved), None);
+        assert_eq!(
+            next(&connected, SaveState::Saved).as_deref(),
+            Some("Connected.")
+        );
+        // Typing: saving, saved, saving, saved... nothing to say.
+        for state in [
+            SaveState::Saving,
+            SaveState::Saved,
+            SaveState::Saving,
+            SaveState::Saved,
+        ] {
+            assert_eq!(next(&connected, state), None);
+        }
+        // The server goes: said once, whatever the countdown does.
+        assert_eq!(
+            next(&reconnecting(3), SaveState::Unsaved).as_deref(),
+            Some("Connection lost. Reconnecting; your edits are kept in this browser.")
+        );
+        assert_eq!(next(&reconnecting(2), SaveState::Unsaved), None);
+        assert_eq!(next(&reconnecting(1), SaveState::Unsaved), None);
+        assert_eq!(next(&ConnectionState::Connecting, SaveState::Unsaved), None);
+        // Back: connected, then the waiting edits are saved.
+        assert_eq!(
+            next(&connected, SaveState::Saving).as_deref(),
+            Some("Connected.")
+        );
+        assert_eq!(
+            next(&connected, SaveState::Saved).as_deref(),
+            Some("All changes saved.")
+        );
+        assert_eq!(next(&connected, SaveState::Saved), None);
+        assert_eq!(
+            next(
+                &ConnectionState::Closed {
+                    reason: "access revoked".into()
+                },
+                SaveState::Unsaved
+            )
+            .as_deref(),
+            Some("Disconnected: access revoked. Your edits are kept in this browser.")
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 /// An undo or a redo request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HistoryAction {
+pub(crate) enum UndoAction {
     /// Revert this person's last edit.
     Undo,
     /// Reapply the last undone edit.
@@ -20,7 +20,7 @@ pub(crate) struct Modifiers {
     pub(crate) alt: bool,
 }
 
-impl HistoryAction {
+impl UndoAction {
     /// Ctrl/Cmd+Z undoes; Ctrl/Cmd+Shift+Z and Ctrl+Y redo. `key` is
     /// `KeyboardEvent.key`, `code` its physical key (so layouts where Z is
     /// not Latin still work).
@@ -73,42 +73,42 @@ mod tests {
 
     #[test]
     fn shortcuts() {
-        use HistoryAction::*;
-        assert_eq!(HistoryAction::from_shortcut("z", "KeyZ", CTRL), Some(Undo));
-        assert_eq!(HistoryAction::from_shortcut("z", "KeyZ", CMD), Some(Undo));
+        use UndoAction::*;
+        assert_eq!(UndoAction::from_shortcut("z", "KeyZ", CTRL), Some(Undo));
+        assert_eq!(UndoAction::from_shortcut("z", "KeyZ", CMD), Some(Undo));
         assert_eq!(
-            HistoryAction::from_shortcut("Z", "KeyZ", shift(CTRL)),
+            UndoAction::from_shortcut("Z", "KeyZ", shift(CTRL)),
             Some(Redo)
         );
         assert_eq!(
-            HistoryAction::from_shortcut("Z", "KeyZ", shift(CMD)),
+            UndoAction::from_shortcut("Z", "KeyZ", shift(CMD)),
             Some(Redo)
         );
-        assert_eq!(HistoryAction::from_shortcut("y", "KeyY", CTRL), Some(Redo));
+        assert_eq!(UndoAction::from_shortcut("y", "KeyY", CTRL), Some(Redo));
         // A Cyrillic layout still has Z where Z is.
-        assert_eq!(HistoryAction::from_shortcut("я", "KeyZ", CTRL), Some(Undo));
+        assert_eq!(UndoAction::from_shortcut("я", "KeyZ", CTRL), Some(Undo));
     }
 
     #[test]
     fn other_keys_are_left_alone() {
         let none = Modifiers::default();
-        assert_eq!(HistoryAction::from_shortcut("z", "KeyZ", none), None);
-        assert_eq!(HistoryAction::from_shortcut("c", "KeyC", CTRL), None);
-        assert_eq!(HistoryAction::from_shortcut("y", "KeyY", CMD), None);
+        assert_eq!(UndoAction::from_shortcut("z", "KeyZ", none), None);
+        assert_eq!(UndoAction::from_shortcut("c", "KeyC", CTRL), None);
+        assert_eq!(UndoAction::from_shortcut("y", "KeyY", CMD), None);
         let alt = Modifiers { alt: true, ..CTRL };
-        assert_eq!(HistoryAction::from_shortcut("z", "KeyZ", alt), None);
+        assert_eq!(UndoAction::from_shortcut("z", "KeyZ", alt), None);
     }
 
     #[test]
     fn input_types() {
         assert_eq!(
-            HistoryAction::from_input_type("historyUndo"),
-            Some(HistoryAction::Undo)
+            UndoAction::from_input_type("historyUndo"),
+            Some(UndoAction::Undo)
         );
         assert_eq!(
-            HistoryAction::from_input_type("historyRedo"),
-            Some(HistoryAction::Redo)
+            UndoAction::from_input_type("historyRedo"),
+            Some(UndoAction::Redo)
         );
-        assert_eq!(HistoryAction::from_input_type("insertText"), None);
+        assert_eq!(UndoAction::from_input_type("insertText"), None);
     }
 }

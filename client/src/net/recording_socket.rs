@@ -1,5 +1,5 @@
 //! The socket as the connection uses it. Every frame sent or received passes
-//! through [`Wire`], which records it for the frame inspector: one place, in
+//! through [`RecordingSocket`], which records it for the frame inspector: one place, in
 //! the order the frames crossed the wire. Received frames go on from here to
 //! the session, so a frame is recorded before anything it causes is sent.
 
@@ -22,14 +22,14 @@ use crate::inspector::{Direction, Frame, FrameLog};
 pub(super) type Answer = Result<Reaction<Received>, SessionError<ClientError>>;
 
 /// One open socket, recording what crosses it.
-pub(super) struct Wire {
+pub(super) struct RecordingSocket {
     /// gloo's stream and sink over the browser socket.
     ws: WebSocket,
     /// The inspector's history, where every frame is recorded.
     frames: RwSignal<FrameLog>,
 }
 
-impl Wire {
+impl RecordingSocket {
     /// Opens a socket to `url`. Also returns the browser socket itself, for
     /// the `pagehide` handler ([`super::PageSocket`]).
     pub(super) fn open(
