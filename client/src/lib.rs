@@ -20,6 +20,10 @@
 //!   panel marks changes with.
 //! - `inspector`: every frame the tab sent and received, classified for the
 //!   frame inspector panel.
+//! - `markdown`: the body's Markdown blocks as the page keeps them (shared by
+//!   the highlighting, the preview and the outline), shortcuts, view modes
+//!   and scroll sync; the Markdown itself is `tandem_shared::markdown`.
+//! - `page`: the tab around the app (the key in the address, the title).
 //! - `recent`, `storage`: what the page keeps in `localStorage`; `idb`: a
 //!   small promise wrapper over IndexedDB; `listener`: DOM listeners removed on drop; `error`:
 //!   the errors met at the edges.
@@ -39,7 +43,9 @@ mod history;
 mod idb;
 mod inspector;
 mod listener;
+mod markdown;
 mod net;
+mod page;
 mod presence;
 mod random;
 mod recent;

@@ -11,7 +11,7 @@ use send_wrapper::SendWrapper;
 use tandem_shared::RoomId;
 use web_sys::VisibilityState;
 
-use super::home::set_page_title;
+use crate::page::set_page_title;
 use super::popover::return_focus_on_close;
 use super::AccessNoticeView;
 use super::{

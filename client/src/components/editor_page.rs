@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_location, use_params_map};
 use tandem_shared::RoomId;
 
 use super::{DocumentLoader, InvalidRoom};
+use crate::page::key_from_hash;
 
 /// The editor route.
 #[component]
@@ -26,28 +27,5 @@ pub(crate) fn EditorPage() -> impl IntoView {
             Ok(room) => view! { <DocumentLoader room=room key=key/> }.into_any(),
             Err(e) => view! { <InvalidRoom name=name error=e.to_string()/> }.into_any(),
         }
-    }
-}
-
-/// The share-link key in a page address's fragment (`#key=…`), if any.
-pub(crate) fn key_from_hash(hash: &str) -> Option<String> {
-    hash.trim_start_matches('#')
-        .split('&')
-        .find_map(|part| part.strip_prefix("key="))
-        .filter(|key| !key.is_empty())
-        .map(str::to_owned)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_come_from_the_fragment() {
-        assert_eq!(key_from_hash("#key=e.abc"), Some("e.abc".to_owned()));
-        assert_eq!(key_from_hash("key=e.abc"), Some("e.abc".to_owned()));
-        assert_eq!(key_from_hash("#x=1&key=v.def"), Some("v.def".to_owned()));
-        assert_eq!(key_from_hash("#key="), None);
-        assert_eq!(key_from_hash(""), None);
     }
 }

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_navigate;
 
 use super::{Logo, OpenByName, RecentDocs};
 use crate::net::create_room;
+use crate::page::set_page_title;
 
 /// `/`.
 #[component]
@@ -108,12 +109,5 @@ pub(crate) fn Home() -> impl IntoView {
                 <span>"Tandem · open source collaborative editor"</span>
             </footer>
         </div>
-    }
-}
-
-/// Sets the browser tab's title.
-pub(super) fn set_page_title(title: &str) {
-    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-        document.set_title(title);
     }
 }

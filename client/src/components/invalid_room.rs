@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::Logo;
-use super::home::set_page_title;
+use crate::page::set_page_title;
 
 /// The friendly error page for a bad room name.
 #[component]

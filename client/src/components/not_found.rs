@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::Logo;
-use super::home::set_page_title;
+use crate::page::set_page_title;
 
 /// 404, in the app's own look.
 #[component]

@@ -75,7 +75,7 @@ fn target_from_input(input: &str) -> (String, Option<String>) {
     let end = tail.find(['?', '#']).unwrap_or(tail.len());
     let key = tail
         .split_once('#')
-        .and_then(|(_, fragment)| super::editor_page::key_from_hash(fragment));
+        .and_then(|(_, fragment)| crate::page::key_from_hash(fragment));
     (tail[..end].trim_end_matches('/').to_owned(), key)
 }
 
