@@ -2,49 +2,44 @@
 //! versions 20 times a second (`GET /api/rooms/{room}/versions`): whether
 //! version-history work holds up the room's keystrokes (issue 25).
 //!
-//! It starts the release server (`--tandem`, SQLite, the load flags of
-//! docs/BENCHMARKS.md) on a room whose history already holds `--versions`
-//! checkpoints (a month of editing keeps about a thousand), connects
-//! `--clients` clients of which `--writers` type at `--rate` updates a
-//! second in total, and measures, for every update, the time from the
-//! writer's send to its arrival at each reading client (one clock: the
+//! Against a running server (started as docs/BENCHMARKS.md starts it, with
+//! the load flags), it first names `--versions` versions of the room
+//! through the API (a month of editing keeps about a thousand checkpoints),
+//! then connects `--clients` clients of which `--writers` type at `--rate`
+//! updates a second in total, and measures, for every update, the time from
+//! the writer's send to its arrival at each reading client (one clock: the
 //! writers and readers share this process). Rounds alternate the two
 //! conditions; the figures are the medians of the rounds with their ranges.
 //!
 //! ```sh
 //! cargo build --release -p tandem-server --bin tandem --example fanout_while_listing
-//! taskset -c 1 target/release/examples/fanout_while_listing --tandem target/release/tandem
+//! taskset -c 0 target/release/tandem --listen 127.0.0.1:PORT --data-dir DIR [the load flags] &
+//! taskset -c 1 target/release/examples/fanout_while_listing ws://127.0.0.1:PORT/ws/ROOM
 //! ```
-//!
-//! The server is started under `taskset -c 0` when `taskset` is on the
-//! path, so each side has a core of its own, as in `cargo xtask bench`.
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use futures_util::{SinkExt as _, StreamExt as _};
-use tandem_server::store::{NewVersion, SqliteStore, Store, VersionKind};
 use tandem_shared::{ClientMsg, RoomId};
-use tandem_testkit::{Client, TempDir};
+use tandem_testkit::Client;
 use tokio_tungstenite::tungstenite::Message;
-use yrs::{ReadTxn as _, StateVector, Text as _, Transact as _};
 
 /// Marks the send time (µs since the run's start) inside the inserted text.
 /// Three-byte characters that a small update's encoding does not contain.
 const OPEN: &str = "\u{2402}";
 const CLOSE: &str = "\u{2403}";
 
-/// The room measured.
-const ROOM: &str = "fanout-history";
-
 /// What to run.
 #[derive(Debug, Clone)]
 struct Options {
-    tandem: PathBuf,
+    /// `ws://IP:PORT/ws/ROOM`.
+    url: String,
+    /// The server's address and the room, from the URL.
+    addr: SocketAddr,
+    room: RoomId,
     clients: usize,
     writers: usize,
     rate: u32,
@@ -56,8 +51,11 @@ struct Options {
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
+        let mut url = None;
         let mut options = Self {
-            tandem: PathBuf::from("target/release/tandem"),
+            url: String::new(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            room: RoomId::new("unset")?,
             clients: 100,
             writers: 5,
             rate: 100,
@@ -70,7 +68,6 @@ impl Options {
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
             match flag.as_str() {
-                "--tandem" => options.tandem = PathBuf::from(value()?),
                 "--clients" => options.clients = value()?.parse()?,
                 "--writers" => options.writers = value()?.parse()?,
                 "--rate" => options.rate = value()?.parse()?,
@@ -78,12 +75,24 @@ impl Options {
                 "--rounds" => options.rounds = value()?.parse()?,
                 "--versions" => options.versions = value()?.parse()?,
                 "--lists-per-second" => options.lists_per_second = value()?.parse()?,
+                other if url.is_none() && other.starts_with("ws://") => {
+                    url = Some(other.to_owned())
+                }
                 other => bail!(
-                    "unknown flag {other}; flags: --tandem PATH --clients N --writers N \
-                     --rate N --seconds N --rounds N --versions N --lists-per-second N"
+                    "unknown argument {other}; usage: fanout_while_listing ws://IP:PORT/ws/ROOM \
+                     [--clients N --writers N --rate N --seconds N --rounds N --versions N \
+                     --lists-per-second N]"
                 ),
             }
         }
+        let url = url.context("the room's URL, ws://IP:PORT/ws/ROOM, is needed")?;
+        let (host, room) = url
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.split_once("/ws/"))
+            .context("the URL is ws://IP:PORT/ws/ROOM")?;
+        options.addr = host.parse().context("the URL's host is IP:PORT")?;
+        options.room = RoomId::new(room)?;
+        options.url = url;
         if options.writers == 0 || options.writers >= options.clients {
             bail!("--writers must be at least 1 and fewer than --clients");
         }
@@ -114,14 +123,8 @@ struct Figures {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse()?;
-    let scratch = TempDir::new("fanout-while-listing");
-    seed_versions(&scratch.path().join("data"), options.versions)?;
-    let port = free_port()?;
-    let mut server = start_server(&options.tandem, &scratch.path().join("data"), port)?;
-    let outcome = measure(&options, port).await;
-    let _ = server.kill();
-    let _ = server.wait();
-    let (windows, samples, lists) = outcome?;
+    name_versions(&options).await?;
+    let (windows, samples, lists) = measure(&options).await?;
 
     println!(
         "{} clients, {} writers, {} updates/s, {} s per stretch, {} versions, {} lists/s",
@@ -169,104 +172,18 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stores `count` checkpoints of a small document for the room, ten minutes
-/// apart, as a month of editing leaves them.
-fn seed_versions(data_dir: &std::path::Path, count: usize) -> anyhow::Result<()> {
-    let store = SqliteStore::open(data_dir)?;
-    let room = RoomId::new(ROOM)?;
-    let doc = tandem_shared::doc::new_doc();
-    let text = doc.get_or_insert_text(tandem_shared::doc::CONTENT);
-    text.insert(&mut doc.transact_mut(), 0, "A document with a history.");
-    let state = doc
-        .transact()
-        .encode_state_as_update_v1(&StateVector::default());
-    let authors = vec!["Ana".to_string(), "Bo".to_string()];
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
-    for i in (0..count).rev() {
-        store.add_version(
-            &room,
-            &NewVersion {
-                at: now - i as i64 * 600_000,
-                authors: &authors,
-                label: None,
-                kind: VersionKind::Edit,
-                restored_from: None,
-                state: &state,
-            },
-        )?;
+/// Names `--versions` versions of the room through the API, so listing
+/// them costs what a month of history costs.
+async fn name_versions(options: &Options) -> anyhow::Result<()> {
+    let path = format!("/api/rooms/{}/versions", options.room);
+    for i in 0..options.versions {
+        let label = format!("{{\"label\":\"version {i}\"}}");
+        let (status, body) = tandem_testkit::http(options.addr, "POST", &path, None, &label).await;
+        if status != 201 {
+            bail!("naming a version answered {status}: {body}");
+        }
     }
     Ok(())
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// The server with the load flags of docs/BENCHMARKS.md, on `port`.
-fn start_server(
-    tandem: &std::path::Path,
-    data_dir: &std::path::Path,
-    port: u16,
-) -> anyhow::Result<Child> {
-    let taskset = Command::new("taskset")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let mut command = if taskset {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(tandem);
-        c
-    } else {
-        Command::new(tandem)
-    };
-    command
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--store",
-            "sqlite",
-        ])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args([
-            "--rate-limit",
-            "1000000",
-            "--rate-burst",
-            "1000000",
-            "--max-connections",
-            "200000",
-            "--max-connections-per-ip",
-            "200000",
-            "--max-room-connections",
-            "100000",
-            "--max-document-bytes",
-            "1099511627776",
-            "--queue-messages",
-            "1000000",
-            "--queue-bytes",
-            "1073741824",
-            "--room-idle",
-            "10m",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    let child = command
-        .spawn()
-        .with_context(|| format!("cannot start {}", tandem.display()))?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let started = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        if started.elapsed() > Duration::from_secs(20) {
-            bail!("the server did not listen on {addr}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(child)
 }
 
 type Samples = Arc<Mutex<Vec<(u64, u64)>>>;
@@ -275,15 +192,14 @@ type Samples = Arc<Mutex<Vec<(u64, u64)>>>;
 /// every answered list request (sent µs, answered after µs).
 async fn measure(
     options: &Options,
-    port: u16,
 ) -> anyhow::Result<(Vec<Window>, Vec<(u64, u64)>, Vec<(u64, u64)>)> {
     let start = Instant::now();
-    let url = format!("ws://127.0.0.1:{port}/ws/{ROOM}");
+    let url = options.url.as_str();
     let samples: Samples = Arc::new(Mutex::new(Vec::new()));
     let stop = tokio_util::sync::CancellationToken::new();
     let mut tasks = Vec::new();
     for _ in 0..options.clients - options.writers {
-        let socket = reader(&url).await?;
+        let socket = reader(url).await?;
         tasks.push(tokio::spawn(read(
             socket,
             start,
@@ -293,13 +209,12 @@ async fn measure(
     }
     let per_writer = Duration::from_secs_f64(options.writers as f64 / f64::from(options.rate));
     for _ in 0..options.writers {
-        let client = Client::connect(&url).await;
+        let client = Client::connect(url).await;
         tasks.push(tokio::spawn(write(client, per_writer, start, stop.clone())));
     }
     // Settle: every connection joined and the writers typing.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let lists: Samples = Arc::new(Mutex::new(Vec::new()));
     let mut windows = Vec::new();
     for _ in 0..options.rounds {
@@ -307,7 +222,8 @@ async fn measure(
             let from_us = start.elapsed().as_micros() as u64;
             let lister = listing.then(|| {
                 let every = Duration::from_secs_f64(1.0 / f64::from(options.lists_per_second));
-                tokio::spawn(list(addr, every, start, lists.clone()))
+                let path = format!("/api/rooms/{}/versions", options.room);
+                tokio::spawn(list(options.addr, path, every, start, lists.clone()))
             });
             tokio::time::sleep(Duration::from_secs(options.seconds)).await;
             if let Some(lister) = lister {
@@ -405,9 +321,8 @@ async fn write(
 
 /// Lists the room's versions every `every`, noting when each answered
 /// request was sent and how long the answer took.
-async fn list(addr: SocketAddr, every: Duration, start: Instant, lists: Samples) {
+async fn list(addr: SocketAddr, path: String, every: Duration, start: Instant, lists: Samples) {
     let mut ticks = tokio::time::interval(every);
-    let path = format!("/api/rooms/{ROOM}/versions");
     loop {
         ticks.tick().await;
         let sent = start.elapsed().as_micros() as u64;

@@ -217,7 +217,7 @@ async fn a_bad_binary_frame_closes_that_client_only() {
         assert_eq!(code, CloseCode::BadMessage, "{frame:?}");
         assert!(got.contains(reason), "{frame:?}: {got}");
     }
-    good.drain().await;
+    good.round_trip().await;
     assert!(good.closed.is_none());
     assert_room_unharmed(&server, "frames", "safe").await;
 }
@@ -237,7 +237,7 @@ async fn an_update_that_does_not_decode_is_refused_and_not_stored() {
     assert_eq!(code, CloseCode::InvalidUpdate);
     assert!(reason.starts_with("invalid update"), "{reason}");
 
-    good.drain().await;
+    good.round_trip().await;
     assert!(good.closed.is_none(), "the others notice nothing");
     assert_eq!(good.content(), "kept");
     assert_eq!(

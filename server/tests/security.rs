@@ -144,7 +144,7 @@ async fn a_created_room_is_protected_and_its_links_grant_what_they_name() {
         assert!(reason.contains("not valid"), "{reason}");
     }
 
-    editor.drain().await;
+    editor.round_trip().await;
     assert!(editor.closed.is_none(), "the editor noticed nothing");
     assert_eq!(stored_text(&*store, &room), "owned text");
 }
@@ -215,12 +215,30 @@ async fn only_empty_names_can_be_claimed() {
 
 #[tokio::test]
 async fn a_view_key_makes_an_open_room_read_only_too() {
-    let (server, _) = TestServer::memory().await;
+    let (server, store) = TestServer::memory().await;
+    let mut writer = server.client("open-room").await;
+    writer.insert(0, "as it was").await;
+    writer.wait_saved().await;
+
     let keys = tandem_testkit::test_keys();
     let room = RoomId::new("open-room").expect("room");
     let view = keys.key_for(&room, tandem_server::access::Right::View);
-    let viewer = Client::connect_with_key(&server.ws_url("open-room"), &view).await;
+    let mut viewer = Client::connect_with_key(&server.ws_url("open-room"), &view).await;
     assert!(viewer.read_only());
+    assert_eq!(viewer.content(), "as it was", "a view key reads");
+
+    // An edit with the view key is refused, and the room stays as it was.
+    viewer.insert(0, "vandal ").await;
+    let (code, reason) = viewer.expect_close().await;
+    assert_eq!(code, CloseCode::Policy);
+    assert!(reason.contains("view-only"), "{reason}");
+    writer.round_trip().await;
+    assert_eq!(writer.content(), "as it was", "nothing was relayed");
+    assert_eq!(
+        server.get("/api/rooms/open-room/text").await,
+        (200, "as it was".to_owned())
+    );
+    assert_eq!(stored_text(&*store, "open-room"), "as it was");
 }
 
 #[tokio::test]
@@ -353,7 +371,7 @@ async fn crafted_updates_are_refused_and_never_applied_stored_or_relayed() {
         assert_eq!(code, CloseCode::InvalidUpdate);
         assert!(got.contains(reason), "{got}");
     }
-    good.drain().await;
+    good.round_trip().await;
     assert!(good.closed.is_none());
     assert_eq!(
         good.doc().transact().state_vector(),
@@ -414,4 +432,48 @@ async fn a_fragmented_flood_is_cut_at_the_message_limit() {
     let mut b = server.client("fragments").await;
     b.insert(0, "alive").await;
     b.wait_saved().await;
+}
+
+#[tokio::test]
+async fn a_document_downloads_as_text_with_the_rights_of_its_key() {
+    let (server, _) = TestServer::memory().await;
+    let mut a = server.client("export-open").await;
+    a.insert(0, "# Notes\nplain text body").await;
+    a.wait_saved().await;
+    let (status, body) = server.get("/api/rooms/export-open/text").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, "# Notes\nplain text body");
+    let (status, _) = server.get("/api/rooms/export-open/text?format=md").await;
+    assert_eq!(status, 200);
+    let (status, _) = server.get("/api/rooms/export-open/text?format=pdf").await;
+    assert_eq!(status, 400);
+
+    let (_, created) = tandem_testkit::http(server.addr, "POST", "/api/rooms", None, "{}").await;
+    let created: CreatedRoom = serde_json::from_str(&created).expect("json");
+    let room = created.room.to_string();
+    let mut owner = Client::connect_with_key(&server.ws_url(&room), &created.edit_key).await;
+    owner.insert(0, "secret plans").await;
+    owner.wait_saved().await;
+    let path = |q: &str| format!("/api/rooms/{room}/text{q}");
+    assert_eq!(
+        server.get(&path("")).await.0,
+        403,
+        "protected without a key"
+    );
+    assert_eq!(
+        server.get(&path("?key=v.AAAAAAAAAAAAAAAAAAAAAA")).await.0,
+        403
+    );
+    let (status, body) = server
+        .get(&path(&format!("?key={}", created.view_key)))
+        .await;
+    assert_eq!((status, body.as_str()), (200, "secret plans"));
+    // What the web client sends: the key in a header, out of the URL and so
+    // out of access logs.
+    let as_markdown = path("?format=md");
+    let bearer = |key| tandem_testkit::http(server.addr, "GET", &as_markdown, Some(key), "");
+    let (status, body) = bearer(&created.view_key).await;
+    assert_eq!((status, body.as_str()), (200, "secret plans"));
+    let (status, _) = bearer("v.AAAAAAAAAAAAAAAAAAAAAA").await;
+    assert_eq!(status, 403);
 }

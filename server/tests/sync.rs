@@ -50,7 +50,7 @@ async fn edits_are_relayed_to_others_and_not_echoed() {
     })
     .await;
     a.wait_saved().await;
-    a.drain().await;
+    a.round_trip().await;
     // The room relayed a's edits before b's (b wrote only after seeing them),
     // so an echo of a's own would have reached a before b's edit did.
     assert_eq!(
@@ -115,8 +115,10 @@ async fn rooms_never_see_each_others_edits() {
     b.insert(0, "only in b").await;
     a.wait_saved().await;
     b.wait_saved().await;
-    a.drain().await;
-    b.drain().await;
+    // Each edit was relayed (to the wrong room, if it were) before it was
+    // saved; a round trip reads everything a room sent before its answer.
+    a.round_trip().await;
+    b.round_trip().await;
     assert_eq!(a.content(), "only in a");
     assert_eq!(b.content(), "only in b");
     assert_eq!(server.client("room-a").await.content(), "only in a");

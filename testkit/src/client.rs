@@ -41,6 +41,8 @@ pub struct Client {
     /// Update frames received (the server's step 2 not counted): what the
     /// room relayed, to see that nothing of our own comes back.
     pub updates_received: u64,
+    /// The server's step 2 frames received (the answers to our step 1).
+    pub steps2_received: u64,
     /// The close the server sent, once it did.
     pub closed: Option<Close>,
     /// Whether the stream ended.
@@ -122,6 +124,7 @@ impl Client {
             errors: Vec::new(),
             pongs: 0,
             updates_received: 0,
+            steps2_received: 0,
             closed: None,
             ended: false,
             error: None,
@@ -306,11 +309,14 @@ impl Client {
             },
             Message::Binary(bytes) => match self.session.receive_binary(&bytes) {
                 Ok(reaction) => {
-                    if let Event::Applied {
-                        first_sync: false, ..
-                    } = reaction.event
-                    {
-                        self.updates_received += 1;
+                    match reaction.event {
+                        Event::Applied {
+                            first_sync: false, ..
+                        } => self.updates_received += 1,
+                        Event::Applied {
+                            first_sync: true, ..
+                        } => self.steps2_received += 1,
+                        _ => {}
                     }
                     if let Some(reply) = reaction.reply {
                         self.send_frame(&reply).await;
@@ -336,6 +342,21 @@ impl Client {
                 );
             }
         }
+    }
+
+    /// A round trip through the room: sends a sync step 1 and handles frames
+    /// until the room's answer (a step 2) arrives. The room handles a
+    /// connection's frames in order and answers in order, so afterwards the
+    /// room has handled everything this connection sent before, and this
+    /// connection has read everything the room sent it before its answer:
+    /// the point after which "nothing else happened" means something.
+    pub async fn round_trip(&mut self) {
+        let answers = self.steps2_received;
+        self.send_frame(&self.session.step1()).await;
+        self.pump_until("the room's answer to a sync step 1", |c| {
+            c.steps2_received > answers
+        })
+        .await;
     }
 
     /// Handles whatever frames are already waiting, without blocking long.

@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::counts::Counts;
 use super::entry::StreamId;
-use super::publisher::{self, Outgoing};
+use super::publisher::{self, ToPublish};
 use super::remote::Remote;
 use super::settings::{BusSettings, COMMAND_TIMEOUT, PUBLISH_QUEUE, ROOM_QUEUE};
 use super::shared::{Shared, Sub};
@@ -58,7 +58,7 @@ pub struct Bus {
     shared: Arc<Shared>,
     url: RedisUrl,
     /// The publisher's queue, once started.
-    outgoing: OnceLock<mpsc::Sender<Outgoing>>,
+    to_publish: OnceLock<mpsc::Sender<ToPublish>>,
     tasks: TaskTracker,
 }
 
@@ -95,7 +95,7 @@ impl Bus {
                 counts: Counts::default(),
             }),
             url: url.clone(),
-            outgoing: OnceLock::new(),
+            to_publish: OnceLock::new(),
             tasks: TaskTracker::new(),
         }
     }
@@ -105,8 +105,8 @@ impl Bus {
         &self.shared.node
     }
 
-    fn outgoing(&self) -> &mpsc::Sender<Outgoing> {
-        self.outgoing.get_or_init(|| {
+    fn to_publish(&self) -> &mpsc::Sender<ToPublish> {
+        self.to_publish.get_or_init(|| {
             let (tx, rx) = mpsc::channel(PUBLISH_QUEUE);
             self.tasks.spawn(publisher::run(self.shared.clone(), rx));
             self.tasks.spawn(reader::run(self.shared.clone()));
@@ -119,7 +119,7 @@ impl Bus {
     /// Subscribes `room`: notes the stream's newest entry, so everything
     /// published from now on is delivered. Call before loading the room.
     pub async fn subscribe(&self, room: &RoomId) -> RoomFeed {
-        let outgoing = self.outgoing().clone();
+        let to_publish = self.to_publish().clone();
         let (tx, rx) = mpsc::channel(ROOM_QUEUE);
         let noted = async {
             let mut cached = self.shared.lookups.lock().await;
@@ -150,12 +150,12 @@ impl Bus {
                 token,
             },
         );
-        let _ = outgoing.try_send(Outgoing::Wake);
+        let _ = to_publish.try_send(ToPublish::Wake);
         // After the position was noted, so the answers are read. Presence
         // is ephemeral: with the queue full or Redis unreachable the query
         // is lost, and the people elsewhere show here when they next change
         // presence (or when the reader, reconnecting, asks again).
-        let _ = outgoing.try_send(Outgoing::PresenceQuery { room: room.clone() });
+        let _ = to_publish.try_send(ToPublish::PresenceQuery { room: room.clone() });
         RoomFeed {
             rx,
             shared: self.shared.clone(),
@@ -167,7 +167,7 @@ impl Bus {
     /// Publishes a committed batch (rows `first..=last` of `room`). Never
     /// waits: a full queue marks the room for a resync marker instead.
     pub fn publish(&self, room: &RoomId, first: u64, last: u64, updates: Arc<Vec<Bytes>>) {
-        let sent = self.outgoing().try_send(Outgoing::Update {
+        let sent = self.to_publish().try_send(ToPublish::Update {
             room: room.clone(),
             first,
             last,
@@ -195,7 +195,7 @@ impl Bus {
             },
             None => None,
         };
-        let _ = self.outgoing().try_send(Outgoing::Presence {
+        let _ = self.to_publish().try_send(ToPublish::Presence {
             room: room.clone(),
             client: client.0,
             presence,
@@ -217,7 +217,7 @@ impl Bus {
         if presences.is_empty() {
             return;
         }
-        let _ = self.outgoing().try_send(Outgoing::Presences {
+        let _ = self.to_publish().try_send(ToPublish::Presences {
             room: room.clone(),
             presences,
         });
@@ -236,7 +236,7 @@ impl Bus {
     ) -> Verdict {
         // The liveness beat mirrors the counts: start it with the first
         // connection rather than the first room.
-        let _ = self.outgoing();
+        let _ = self.to_publish();
         tracking::admit(&self.shared, room, ip, max_room, max_per_ip).await
     }
 

@@ -16,9 +16,10 @@ use super::entry::{room_key, wake_key};
 use super::settings::{COMMAND_TIMEOUT, MARKER_RETRY};
 use super::shared::Shared;
 
-/// A committed batch on its way to Redis.
+/// What the publisher appends to Redis: a committed batch, presence, a
+/// presence query or its answers, or a wake-up for the reader.
 #[derive(Debug)]
-pub(super) enum Outgoing {
+pub(super) enum ToPublish {
     Update {
         room: RoomId,
         first: u64,
@@ -44,7 +45,7 @@ pub(super) enum Outgoing {
     },
 }
 
-pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
+pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ToPublish>) {
     let mut conn: Option<MultiplexedConnection> = None;
     let mut retry = tokio::time::interval(MARKER_RETRY);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -65,7 +66,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
             conn = shared.connect(COMMAND_TIMEOUT).await.ok();
         }
         let Some(c) = conn.as_mut() else {
-            if let Some(Outgoing::Update { room, .. }) = next {
+            if let Some(ToPublish::Update { room, .. }) = next {
                 shared.lost().insert(room);
             }
             continue;
@@ -73,7 +74,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
         let mut ok = send_owed_markers(&shared, c).await;
         if ok {
             ok = match next {
-                Some(Outgoing::Update {
+                Some(ToPublish::Update {
                     room,
                     first,
                     last,
@@ -89,20 +90,20 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
                     }
                     sent.is_ok()
                 }
-                Some(Outgoing::Presence {
+                Some(ToPublish::Presence {
                     room,
                     client,
                     presence,
                 }) => publish_presence(&shared, c, &room, client, presence.as_deref())
                     .await
                     .is_ok(),
-                Some(Outgoing::PresenceQuery { room }) => {
+                Some(ToPublish::PresenceQuery { room }) => {
                     query_presence(&shared, c, &room).await.is_ok()
                 }
-                Some(Outgoing::Presences { room, presences }) => {
+                Some(ToPublish::Presences { room, presences }) => {
                     answer_presence(&shared, c, &room, &presences).await.is_ok()
                 }
-                Some(Outgoing::Wake) => wake(&shared, c).await.is_ok(),
+                Some(ToPublish::Wake) => wake(&shared, c).await.is_ok(),
                 None => true,
             };
         }
@@ -115,7 +116,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>) {
 /// Publishes everything still queued, once; a failure marks the room.
 async fn drain(
     shared: &Shared,
-    rx: &mut mpsc::Receiver<Outgoing>,
+    rx: &mut mpsc::Receiver<ToPublish>,
     conn: Option<MultiplexedConnection>,
 ) {
     let mut conn = match conn {
@@ -123,7 +124,7 @@ async fn drain(
         None => shared.connect(COMMAND_TIMEOUT).await.ok(),
     };
     while let Ok(next) = rx.try_recv() {
-        let Outgoing::Update {
+        let ToPublish::Update {
             room,
             first,
             last,
