@@ -45,6 +45,8 @@ pub enum CloseCode {
     RateLimited,
     /// 4005: the update would grow the document past the configured limit.
     DocumentTooLarge,
+    /// 4006: the share link this connection was admitted with was revoked or expired.
+    AccessRevoked,
 }
 
 /// What a client does after a close.
@@ -76,7 +78,7 @@ pub struct CloseSpec {
 }
 
 /// Every close code Tandem knows, in numeric order.
-pub static TABLE: [CloseSpec; 16] = [
+pub static TABLE: [CloseSpec; 17] = [
     spec(
         CloseCode::Normal,
         1000,
@@ -189,6 +191,13 @@ pub static TABLE: [CloseSpec; 16] = [
         "the update would grow the document past `--max-document-bytes`",
         Reconnect::Never,
     ),
+    spec(
+        CloseCode::AccessRevoked,
+        4006,
+        "access revoked",
+        "the share link the connection presented, or was admitted with, was revoked or has expired (at once, on every node); the reason says which",
+        Reconnect::Never,
+    ),
 ];
 
 /// A row whose metric label is its name in snake case; `const` so the table
@@ -229,6 +238,7 @@ const fn label_of(code: CloseCode) -> &'static str {
         CloseCode::HeartbeatTimeout => "heartbeat_timeout",
         CloseCode::RateLimited => "rate_limited",
         CloseCode::DocumentTooLarge => "document_too_large",
+        CloseCode::AccessRevoked => "access_revoked",
     }
 }
 
@@ -393,6 +403,7 @@ mod tests {
             CloseCode::Normal,
             CloseCode::Policy,
             CloseCode::DocumentTooLarge,
+            CloseCode::AccessRevoked,
         ] {
             assert!(!should_reconnect(code.number()), "{code}");
         }

@@ -14,6 +14,7 @@ pub mod describe;
 pub mod doc;
 pub mod guard;
 pub mod history;
+pub mod links;
 pub mod markdown;
 mod ids;
 pub mod protocol;

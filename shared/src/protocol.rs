@@ -52,6 +52,12 @@
 //! View-only connections (`read_only` in the welcome) send no step 2 and no
 //! updates: the server closes them with 1008 if they do.
 //!
+//! Rights can change while a connection is open, when an editor changes the
+//! share link it was admitted with: `access_changed` says so (a connection
+//! made view-only then has each update refused with an `error` of code
+//! `read_only`, and stays open; one made an editor gets a fresh step 1 to
+//! answer), and a revoked or expired link closes the connection with 4006.
+//!
 //! Durable acknowledgement: the server counts the sync step 2 and update
 //! frames each connection sends (TCP order makes the count unambiguous). Once
 //! the store has committed the first `n` of them it sends `saved` with `n`.
@@ -113,6 +119,23 @@ pub enum ServerMsg {
     },
     /// Reply to a client [`ClientMsg::Ping`].
     Pong,
+    /// This connection's rights changed while it was open: an editor
+    /// changed the right of the share link it was admitted with. From now
+    /// on the server treats it as the `welcome` would have: a connection
+    /// made read-only has its updates refused (each answered with an
+    /// [`ErrorCode::ReadOnly`] error, the connection stays open); one made
+    /// an editor is sent a fresh sync step 1 right after, which its step 2
+    /// answers. A revoked or expired link closes the connection instead
+    /// ([`crate::close::CloseCode::AccessRevoked`]).
+    AccessChanged {
+        /// Whether this connection may now only read.
+        read_only: bool,
+        /// The room's share keys, as `welcome.share` gives them: `null` for
+        /// a connection that is now view-only.
+        share: Option<ShareKeys>,
+        /// Why, for the person: e.g. "an editor made this link view-only".
+        reason: String,
+    },
     /// Something the client sent was refused; the connection stays open.
     /// Fatal problems close the connection instead (see [`crate::close`]).
     Error {
@@ -237,6 +260,10 @@ pub enum ErrorCode {
     BadMessage,
     /// A presence message broke the rules of [`Presence::validate`].
     BadPresence,
+    /// An update from a connection whose link was made view-only while it
+    /// was open (see [`ServerMsg::AccessChanged`]): it was not applied,
+    /// stored or relayed.
+    ReadOnly,
 }
 
 impl ServerMsg {
@@ -420,6 +447,21 @@ mod tests {
                 r#"{"type":"saved","updates":42}"#,
             ),
             (ServerMsg::Pong, r#"{"type":"pong"}"#),
+            (
+                ServerMsg::AccessChanged {
+                    read_only: true,
+                    share: None,
+                    reason: "an editor made this link view-only".into(),
+                },
+                r#"{"type":"access_changed","read_only":true,"share":null,"reason":"an editor made this link view-only"}"#,
+            ),
+            (
+                ServerMsg::Error {
+                    code: ErrorCode::ReadOnly,
+                    reason: "this link is view-only now; the update was not applied".into(),
+                },
+                r#"{"type":"error","code":"read_only","reason":"this link is view-only now; the update was not applied"}"#,
+            ),
             (
                 ServerMsg::Error {
                     code: ErrorCode::BadMessage,

@@ -169,7 +169,19 @@ pub enum Event<A> {
     PeerLeft(ClientId),
     /// The answer to our ping.
     Pong,
+    /// The connection's rights changed while it was open (`access_changed`):
+    /// the session now holds the new rights and share keys. Made view-only,
+    /// it sends no more updates (local edits stay in the replica, unsent);
+    /// made an editor, it answers the server's next step 1 with its step 2.
+    AccessChanged {
+        /// Whether the connection may now only read.
+        read_only: bool,
+        /// The server's explanation, for the person.
+        reason: String,
+    },
     /// The server refused something we sent; the connection stays open.
+    /// An update refused because the link became view-only (code
+    /// `read_only`) leaves the session's edits unsent.
     Refused {
         /// The stable code.
         code: ErrorCode,
@@ -439,7 +451,29 @@ impl<R: Replica> ClientSession<R> {
                 Event::PeerLeft(client_id)
             }
             ServerMsg::Pong => Event::Pong,
-            ServerMsg::Error { code, reason } => Event::Refused { code, reason },
+            ServerMsg::AccessChanged {
+                read_only,
+                share,
+                reason,
+            } => {
+                if self.read_only && !read_only {
+                    // No step 2 of ours went out as a reader: the server's
+                    // next step 1 is answered with one, which carries every
+                    // edit the replica holds.
+                    self.live = false;
+                }
+                self.read_only = read_only;
+                self.share = share;
+                Event::AccessChanged { read_only, reason }
+            }
+            ServerMsg::Error { code, reason } => {
+                if code == ErrorCode::ReadOnly {
+                    // The server did not take that update: it lives only
+                    // here until a step 2 of ours is acknowledged.
+                    self.unsent = true;
+                }
+                Event::Refused { code, reason }
+            }
         };
         Ok(Reaction::quiet(event))
     }
@@ -556,9 +590,11 @@ impl<R: Replica> ClientSession<R> {
         &self.peers
     }
 
-    /// Whether this client's edits are durable, on their way, or only here.
+    /// Whether this client's edits are durable, on their way, or only here:
+    /// edits no connection can send (none is open, or it may only read)
+    /// are only here.
     pub fn save_state(&self) -> SaveState {
-        if self.unsent && !self.open {
+        if self.unsent && (!self.open || self.read_only) {
             SaveState::Unsaved
         } else if self.unsent || self.saved < self.sent {
             SaveState::Saving
@@ -884,6 +920,129 @@ mod tests {
             s.receive_binary(&[1, 0]),
             Err(SessionError::BadFrame(DecodeError::UnsupportedMessage(1)))
         );
+    }
+
+    /// The server's side of a rights change, as JSON.
+    fn access_changed(read_only: bool) -> String {
+        ServerMsg::AccessChanged {
+            read_only,
+            share: (!read_only).then(|| ShareKeys {
+                edit: "e.abc".into(),
+                view: "v.def".into(),
+            }),
+            reason: if read_only {
+                "an editor made this link view-only".into()
+            } else {
+                "an editor let this link edit".into()
+            },
+        }
+        .to_json()
+    }
+
+    fn read_only_error() -> String {
+        ServerMsg::Error {
+            code: ErrorCode::ReadOnly,
+            reason: "this link is view-only now; the update was not applied".into(),
+        }
+        .to_json()
+    }
+
+    #[test]
+    fn a_downgrade_stops_sending_and_keeps_the_edits_unsent() {
+        let server = new_doc();
+        let mut s = session();
+        let _ = s.open();
+        s.receive_text(&welcome(false)).expect("welcome");
+        let (step1, _) = server_frames(&server, &s);
+        s.receive_binary(&step1).expect("step 1");
+        let before = type_into(s.replica(), 0, "kept");
+        assert!(s.local_update(before).is_some(), "live");
+        s.receive_text(&ServerMsg::Saved { updates: 2 }.to_json())
+            .expect("saved");
+        assert_eq!(s.save_state(), SaveState::Saved);
+        // An edit in flight when the editor changed the link.
+        let in_flight = type_into(s.replica(), 4, "!");
+        assert!(s.local_update(in_flight).is_some());
+
+        let reaction = s.receive_text(&access_changed(true)).expect("access");
+        assert_eq!(
+            reaction.event,
+            Event::AccessChanged {
+                read_only: true,
+                reason: "an editor made this link view-only".into()
+            }
+        );
+        assert!(s.read_only());
+        assert_eq!(s.share(), None, "a reader hands out no keys");
+        // The server refused the update in flight, and counts it as handled.
+        let refused = s.receive_text(&read_only_error()).expect("error");
+        assert!(matches!(
+            refused.event,
+            Event::Refused {
+                code: ErrorCode::ReadOnly,
+                ..
+            }
+        ));
+        s.receive_text(&ServerMsg::Saved { updates: 3 }.to_json())
+            .expect("saved");
+        assert_eq!(
+            s.save_state(),
+            SaveState::Unsaved,
+            "the refused edit is only in this browser"
+        );
+        // Later edits are not sent at all.
+        let later = type_into(s.replica(), 5, "?");
+        assert_eq!(s.local_update(later), None);
+        assert_eq!(s.sent(), 3);
+        assert_eq!(
+            content(s.replica()),
+            "kept!?",
+            "the replica keeps every edit"
+        );
+        // Reconnecting as a reader does not send them either.
+        s.closed();
+        let _ = s.open();
+        s.receive_text(&welcome(true)).expect("welcome");
+        let (step1, _) = server_frames(&server, &s);
+        assert_eq!(s.receive_binary(&step1).expect("step 1").reply, None);
+        assert_eq!(s.save_state(), SaveState::Unsaved);
+    }
+
+    #[test]
+    fn an_upgrade_answers_the_next_step_1_with_every_unsent_edit() {
+        let server = new_doc();
+        let mut s = session();
+        let _ = s.open();
+        s.receive_text(&welcome(true)).expect("welcome");
+        let (step1, _) = server_frames(&server, &s);
+        assert_eq!(s.receive_binary(&step1).expect("step 1").reply, None);
+        // A reader's local copy may hold edits from an earlier visit.
+        let earlier = type_into(s.replica(), 0, "draft");
+        assert_eq!(s.local_update(earlier), None);
+        assert_eq!(s.save_state(), SaveState::Unsaved);
+
+        let reaction = s.receive_text(&access_changed(false)).expect("access");
+        assert!(matches!(
+            reaction.event,
+            Event::AccessChanged {
+                read_only: false,
+                ..
+            }
+        ));
+        assert!(!s.read_only() && !s.live());
+        assert!(s.share().is_some());
+        // The server follows the change with a step 1.
+        let (step1, _) = server_frames(&server, &s);
+        let reply = s.receive_binary(&step1).expect("step 1").reply;
+        let Ok(SyncFrame::Step2(diff)) = SyncFrame::decode(&binary(reply)) else {
+            panic!("an editor answers a step 1 with a step 2");
+        };
+        server.apply_remote(&diff).expect("applies");
+        assert_eq!(content(&server), "draft");
+        assert!(s.live());
+        s.receive_text(&ServerMsg::Saved { updates: 1 }.to_json())
+            .expect("saved");
+        assert_eq!(s.save_state(), SaveState::Saved);
     }
 
     #[test]
