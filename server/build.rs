@@ -25,8 +25,7 @@ fn main() {
             let dir = if dir.is_absolute() {
                 dir
             } else {
-                Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"))
-                    .join(dir)
+                Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join(dir)
             };
             println!("cargo:rerun-if-changed={}", dir.display());
             let mut files = Vec::new();

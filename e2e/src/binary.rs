@@ -43,6 +43,9 @@ pub struct ServerProcess {
     log: PathBuf,
     /// The flags of the current run besides the ones the harness sets.
     args: Vec<OsString>,
+    /// For [`ServerProcess::start_alone`]: the directory the binary was
+    /// copied into and runs in, with no flag but `--listen` from the harness.
+    home: Option<PathBuf>,
     /// The running process, if any.
     child: Option<Running>,
 }
@@ -97,10 +100,45 @@ impl ServerProcess {
             data_dir,
             log,
             args: Vec::new(),
+            home: None,
             child: None,
         };
         server.run(args).await;
         server
+    }
+
+    /// Copies `binary` alone into a fresh, empty directory and runs it
+    /// there as someone who just downloaded it would: from that directory,
+    /// with `--listen` and `args` only (no `--static-dir`, no
+    /// `--data-dir`: it keeps its documents in `./data`); waits until it
+    /// answers `/healthz`. For the one-file build of `cargo xtask dist`.
+    pub async fn start_alone(binary: &Path, args: &[&str]) -> Self {
+        let home = paths::fresh_dir("alone");
+        let copy = home.join("tandem");
+        if let Err(err) = std::fs::copy(binary, &copy) {
+            panic!(
+                "cannot copy {} (build it with `cargo xtask dist`): {err}",
+                binary.display()
+            );
+        }
+        let addr = free_addr();
+        let mut server = Self {
+            binary: copy,
+            addr,
+            base: format!("http://{addr}"),
+            data_dir: home.join("data"),
+            log: home.with_extension("log"),
+            args: Vec::new(),
+            home: Some(home),
+            child: None,
+        };
+        server.run(args).await;
+        server
+    }
+
+    /// The directory a [`ServerProcess::start_alone`] binary runs in.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
     }
 
     /// `http://127.0.0.1:<port>`: what pages load.
@@ -167,13 +205,20 @@ impl ServerProcess {
             .and_then(|f| Ok((f.try_clone()?, f)))
             .unwrap_or_else(|err| panic!("cannot open {}: {err}", self.log.display()));
         let mut command = Command::new(&self.binary);
+        command.arg("--listen").arg(self.addr.to_string());
+        match &self.home {
+            Some(home) => {
+                command.current_dir(home);
+            }
+            None => {
+                command
+                    .arg("--data-dir")
+                    .arg(&self.data_dir)
+                    .arg("--static-dir")
+                    .arg(dist_dir());
+            }
+        }
         command
-            .arg("--listen")
-            .arg(self.addr.to_string())
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--static-dir")
-            .arg(dist_dir())
             .args(&args)
             .stdin(Stdio::null())
             .stdout(log.0)
@@ -257,7 +302,7 @@ impl Drop for ServerProcess {
             );
         } else {
             // Best effort: a folder we cannot remove only costs disk space.
-            let _ = std::fs::remove_dir_all(&self.data_dir);
+            let _ = std::fs::remove_dir_all(self.home.as_ref().unwrap_or(&self.data_dir));
             let _ = std::fs::remove_file(&self.log);
         }
     }

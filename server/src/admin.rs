@@ -72,7 +72,10 @@ pub struct AdminText {
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/admin/rooms", get(list_rooms))
-        .route("/api/admin/rooms/{room}", axum::routing::delete(delete_room))
+        .route(
+            "/api/admin/rooms/{room}",
+            axum::routing::delete(delete_room),
+        )
         .route("/api/admin/rooms/{room}/text", get(room_text))
         .route_layer(axum::middleware::from_fn_with_state(state, require_token))
 }

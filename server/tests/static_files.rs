@@ -2,16 +2,20 @@
 //! as is, whichever the request's `Accept-Encoding` allows first, all the
 //! same file; hashed assets cached for a year, everything else revalidated;
 //! and the page always sent as is, so its Content-Security-Policy still
-//! names its inline scripts when the browser accepts brotli.
+//! names its inline scripts when the browser accepts brotli. Every check runs
+//! twice: with the client in a directory (`--static-dir`) and in memory, as
+//! the binary `cargo xtask dist` builds carries it (`ClientBundle`).
 
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
+use tandem_server::http::ClientBundle;
+use tandem_testkit::http::Response;
 use tandem_testkit::{TempDir, TestServer};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const JS: &str = "/tandem-client-0123456789abcdef.js";
 const WASM: &str = "/tandem-client-0123456789abcdef_bg.wasm";
@@ -19,19 +23,6 @@ const CSS: &str = "/tandem-fedcba9876543210.css";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// The page's one inline script (the service worker's registration).
 const REGISTER: &str = "navigator.serviceWorker.register('/sw.js');";
-
-/// A response: status, headers (names lower-cased) and body bytes.
-struct Answer {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
-    }
-}
 
 /// Writes a client like Trunk's output into `dir`, with `.br` and `.gz`
 /// copies of its assets as `cargo xtask build` makes them. The page gets
@@ -86,7 +77,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The body as the browser reads it, after undoing `Content-Encoding`.
-fn decoded(answer: &Answer) -> Vec<u8> {
+fn decoded(answer: &Response) -> Vec<u8> {
     let mut out = Vec::new();
     match answer.header("content-encoding") {
         None => out.clone_from(&answer.body),
@@ -106,64 +97,68 @@ fn decoded(answer: &Answer) -> Vec<u8> {
 }
 
 /// `GET path` with `Accept-Encoding: accept` (none when `None`).
-async fn get(server: &TestServer, path: &str, accept: Option<&str>) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let accept = accept.map_or(String::new(), |a| format!("Accept-Encoding: {a}\r\n"));
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\n{accept}Connection: close\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    tokio::time::timeout(tandem_testkit::DEADLINE, stream.read_to_end(&mut response))
-        .await
-        .expect("an answer within the deadline")
-        .expect("read");
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a head");
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let body = response[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let headers: HashMap<String, String> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    assert!(
-        !headers.contains_key("transfer-encoding"),
-        "{path}: files are sent with a length: {headers:?}"
+/// Files are always sent with a length, never chunked.
+async fn get(server: &TestServer, path: &str, accept: Option<&str>) -> Response {
+    let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept-Encoding", a)).into_iter().collect();
+    let response = tandem_testkit::http::request(server.addr, "GET", path, &headers, b"").await;
+    assert_eq!(
+        response.header("transfer-encoding"),
+        None,
+        "{path}: files are sent with a length: {:?}",
+        response.headers
     );
     assert_eq!(
-        headers.get("content-length").map(String::as_str),
-        Some(body.len().to_string().as_str()),
+        response.header("content-length"),
+        Some(response.body.len().to_string().as_str()),
         "{path}: the whole body"
     );
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    response
 }
 
-async fn serve_client() -> (TestServer, TempDir, HashMap<&'static str, Vec<u8>>) {
+/// Where the server takes the client from.
+#[derive(Debug, Clone, Copy)]
+enum Served {
+    /// `--static-dir`.
+    Directory,
+    /// Memory, as the one-file build serves the copy inside it.
+    Memory,
+}
+
+async fn serve_client(from: Served) -> (TestServer, TempDir, HashMap<&'static str, Vec<u8>>) {
     let dir = TempDir::new("static-files");
     let files = write_client(dir.path());
-    let static_dir = dir.path().to_path_buf();
-    let (server, _) = TestServer::memory_with(|c| c.static_dir = static_dir).await;
+    let server = serve(from, dir.path()).await;
     (server, dir, files)
 }
 
+/// A server of the client in `dir`, from there or from memory.
+async fn serve(from: Served, dir: &Path) -> TestServer {
+    let static_dir = dir.to_path_buf();
+    let (server, _) = TestServer::memory_with(|c| match from {
+        Served::Directory => c.static_dir = static_dir,
+        Served::Memory => {
+            let bundle = ClientBundle::read_dir(&static_dir).expect("read the client");
+            c.embedded_client = Some(Arc::new(bundle));
+            // Nothing may come from a directory.
+            c.static_dir = PathBuf::from("/nonexistent");
+        }
+    })
+    .await;
+    server
+}
+
 #[tokio::test]
-async fn assets_are_sent_in_the_best_encoding_the_request_accepts() {
-    let (server, dir, files) = serve_client().await;
+async fn assets_are_sent_in_the_best_encoding_the_request_accepts_from_a_directory() {
+    assets_are_sent_in_the_best_encoding_the_request_accepts(Served::Directory).await;
+}
+
+#[tokio::test]
+async fn assets_are_sent_in_the_best_encoding_the_request_accepts_from_memory() {
+    assets_are_sent_in_the_best_encoding_the_request_accepts(Served::Memory).await;
+}
+
+async fn assets_are_sent_in_the_best_encoding_the_request_accepts(from: Served) {
+    let (server, dir, files) = serve_client(from).await;
     for path in [JS, WASM, CSS, "/sw.js"] {
         let on_disk = |suffix: &str| {
             std::fs::read(format!("{}{suffix}", dir.path().join(&path[1..]).display()))
@@ -214,8 +209,17 @@ async fn assets_are_sent_in_the_best_encoding_the_request_accepts() {
 }
 
 #[tokio::test]
-async fn hashed_assets_are_immutable_and_the_rest_revalidated() {
-    let (server, _dir, _) = serve_client().await;
+async fn hashed_assets_are_immutable_and_the_rest_revalidated_from_a_directory() {
+    hashed_assets_are_immutable_and_the_rest_revalidated(Served::Directory).await;
+}
+
+#[tokio::test]
+async fn hashed_assets_are_immutable_and_the_rest_revalidated_from_memory() {
+    hashed_assets_are_immutable_and_the_rest_revalidated(Served::Memory).await;
+}
+
+async fn hashed_assets_are_immutable_and_the_rest_revalidated(from: Served) {
+    let (server, _dir, _) = serve_client(from).await;
     for accept in [None, Some("br"), Some("gzip")] {
         for path in [JS, WASM, CSS] {
             let answer = get(&server, path, accept).await;
@@ -249,8 +253,17 @@ async fn hashed_assets_are_immutable_and_the_rest_revalidated() {
 }
 
 #[tokio::test]
-async fn the_page_is_sent_as_is_with_its_policy_when_brotli_is_accepted() {
-    let (server, _dir, files) = serve_client().await;
+async fn the_page_is_sent_as_is_with_its_policy_when_brotli_is_accepted_from_a_directory() {
+    the_page_is_sent_as_is_with_its_policy_when_brotli_is_accepted(Served::Directory).await;
+}
+
+#[tokio::test]
+async fn the_page_is_sent_as_is_with_its_policy_when_brotli_is_accepted_from_memory() {
+    the_page_is_sent_as_is_with_its_policy_when_brotli_is_accepted(Served::Memory).await;
+}
+
+async fn the_page_is_sent_as_is_with_its_policy_when_brotli_is_accepted(from: Served) {
+    let (server, _dir, files) = serve_client(from).await;
     let expected = format!(
         "'sha256-{}'",
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(REGISTER.as_bytes()))
@@ -278,5 +291,90 @@ async fn the_page_is_sent_as_is_with_its_policy_when_brotli_is_accepted() {
                 "{path} {accept}"
             );
         }
+    }
+}
+
+/// Beyond the checks above, the copy in memory answers every request as
+/// the directory does, header for header (the date aside) and byte for
+/// byte: HEAD, ranges, conditional requests, other methods, missing
+/// files, directories, paths that climb, odd `Accept-Encoding`s.
+#[tokio::test]
+async fn memory_answers_as_the_directory_does() {
+    let dir = TempDir::new("static-files-alike");
+    write_client(dir.path());
+    let from_dir = serve(Served::Directory, dir.path()).await;
+    let from_memory = serve(Served::Memory, dir.path()).await;
+    let modified = get(&from_dir, JS, None)
+        .await
+        .header("last-modified")
+        .expect("a Last-Modified")
+        .to_owned();
+    // Method, path, request headers.
+    type Asked<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+    let requests: Vec<Asked> = vec![
+        ("HEAD", "/", vec![]),
+        ("HEAD", WASM, vec![("Accept-Encoding", "br")]),
+        ("GET", JS, vec![("Range", "bytes=0-9")]),
+        (
+            "GET",
+            JS,
+            vec![("Range", "bytes=0-9"), ("Accept-Encoding", "br")],
+        ),
+        ("GET", JS, vec![("Range", "bytes=5-1")]),
+        ("GET", JS, vec![("Range", "bytes=0-1,4-5")]),
+        ("GET", JS, vec![("Range", "bytes=999999-")]),
+        ("GET", JS, vec![("If-Modified-Since", &modified)]),
+        (
+            "GET",
+            JS,
+            vec![("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")],
+        ),
+        (
+            "GET",
+            JS,
+            vec![("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")],
+        ),
+        (
+            "GET",
+            CSS,
+            vec![("Accept-Encoding", "br;q=0.5, gzip;q=0.9")],
+        ),
+        ("GET", CSS, vec![("Accept-Encoding", "x-gzip")]),
+        ("GET", CSS, vec![("Accept-Encoding", "br;q=1.5, gzip")]),
+        ("GET", CSS, vec![("Accept-Encoding", "*")]),
+        ("GET", "/public/tandem.css", vec![("Accept-Encoding", "br")]),
+        ("GET", "/public", vec![]),
+        ("GET", "/public/", vec![]),
+        ("GET", "/public/?x=1", vec![]),
+        ("GET", "/%70ublic/tandem.css", vec![]),
+        ("GET", "/public/../sw.js", vec![]),
+        ("GET", "/nothing.js", vec![]),
+        ("GET", "/d/team-notes", vec![("Accept-Encoding", "br")]),
+        ("POST", "/sw.js", vec![]),
+        ("DELETE", "/", vec![]),
+    ];
+    for (method, path, headers) in &requests {
+        let a = tandem_testkit::http::request(from_dir.addr, method, path, headers, b"").await;
+        let b = tandem_testkit::http::request(from_memory.addr, method, path, headers, b"").await;
+        let headers_of = |r: &Response| {
+            let mut kept: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("date"))
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+                .collect();
+            kept.sort();
+            kept
+        };
+        assert_eq!(a.status, b.status, "{method} {path} {headers:?}");
+        assert_eq!(
+            headers_of(&a),
+            headers_of(&b),
+            "{method} {path} {headers:?}: the directory's headers, then memory's"
+        );
+        assert!(
+            a.body == b.body,
+            "{method} {path} {headers:?}: the same bytes"
+        );
     }
 }

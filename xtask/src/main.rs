@@ -11,6 +11,7 @@
 mod bench;
 mod compress;
 mod dist;
+mod dist;
 mod doc_paths;
 mod imports;
 mod services;
@@ -49,6 +50,8 @@ const E2E_CHROMEDRIVER_ENV: &str = "TANDEM_E2E_CHROMEDRIVER";
 const E2E_SERVER_ENV: &str = "TANDEM_E2E_SERVER";
 /// The one-file build of `dist`, which `e2e/tests/single_binary.rs` runs.
 const E2E_ONE_FILE_ENV: &str = "TANDEM_E2E_ONE_FILE";
+/// The one-file build of `dist`, which `e2e/tests/single_binary.rs` runs.
+const E2E_ONE_FILE_ENV: &str = "TANDEM_E2E_ONE_FILE";
 /// Where the stock Yjs clients of the interop tests are installed.
 const INTEROP_DIR_ENV: &str = "TANDEM_INTEROP_DIR";
 /// Where the tools the browser tests inject (axe-core) are installed.
@@ -66,6 +69,8 @@ Usage: cargo xtask <command>
 Commands:
   setup               install what is missing: the wasm32 target, trunk, wasm-bindgen-cli, wasm-opt
   build               setup, then build the web client into dist/ and the server (release)
+  dist                the web client into dist/, then target/dist/tandem: the server with
+                      the client inside, one file to deploy
   dist                the web client into dist/, then target/dist/tandem: the server with
                       the client inside, one file to deploy
   run [-- ARGS…]      build, then serve on http://127.0.0.1:8080 (ARGS go to `tandem`)
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
     let outcome = Workspace::locate().and_then(|ws| match command {
         "setup" => ws.setup().map(drop),
         "build" => ws.build(),
+        "dist" => dist::dist(&ws),
         "dist" => dist::dist(&ws),
         "run" => ws.run(rest),
         "test" => ws.test(),
@@ -514,6 +520,9 @@ impl Workspace {
         // The one-file build, around the client just built, for
         // e2e/tests/single_binary.rs.
         report.step("dist (one file)", || dist::binary(self))?;
+        // The one-file build, around the client just built, for
+        // e2e/tests/single_binary.rs.
+        report.step("dist (one file)", || dist::binary(self))?;
         let (chromium, chromedriver) = report.step("chromium", || self.ensure_chromium())?;
         let interop = report.step("interop clients", || self.ensure_interop())?;
         let tools = report.step("browser-test tools", || self.ensure_e2e_tools())?;
@@ -526,6 +535,7 @@ impl Workspace {
                 .env(E2E_CHROMIUM_ENV, &chromium)
                 .env(E2E_CHROMEDRIVER_ENV, &chromedriver)
                 .env(E2E_SERVER_ENV, self.target_dir().join("release/tandem"))
+                .env(E2E_ONE_FILE_ENV, self.target_dir().join("dist/tandem"))
                 .env(E2E_ONE_FILE_ENV, self.target_dir().join("dist/tandem"))
                 .env(INTEROP_DIR_ENV, &interop)
                 .env(E2E_TOOLS_ENV, &tools);

@@ -111,9 +111,10 @@ impl Target {
             );
         }
         let authority = uri.authority().with_context(|| format!("{url}: no host"))?;
-        let name = uri.path().strip_prefix(prefix).with_context(|| {
-            format!("{url}: expected the path {prefix}ROOM")
-        })?;
+        let name = uri
+            .path()
+            .strip_prefix(prefix)
+            .with_context(|| format!("{url}: expected the path {prefix}ROOM"))?;
         let room = RoomId::new(name.trim_end_matches('/'))
             .with_context(|| format!("{url}: not a room name"))?;
         Ok(Self {
@@ -361,7 +362,9 @@ impl Host {
                             return self.finish(&mut socket, "saved").await;
                         }
                         Event::Refused { code, reason } => {
-                            self.status(&format!("the server refused a message ({code:?}): {reason}"));
+                            self.status(&format!(
+                                "the server refused a message ({code:?}): {reason}"
+                            ));
                         }
                         _ => {}
                     }
@@ -371,9 +374,16 @@ impl Host {
                         Ok(frame) => frame,
                         Err(err) => {
                             if self.frames {
-                                self.frame("↓", "binary", bytes.len(), describe::classify_bad_binary(&err));
+                                self.frame(
+                                    "↓",
+                                    "binary",
+                                    bytes.len(),
+                                    describe::classify_bad_binary(&err),
+                                );
                             }
-                            anyhow::bail!("the server sent a binary frame that is not y-sync: {err}");
+                            anyhow::bail!(
+                                "the server sent a binary frame that is not y-sync: {err}"
+                            );
                         }
                     };
                     self.take_changes();
@@ -385,13 +395,20 @@ impl Host {
                     if self.frames {
                         let said = (!matches!(frame, SyncFrame::Step1(_)))
                             .then(|| describe::describe(&changes));
-                        self.frame("↓", "binary", bytes.len(), describe::classify_sync(&frame, said));
+                        self.frame(
+                            "↓",
+                            "binary",
+                            bytes.len(),
+                            describe::classify_sync(&frame, said),
+                        );
                     }
                     if let Some(reply) = &reaction.reply {
                         self.send(&mut socket, reply, None).await?;
                     }
                     if let Event::Applied { first_sync, .. } = reaction.event {
-                        self.show_changes(first_sync, &changes);
+                        if !mode.edits() {
+                            self.show_changes(first_sync, &changes);
+                        }
                         if first_sync
                             && mode.edits()
                             && !self.edited
@@ -407,12 +424,18 @@ impl Host {
                         None => (CloseCode::NoStatus.number(), String::new()),
                     };
                     if self.frames {
-                        self.frame("↓", "close", 2 + reason.len(), describe::classify_close(code, &reason));
+                        self.frame(
+                            "↓",
+                            "close",
+                            2 + reason.len(),
+                            describe::classify_close(code, &reason),
+                        );
                     }
                     // Let tungstenite answer the close and the stream end.
                     while let Ok(Some(_)) =
                         tokio::time::timeout(Duration::from_secs(2), socket.next()).await
-                    {}
+                    {
+                    }
                     return Ok(End::Closed(code, reason));
                 }
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
@@ -431,13 +454,20 @@ impl Host {
         }
         let id = self.session.client_id().map_or(0, |c| c.0);
         let rights = if read_only { "read-only" } else { "editing" };
-        self.status(&format!("connected to {} as client {id} ({rights})", target.room));
+        self.status(&format!(
+            "connected to {} as client {id} ({rights})",
+            target.room
+        ));
         Ok(())
     }
 
     /// Makes the mode's edit in the replica and sends it; `Some(why)` when
     /// there is nothing to wait for (the text already was the file's).
-    async fn edit(&mut self, socket: &mut Socket, mode: &Mode) -> anyhow::Result<Option<&'static str>> {
+    async fn edit(
+        &mut self,
+        socket: &mut Socket,
+        mode: &Mode,
+    ) -> anyhow::Result<Option<&'static str>> {
         self.edited = true;
         let doc = self.session.replica().clone();
         let update = {
@@ -466,7 +496,8 @@ impl Host {
         };
         let changes = self.take_changes();
         if let Some(frame) = self.session.local_update(update) {
-            self.send(socket, &frame, Some(describe::describe(&changes))).await?;
+            self.send(socket, &frame, Some(describe::describe(&changes)))
+                .await?;
         }
         Ok(None)
     }

@@ -44,9 +44,7 @@ impl ServerUrl {
             ),
             _ => anyhow::bail!("{url}: expected http://host:port"),
         }
-        let host = uri
-            .host()
-            .with_context(|| format!("{url}: no host"))?;
+        let host = uri.host().with_context(|| format!("{url}: no host"))?;
         let port = uri.port_u16().unwrap_or(80);
         let authority = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]:{port}")
@@ -145,7 +143,9 @@ mod tests {
         let url = ServerUrl::parse("http://127.0.0.1:8080/").expect("parse");
         assert_eq!(url.base(), "http://127.0.0.1:8080");
         assert_eq!(
-            ServerUrl::parse("http://docs.example").expect("parse").base(),
+            ServerUrl::parse("http://docs.example")
+                .expect("parse")
+                .base(),
             "http://docs.example"
         );
         let https = ServerUrl::parse("https://docs.example").expect_err("no TLS");
@@ -157,7 +157,10 @@ mod tests {
     #[test]
     fn refusals_read_the_servers_reason() {
         assert_eq!(
-            refusal(StatusCode::CONFLICT, br#"{"error":"this document is open"}"#),
+            refusal(
+                StatusCode::CONFLICT,
+                br#"{"error":"this document is open"}"#
+            ),
             "the server answered 409: this document is open"
         );
         assert_eq!(

@@ -12,9 +12,9 @@
 //! Each command prints what it did on stdout and fails with one `error:`
 //! line on stderr and exit code 1 (2 for a command line clap refuses).
 
-mod http_client;
 mod backup;
 mod connect;
+mod http_client;
 mod rooms;
 mod socket;
 

@@ -88,7 +88,11 @@ pub enum RoomsCommand {
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// The server, on its own plain-HTTP address
-    #[arg(long, env = "TANDEM_SERVER_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "TANDEM_SERVER_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     server: String,
 }
 
@@ -154,7 +158,13 @@ pub(super) async fn run(command: RoomsCommand) -> anyhow::Result<ExitCode> {
 async fn list(admin: &AdminArgs, json: bool) -> anyhow::Result<ExitCode> {
     let (server, token) = admin.connect()?;
     let rooms: Vec<AdminRoom> = server
-        .json(Method::GET, "/api/admin/rooms", Some(&token), None, StatusCode::OK)
+        .json(
+            Method::GET,
+            "/api/admin/rooms",
+            Some(&token),
+            None,
+            StatusCode::OK,
+        )
         .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rooms)?);
@@ -247,13 +257,21 @@ async fn export(
     let (server, token) = admin.connect()?;
     let rooms: Vec<RoomId> = if all {
         let listed: Vec<AdminRoom> = server
-            .json(Method::GET, "/api/admin/rooms", Some(&token), None, StatusCode::OK)
+            .json(
+                Method::GET,
+                "/api/admin/rooms",
+                Some(&token),
+                None,
+                StatusCode::OK,
+            )
             .await?;
         listed.into_iter().map(|r| r.summary.room).collect()
     } else {
         rooms
             .into_iter()
-            .map(|name| RoomId::new(name.as_str()).with_context(|| format!("{name:?} is not a room name")))
+            .map(|name| {
+                RoomId::new(name.as_str()).with_context(|| format!("{name:?} is not a room name"))
+            })
             .collect::<anyhow::Result<_>>()?
     };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -301,8 +319,8 @@ async fn import(
     public_url: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let server = ServerUrl::parse(&server.server)?;
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let (front_title, body) = from_markdown(&text);
     let title = title
         .or(front_title)
@@ -312,7 +330,8 @@ async fn import(
         })
         .unwrap_or_default();
     if let Some(name) = &name {
-        RoomId::new(name.as_str()).with_context(|| format!("--name {name:?} is not a room name"))?;
+        RoomId::new(name.as_str())
+            .with_context(|| format!("--name {name:?} is not a room name"))?;
     }
     let request = match &name {
         Some(name) => serde_json::json!({ "name": name }),

@@ -44,9 +44,10 @@ pub(super) async fn open(url: &str) -> anyhow::Result<Socket> {
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
-    let (socket, response) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
-        .await
-        .with_context(|| format!("the upgrade to {url} failed"))?;
+    let (socket, response) =
+        tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
+            .await
+            .with_context(|| format!("the upgrade to {url} failed"))?;
     let agreed = response.headers().get(SEC_WEBSOCKET_PROTOCOL);
     if agreed.map(HeaderValue::as_bytes) != Some(SUBPROTOCOL.as_bytes()) {
         anyhow::bail!("{url} does not speak {SUBPROTOCOL}: is it a Tandem server?");

@@ -216,7 +216,12 @@ impl ClientBundle {
 
     /// `key` (or its preferred copy among `encodings`) as the answer to
     /// `request`.
-    fn respond_file(&self, key: &str, request: &Request, mut encodings: Vec<(Encoding, u16)>) -> Answer {
+    fn respond_file(
+        &self,
+        key: &str,
+        request: &Request,
+        mut encodings: Vec<(Encoding, u16)>,
+    ) -> Answer {
         // The preferred encoding whose copy exists, dropping the ones
         // whose copy is missing, as `ServeDir` does.
         let (file, encoding) = loop {
@@ -414,7 +419,11 @@ fn file_response(
 
 /// The body to send: none for HEAD (its length is in the headers).
 fn body(head: bool, bytes: Bytes) -> Body {
-    if head { Body::empty() } else { Body::from(bytes) }
+    if head {
+        Body::empty()
+    } else {
+        Body::from(bytes)
+    }
 }
 
 /// An empty answer with `code`.
@@ -437,7 +446,11 @@ mod tests {
             ("app.js.gz".to_owned(), Bytes::from_static(b"GZ"), at),
             ("only-gz.css".to_owned(), Bytes::from_static(b"css"), at),
             ("only-gz.css.gz".to_owned(), Bytes::from_static(b"GZ"), at),
-            ("public/a b.svg".to_owned(), Bytes::from_static(b"<svg>"), at),
+            (
+                "public/a b.svg".to_owned(),
+                Bytes::from_static(b"<svg>"),
+                at,
+            ),
         ])
     }
 
@@ -472,12 +485,24 @@ mod tests {
             Some("br")
         );
         assert_eq!(encoding_of("gzip", "/app.js").as_deref(), Some("gzip"));
-        assert_eq!(encoding_of("br;q=0, gzip", "/app.js").as_deref(), Some("gzip"));
-        assert_eq!(encoding_of("br;q=0.5, gzip;q=0.8", "/app.js").as_deref(), Some("gzip"));
+        assert_eq!(
+            encoding_of("br;q=0, gzip", "/app.js").as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            encoding_of("br;q=0.5, gzip;q=0.8", "/app.js").as_deref(),
+            Some("gzip")
+        );
         assert_eq!(encoding_of("identity", "/app.js"), None);
-        assert_eq!(encoding_of("br;q=2, gzip", "/app.js").as_deref(), Some("gzip"));
+        assert_eq!(
+            encoding_of("br;q=2, gzip", "/app.js").as_deref(),
+            Some("gzip")
+        );
         // No brotli copy: the gzip one.
-        assert_eq!(encoding_of("br, gzip", "/only-gz.css").as_deref(), Some("gzip"));
+        assert_eq!(
+            encoding_of("br, gzip", "/only-gz.css").as_deref(),
+            Some("gzip")
+        );
         assert_eq!(encoding_of("br", "/only-gz.css"), None);
     }
 

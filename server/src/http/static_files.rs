@@ -64,9 +64,7 @@ fn from_dir(dir: PathBuf) -> Files {
         .fallback(tower::service_fn(move |request: Request| {
             spa_index(index.clone(), request)
         }));
-    BoxCloneSyncService::new(
-        files.map_response(IntoResponse::into_response),
-    )
+    BoxCloneSyncService::new(files.map_response(IntoResponse::into_response))
 }
 
 /// The files of `bundle`, with its `index.html` for client routes.
@@ -126,7 +124,10 @@ fn serves_page(path: &str) -> bool {
 
 /// Whether the file at `path` is named for its content by Trunk:
 /// `tandem-client-577b7710162a3ff2.js`, `…-577b7710162a3ff2_bg.wasm`,
-/// `tandem-efc50d0ba5e8d68d.css` (16 hex digits after the last `-`).
+/// `tandem-efc50d0ba5e8d68d.css`: a 64-bit hash in hex after the last `-`.
+/// Trunk writes it without leading zeros (`tandem-client-797bfc5b3d6ae13.js`
+/// is one), so it takes 13 to 16 digits: fewer than 13 is a chance of one
+/// in 16⁴ per build, and a plain name never looks like one.
 fn is_hashed_asset(path: &str) -> bool {
     let last = path.rsplit('/').next().unwrap_or_default();
     let Some((stem, _extension)) = last.split_once('.') else {
@@ -134,7 +135,9 @@ fn is_hashed_asset(path: &str) -> bool {
     };
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-').is_some_and(|(name, hash)| {
-        !name.is_empty() && hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        !name.is_empty()
+            && (13..=16).contains(&hash.len())
+            && hash.bytes().all(|b| b.is_ascii_hexdigit())
     })
 }
 
@@ -184,6 +187,9 @@ mod tests {
             "/tandem-client-577b7710162a3ff2.js",
             "/tandem-client-577b7710162a3ff2_bg.wasm",
             "/tandem-efc50d0ba5e8d68d.css",
+            // A hash with a leading zero, as Trunk writes it (seen in a build).
+            "/tandem-client-797bfc5b3d6ae13.js",
+            "/tandem-client-797bfc5b3d6ae13_bg.wasm",
         ] {
             assert!(is_hashed_asset(hashed), "{hashed}");
         }
@@ -194,7 +200,8 @@ mod tests {
             "/public/tandem.css",
             "/public/favicon.svg",
             "/d/quiet-otter",
-            "/x-577b7710162a3ff.js",
+            "/x-577b7710162.js",
+            "/x-577b7710162a3ff2a.js",
             "/-577b7710162a3ff2.js",
             "/x-577b7710162a3ffg.js",
         ] {

@@ -11,13 +11,10 @@
 //! which is switched to a rollback journal (one self-contained file),
 //! checked (`PRAGMA quick_check`), synced and renamed into place.
 //!
-//! **In use** is an advisory lock (`flock`) on `{data-dir}/tandem.lock`:
-//! every [`SqliteStore`](super::SqliteStore) holds it shared for as long as
-//! it is open (a server, and the backup's own reader), and restore takes it
-//! exclusively. The kernel drops it when the process ends, however it
-//! ends, so a crashed server leaves no stale lock. A restore while anything
-//! uses the store is refused; a server started during a restore refuses to
-//! start.
+//! **In use** is the data directory's lock ([`DataDirLock`]): every open
+//! store holds it shared, restore takes it exclusively, so a restore while
+//! anything uses the store is refused, and a server started during a
+//! restore refuses to start.
 //!
 //! **Restore** checks the copy (a SQLite file, `quick_check` ok, a Tandem
 //! schema no newer than this build), takes the lock, moves an existing
@@ -34,10 +31,8 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::StoreError;
+use super::lock::{DataDirLock, LOCK_FILE};
 use super::sqlite::{DB_FILE, MIGRATIONS};
-
-/// The lock file in a data directory.
-pub const LOCK_FILE: &str = "tandem.lock";
 
 /// How long a backup waits for a source that is locked (SQLite is
 /// recovering a WAL, or a checkpoint holds it) before giving up.
@@ -107,65 +102,6 @@ pub struct CopyReport {
     pub replaced: Option<PathBuf>,
 }
 
-/// An advisory lock on a data directory's [`LOCK_FILE`], held until dropped.
-#[derive(Debug)]
-pub struct DataDirLock {
-    /// The open lock file; closing it releases the lock.
-    _file: File,
-}
-
-impl DataDirLock {
-    /// The shared lock a store holds while open. `Ok(None)` when the file
-    /// system cannot lock (a restore then cannot tell the store is in use,
-    /// and says so: it cannot lock either); [`StoreError::Locked`] while a
-    /// restore holds it.
-    pub(super) fn for_store(data_dir: &Path) -> Result<Option<Self>, StoreError> {
-        let path = data_dir.join(LOCK_FILE);
-        let file = open_lock_file(&path).map_err(|source| StoreError::DataDir {
-            path: path.clone(),
-            source,
-        })?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(Some(Self { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path }),
-            Err(std::fs::TryLockError::Error(err)) => {
-                tracing::warn!(
-                    path = %path.display(),
-                    error = %err,
-                    "cannot lock the data directory; `tandem restore` will not see that this store is in use"
-                );
-                Ok(None)
-            }
-        }
-    }
-
-    /// The exclusive lock of a restore: [`BackupError::InUse`] while any
-    /// store (a server, a backup) has the directory open.
-    fn exclusive(data_dir: &Path) -> Result<Self, BackupError> {
-        let path = data_dir.join(LOCK_FILE);
-        let file = open_lock_file(&path).map_err(|source| BackupError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                Err(BackupError::InUse(data_dir.to_path_buf()))
-            }
-            Err(std::fs::TryLockError::Error(source)) => Err(BackupError::Io { path, source }),
-        }
-    }
-}
-
-fn open_lock_file(path: &Path) -> std::io::Result<File> {
-    File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-}
-
 /// Writes a consistent copy of the store in `data_dir` to `dest` while a
 /// server may be writing to it (see the module doc). An existing `dest` is
 /// replaced only with `replace`.
@@ -202,7 +138,12 @@ pub fn restore(data_dir: &Path, src: &Path, replace: bool) -> Result<CopyReport,
         path: data_dir.to_path_buf(),
         source,
     })?;
-    let _lock = DataDirLock::exclusive(data_dir)?;
+    let _lock = DataDirLock::exclusive(data_dir)
+        .map_err(|source| BackupError::Io {
+            path: data_dir.join(LOCK_FILE),
+            source,
+        })?
+        .ok_or_else(|| BackupError::InUse(data_dir.to_path_buf()))?;
     let db = data_dir.join(DB_FILE);
     let mut replaced = None;
     if db.exists() {
@@ -265,7 +206,8 @@ fn open_backup(src: &Path) -> Result<Connection, BackupError> {
         )?;
         Ok((quick, version, rooms))
     };
-    let (quick, version, rooms_table) = check(&conn).map_err(|err| not_a_backup(err.to_string()))?;
+    let (quick, version, rooms_table) =
+        check(&conn).map_err(|err| not_a_backup(err.to_string()))?;
     if quick != "ok" {
         return Err(not_a_backup(format!("damaged ({quick})")));
     }
@@ -354,7 +296,9 @@ fn count(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
     if exists == 0 {
         return Ok(0);
     }
-    let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0))?;
+    let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+        row.get(0)
+    })?;
     Ok(rows as u64)
 }
 
@@ -377,7 +321,9 @@ fn finish(from: &Path, to: &Path) -> Result<(), BackupError> {
         let path = path.to_path_buf();
         move |source| BackupError::Io { path, source }
     };
-    File::open(from).and_then(|f| f.sync_all()).map_err(io(from))?;
+    File::open(from)
+        .and_then(|f| f.sync_all())
+        .map_err(io(from))?;
     std::fs::rename(from, to).map_err(io(to))?;
     let dir = match to.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -432,9 +378,14 @@ mod tests {
             [b"one".to_vec(), b"two".to_vec()]
         );
         // A store being restored cannot be opened by a server.
-        let _held = DataDirLock::exclusive(&restored).expect_err("the store is open");
+        assert!(
+            DataDirLock::exclusive(&restored).expect("lock").is_none(),
+            "the store is open"
+        );
         drop(reopened);
-        let held = DataDirLock::exclusive(&restored).expect("nothing uses it");
+        let held = DataDirLock::exclusive(&restored)
+            .expect("lock")
+            .expect("nothing uses it");
         assert!(matches!(
             SqliteStore::open(&restored),
             Err(StoreError::Locked { .. })

@@ -231,9 +231,6 @@ impl Store for MemoryStore {
 
     fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
         self.check_writable()?;
-        Ok(self
-            .lock()
-            .remove(room)
-            .map(|stored| stored.summary(room)))
+        Ok(self.lock().remove(room).map(|stored| stored.summary(room)))
     }
 }

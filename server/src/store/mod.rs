@@ -10,6 +10,7 @@
 //! stalls that room's acknowledgements and nothing else.
 
 pub mod backup;
+pub mod lock;
 mod memory;
 mod postgres;
 mod sqlite;
@@ -102,8 +103,10 @@ pub enum StoreError {
         supported: i64,
     },
     /// Another process holds the data directory's lock: `tandem restore`
-    /// is replacing the store (see [`backup::DataDirLock`]).
-    #[error("{path} is locked: `tandem restore` is replacing the store; start again when it is done")]
+    /// is replacing the store (see [`lock::DataDirLock`]).
+    #[error(
+        "{path} is locked: `tandem restore` is replacing the store; start again when it is done"
+    )]
     Locked {
         /// The lock file.
         path: std::path::PathBuf,
@@ -350,7 +353,13 @@ pub(crate) mod tests {
         );
         let alpha = &listed[0];
         assert_eq!(
-            (alpha.protected, alpha.bytes, alpha.updates, alpha.log_updates, alpha.versions),
+            (
+                alpha.protected,
+                alpha.bytes,
+                alpha.updates,
+                alpha.log_updates,
+                alpha.versions
+            ),
             (false, 7, 4, 1, 0),
             "a 3-byte snapshot and a 4-byte update: {alpha:?}"
         );
@@ -359,7 +368,12 @@ pub(crate) mod tests {
         assert_eq!((gamma.protected, gamma.bytes, gamma.updates), (true, 0, 0));
         let versions_a = &listed[3];
         assert_eq!(
-            (versions_a.bytes, versions_a.updates, versions_a.log_updates, versions_a.versions),
+            (
+                versions_a.bytes,
+                versions_a.updates,
+                versions_a.log_updates,
+                versions_a.versions
+            ),
             (6, 2, 0, 1),
             "{versions_a:?}"
         );
@@ -385,7 +399,10 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(names, ["beta", "gamma", "versions-a"]);
         assert_eq!(
-            store.list_versions(&room("versions-a")).expect("list").len(),
+            store
+                .list_versions(&room("versions-a"))
+                .expect("list")
+                .len(),
             1,
             "other rooms keep their versions"
         );

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tandem_shared::RoomId;
 
-use super::backup::DataDirLock;
+use super::lock::DataDirLock;
 use super::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind};
 
 /// File name of the database inside the data directory.
