@@ -1,19 +1,24 @@
 //! Share-link keys: who may edit a document and who may only read it.
 //!
-//! A key names one right on one room and is signed with the server's secret:
-//! `e.` or `v.` followed by the first 16 bytes of
-//! HMAC-SHA256(secret, "tandem.v1/{right}/{room}"), base64url. Keys are
-//! checked in constant time. They never expire; changing the secret revokes
-//! every key at once.
+//! A key names one share link of one room and is signed with the server's
+//! secret: `{id}.{tag}`, where `id` is the link's id ([`LinkId`]) and `tag`
+//! the first 16 bytes of an HMAC-SHA256 under the secret, base64url. For
+//! the two links every protected room starts with, `e` and `v`, the HMAC is
+//! over `tandem.v1/{edit|view}/{room}`: exactly the `e.…`/`v.…` keys issued
+//! before links were records, which keep working. For a link created since,
+//! it is over `tandem.v2/link/{room}/{id}`. Tags are checked in constant
+//! time ([`Keys::authenticate`]); what an authentic key grants is its link's
+//! record (`crate::links`): its right, whether it was revoked or expired.
+//! Changing the secret still revokes every key at once.
 //!
 //! Rooms created through `POST /api/rooms` are *protected*: a connection
-//! needs the edit key to change them, and gets read-only access with the view
-//! key or no key. Rooms opened by name only are open to anyone who knows the
-//! name, as in Etherpad; a view key still makes a connection read-only there.
-//! Keys are handed out (in `POST /api/rooms` and in `welcome.share`) only for
-//! protected rooms: a name nobody has written to can still be claimed, and a
-//! key given to an earlier visitor of the open room would then outlive the
-//! claim.
+//! needs an edit link's key to change them, and gets read-only access with
+//! a view link's key or no key. Rooms opened by name only are open to
+//! anyone who knows the name, as in Etherpad; a view key still makes a
+//! connection read-only there. Keys are handed out (in `POST /api/rooms` and
+//! in `welcome.share`) only for protected rooms: a name nobody has written
+//! to can still be claimed, and a key given to an earlier visitor of the
+//! open room would then outlive the claim.
 //!
 //! The secret comes from `--secret`, or is generated on first run and kept in
 //! `{data_dir}/secret.key` (mode 0600).
@@ -25,36 +30,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tandem_shared::RoomId;
+pub use tandem_shared::links::{LinkId, Right};
 
 /// File holding the generated secret, inside the data directory.
 pub const SECRET_FILE: &str = "secret.key";
 /// Bytes of the HMAC tag kept in a key (128 bits).
 const TAG_LEN: usize = 16;
-
-/// What a key allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Right {
-    /// Read and change the document.
-    Edit,
-    /// Read the document and be present; changes are refused.
-    View,
-}
-
-impl Right {
-    fn prefix(self) -> &'static str {
-        match self {
-            Self::Edit => "e",
-            Self::View => "v",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Edit => "edit",
-            Self::View => "view",
-        }
-    }
-}
+/// Longest key [`Keys::authenticate`] reads: a created link's id, the dot
+/// and the tag are 34 characters; anything longer is not a key.
+const MAX_KEY_LEN: usize = 64;
 
 /// Whether a connection holding `key` (`None`: no valid key) may only read:
 /// a key's right wins; without one, protected rooms are read-only and open
@@ -149,21 +133,49 @@ impl Keys {
         }
     }
 
-    fn tag(&self, room: &RoomId, right: Right) -> [u8; 32] {
+    /// The HMAC over what link `id` of `room` signs (see the module doc).
+    fn link_mac(&self, room: &RoomId, id: &LinkId) -> Hmac<Sha256> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(format!("tandem.v1/{}/{}", right.label(), room).as_bytes());
-        mac.finalize().into_bytes().into()
+        let signed = match id.as_str() {
+            "e" => format!("tandem.v1/edit/{room}"),
+            "v" => format!("tandem.v1/view/{room}"),
+            created => format!("tandem.v2/link/{room}/{created}"),
+        };
+        mac.update(signed.as_bytes());
+        mac
     }
 
-    /// The key granting `right` on `room`.
+    /// The key of link `id` of `room`: `{id}.{tag}`.
+    pub fn key_of(&self, room: &RoomId, id: &LinkId) -> String {
+        let tag: [u8; 32] = self.link_mac(room, id).finalize().into_bytes().into();
+        format!("{id}.{}", URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN]))
+    }
+
+    /// The key of the original link granting `right` on `room` (`e.…` or
+    /// `v.…`): what `POST /api/rooms` hands out.
     pub fn key_for(&self, room: &RoomId, right: Right) -> String {
-        let tag = self.tag(room, right);
-        format!(
-            "{}.{}",
-            right.prefix(),
-            URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN])
-        )
+        self.key_of(room, &LinkId::original(right))
+    }
+
+    /// The link `key` names in `room`, if its tag is the server's; `None`
+    /// for anything else (another room's key, a forged or damaged one).
+    /// The tag is compared in constant time. Whether the link still stands,
+    /// and what it grants, is its record's business (`crate::links`).
+    pub fn authenticate(&self, room: &RoomId, key: &str) -> Option<LinkId> {
+        if key.len() > MAX_KEY_LEN {
+            return None;
+        }
+        let (id, tag) = key.split_once('.')?;
+        let id = LinkId::new(id).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        if tag.len() != TAG_LEN {
+            return None;
+        }
+        self.link_mac(room, &id)
+            .verify_truncated_left(&tag)
+            .ok()
+            .map(|()| id)
     }
 
     /// The admin API's bearer token (`tandem rooms`, see `crate::admin`):
@@ -209,23 +221,16 @@ impl Keys {
         Ok(Self { secret })
     }
 
-    /// The right `key` grants on `room`, or `None` if it is not a valid key for it.
+    /// The right an original link's key (`e.…`, `v.…`) grants on `room`,
+    /// as it did before links were records; `None` for any other key. For
+    /// callers that have not looked the room's links up; see
+    /// `crate::links::resolve` for what a key grants now.
     pub fn verify(&self, room: &RoomId, key: &str) -> Option<Right> {
-        let (prefix, tag) = key.split_once('.')?;
-        let right = match prefix {
-            "e" => Right::Edit,
-            "v" => Right::View,
-            _ => return None,
-        };
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        if tag.len() != TAG_LEN {
-            return None;
+        match self.authenticate(room, key)?.as_str() {
+            "e" => Some(Right::Edit),
+            "v" => Some(Right::View),
+            _ => None,
         }
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(format!("tandem.v1/{}/{}", right.label(), room).as_bytes());
-        // Constant-time comparison of the truncated tag.
-        mac.verify_truncated_left(&tag).ok().map(|()| right)
     }
 }
 
@@ -290,6 +295,64 @@ mod tests {
         ] {
             assert_eq!(keys.verify(&room("a"), junk), None, "{junk:?}");
         }
+    }
+
+    #[test]
+    fn a_key_names_its_link_and_only_the_servers_tag_verifies() {
+        let keys = Keys::from_secret(&"s".repeat(32)).expect("keys");
+        let id = LinkId::from_random([7; 8]);
+        let key = keys.key_of(&room("a"), &id);
+        assert!(key.starts_with(&format!("{id}.")), "{key}");
+        assert_eq!(key.len(), LinkId::LEN + 1 + 22);
+        assert_eq!(keys.authenticate(&room("a"), &key), Some(id.clone()));
+        assert_eq!(keys.verify(&room("a"), &key), None, "no original's right");
+        assert_eq!(keys.authenticate(&room("b"), &key), None, "per room");
+        // Another link's id with this tag, or this id with another tag.
+        let other = LinkId::from_random([8; 8]);
+        let tag = key.split_once('.').expect("dot").1;
+        assert_eq!(
+            keys.authenticate(&room("a"), &format!("{other}.{tag}")),
+            None
+        );
+        let other_key = keys.key_of(&room("a"), &other);
+        let other_tag = other_key.split_once('.').expect("dot").1;
+        assert_eq!(
+            keys.authenticate(&room("a"), &format!("{id}.{other_tag}")),
+            None
+        );
+        // The originals' keys are the keys issued before links were records.
+        let edit = keys.key_for(&room("a"), Right::Edit);
+        assert_eq!(
+            edit,
+            keys.key_of(&room("a"), &LinkId::original(Right::Edit))
+        );
+        assert_eq!(
+            keys.authenticate(&room("a"), &edit),
+            Some(LinkId::original(Right::Edit))
+        );
+        for junk in [
+            "",
+            ".",
+            "x.AAAAAAAAAAAAAAAAAAAAAA",
+            &format!("{key}.extra"),
+            &"A".repeat(MAX_KEY_LEN + 1),
+        ] {
+            assert_eq!(keys.authenticate(&room("a"), junk), None, "{junk:?}");
+        }
+    }
+
+    /// The original links' keys are byte for byte the keys issued before
+    /// links were records (HMAC of `tandem.v1/{right}/{room}`), so every
+    /// link shared before keeps working.
+    #[test]
+    fn keys_issued_before_links_were_records_still_verify() {
+        let keys = Keys::from_secret(&"s".repeat(32)).expect("keys");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&[b's'; 32]).expect("mac");
+        mac.update(b"tandem.v1/view/a");
+        let tag: [u8; 32] = mac.finalize().into_bytes().into();
+        let old_key = format!("v.{}", URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN]));
+        assert_eq!(keys.key_for(&room("a"), Right::View), old_key);
+        assert_eq!(keys.verify(&room("a"), &old_key), Some(Right::View));
     }
 
     #[test]

@@ -27,6 +27,10 @@
 //! Refusals are JSON `{"error": "…"}`: 400 bad room, body or label; 403 no
 //! or invalid key, or a view key changing history; 404 no such version;
 //! 413 body over 4 KiB or a restore past the size limit; 500 storage.
+//!
+//! Share links (`/api/rooms/{room}/links…`, editors only): see [`links`].
+
+pub mod links;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -236,25 +240,16 @@ pub struct KeyParam {
     pub key: Option<String>,
 }
 
-/// The right a request's key grants (`None` without a key), or the 403
-/// for a key that is not valid for `room`.
-fn request_key(
+/// The right a request's key grants now (`None` without a key), or the
+/// 403 for a key that is not valid for `room`, or whose link was revoked
+/// or has expired (see [`links::right_of`]).
+async fn request_key(
     state: &AppState,
     room: &RoomId,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Option<Right>, Refusal> {
-    match bearer_key(headers)
-        .or(query)
-        .map(|key| state.keys.verify(room, key))
-    {
-        None => Ok(None),
-        Some(Some(right)) => Ok(Some(right)),
-        Some(None) => Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "this key is not valid for this document",
-        )),
-    }
+    links::right_of(state, room, bearer_key(headers).or(query)).await
 }
 
 /// The room named in a path, or a 400.
@@ -319,7 +314,7 @@ pub async fn list_versions(
 ) -> Response {
     let answer = async {
         let room = room_of(room)?;
-        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref()).await?;
         let versions = ask(&state, &room, |reply| HistoryCmd::List { key, reply }).await?;
         let entries: Vec<_> = versions.iter().map(history::entry).collect();
         Ok::<_, Refusal>(Json(entries).into_response())
@@ -336,7 +331,7 @@ pub async fn version_text(
 ) -> Response {
     let answer = async {
         let room = room_of(room)?;
-        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref()).await?;
         let id = version_of(&id)?;
         let text = ask(&state, &room, |reply| HistoryCmd::Text { key, id, reply }).await?;
         Ok::<_, Refusal>(
@@ -361,7 +356,7 @@ pub async fn name_version(
 ) -> Response {
     let answer = async {
         let room = room_of(room)?;
-        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref()).await?;
         let label = label_of(&body)?;
         let version = ask(&state, &room, |reply| HistoryCmd::Name {
             key,
@@ -406,7 +401,7 @@ pub async fn label_version(
 ) -> Response {
     let answer = async {
         let room = room_of(room)?;
-        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref()).await?;
         let id = version_of(&id)?;
         let label = label_of(&body)?;
         let version = ask(&state, &room, |reply| HistoryCmd::Label {
@@ -431,7 +426,7 @@ pub async fn delete_version(
 ) -> Response {
     let answer = async {
         let room = room_of(room)?;
-        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref()).await?;
         let id = version_of(&id)?;
         ask(&state, &room, |reply| HistoryCmd::Delete { key, id, reply }).await?;
         Ok::<_, Refusal>(StatusCode::NO_CONTENT.into_response())
@@ -450,7 +445,7 @@ pub async fn restore_version(
 ) -> Response {
     let answer = async {
         let room = room_of(room)?;
-        let key = request_key(&state, &room, &headers, params.key.as_deref())?;
+        let key = request_key(&state, &room, &headers, params.key.as_deref()).await?;
         let id = version_of(&id)?;
         let version = ask(&state, &room, |reply| HistoryCmd::Restore {
             key,

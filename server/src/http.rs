@@ -13,6 +13,8 @@
 //! | `GET /api/rooms/{room}/versions/{id}/text` | one version's text |
 //! | `POST /api/rooms/{room}/versions/{id}/restore` | restore a version as a forward edit |
 //! | `PUT /api/rooms/{room}/versions/{id}/label`, `DELETE /api/rooms/{room}/versions/{id}` | name an existing version; delete one |
+//! | `GET`, `POST /api/rooms/{room}/links` | list a protected document's share links; create one (editors; see [`crate::api::links`]) |
+//! | `PATCH`, `DELETE /api/rooms/{room}/links/{id}` | change a link's label, right or expiry; revoke it |
 //! | `GET`, `DELETE /api/admin/rooms…` | the admin API of `tandem rooms`, behind the admin token (see [`crate::admin`]) |
 //! | `GET /healthz` | liveness and a few gauges, as JSON |
 //! | `GET /metrics` | Prometheus metrics (see [`crate::metrics`]) |
@@ -69,6 +71,15 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/rooms/{room}/versions/{id}/restore",
             axum::routing::post(crate::api::restore_version),
+        )
+        .route(
+            "/api/rooms/{room}/links",
+            get(crate::api::links::list_links).post(crate::api::links::create_link),
+        )
+        .route(
+            "/api/rooms/{room}/links/{id}",
+            axum::routing::patch(crate::api::links::change_link)
+                .delete(crate::api::links::revoke_link),
         )
         .merge(crate::admin::routes(state.clone()))
         .fallback_service(files)

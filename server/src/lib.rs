@@ -20,6 +20,7 @@
 //! | [`store`] | the `Store` trait, SQLite, PostgreSQL and in-memory |
 //! | [`bus`] | Redis Streams between the nodes of a cluster |
 //! | [`access`] | share-link keys and what they allow |
+//! | [`links`] | share links as records: what a key grants now, and editors' changes (pure) |
 //! | [`limits`] | connection bounds |
 //! | [`forwarded`] | the client's address behind trusted proxies (`X-Forwarded-For`) |
 //! | [`metrics`] | the Prometheus catalogue |
@@ -35,6 +36,7 @@ mod error;
 pub mod forwarded;
 pub mod http;
 pub mod limits;
+pub mod links;
 pub mod metrics;
 pub mod room;
 mod server;

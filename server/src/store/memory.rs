@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tandem_shared::RoomId;
 
-use super::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version};
+use super::{
+    NewVersion, RoomLinks, RoomSummary, Store, StoreError, StoredRoom, Version, link_writes,
+};
+use crate::links::Link;
 
 /// Rooms kept in a map; nothing survives the process.
 #[derive(Debug, Default)]
@@ -40,6 +43,8 @@ struct MemoryRoom {
     /// Whether it was ever written, compacted or claimed: what makes a row
     /// in SQLite's `rooms`, so a room listed here is one listed there.
     listed: bool,
+    /// Its share links, oldest first (empty until they are first changed).
+    links: Vec<Link>,
 }
 
 impl MemoryRoom {
@@ -232,5 +237,35 @@ impl Store for MemoryStore {
     fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
         self.check_writable()?;
         Ok(self.lock().remove(room).map(|stored| stored.summary(room)))
+    }
+
+    fn links(&self, room: &RoomId) -> Result<RoomLinks, StoreError> {
+        Ok(self
+            .lock()
+            .get(room)
+            .map_or_else(RoomLinks::default, |r| RoomLinks {
+                protected: r.protected,
+                links: r.links.clone(),
+            }))
+    }
+
+    fn edit_links(
+        &self,
+        room: &RoomId,
+        edit: &mut dyn FnMut(bool, &mut Vec<Link>) -> bool,
+    ) -> Result<Vec<Link>, StoreError> {
+        // The map's lock is held throughout: no other change interleaves.
+        let mut rooms = self.lock();
+        let (protected, before) = rooms
+            .get(room)
+            .map_or((false, Vec::new()), |r| (r.protected, r.links.clone()));
+        let mut after = before.clone();
+        if !edit(protected, &mut after) {
+            return Ok(before);
+        }
+        link_writes(&before, &after)?;
+        self.check_writable()?;
+        rooms.entry(room.clone()).or_default().links = after.clone();
+        Ok(after)
     }
 }

@@ -19,6 +19,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tandem_shared::RoomId;
 use yrs::updates::decoder::Decode;
+
+use crate::links::Link;
 use yrs::{Transact, Update};
 
 pub use memory::MemoryStore;
@@ -181,6 +183,60 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes `room`: its snapshot, its log and its versions, in one
     /// transaction. What it held, or `None` if the store had nothing of it.
     fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError>;
+
+    // Share links (issue 27): records beside the room, never touched by
+    // compaction, deleted with the room. Which change to make, and whether
+    // it is allowed, is `crate::links`'s business, run inside the store's
+    // transaction through `edit_links`.
+
+    /// Whether `room` is protected, and its stored share links, oldest
+    /// first: none while its links were never changed (the two original
+    /// links then stand for them, see [`crate::links::standing`]).
+    fn links(&self, room: &RoomId) -> Result<RoomLinks, StoreError>;
+
+    /// Changes `room`'s links in one transaction that no other change of
+    /// them, from this node or another, interleaves with. `edit` gets
+    /// whether the room is protected and its stored links, oldest first; it
+    /// may change them and append new ones (never remove or reorder one) and
+    /// answers whether to write what it did. Returns the links as stored
+    /// afterwards.
+    fn edit_links(
+        &self,
+        room: &RoomId,
+        edit: &mut dyn FnMut(bool, &mut Vec<Link>) -> bool,
+    ) -> Result<Vec<Link>, StoreError>;
+}
+
+/// A room's share links as [`Store::links`] reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomLinks {
+    /// Whether the room is protected ([`StoredRoom::protected`]): only
+    /// protected rooms have links to manage.
+    pub protected: bool,
+    /// Its stored links, oldest first.
+    pub links: Vec<Link>,
+}
+
+/// What [`Store::edit_links`] writes: the rows of `after` that changed from
+/// `before` (same position, same id) and the rows appended; an error if
+/// `edit` removed or reordered a link, which the contract forbids.
+pub(crate) fn link_writes<'a>(
+    before: &[Link],
+    after: &'a [Link],
+) -> Result<(Vec<&'a Link>, &'a [Link]), StoreError> {
+    let kept = after
+        .get(..before.len())
+        .ok_or_else(|| StoreError::Other("a change of links removed a link".into()))?;
+    let mut changed = Vec::new();
+    for (old, new) in before.iter().zip(kept) {
+        if old.id != new.id {
+            return Err(StoreError::Other("a change of links reordered them".into()));
+        }
+        if old != new {
+            changed.push(new);
+        }
+    }
+    Ok((changed, &after[before.len()..]))
 }
 
 /// What a room holds in the store, as `tandem rooms list` shows it.
@@ -340,6 +396,112 @@ pub(crate) mod tests {
 
         check_versions(store);
         check_rooms(store);
+        check_links(store);
+    }
+
+    /// Share links, after [`check_contract`]'s other steps: none stored
+    /// until the first change, which writes the two originals down with it;
+    /// changes made atomically or not at all; deleted with their room.
+    fn check_links(store: &dyn Store) {
+        use crate::links::{self, Creation, LinkId, Right};
+        use tandem_shared::links::{LinkPatch, NewLink};
+
+        let a = room("links-a");
+        let open = room("links-open");
+        assert!(store.claim(&a).expect("claim"));
+        store.append(&open, &[b"x"]).expect("append");
+        assert_eq!(
+            store.links(&a).expect("links"),
+            RoomLinks {
+                protected: true,
+                links: Vec::new()
+            },
+            "a protected room stores no link before the first change"
+        );
+        assert!(!store.links(&open).expect("links").protected);
+        assert!(!store.links(&room("never-seen")).expect("links").protected);
+
+        let now = 1_800_000_000_000;
+        let made_id = LinkId::from_random([3; 8]);
+        let mut made = None;
+        let stored = store
+            .edit_links(&a, &mut |protected, stored| {
+                assert!(protected && stored.is_empty());
+                let creation = Creation {
+                    id: made_id.clone(),
+                    new: NewLink {
+                        right: Right::Edit,
+                        label: Some("Design review".into()),
+                        expires_in: Some(3_600),
+                        created_by: Some("Ana".into()),
+                    },
+                };
+                made = links::create(stored, creation, now).ok();
+                made.is_some()
+            })
+            .expect("edit");
+        let made = made.expect("created");
+        let ids: Vec<&str> = stored.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["e", "v", made_id.as_str()],
+            "the originals, then the new one"
+        );
+        assert_eq!(stored[0], Link::original(Right::Edit));
+        assert_eq!(stored[1], Link::original(Right::View));
+        assert_eq!(store.links(&a).expect("links").links, stored, "as written");
+        assert_eq!(stored[2], made);
+        assert_eq!(made.expires_at, Some(now + 3_600_000));
+        assert_eq!(made.created_by.as_deref(), Some("Ana"));
+
+        // A change refused half-way writes nothing.
+        let unchanged = store
+            .edit_links(&a, &mut |_, stored| {
+                stored[1].label = Some("not kept".into());
+                false
+            })
+            .expect("edit");
+        assert_eq!(unchanged, stored);
+        assert_eq!(store.links(&a).expect("links").links, stored);
+
+        // Narrow one, revoke another: both kept, in place.
+        let after = store
+            .edit_links(&a, &mut |_, stored| {
+                let narrow = LinkPatch {
+                    right: Some(Right::View),
+                    label: Some(None),
+                    ..LinkPatch::default()
+                };
+                links::patch(stored, &made_id, &narrow, now + 1).is_ok()
+                    && links::revoke(stored, &LinkId::original(Right::View), now + 2).is_ok()
+            })
+            .expect("edit");
+        assert_eq!(after.len(), 3);
+        assert_eq!(
+            (after[2].right, after[2].label.as_deref()),
+            (Right::View, None)
+        );
+        assert_eq!(after[1].revoked_at, Some(now + 2));
+        assert_eq!(store.links(&a).expect("links").links, after);
+
+        // Removing a link is not a change the store makes.
+        assert!(
+            store
+                .edit_links(&a, &mut |_, stored| {
+                    stored.pop();
+                    true
+                })
+                .is_err()
+        );
+        assert_eq!(store.links(&a).expect("links").links, after);
+        assert!(
+            store.links(&open).expect("links").links.is_empty(),
+            "per room"
+        );
+
+        store.delete_room(&a).expect("delete").expect("it existed");
+        assert_eq!(store.links(&a).expect("links"), RoomLinks::default());
+        store.delete_room(&open).expect("delete");
     }
 
     /// Listing and deleting rooms, after [`check_contract`]'s other steps.

@@ -33,7 +33,11 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use tandem_shared::RoomId;
 
-use super::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind};
+use super::{
+    NewVersion, RoomLinks, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind,
+    link_writes,
+};
+use crate::links::{Link, LinkId, Right};
 
 /// Schema migrations, applied in order; entry `i` moves the schema from
 /// version `i` to `i + 1`. Never edit a released entry: add a new one.
@@ -65,6 +69,19 @@ const MIGRATIONS: &[&str] = &[
         state         BYTEA  NOT NULL
     );
     CREATE INDEX versions_by_room ON versions (room, id);",
+    // 2: share links as records (issue 27), as in SQLite's migration 4.
+    "CREATE TABLE links (
+        seq        BIGSERIAL PRIMARY KEY,
+        room       TEXT   NOT NULL,
+        id         TEXT   NOT NULL,
+        grants     TEXT   NOT NULL,
+        label      TEXT,
+        created_by TEXT,
+        created_at BIGINT,
+        expires_at BIGINT,
+        revoked_at BIGINT,
+        UNIQUE (room, id)
+    );",
 ];
 
 /// Key of the advisory lock taken while migrating ("tandem" in ASCII).
@@ -576,6 +593,81 @@ impl Store for PostgresStore {
         Ok(summaries(&rows))
     }
 
+    fn links(&self, room: &RoomId) -> Result<RoomLinks, StoreError> {
+        let mut conn = self.get()?;
+        // One snapshot for both reads.
+        let mut txn = conn
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let links = RoomLinks {
+            protected: is_protected(&mut txn, room)?,
+            links: read_links(&mut txn, room)?,
+        };
+        txn.commit()?;
+        Ok(links)
+    }
+
+    fn edit_links(
+        &self,
+        room: &RoomId,
+        edit: &mut dyn FnMut(bool, &mut Vec<Link>) -> bool,
+    ) -> Result<Vec<Link>, StoreError> {
+        let mut conn = self.get()?;
+        let mut txn = conn.client.transaction()?;
+        // The room's links lock, held to the commit: changes of one room's
+        // links from every node take turns, the first change included
+        // (a row lock could not cover links not written yet). Its own key
+        // space, so it never waits on appends or compaction.
+        txn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('tandem.links/' || $1, 0))",
+            &[&room.as_str()],
+        )?;
+        let protected = is_protected(&mut txn, room)?;
+        let before = read_links(&mut txn, room)?;
+        let mut after = before.clone();
+        if !edit(protected, &mut after) {
+            txn.commit()?;
+            return Ok(before);
+        }
+        let (changed, added) = link_writes(&before, &after)?;
+        for link in changed {
+            txn.execute(
+                "UPDATE links SET grants = $3, label = $4, expires_at = $5, revoked_at = $6
+                 WHERE room = $1 AND id = $2",
+                &[
+                    &room.as_str(),
+                    &link.id.as_str(),
+                    &link.right.as_str(),
+                    &link.label,
+                    &link.expires_at,
+                    &link.revoked_at,
+                ],
+            )?;
+        }
+        for link in added {
+            txn.execute(
+                "INSERT INTO links
+                    (room, id, grants, label, created_by, created_at, expires_at, revoked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &room.as_str(),
+                    &link.id.as_str(),
+                    &link.right.as_str(),
+                    &link.label,
+                    &link.created_by,
+                    &link.created_at,
+                    &link.expires_at,
+                    &link.revoked_at,
+                ],
+            )?;
+        }
+        txn.commit()?;
+        Ok(after)
+    }
+
     fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
         let mut conn = self.get()?;
         let mut txn = conn.client.transaction()?;
@@ -594,6 +686,8 @@ impl Store for PostgresStore {
         ] {
             deleted += txn.execute(statement, &[&room.as_str()])?;
         }
+        // Links belong to the room, but are not what the summary counts.
+        txn.execute("DELETE FROM links WHERE room = $1", &[&room.as_str()])?;
         txn.commit()?;
         Ok(summary.or_else(|| {
             (deleted > 0).then(|| RoomSummary {
@@ -607,6 +701,46 @@ impl Store for PostgresStore {
             })
         }))
     }
+}
+
+/// The stored links of `room`, oldest first, as SQLite's `read_links`
+/// reads them (hand-written ids skipped, unknown rights read as view).
+fn read_links(
+    client: &mut impl postgres::GenericClient,
+    room: &RoomId,
+) -> Result<Vec<Link>, StoreError> {
+    let rows = client.query(
+        "SELECT id, grants, label, created_by, created_at, expires_at, revoked_at
+         FROM links WHERE room = $1 ORDER BY seq",
+        &[&room.as_str()],
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            Some(Link {
+                id: LinkId::new(row.get::<_, String>(0)).ok()?,
+                right: Right::parse(row.get(1)).unwrap_or(Right::View),
+                label: row.get(2),
+                created_by: row.get(3),
+                created_at: row.get(4),
+                expires_at: row.get(5),
+                revoked_at: row.get(6),
+            })
+        })
+        .collect())
+}
+
+/// Whether `room` has a row marked protected.
+fn is_protected(
+    client: &mut impl postgres::GenericClient,
+    room: &RoomId,
+) -> Result<bool, StoreError> {
+    Ok(client
+        .query_opt(
+            "SELECT protected FROM rooms WHERE name = $1",
+            &[&room.as_str()],
+        )?
+        .is_some_and(|row| row.get(0)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tandem_shared::RoomId;
 
 use super::lock::DataDirLock;
-use super::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind};
+use super::{
+    NewVersion, RoomLinks, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind,
+    link_writes,
+};
+use crate::links::{Link, LinkId, Right};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "tandem.db";
@@ -51,6 +55,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
         state         BLOB    NOT NULL
     );
     CREATE INDEX versions_by_room ON versions (room, id);",
+    // 4: share links as records (issue 27). `seq` keeps them in the order
+    // they were written; `grants` is the right's name (`right` is an SQL
+    // keyword); times in Unix ms, NULL for unknown (the originals' creation)
+    // or none (no expiry, not revoked).
+    "CREATE TABLE links (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        room       TEXT    NOT NULL,
+        id         TEXT    NOT NULL,
+        grants     TEXT    NOT NULL,
+        label      TEXT,
+        created_by TEXT,
+        created_at INTEGER,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        UNIQUE (room, id)
+    );",
 ];
 
 /// Rooms in a SQLite database.
@@ -328,6 +348,9 @@ impl Store for SqliteStore {
         ] {
             deleted += txn.prepare_cached(table)?.execute([room.as_str()])?;
         }
+        // Links belong to the room, but are not what the summary counts.
+        txn.prepare_cached("DELETE FROM links WHERE room = ?1")?
+            .execute([room.as_str()])?;
         txn.commit()?;
         if let Err(err) = incremental_vacuum(&conn) {
             tracing::warn!(error = %err, "incremental vacuum failed");
@@ -345,6 +368,114 @@ impl Store for SqliteStore {
             })
         }))
     }
+
+    fn links(&self, room: &RoomId) -> Result<RoomLinks, StoreError> {
+        let conn = self.lock();
+        Ok(RoomLinks {
+            protected: is_protected(&conn, room)?,
+            links: read_links(&conn, room)?,
+        })
+    }
+
+    fn edit_links(
+        &self,
+        room: &RoomId,
+        edit: &mut dyn FnMut(bool, &mut Vec<Link>) -> bool,
+    ) -> Result<Vec<Link>, StoreError> {
+        let mut conn = self.lock();
+        // IMMEDIATE: the write lock from the start, so nothing changes the
+        // links between reading them and writing the change.
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let protected = is_protected(&txn, room)?;
+        let before = read_links(&txn, room)?;
+        let mut after = before.clone();
+        if !edit(protected, &mut after) {
+            return Ok(before);
+        }
+        let (changed, added) = link_writes(&before, &after)?;
+        {
+            let mut update = txn.prepare_cached(
+                "UPDATE links SET grants = ?3, label = ?4, expires_at = ?5, revoked_at = ?6
+                 WHERE room = ?1 AND id = ?2",
+            )?;
+            for link in changed {
+                update.execute(params![
+                    room.as_str(),
+                    link.id.as_str(),
+                    link.right.as_str(),
+                    link.label,
+                    link.expires_at,
+                    link.revoked_at,
+                ])?;
+            }
+            let mut insert = txn.prepare_cached(
+                "INSERT INTO links
+                    (room, id, grants, label, created_by, created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for link in added {
+                insert.execute(params![
+                    room.as_str(),
+                    link.id.as_str(),
+                    link.right.as_str(),
+                    link.label,
+                    link.created_by,
+                    link.created_at,
+                    link.expires_at,
+                    link.revoked_at,
+                ])?;
+            }
+        }
+        txn.commit()?;
+        Ok(after)
+    }
+}
+
+/// Whether `room` has a row marked protected.
+fn is_protected(conn: &Connection, room: &RoomId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT protected FROM rooms WHERE name = ?1")?
+        .query_row([room.as_str()], |row| row.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// The stored links of `room`, oldest first. A row whose id is not a link
+/// id (written by hand) is skipped; a right this build does not know (from
+/// a newer one) reads as view, the narrowest.
+fn read_links(conn: &Connection, room: &RoomId) -> Result<Vec<Link>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, grants, label, created_by, created_at, expires_at, revoked_at
+         FROM links WHERE room = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([room.as_str()], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+        ))
+    })?;
+    let mut links = Vec::new();
+    for row in rows {
+        let (id, grants, label, created_by, created_at, expires_at, revoked_at) = row?;
+        let Ok(id) = LinkId::new(id) else {
+            continue;
+        };
+        links.push(Link {
+            id,
+            right: Right::parse(&grants).unwrap_or(Right::View),
+            label,
+            created_by,
+            created_at,
+            expires_at,
+            revoked_at,
+        });
+    }
+    Ok(links)
 }
 
 /// The summary of each room of `rooms` (or of the one named, with `only`).

@@ -5,7 +5,10 @@
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use tandem_server::store::{NewVersion, RoomSummary, Store, StoreError, StoredRoom, Version};
+use tandem_server::links::Link;
+use tandem_server::store::{
+    NewVersion, RoomLinks, RoomSummary, Store, StoreError, StoredRoom, Version,
+};
 use tandem_shared::RoomId;
 
 /// Which operations wait at the gate.
@@ -152,5 +155,17 @@ impl Store for GatedStore {
 
     fn delete_room(&self, room: &RoomId) -> Result<Option<RoomSummary>, StoreError> {
         self.inner.delete_room(room)
+    }
+
+    fn links(&self, room: &RoomId) -> Result<RoomLinks, StoreError> {
+        self.inner.links(room)
+    }
+
+    fn edit_links(
+        &self,
+        room: &RoomId,
+        edit: &mut dyn FnMut(bool, &mut Vec<Link>) -> bool,
+    ) -> Result<Vec<Link>, StoreError> {
+        self.inner.edit_links(room, edit)
     }
 }
