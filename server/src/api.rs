@@ -13,6 +13,10 @@
 //! the key stays out of URLs and the logs that record them) or, for scripts,
 //! `?key=…`; an invalid key is 403.
 //!
+//! `GET /api/rooms/{room}/html` (keys as for `/text`) downloads the document
+//! rendered from Markdown as a standalone HTML page: the preview's own
+//! rendering (`tandem_shared::markdown`), sanitised, with a policy of its own.
+//!
 //! Version history (keys as for the download; see README "Version history"):
 //!
 //! | route | answer |
@@ -42,7 +46,7 @@ use tandem_shared::RoomId;
 use crate::AppState;
 use crate::access::Right;
 use crate::room::history::{self, HistoryCmd};
-use crate::room::{Claim, HistoryError};
+use crate::room::{Claim, Exported, HistoryError};
 
 /// Body of `POST /api/rooms`.
 #[derive(Debug, Deserialize)]
@@ -153,31 +157,75 @@ pub async fn export_text(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Response {
-    let Ok(room) = RoomId::new(room) else {
-        return refuse(StatusCode::BAD_REQUEST, "invalid room name");
-    };
     let extension = match params.format.as_deref() {
         None | Some("txt") => "txt",
         Some("md") => "md",
         Some(_) => return refuse(StatusCode::BAD_REQUEST, "format must be txt or md"),
     };
-    let key = match bearer_key(&headers)
-        .or(params.key.as_deref())
-        .map(|key| state.keys.verify(&room, key))
-    {
-        None => None,
-        Some(Some(right)) => Some(right),
-        Some(None) => {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "this key is not valid for this document",
-            );
-        }
+    let (room, doc) = match exported(room, params.key.as_deref(), &state, &headers).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
+    let content_type = if extension == "md" {
+        "text/markdown; charset=utf-8"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    download(&room, &doc.title, extension, content_type, doc.body)
+}
+
+/// `GET /api/rooms/{room}/html`: the document rendered from Markdown as a
+/// standalone HTML page (`tandem_shared::markdown::standalone_page`, the
+/// preview's own rendering), for download. Keys as for `/text`.
+pub async fn export_html(
+    Path(room): Path<String>,
+    Query(params): Query<KeyParam>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let (room, doc) = match exported(room, params.key.as_deref(), &state, &headers).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let title = doc.title.clone();
+    // Rendering is linear in the document, which may be large: off the runtime.
+    let rendered = tokio::task::spawn_blocking(move || {
+        tandem_shared::markdown::standalone_page(&doc.title, &doc.body)
+    })
+    .await;
+    match rendered {
+        Ok(page) => download(&room, &title, "html", "text/html; charset=utf-8", page),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a document failed");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not render the document",
+            )
+        }
+    }
+}
+
+/// The document of `room` for an export with `key` (from the query, unless
+/// the request carries one in `Authorization: Bearer`), or the refusal.
+async fn exported(
+    room: String,
+    key: Option<&str>,
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(RoomId, Exported), Response> {
+    let Ok(room) = RoomId::new(room) else {
+        return Err(refuse(StatusCode::BAD_REQUEST, "invalid room name"));
+    };
+    let key = request_key(state, &room, headers, key)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let mut exported = None;
     for _ in 0..3 {
         let Some(handle) = state.registry.get_or_create(&room) else {
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down");
+            return Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server is shutting down",
+            ));
         };
         if let Ok(answer) = handle.export(key).await {
             exported = Some(answer);
@@ -185,32 +233,36 @@ pub async fn export_text(
         }
     }
     match exported {
-        None => refuse(
+        None => Err(refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the document could not be opened; try again",
-        ),
-        Some(None) => refuse(
+        )),
+        Some(None) => Err(refuse(
             StatusCode::FORBIDDEN,
             "this document needs a link with a key",
-        ),
-        Some(Some(doc)) => {
-            let name = file_name(&doc.title).unwrap_or_else(|| room.to_string());
-            let disposition = content_disposition(&format!("{name}.{extension}"));
-            let content_type = if extension == "md" {
-                "text/markdown; charset=utf-8"
-            } else {
-                "text/plain; charset=utf-8"
-            };
-            (
-                [
-                    (header::CONTENT_TYPE, content_type.to_string()),
-                    (header::CONTENT_DISPOSITION, disposition),
-                ],
-                doc.body,
-            )
-                .into_response()
-        }
+        )),
+        Some(Some(doc)) => Ok((room, doc)),
     }
+}
+
+/// A download of `body`, named after the title (or the room).
+fn download(
+    room: &RoomId,
+    title: &str,
+    extension: &str,
+    content_type: &str,
+    body: String,
+) -> Response {
+    let name = file_name(title).unwrap_or_else(|| room.to_string());
+    let disposition = content_disposition(&format!("{name}.{extension}"));
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Largest body `POST /api/rooms/{room}/versions` reads.

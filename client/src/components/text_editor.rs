@@ -1,14 +1,26 @@
 //! The document body: a `<textarea>` bound to the `content` text, with the
-//! other people's carets and selections drawn over it, and this person's
-//! caret reported as presence.
+//! Markdown highlighting drawn under it, the other people's carets and
+//! selections drawn over it, and this person's caret reported as presence.
+//!
+//! The textarea keeps everything a person types with (IME, spell-check,
+//! mobile keyboards, selection, the browser's caret) and shows transparent
+//! text; the highlight layer under it holds the same characters with the
+//! same metrics, coloured (see `HighlightLayer`). Both sit in one grid cell
+//! whose height is the layer's, inside a scrolling surface, so they scroll
+//! together natively and never drift apart. During an IME composition the
+//! textarea shows its own text (the layer does not know the composed text
+//! yet). Markdown shortcuts (`crate::markdown::keys`) are edits made
+//! through the document before the undo shortcuts get the key.
 
 use std::rc::Rc;
 
-use leptos::html::Textarea;
+use leptos::html::{Div, Textarea};
 use leptos::prelude::*;
 
-use super::RemoteCursors;
-use crate::editor::{Field, FieldElement, SharedDoc};
+use super::{HighlightLayer, RemoteCursors};
+use crate::editor::{Field, FieldElement, Modifiers, SharedDoc};
+use crate::markdown::MarkdownState;
+use crate::markdown::keys::action_for_key;
 use crate::presence::{PresenceReporter, PresenceTable};
 
 /// `editor`.
@@ -22,8 +34,13 @@ pub(crate) fn TextEditor(
     content_version: RwSignal<u64>,
     /// Where caret moves and focus changes go.
     reporter: PresenceReporter,
+    /// The body's Markdown blocks, for the highlighting.
+    markdown: MarkdownState,
+    /// The scrolling surface (for the preview's scroll sync and the outline).
+    scroller: NodeRef<Div>,
 ) -> impl IntoView {
     let node = NodeRef::<Textarea>::new();
+    let composing = RwSignal::new(false);
     let on_input = {
         let doc = Rc::clone(&doc);
         let reporter = reporter.clone();
@@ -32,12 +49,19 @@ pub(crate) fn TextEditor(
             reporter.report();
         }
     };
-    let on_composition_start = handler(&doc, SharedDoc::composition_start);
+    let on_composition_start = {
+        let doc = Rc::clone(&doc);
+        move |_| {
+            doc.composition_start();
+            composing.set(true);
+        }
+    };
     let on_composition_end = {
         let doc = Rc::clone(&doc);
         let reporter = reporter.clone();
         move |_| {
             doc.composition_end(Field::Content);
+            composing.set(false);
             reporter.report();
         }
     };
@@ -46,12 +70,33 @@ pub(crate) fn TextEditor(
         let reporter = reporter.clone();
         move |_| {
             doc.composition_end(Field::Content);
+            composing.set(false);
             reporter.report();
         }
     };
     let on_keydown = {
         let doc = Rc::clone(&doc);
-        move |ev: web_sys::KeyboardEvent| doc.keydown(Field::Content, &ev)
+        let reporter = reporter.clone();
+        move |ev: web_sys::KeyboardEvent| {
+            // 229: a key the IME is handling.
+            if !ev.is_composing() && ev.key_code() != 229 {
+                let mods = Modifiers {
+                    ctrl: ev.ctrl_key(),
+                    meta: ev.meta_key(),
+                    shift: ev.shift_key(),
+                    alt: ev.alt_key(),
+                };
+                let alt_graph = ev.get_modifier_state("AltGraph");
+                if let Some(action) = action_for_key(&ev.key(), &ev.code(), mods, alt_graph)
+                    && doc.markdown_action(action)
+                {
+                    ev.prevent_default();
+                    reporter.report();
+                    return;
+                }
+            }
+            doc.keydown(Field::Content, &ev);
+        }
     };
     let on_before_input = {
         let doc = Rc::clone(&doc);
@@ -73,8 +118,16 @@ pub(crate) fn TextEditor(
             "Start writing…"
         }
     };
+    let highlight_doc = Rc::clone(&doc);
     view! {
-        <div class="editor-surface">
+        <div class="editor-surface" node_ref=scroller class:is-composing=move || composing.get()>
+            <div class="editor-grid">
+            <HighlightLayer
+                doc=highlight_doc
+                markdown=markdown
+                content_version=content_version
+                editor=node
+            />
             <textarea
                 node_ref=node
                 class="editor editor-text"
@@ -96,6 +149,7 @@ pub(crate) fn TextEditor(
                 on:blur=on_blur
             ></textarea>
             <RemoteCursors doc=doc peers=peers content_version=content_version editor=node/>
+            </div>
         </div>
     }
 }
@@ -105,10 +159,4 @@ pub(crate) fn TextEditor(
 fn reporting<E>(reporter: &PresenceReporter) -> impl Fn(E) + use<E> {
     let reporter = reporter.clone();
     move |_| reporter.report()
-}
-
-/// An event handler that calls `f` on the document, whatever the event.
-fn handler<E>(doc: &Rc<SharedDoc>, f: fn(&SharedDoc)) -> impl Fn(E) + use<E> {
-    let doc = Rc::clone(doc);
-    move |_| f(&doc)
 }

@@ -26,6 +26,8 @@ pub(crate) enum ExportFormat {
     Txt,
     /// Markdown, `.md` (the same text; only the name and type differ).
     Md,
+    /// The Markdown rendered as a standalone HTML page (`/html`).
+    Html,
 }
 
 impl ExportFormat {
@@ -34,6 +36,7 @@ impl ExportFormat {
         match self {
             Self::Txt => "txt",
             Self::Md => "md",
+            Self::Html => "html",
         }
     }
 }
@@ -71,6 +74,9 @@ pub(crate) async fn download_text(
 /// `/api/rooms/{room}/text?format=…`. The key, if any, goes in the
 /// request's `Authorization` header, never in the URL (which gets logged).
 pub(crate) fn export_path(room: &RoomId, format: ExportFormat) -> String {
+    if format == ExportFormat::Html {
+        return format!("/api/rooms/{room}/html");
+    }
     format!("/api/rooms/{room}/text?format={}", format.extension())
 }
 
