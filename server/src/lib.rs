@@ -51,5 +51,5 @@ pub use error::ServerError;
 pub use http::app;
 pub use server::{open_keys, open_store, prepare, run, serve};
 pub use state::AppState;
-/// permessage-deflate, shared with Tandem's native clients (testkit, loadgen).
+/// permessage-deflate, shared with Tandem's native clients (`tandem_testkit::deflate_io`).
 pub use ws::{deflate, echo};

@@ -1,4 +1,4 @@
-//! The members of a room, and how frames reach them.
+//! The members of a room, and how messages reach them.
 //!
 //! Every message goes to a member's [`Recipient`] (its connection's bounded
 //! queue). A send that fails means the member fell too far behind (it is

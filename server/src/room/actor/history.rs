@@ -3,6 +3,7 @@
 //! taken, and the steps of a restore carried on as their jobs come back.
 //! Nothing here waits for the store.
 
+use tokio::sync::oneshot;
 use tracing::{info, warn};
 use yrs::Update;
 use yrs::updates::decoder::Decode;
@@ -18,57 +19,40 @@ impl RoomActor {
     /// work to the pipeline, which answers the requester.
     pub(super) fn history_request(&mut self, cmd: HistoryCmd) {
         let protected = self.protected;
+        let pipeline = &mut self.pipeline;
         match cmd {
-            HistoryCmd::List { key, reply } => match may_read(key, protected) {
-                Ok(()) => self.pipeline.history(HistoryJob::List { reply }),
-                Err(err) => {
-                    let _ = reply.send(Err(err));
-                }
-            },
-            HistoryCmd::Text { key, id, reply } => match may_read(key, protected) {
-                Ok(()) => self.pipeline.history(HistoryJob::Text { id, reply }),
-                Err(err) => {
-                    let _ = reply.send(Err(err));
-                }
-            },
-            HistoryCmd::Name { key, label, reply } => match may_edit(key, protected) {
-                Ok(()) => self.checkpoint(
-                    VersionKind::Named,
-                    Some(label),
-                    None,
-                    AfterCheckpoint::Reply(reply),
-                ),
-                Err(err) => {
-                    let _ = reply.send(Err(err));
-                }
-            },
+            HistoryCmd::List { key, reply } => checked(may_read(key, protected), reply, |reply| {
+                pipeline.history(HistoryJob::List { reply });
+            }),
+            HistoryCmd::Text { key, id, reply } => {
+                checked(may_read(key, protected), reply, |reply| {
+                    pipeline.history(HistoryJob::Text { id, reply });
+                });
+            }
             HistoryCmd::Label {
                 key,
                 id,
                 label,
                 reply,
-            } => match may_edit(key, protected) {
-                Ok(()) => self
-                    .pipeline
-                    .history(HistoryJob::Label { id, label, reply }),
-                Err(err) => {
-                    let _ = reply.send(Err(err));
-                }
-            },
-            HistoryCmd::Delete { key, id, reply } => match may_edit(key, protected) {
-                Ok(()) => self.pipeline.history(HistoryJob::Delete { id, reply }),
-                Err(err) => {
-                    let _ = reply.send(Err(err));
-                }
-            },
-            HistoryCmd::Restore { key, id, reply } => match may_edit(key, protected) {
-                Ok(()) => self
-                    .pipeline
-                    .history(HistoryJob::ReadForRestore { id, reply }),
-                Err(err) => {
-                    let _ = reply.send(Err(err));
-                }
-            },
+            } => checked(may_edit(key, protected), reply, |reply| {
+                pipeline.history(HistoryJob::Label { id, label, reply });
+            }),
+            HistoryCmd::Delete { key, id, reply } => {
+                checked(may_edit(key, protected), reply, |reply| {
+                    pipeline.history(HistoryJob::Delete { id, reply });
+                });
+            }
+            HistoryCmd::Restore { key, id, reply } => {
+                checked(may_edit(key, protected), reply, |reply| {
+                    pipeline.history(HistoryJob::ReadForRestore { id, reply });
+                });
+            }
+            HistoryCmd::Name { key, label, reply } => {
+                checked(may_edit(key, protected), reply, |reply| {
+                    let then = AfterCheckpoint::Reply(reply);
+                    self.checkpoint(VersionKind::Named, Some(label), None, then);
+                });
+            }
         }
     }
 
@@ -138,5 +122,20 @@ impl RoomActor {
             policy: self.history.policy(),
             then,
         });
+    }
+}
+
+/// Goes on with `reply` when the request is `allowed`, else answers it with
+/// the refusal.
+fn checked<T>(
+    allowed: Result<(), HistoryError>,
+    reply: oneshot::Sender<Result<T, HistoryError>>,
+    then: impl FnOnce(oneshot::Sender<Result<T, HistoryError>>),
+) {
+    match allowed {
+        Ok(()) => then(reply),
+        Err(err) => {
+            let _ = reply.send(Err(err));
+        }
     }
 }
