@@ -18,6 +18,7 @@
 //!   messages and the table of the others in the room.
 //! - `history`: the version-history API and the line diff the History
 //!   panel marks changes with.
+//! - `links`: the share-links API and how a link reads in the Share popover.
 //! - `inspector`: every frame the tab sent and received, classified for the
 //!   frame inspector panel.
 //! - `markdown`: the body's Markdown blocks as the page keeps them (shared by
@@ -42,6 +43,7 @@ mod error;
 mod history;
 mod idb;
 mod inspector;
+mod links;
 mod listener;
 mod markdown;
 mod net;

@@ -316,11 +316,13 @@ pub fn describe_expiry(expires_at: Option<i64>, now: i64) -> String {
     if left <= 0 {
         return "expired".into();
     }
+    // A link made for a day reads "1 day" a moment later, not "24 hours":
+    // hours and days are rounded, and each unit takes over a little early.
     let (amount, unit) = match left {
         0..60 => (left, "second"),
-        60..3_600 => ((left + 59) / 60, "minute"),
-        3_600..86_400 => ((left + 3_599) / 3_600, "hour"),
-        _ => ((left + 86_399) / 86_400, "day"),
+        60..2_700 => ((left + 59) / 60, "minute"),
+        2_700..84_600 => (((left + 1_800) / 3_600).max(1), "hour"),
+        _ => (((left + 43_200) / 86_400).max(1), "day"),
     };
     let plural = if amount == 1 { "" } else { "s" };
     format!("expires in {amount} {unit}{plural}")
@@ -462,6 +464,19 @@ mod tests {
         assert_eq!(
             describe_expiry(Some(now + 7 * 86_400_000), now),
             "expires in 7 days"
+        );
+        assert_eq!(
+            describe_expiry(Some(now + 86_399_000), now),
+            "expires in 1 day",
+            "a day's link a moment later"
+        );
+        assert_eq!(
+            describe_expiry(Some(now + 3_599_000), now),
+            "expires in 1 hour"
+        );
+        assert_eq!(
+            describe_expiry(Some(now + 5 * 3_600_000 + 1_000), now),
+            "expires in 5 hours"
         );
     }
 }

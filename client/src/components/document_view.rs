@@ -134,6 +134,7 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                         state=session.save
                         connection=session.connection
                         storage=doc_signals.storage
+                        read_only=session.read_only
                     />
                 </div>
                 <div class="doc-header-actions">
@@ -175,6 +176,7 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                         page_key=key
                         share=session.share
                         read_only=session.read_only
+                        creator=Signal::derive(move || identity.with(|i| i.name.clone()))
                     />
                 </div>
             </header>

@@ -28,13 +28,20 @@ pub(crate) fn SaveBadge(
     connection: RwSignal<ConnectionState>,
     /// Why the offline copy is not being kept, if it is not.
     storage: RwSignal<Option<StorageProblem>>,
+    /// Whether this page may only read: edits it holds then wait in this
+    /// browser, not for the network (its link was narrowed, say).
+    read_only: RwSignal<bool>,
 ) -> impl IntoView {
-    let gave_up = move || connection.with(|c| matches!(c, ConnectionState::Closed { .. }));
+    let closed = move || connection.with(|c| matches!(c, ConnectionState::Closed { .. }));
+    let gave_up = move || closed() || read_only.get();
     let hint = move || match state.get() {
         SaveState::Saved => "Every edit is stored on the server",
         SaveState::Saving => "Sending your latest edits to the server",
-        SaveState::Unsaved if gave_up() => {
+        SaveState::Unsaved if closed() => {
             "The server closed the connection for good (see beside); your edits are kept in this browser only"
+        }
+        SaveState::Unsaved if read_only.get() => {
+            "This page may only read now; edits the server did not take are kept in this browser only"
         }
         SaveState::Unsaved => {
             "Your edits are kept in this browser and will be sent when you reconnect"

@@ -1,7 +1,8 @@
 //! The Share button: copies the document's link and opens a popover with
 //! the links to give out. Editors get both the edit link and the view-only
-//! link (from `welcome.share`); a view-only reader gets the address they
-//! are on, which is itself a view link.
+//! link (from `welcome.share`) and, in a protected document, every share
+//! link to manage ([`LinksManager`](super::LinksManager)); a view-only
+//! reader gets the address they are on, which is itself a view link.
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::html::{Button, Div};
@@ -10,7 +11,7 @@ use tandem_shared::{RoomId, ShareKeys};
 
 use super::copy_field::copy_to_clipboard;
 use super::popover::{close_on_outside_pointer, return_focus_on_close};
-use super::{CopyField, CrossIcon};
+use super::{CopyField, CrossIcon, LinksManager};
 
 /// How long the button says "Copied".
 const CONFIRM_MS: u32 = 2_000;
@@ -33,7 +34,22 @@ pub(crate) fn ShareButton(
     share: RwSignal<Option<ShareKeys>>,
     /// Whether this connection is view-only.
     read_only: RwSignal<bool>,
+    /// The name this person gave in the editor, recorded on links they make.
+    creator: Signal<String>,
 ) -> impl IntoView {
+    // Editors with a key manage the document's links (the server hides
+    // them for a document opened by name, which has none).
+    let manager = {
+        let (room, page_key) = (room.clone(), page_key.clone());
+        move || {
+            let key = page_key.clone().filter(|_| !read_only.get())?;
+            Some(view! { <LinksManager room=room.clone() key=key creator=creator/> })
+        }
+    };
+    let managing = {
+        let has_key = page_key.is_some();
+        move || has_key && !read_only.get()
+    };
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
@@ -158,6 +174,7 @@ pub(crate) fn ShareButton(
             <Show when=move || open.get()>
                 <div
                     class="popover share-popover"
+                    class:with-links=managing
                     node_ref=popover
                     role="dialog"
                     aria-label="Share this document"
@@ -179,6 +196,7 @@ pub(crate) fn ShareButton(
                         </button>
                     </div>
                     {links.clone()}
+                    {manager.clone()}
                 </div>
             </Show>
         </div>
