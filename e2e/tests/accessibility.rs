@@ -82,7 +82,14 @@ async fn the_home_page_and_a_document_with_people_and_popovers_are_clean() {
 
             page.click(&tid("share")).await;
             page.wait_for(&tid("share-edit-url"), DEADLINE).await;
+            // With its links manager loaded (issue 27), and asking to revoke.
+            page.wait_for(&tid("link-row"), DEADLINE).await;
             audit_everywhere(&page, "the Share popover").await;
+            page.click(&format!("[data-link-id=\"v\"] {}", tid("link-revoke")))
+                .await;
+            page.wait_for(&tid("link-revoke-confirm"), DEADLINE).await;
+            audit_everywhere(&page, "the Share popover asking to revoke a link").await;
+            page.click(&tid("link-revoke-cancel")).await;
             page.press_keys(ESCAPE).await;
             page.wait_for_gone(&tid("share-edit-url"), DEADLINE).await;
 
@@ -479,6 +486,47 @@ async fn nothing_moves_for_people_who_ask_for_reduced_motion() {
             assert_eq!(moving, json!([]), "nothing moves while reconnecting");
             ctx.server.restart().await;
             page.wait_for_connection("connected", RECONNECT).await;
+        },
+    )
+    .await;
+}
+
+/// A document with every construct the preview renders (issue 26).
+const MARKDOWN: &str = "# Plan\n\nSome **bold**, _emphasis_, `code` and a [link](https://example.com).\n\n\
+## Tasks\n\n- [ ] write\n- [x] read\n\n| Who | What |\n|:--|--:|\n| Ada | 12 |\n\n> A quote[^1]\n\n\
+```\nlet x = 1;\n```\n\n![a picture](https://example.com/p.png)\n\n[^1]: A note.\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_markdown_views_toolbar_and_outline_are_clean() {
+    run_test(
+        "the_markdown_views_toolbar_and_outline_are_clean",
+        async |ctx| {
+            let page = still_page(ctx).await;
+            page.new_document().await;
+            page.set_caret(&tid("editor"), 0).await;
+            page.insert_text(MARKDOWN).await;
+            page.wait_for_attr(&tid("save-state"), "data-state", "saved", DEADLINE)
+                .await;
+            for mode in ["split", "preview", "edit"] {
+                page.click(&tid(&format!("view-{mode}"))).await;
+                page.wait_for_attr(".doc-main", "data-mode", mode, DEADLINE)
+                    .await;
+                if mode != "edit" {
+                    page.wait_for_text(&tid("preview"), "A note.", DEADLINE)
+                        .await;
+                }
+                audit_everywhere(&page, &format!("Markdown in {mode} mode")).await;
+            }
+            // The folded half of the toolbar, open, on a phone.
+            page.set_viewport(390, 844).await;
+            page.click(&tid("md-more")).await;
+            page.wait_for(&tid("md-quote"), DEADLINE).await;
+            assert_accessible(&page, "the toolbar's More open (390 px)").await;
+            page.click(&tid("md-more")).await;
+            page.set_viewport(1280, 720).await;
+            page.click(&tid("outline-toggle")).await;
+            page.wait_for(&tid("outline-item"), DEADLINE).await;
+            audit_everywhere(&page, "the outline").await;
         },
     )
     .await;

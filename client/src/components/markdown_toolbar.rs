@@ -15,12 +15,15 @@ use crate::editor::SharedDoc;
 use crate::markdown::ViewMode;
 use crate::markdown::keys::{aria_shortcut, shortcut_label};
 
-/// One button: its action, name, test id and what it shows.
+/// One button: its action, name, test id and what it shows: a symbol, or
+/// (when `glyph` is empty) the SVG path `icon` (letters would have to be
+/// part of the button's name, which is a word).
 struct Tool {
     action: Action,
     name: &'static str,
     id: &'static str,
     glyph: &'static str,
+    icon: &'static str,
 }
 
 /// Always shown.
@@ -30,30 +33,35 @@ const MAIN: [Tool; 5] = [
         name: "Bold",
         id: "md-bold",
         glyph: "B",
+        icon: "",
     },
     Tool {
         action: Action::Italic,
         name: "Italic",
         id: "md-italic",
         glyph: "I",
+        icon: "",
     },
     Tool {
         action: Action::Link,
         name: "Link",
         id: "md-link",
         glyph: "",
+        icon: "M8.5 11.5a3 3 0 0 0 4.2 0l2.6-2.6a3 3 0 0 0-4.2-4.2L10 5.8M11.5 8.5a3 3 0 0 0-4.2 0l-2.6 2.6a3 3 0 0 0 4.2 4.2l1.1-1.1",
     },
     Tool {
         action: Action::HeadingLarger,
         name: "Larger heading",
         id: "md-heading-up",
-        glyph: "H+",
+        glyph: "",
+        icon: "M3 4v12M9 4v12M3 10h6M13 8l2.5-3 2.5 3M15.5 5v10",
     },
     Tool {
         action: Action::BulletList,
         name: "Bulleted list",
         id: "md-bullets",
         glyph: "•",
+        icon: "",
     },
 ];
 
@@ -64,30 +72,35 @@ const MORE: [Tool; 5] = [
         name: "Code",
         id: "md-code",
         glyph: "</>",
+        icon: "",
     },
     Tool {
         action: Action::HeadingSmaller,
         name: "Smaller heading",
         id: "md-heading-down",
-        glyph: "H−",
+        glyph: "",
+        icon: "M3 4v12M9 4v12M3 10h6M13 12l2.5 3 2.5-3M15.5 5v10",
     },
     Tool {
         action: Action::NumberedList,
         name: "Numbered list",
         id: "md-numbers",
-        glyph: "1.",
+        glyph: "",
+        icon: "M9 5h8M9 10h8M9 15h8M3 4h1.5v3.5M3 9.5h2.5L3 12.5h2.5M3 14h2.5v3.5H3M4 15.75h1.5",
     },
     Tool {
         action: Action::TaskList,
         name: "Task list",
         id: "md-tasks",
         glyph: "☑",
+        icon: "",
     },
     Tool {
         action: Action::Quote,
         name: "Quote",
         id: "md-quote",
         glyph: "❝",
+        icon: "",
     },
 ];
 
@@ -129,10 +142,7 @@ pub(crate) fn MarkdownToolbar(
                 {if tool.glyph.is_empty() {
                     view! {
                         <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
-                            <path
-                                d="M8.5 11.5a3 3 0 0 0 4.2 0l2.6-2.6a3 3 0 0 0-4.2-4.2L10 5.8M11.5 8.5a3 3 0 0 0-4.2 0l-2.6 2.6a3 3 0 0 0 4.2 4.2l1.1-1.1"
-                                class="icon-stroke"
-                            ></path>
+                            <path d=tool.icon class="icon-stroke"></path>
                         </svg>
                     }
                         .into_any()
@@ -144,7 +154,7 @@ pub(crate) fn MarkdownToolbar(
     };
     let editing = move || !read_only.get() && mode.get().shows_editor();
     view! {
-        <div class="md-bar" data-testid="md-bar">
+        <section class="md-bar" aria-label="Markdown tools" data-testid="md-bar">
             <Show when=editing>
                 <div
                     class="md-toolbar"
@@ -181,7 +191,7 @@ pub(crate) fn MarkdownToolbar(
                 </svg>
                 <span class="outline-label">"Outline"</span>
             </button>
-        </div>
+        </section>
     }
 }
 
