@@ -108,6 +108,7 @@ pub fn growth(
                     label: None,
                     kind: VersionKind::Edit,
                     restored_from: None,
+                    changes: &[],
                     state: &state,
                 },
             )?;
@@ -169,6 +170,7 @@ pub fn list_and_open(
                 label: (i % 50 == 0).then_some("named"),
                 kind: VersionKind::Edit,
                 restored_from: None,
+                changes: &[],
                 state: &state,
             },
         )?);

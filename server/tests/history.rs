@@ -438,6 +438,7 @@ async fn retention_thins_old_checkpoints_and_never_a_named_one() {
                             label: *label,
                             kind: VersionKind::Edit,
                             restored_from: None,
+                            changes: &[],
                             state: &state,
                         },
                     )

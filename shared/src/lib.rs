@@ -9,6 +9,7 @@
 //! document ([`markdown`]: highlighting, rendering, shortcuts). The crate has no I/O and builds for native and
 //! `wasm32-unknown-unknown`.
 
+pub mod authors;
 pub mod close;
 pub mod describe;
 pub mod doc;

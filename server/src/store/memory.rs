@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tandem_shared::RoomId;
+use tandem_shared::authors::Authorship;
 
 use super::{
     NewVersion, RoomLinks, RoomSummary, Store, StoreError, StoredRoom, Version, link_writes,
@@ -45,6 +46,8 @@ struct MemoryRoom {
     listed: bool,
     /// Its share links, oldest first (empty until they are first changed).
     links: Vec<Link>,
+    /// Who wrote what (see [`Store::append_with_authors`]).
+    authors: Authorship,
 }
 
 impl MemoryRoom {
@@ -118,13 +121,20 @@ impl Store for MemoryStore {
                 updates: r.log.iter().map(|(_, u)| u.clone()).collect(),
                 last_seq: r.last_seq,
                 protected: r.protected,
+                authors: r.authors.clone(),
             }))
     }
 
-    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
+    fn append_with_authors(
+        &self,
+        room: &RoomId,
+        updates: &[&[u8]],
+        authors: &Authorship,
+    ) -> Result<u64, StoreError> {
         self.check_writable()?;
         let mut rooms = self.lock();
         let entry = rooms.entry(room.clone()).or_default();
+        entry.authors.merge(authors.clone());
         for update in updates {
             entry.last_seq += 1;
             entry.log.push((entry.last_seq, update.to_vec()));
@@ -174,6 +184,7 @@ impl Store for MemoryStore {
                 label: version.label.map(str::to_string),
                 kind: version.kind,
                 restored_from: version.restored_from,
+                changes: version.changes.to_vec(),
             },
             version.state.to_vec(),
         ));

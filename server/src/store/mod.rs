@@ -18,6 +18,8 @@ mod sqlite;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tandem_shared::RoomId;
+use tandem_shared::authors::Authorship;
+use tandem_shared::history::AuthorChange;
 use yrs::updates::decoder::Decode;
 
 use crate::links::Link;
@@ -40,6 +42,10 @@ pub struct StoredRoom {
     /// Whether the room was created through `POST /api/rooms`: only a valid
     /// edit key may change it. Rooms opened by name are open to everyone.
     pub protected: bool,
+    /// Who wrote what (issue 28): the room's authors and the claims that
+    /// tie the document's client ids to them, read in the same snapshot as
+    /// the log. Compaction never touches them.
+    pub authors: Authorship,
 }
 
 impl StoredRoom {
@@ -130,7 +136,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Appends `updates` to the room's log in one durable transaction and
     /// returns the sequence number of the last one.
-    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError>;
+    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
+        self.append_with_authors(room, updates, &Authorship::default())
+    }
+
+    /// [`Store::append`], recording in the same transaction what changed in
+    /// the room's authorship (issue 28): `authors` are written as given
+    /// (new ones added, known ones replaced: a person's latest name and
+    /// colour), `claims` added unless one for the same client id and clock
+    /// is stored already (the first stands). So the claims of an update are
+    /// durable exactly when the update is. `updates` may be empty: a rename
+    /// is stored on its own.
+    fn append_with_authors(
+        &self,
+        room: &RoomId,
+        updates: &[&[u8]],
+        authors: &Authorship,
+    ) -> Result<u64, StoreError>;
 
     /// Marks a room that was never written as protected (see
     /// [`StoredRoom::protected`]); `false`, changing nothing, if it already has
@@ -322,6 +344,8 @@ pub struct Version {
     pub kind: VersionKind,
     /// For a [`VersionKind::Restore`]: the version whose text was restored.
     pub restored_from: Option<u64>,
+    /// Who changed what since the previous version (issue 28), by author.
+    pub changes: Vec<AuthorChange>,
 }
 
 /// A version to store: everything but the id, plus the state.
@@ -337,6 +361,8 @@ pub struct NewVersion<'a> {
     pub kind: VersionKind,
     /// See [`Version::restored_from`].
     pub restored_from: Option<u64>,
+    /// See [`Version::changes`].
+    pub changes: &'a [AuthorChange],
     /// The whole document state as one v1 update.
     pub state: &'a [u8],
 }
@@ -397,6 +423,98 @@ pub(crate) mod tests {
         check_versions(store);
         check_rooms(store);
         check_links(store);
+        check_authors(store);
+    }
+
+    fn author(id: &str, name: &str) -> tandem_shared::authors::Author {
+        tandem_shared::authors::Author {
+            id: tandem_shared::authors::AuthorId::new(id).expect("id"),
+            kind: tandem_shared::authors::AuthorKind::Person,
+            name: name.into(),
+            color: "#2f8636".into(),
+            restored: None,
+        }
+    }
+
+    fn claim(client: u64, clock: u32, author: &str) -> tandem_shared::authors::Claim {
+        tandem_shared::authors::Claim {
+            client,
+            clock,
+            author: tandem_shared::authors::AuthorId::new(author).expect("id"),
+        }
+    }
+
+    /// Authorship (issue 28), after the other steps: recorded with the
+    /// updates, the first claim of a client id and clock standing, authors
+    /// replaced by their latest, a rename stored on its own, all of it kept
+    /// by compaction and deleted with the room.
+    fn check_authors(store: &dyn Store) {
+        let a = room("authors-a");
+        let first = Authorship {
+            authors: vec![author("p-ada", "Ada")],
+            claims: vec![claim(1001, 0, "p-ada")],
+        };
+        assert_eq!(
+            store
+                .append_with_authors(&a, &[b"one"], &first)
+                .expect("append"),
+            1
+        );
+        assert_eq!(store.load(&a).expect("load").authors, first);
+
+        // Bob writes with his own client id and with Ada's past her clock
+        // 5; a second claim of (1001, 0) does not replace hers.
+        let second = Authorship {
+            authors: vec![author("p-bob", "Bob")],
+            claims: vec![
+                claim(1001, 0, "p-bob"),
+                claim(1001, 5, "p-bob"),
+                claim(2002, 0, "p-bob"),
+            ],
+        };
+        store
+            .append_with_authors(&a, &[b"two", b"three"], &second)
+            .expect("append");
+        // Ada renames herself without writing: stored on its own.
+        let renamed = Authorship {
+            authors: vec![author("p-ada", "Ada Lovelace")],
+            claims: Vec::new(),
+        };
+        assert_eq!(
+            store
+                .append_with_authors(&a, &[], &renamed)
+                .expect("a rename"),
+            3,
+            "a rename writes no log row"
+        );
+        let expected = Authorship {
+            authors: vec![author("p-ada", "Ada Lovelace"), author("p-bob", "Bob")],
+            claims: vec![
+                claim(1001, 0, "p-ada"),
+                claim(1001, 5, "p-bob"),
+                claim(2002, 0, "p-bob"),
+            ],
+        };
+        let loaded = store.load(&a).expect("load");
+        assert_eq!(loaded.authors, expected);
+        assert_eq!(loaded.updates.len(), 3);
+
+        // Compaction keeps them.
+        store.compact(&a, b"merged", 3).expect("compact");
+        let loaded = store.load(&a).expect("load");
+        assert!(loaded.updates.is_empty());
+        assert_eq!(loaded.authors, expected);
+        assert!(
+            store.load(&room("alpha")).expect("load").authors.is_empty(),
+            "per room"
+        );
+
+        // A plain append records nothing of authorship.
+        store.append(&a, &[b"four"]).expect("append");
+        assert_eq!(store.load(&a).expect("load").authors, expected);
+
+        store.delete_room(&a).expect("delete").expect("it existed");
+        assert_eq!(store.load(&a).expect("load"), StoredRoom::default());
     }
 
     /// Share links, after [`check_contract`]'s other steps: none stored
@@ -582,6 +700,11 @@ pub(crate) mod tests {
         assert_eq!(store.version_state(&a, 1).expect("state"), None);
 
         let ana = vec!["Ana".to_string(), "Bo".to_string()];
+        let ana_changes = vec![AuthorChange {
+            author: tandem_shared::authors::AuthorId::new("p-ana").expect("id"),
+            added: 12,
+            removed: 3,
+        }];
         let first = store
             .add_version(
                 &a,
@@ -591,6 +714,7 @@ pub(crate) mod tests {
                     label: None,
                     kind: VersionKind::Edit,
                     restored_from: None,
+                    changes: &ana_changes,
                     state: b"state-1",
                 },
             )
@@ -604,6 +728,7 @@ pub(crate) mod tests {
                     label: Some("elsewhere"),
                     kind: VersionKind::Named,
                     restored_from: None,
+                    changes: &[],
                     state: b"state-b",
                 },
             )
@@ -617,6 +742,7 @@ pub(crate) mod tests {
                     label: None,
                     kind: VersionKind::Restore,
                     restored_from: Some(first),
+                    changes: &[],
                     state: b"state-2",
                 },
             )
@@ -637,6 +763,7 @@ pub(crate) mod tests {
                     label: None,
                     kind: VersionKind::Restore,
                     restored_from: Some(first),
+                    changes: vec![],
                 },
                 Version {
                     id: first,
@@ -645,6 +772,7 @@ pub(crate) mod tests {
                     label: None,
                     kind: VersionKind::Edit,
                     restored_from: None,
+                    changes: ana_changes.clone(),
                 },
             ],
             "newest first, and only this room's"
@@ -709,6 +837,7 @@ pub(crate) mod tests {
                     label: None,
                     kind: VersionKind::Idle,
                     restored_from: None,
+                    changes: &[],
                     state: b"state-3",
                 },
             )
@@ -748,6 +877,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn sqlite_authorship_survives_reopening() {
+        let dir = tempdir();
+        let a = room("authored");
+        let written = Authorship {
+            authors: vec![author("p-ada", "Ada")],
+            claims: vec![claim((1 << 53) - 1, 7, "p-ada")],
+        };
+        {
+            let store = SqliteStore::open(dir.path()).expect("open");
+            store
+                .append_with_authors(&a, &[b"kept"], &written)
+                .expect("append");
+            store.compact(&a, b"merged", 1).expect("compact");
+        }
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.load(&a).expect("load").authors, written);
+    }
+
+    #[test]
     fn sqlite_versions_survive_reopening() {
         let dir = tempdir();
         let a = room("alpha");
@@ -763,6 +911,7 @@ pub(crate) mod tests {
                         label: Some("kept"),
                         kind: VersionKind::Named,
                         restored_from: None,
+                        changes: &[],
                         state: b"state",
                     },
                 )
@@ -790,6 +939,7 @@ pub(crate) mod tests {
                     label: None,
                     kind: VersionKind::Edit,
                     restored_from: None,
+                    changes: &[],
                     state: b"s",
                 },
             )

@@ -32,7 +32,9 @@ use postgres::config::Host;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use tandem_shared::RoomId;
+use tandem_shared::authors::{Author, AuthorId, Authorship, Claim};
 
+use super::sqlite::{decode_changes, encode_changes};
 use super::{
     NewVersion, RoomLinks, RoomSummary, Store, StoreError, StoredRoom, Version, VersionKind,
     link_writes,
@@ -82,6 +84,23 @@ const MIGRATIONS: &[&str] = &[
         revoked_at BIGINT,
         UNIQUE (room, id)
     );",
+    // 3: who wrote what (issue 28), as in SQLite's migration 5; `seq`
+    // keeps the order authors first appeared in.
+    "CREATE TABLE authors (
+        seq    BIGSERIAL,
+        room   TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (room, id)
+    );
+    CREATE TABLE claims (
+        room   TEXT    NOT NULL,
+        client BIGINT  NOT NULL,
+        clock  BIGINT  NOT NULL,
+        author TEXT    NOT NULL,
+        PRIMARY KEY (room, client, clock)
+    );
+    ALTER TABLE versions ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// Key of the advisory lock taken while migrating ("tandem" in ASCII).
@@ -427,12 +446,14 @@ impl PostgresStore {
             .iter()
             .map(|row| row.get::<_, Vec<u8>>(0))
             .collect();
+        let authors = read_authorship(&mut txn, room)?;
         txn.commit()?;
         Ok(StoredRoom {
             snapshot: head.get(0),
             updates,
             last_seq: head.get::<_, i64>(1) as u64,
             protected: head.get(2),
+            authors,
         })
     }
 }
@@ -449,8 +470,38 @@ impl Store for PostgresStore {
         }
     }
 
-    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
+    fn append_with_authors(
+        &self,
+        room: &RoomId,
+        updates: &[&[u8]],
+        authors: &Authorship,
+    ) -> Result<u64, StoreError> {
         let mut conn = self.get()?;
+        if !authors.is_empty() {
+            // Rows and authorship in one transaction: two round trips more
+            // than a plain append, paid only by batches that bring a new
+            // writer or a rename.
+            let Conn { client, append, .. } = &mut *conn;
+            let mut txn = client.transaction()?;
+            let seq = if updates.is_empty() {
+                txn.execute(
+                    "INSERT INTO rooms (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+                    &[&room.as_str()],
+                )?;
+                txn.query_one(
+                    "SELECT last_seq FROM rooms WHERE name = $1",
+                    &[&room.as_str()],
+                )?
+                .get::<_, i64>(0)
+            } else {
+                let count = updates.len() as i64;
+                let params: [&(dyn ToSql + Sync); 3] = [&room.as_str(), &count, &updates];
+                txn.query_one(&*append, &params)?.get(0)
+            };
+            write_authorship(&mut txn, room, authors)?;
+            txn.commit()?;
+            return Ok(seq as u64);
+        }
         if updates.is_empty() {
             let seq = conn
                 .client
@@ -519,8 +570,8 @@ impl Store for PostgresStore {
             .get()?
             .client
             .query_one(
-                "INSERT INTO versions (room, at, authors, label, kind, restored_from, state)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO versions (room, at, authors, label, kind, restored_from, changes, state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 &[
                     &room.as_str(),
                     &version.at,
@@ -528,6 +579,7 @@ impl Store for PostgresStore {
                     &version.label,
                     &version.kind.as_str(),
                     &restored_from,
+                    &encode_changes(version.changes),
                     &version.state,
                 ],
             )?
@@ -537,7 +589,7 @@ impl Store for PostgresStore {
 
     fn list_versions(&self, room: &RoomId) -> Result<Vec<Version>, StoreError> {
         let rows = self.get()?.client.query(
-            "SELECT id, at, authors, label, kind, restored_from FROM versions
+            "SELECT id, at, authors, label, kind, restored_from, changes FROM versions
              WHERE room = $1 ORDER BY id DESC",
             &[&room.as_str()],
         )?;
@@ -550,6 +602,7 @@ impl Store for PostgresStore {
                 label: row.get(3),
                 kind: VersionKind::parse(row.get(4)),
                 restored_from: row.get::<_, Option<i64>>(5).map(|id| id as u64),
+                changes: decode_changes(row.get(6)),
             })
             .collect())
     }
@@ -688,6 +741,9 @@ impl Store for PostgresStore {
         }
         // Links belong to the room, but are not what the summary counts.
         txn.execute("DELETE FROM links WHERE room = $1", &[&room.as_str()])?;
+        // Authorship belongs to the room's text, and goes with it.
+        txn.execute("DELETE FROM authors WHERE room = $1", &[&room.as_str()])?;
+        txn.execute("DELETE FROM claims WHERE room = $1", &[&room.as_str()])?;
         txn.commit()?;
         Ok(summary.or_else(|| {
             (deleted > 0).then(|| RoomSummary {
@@ -728,6 +784,68 @@ fn read_links(
             })
         })
         .collect())
+}
+
+/// Writes `authors`' changes for `room`, as SQLite's `write_authorship`:
+/// records replaced by their latest, claims added unless taken.
+fn write_authorship(
+    client: &mut impl postgres::GenericClient,
+    room: &RoomId,
+    authors: &Authorship,
+) -> Result<(), StoreError> {
+    for author in &authors.authors {
+        let record = serde_json::to_string(author).unwrap_or_default();
+        client.execute(
+            "INSERT INTO authors (room, id, record) VALUES ($1, $2, $3)
+             ON CONFLICT (room, id) DO UPDATE SET record = excluded.record",
+            &[&room.as_str(), &author.id.as_str(), &record],
+        )?;
+    }
+    if !authors.claims.is_empty() {
+        // Client ids are 53-bit (JavaScript-safe): they fit a BIGINT.
+        let clients: Vec<i64> = authors.claims.iter().map(|c| c.client as i64).collect();
+        let clocks: Vec<i64> = authors.claims.iter().map(|c| i64::from(c.clock)).collect();
+        let names: Vec<&str> = authors.claims.iter().map(|c| c.author.as_str()).collect();
+        client.execute(
+            "INSERT INTO claims (room, client, clock, author)
+             SELECT $1, c.client, c.clock, c.author
+             FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS c(client, clock, author)
+             ON CONFLICT (room, client, clock) DO NOTHING",
+            &[&room.as_str(), &clients, &clocks, &names],
+        )?;
+    }
+    Ok(())
+}
+
+/// `room`'s authorship, as SQLite's `read_authorship` reads it (rows that
+/// do not read skipped).
+fn read_authorship(
+    client: &mut impl postgres::GenericClient,
+    room: &RoomId,
+) -> Result<Authorship, StoreError> {
+    let authors = client
+        .query(
+            "SELECT record FROM authors WHERE room = $1 ORDER BY seq",
+            &[&room.as_str()],
+        )?
+        .iter()
+        .filter_map(|row| serde_json::from_str::<Author>(row.get(0)).ok())
+        .collect();
+    let claims = client
+        .query(
+            "SELECT client, clock, author FROM claims WHERE room = $1 ORDER BY client, clock",
+            &[&room.as_str()],
+        )?
+        .iter()
+        .filter_map(|row| {
+            Some(Claim {
+                client: u64::try_from(row.get::<_, i64>(0)).ok()?,
+                clock: u32::try_from(row.get::<_, i64>(1)).ok()?,
+                author: AuthorId::new(row.get::<_, String>(2)).ok()?,
+            })
+        })
+        .collect();
+    Ok(Authorship { authors, claims })
 }
 
 /// Whether `room` has a row marked protected.
@@ -835,6 +953,54 @@ pub(crate) mod tests {
         assert!(
             !b.claim(&room("fresh")).expect("claim"),
             "claimed once across nodes"
+        );
+    }
+
+    #[test]
+    fn another_node_loads_the_authorship_one_node_wrote() {
+        use tandem_shared::authors::AuthorKind;
+        let url = fresh_database();
+        let a = PostgresStore::open(&url).expect("node a");
+        let b = PostgresStore::open(&url).expect("node b");
+        let r = room("authored");
+        let ada = Author {
+            id: AuthorId::new("p-ada").expect("id"),
+            kind: AuthorKind::Person,
+            name: "Ada".into(),
+            color: "#2f8636".into(),
+            restored: None,
+        };
+        let claim = |client, author: &str| Claim {
+            client,
+            clock: 0,
+            author: AuthorId::new(author).expect("id"),
+        };
+        let written = Authorship {
+            authors: vec![ada.clone()],
+            claims: vec![claim(1 << 52, "p-ada")],
+        };
+        a.append_with_authors(&r, &[b"a1"], &written)
+            .expect("append");
+        // B claims the same client id and clock for someone else: A's stands.
+        b.append_with_authors(
+            &r,
+            &[b"b1"],
+            &Authorship {
+                authors: Vec::new(),
+                claims: vec![claim(1 << 52, "p-bob")],
+            },
+        )
+        .expect("append");
+        b.compact(&r, b"state", 2).expect("compact");
+        let loaded = b.load(&r).expect("load");
+        assert_eq!(loaded.authors, written, "read by the other node, compacted");
+        assert_eq!(
+            PostgresStore::open(&url)
+                .expect("restart")
+                .load(&r)
+                .expect("load")
+                .authors,
+            written
         );
     }
 

@@ -10,6 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tandem_shared::RoomId;
+use tandem_shared::authors::{Author, AuthorId, Authorship, Claim};
+use tandem_shared::history::AuthorChange;
 
 use super::lock::DataDirLock;
 use super::{
@@ -71,6 +73,25 @@ pub(super) const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER,
         UNIQUE (room, id)
     );",
+    // 5: who wrote what (issue 28). An author's record is its JSON (kind,
+    // name, colour, a restore's version), replaced by its latest; rowid
+    // keeps the order authors first appeared in. A claim ties a client id
+    // from a clock on to an author; the first claim of a client id and
+    // clock stands. Versions say who changed what since the previous one.
+    "CREATE TABLE authors (
+        room   TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (room, id)
+    );
+    CREATE TABLE claims (
+        room   TEXT    NOT NULL,
+        client INTEGER NOT NULL,
+        clock  INTEGER NOT NULL,
+        author TEXT    NOT NULL,
+        PRIMARY KEY (room, client, clock)
+    );
+    ALTER TABLE versions ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// Rooms in a SQLite database.
@@ -175,15 +196,22 @@ impl Store for SqliteStore {
         let updates = stmt
             .query_map([room.as_str()], |row| row.get(0))?
             .collect::<Result<Vec<Vec<u8>>, _>>()?;
+        let authors = read_authorship(&conn, room)?;
         Ok(StoredRoom {
             snapshot,
             updates,
             last_seq: last_seq as u64,
             protected,
+            authors,
         })
     }
 
-    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
+    fn append_with_authors(
+        &self,
+        room: &RoomId,
+        updates: &[&[u8]],
+        authors: &Authorship,
+    ) -> Result<u64, StoreError> {
         let mut conn = self.lock();
         let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now();
@@ -195,7 +223,9 @@ impl Store for SqliteStore {
         let mut seq: i64 = txn
             .prepare_cached("SELECT last_seq FROM rooms WHERE name = ?1")?
             .query_row([room.as_str()], |row| row.get(0))?;
+        write_authorship(&txn, room, authors)?;
         if updates.is_empty() {
+            txn.commit()?;
             return Ok(seq as u64);
         }
         {
@@ -253,8 +283,8 @@ impl Store for SqliteStore {
     fn add_version(&self, room: &RoomId, version: &NewVersion<'_>) -> Result<u64, StoreError> {
         let conn = self.lock();
         conn.prepare_cached(
-            "INSERT INTO versions (room, at, authors, label, kind, restored_from, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO versions (room, at, authors, label, kind, restored_from, changes, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             room.as_str(),
@@ -263,6 +293,7 @@ impl Store for SqliteStore {
             version.label,
             version.kind.as_str(),
             version.restored_from.map(|id| id as i64),
+            encode_changes(version.changes),
             version.state,
         ])?;
         Ok(conn.last_insert_rowid() as u64)
@@ -271,7 +302,7 @@ impl Store for SqliteStore {
     fn list_versions(&self, room: &RoomId) -> Result<Vec<Version>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, at, authors, label, kind, restored_from FROM versions
+            "SELECT id, at, authors, label, kind, restored_from, changes FROM versions
              WHERE room = ?1 ORDER BY id DESC",
         )?;
         let rows = stmt
@@ -283,6 +314,7 @@ impl Store for SqliteStore {
                     label: row.get(3)?,
                     kind: VersionKind::parse(&row.get::<_, String>(4)?),
                     restored_from: row.get::<_, Option<i64>>(5)?.map(|id| id as u64),
+                    changes: decode_changes(&row.get::<_, String>(6)?),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -347,6 +379,13 @@ impl Store for SqliteStore {
             "DELETE FROM rooms WHERE name = ?1",
         ] {
             deleted += txn.prepare_cached(table)?.execute([room.as_str()])?;
+        }
+        // Authorship belongs to the room's text, and goes with it.
+        for table in [
+            "DELETE FROM authors WHERE room = ?1",
+            "DELETE FROM claims WHERE room = ?1",
+        ] {
+            txn.prepare_cached(table)?.execute([room.as_str()])?;
         }
         // Links belong to the room, but are not what the summary counts.
         txn.prepare_cached("DELETE FROM links WHERE room = ?1")?
@@ -522,6 +561,87 @@ fn summaries(conn: &Connection, only: Option<&RoomId>) -> Result<Vec<RoomSummary
         });
     }
     Ok(summaries)
+}
+
+/// Writes `authors`' changes for `room` inside `txn`: each author's record
+/// replaced by its latest, each claim added unless its client id and clock
+/// are claimed already.
+fn write_authorship(
+    txn: &Connection,
+    room: &RoomId,
+    authors: &Authorship,
+) -> Result<(), StoreError> {
+    if authors.is_empty() {
+        return Ok(());
+    }
+    let mut upsert = txn.prepare_cached(
+        "INSERT INTO authors (room, id, record) VALUES (?1, ?2, ?3)
+         ON CONFLICT (room, id) DO UPDATE SET record = excluded.record",
+    )?;
+    for author in &authors.authors {
+        let record = serde_json::to_string(author).unwrap_or_default();
+        upsert.execute(params![room.as_str(), author.id.as_str(), record])?;
+    }
+    let mut claim = txn.prepare_cached(
+        "INSERT INTO claims (room, client, clock, author) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (room, client, clock) DO NOTHING",
+    )?;
+    for c in &authors.claims {
+        // Client ids are 53-bit (JavaScript-safe): they fit an i64.
+        claim.execute(params![
+            room.as_str(),
+            c.client as i64,
+            i64::from(c.clock),
+            c.author.as_str()
+        ])?;
+    }
+    Ok(())
+}
+
+/// `room`'s authorship. A row that does not read (written by hand, or by a
+/// newer Tandem) is skipped rather than hiding the rest.
+fn read_authorship(conn: &Connection, room: &RoomId) -> Result<Authorship, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT record FROM authors WHERE room = ?1 ORDER BY rowid")?;
+    let authors = stmt
+        .query_map([room.as_str()], |row| row.get::<_, String>(0))?
+        .filter_map(|record| {
+            record
+                .ok()
+                .and_then(|r| serde_json::from_str::<Author>(&r).ok())
+        })
+        .collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT client, clock, author FROM claims WHERE room = ?1 ORDER BY client, clock",
+    )?;
+    let claims = stmt
+        .query_map([room.as_str()], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })?
+        .filter_map(|row| {
+            let (client, clock, author) = row.ok()?;
+            Some(Claim {
+                client: u64::try_from(client).ok()?,
+                clock: u32::try_from(clock).ok()?,
+                author: AuthorId::new(author).ok()?,
+            })
+        })
+        .collect();
+    Ok(Authorship { authors, claims })
+}
+
+/// A version's changes as stored: a JSON array.
+pub(super) fn encode_changes(changes: &[AuthorChange]) -> String {
+    serde_json::to_string(changes).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// A row's changes; a column that does not parse reads as none.
+pub(super) fn decode_changes(text: &str) -> Vec<AuthorChange> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// Authors are stored as a JSON array: names are free text.

@@ -110,9 +110,14 @@ impl Store for GatedStore {
         self.inner.load(room)
     }
 
-    fn append(&self, room: &RoomId, updates: &[&[u8]]) -> Result<u64, StoreError> {
+    fn append_with_authors(
+        &self,
+        room: &RoomId,
+        updates: &[&[u8]],
+        authors: &tandem_shared::authors::Authorship,
+    ) -> Result<u64, StoreError> {
         self.pass(Held::Appends);
-        self.inner.append(room, updates)
+        self.inner.append_with_authors(room, updates, authors)
     }
 
     fn claim(&self, room: &RoomId) -> Result<bool, StoreError> {

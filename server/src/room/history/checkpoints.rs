@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tandem_shared::ClientId;
+use tandem_shared::history::AuthorChange;
 use tokio::time::Instant;
 use yrs::{Doc, ReadTxn, StateVector, Transact};
 
@@ -30,6 +31,8 @@ pub struct Checkpoint {
     pub kind: VersionKind,
     /// For a restore: the version whose text was brought back.
     pub restored_from: Option<u64>,
+    /// Who changed what since the previous checkpoint, by author.
+    pub changes: Vec<AuthorChange>,
     /// The document's state as one v1 update.
     pub state: Vec<u8>,
 }
@@ -43,6 +46,7 @@ impl Checkpoint {
             label: self.label.as_deref(),
             kind: self.kind,
             restored_from: self.restored_from,
+            changes: &self.changes,
             state: &self.state,
         }
     }
@@ -62,6 +66,9 @@ pub(crate) struct Checkpoints {
     /// The names members gave in their presence; kept for editors who
     /// left until the checkpoint that credits them.
     names: HashMap<ClientId, String>,
+    /// Characters each author added and removed since the previous
+    /// checkpoint (see `crate::room::authors`).
+    changes: Vec<AuthorChange>,
 }
 
 impl Checkpoints {
@@ -72,6 +79,7 @@ impl Checkpoints {
             dirty_since: None,
             editors: Vec::new(),
             names: HashMap::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -148,6 +156,7 @@ impl Checkpoints {
             label,
             kind,
             restored_from,
+            changes: std::mem::take(&mut self.changes),
             state: doc
                 .transact()
                 .encode_state_as_update_v1(&StateVector::default()),
@@ -181,6 +190,7 @@ mod tests {
         let doc = tandem_shared::doc::new_doc();
         let taken = checkpoints.take(&doc, VersionKind::Edit, None, None, |_| false);
         assert_eq!(taken.authors, ["Ana", ANONYMOUS]);
+        assert!(taken.changes.is_empty(), "nobody's characters were counted");
         assert!(!checkpoints.is_dirty(), "cleared");
         checkpoints.edited(ClientId(1));
         let next = checkpoints.take(&doc, VersionKind::Idle, None, None, |_| false);

@@ -167,6 +167,7 @@ fn store_checkpoint(
         label: checkpoint.label.clone(),
         kind: checkpoint.kind,
         restored_from: checkpoint.restored_from,
+        changes: checkpoint.changes.clone(),
     })
 }
 
@@ -229,6 +230,7 @@ mod tests {
             label: label.map(str::to_string),
             kind: VersionKind::Named,
             restored_from: None,
+            changes: Vec::new(),
             state: doc
                 .transact()
                 .encode_state_as_update_v1(&yrs::StateVector::default()),

@@ -126,5 +126,6 @@ pub fn entry(version: &Version) -> VersionEntry {
         label: version.label.clone(),
         kind: version.kind.as_str().to_string(),
         restored_from: version.restored_from,
+        changes: version.changes.clone(),
     }
 }

@@ -53,6 +53,7 @@ mod tests {
             label: label.map(str::to_string),
             kind: VersionKind::Edit,
             restored_from: None,
+            changes: Vec::new(),
         }
     }
 
