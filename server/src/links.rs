@@ -22,8 +22,8 @@
 //! link that never expires, so its editors can never lock themselves out
 //! (a change that would break it is refused with [`LinkError::LastEditLink`]).
 
-use tandem_shared::RoomId;
 use tandem_shared::links::{LinkEntry, LinkPatch, LinkState, NewLink};
+use tandem_shared::{RoomId, ShareKeys};
 
 pub use tandem_shared::links::{LinkId, Right};
 
@@ -205,6 +205,51 @@ pub fn next_expiry<'a>(
         .filter_map(|link| link.expires_at)
         .filter(|&at| at > now)
         .min()
+}
+
+/// What becomes of a connection admitted with a link, when the room's
+/// links change or time passes ([`verdict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its rights stand.
+    Keep,
+    /// Its link no longer grants editing: it may only read from now on.
+    Narrow,
+    /// Its link grants editing now: it may edit from now on.
+    Widen,
+    /// Its link was revoked or expired: it is closed.
+    Close(KeyRefusal),
+}
+
+/// What becomes at `now` of a connection admitted with link `id` that may
+/// only read (`read_only`) or edit, given the room's links.
+pub fn verdict(links: &[Link], id: &LinkId, read_only: bool, now: i64) -> Verdict {
+    match grant_of(links, id, now) {
+        Err(refusal) => Verdict::Close(refusal),
+        Ok(grant) => match (read_only, grant.right.read_only()) {
+            (false, true) => Verdict::Narrow,
+            (true, false) => Verdict::Widen,
+            _ => Verdict::Keep,
+        },
+    }
+}
+
+/// The keys handed to a protected room's editors in `welcome.share` (and
+/// `access_changed`): an active edit link that never expires and an active
+/// view link, the oldest of each (the originals while they stand); `None`
+/// if the room has no such pair.
+pub fn share_keys(keys: &Keys, room: &RoomId, links: &[Link], now: i64) -> Option<ShareKeys> {
+    let active = |link: &&Link| link.state(now) == LinkState::Active;
+    let edit = links.iter().filter(active).find(|l| l.lasting_edit(now))?;
+    let view = links
+        .iter()
+        .filter(active)
+        .filter(|l| l.right == Right::View)
+        .min_by_key(|l| l.expires_at.is_some())?;
+    Some(ShareKeys {
+        edit: keys.key_of(room, &edit.id),
+        view: keys.key_of(room, &view.id),
+    })
 }
 
 /// Why a change to a room's links was refused.
@@ -559,6 +604,61 @@ mod tests {
             create(&mut links, creation(200, Right::View, None), NOW),
             Err(LinkError::TooMany),
             "a repeated id is refused"
+        );
+    }
+
+    #[test]
+    fn connections_follow_their_links() {
+        let mut links = Vec::new();
+        let made = create(&mut links, creation(1, Right::Edit, Some(60)), NOW).expect("create");
+        assert_eq!(verdict(&links, &made.id, false, NOW), Verdict::Keep);
+        assert_eq!(verdict(&links, &made.id, true, NOW), Verdict::Widen);
+        let narrow = LinkPatch {
+            right: Some(Right::View),
+            ..LinkPatch::default()
+        };
+        patch(&mut links, &made.id, &narrow, NOW).expect("narrow");
+        assert_eq!(verdict(&links, &made.id, false, NOW), Verdict::Narrow);
+        assert_eq!(verdict(&links, &made.id, true, NOW), Verdict::Keep);
+        assert_eq!(
+            verdict(&links, &made.id, true, NOW + 60_000),
+            Verdict::Close(KeyRefusal::Expired)
+        );
+        revoke(&mut links, &view(), NOW).expect("revoke");
+        assert_eq!(
+            verdict(&links, &view(), true, NOW),
+            Verdict::Close(KeyRefusal::Revoked)
+        );
+    }
+
+    #[test]
+    fn editors_are_handed_a_lasting_edit_link_and_a_view_link() {
+        let keys = keys();
+        let mut links = standing(Vec::new());
+        let share = share_keys(&keys, &room(), &links, NOW).expect("the originals");
+        assert_eq!(share.edit, keys.key_for(&room(), Right::Edit));
+        assert_eq!(share.view, keys.key_for(&room(), Right::View));
+        // The originals gone, the oldest links of each kind stand in.
+        let brief = create(&mut links, creation(1, Right::View, Some(60)), NOW).expect("create");
+        let lasting = create(&mut links, creation(2, Right::View, None), NOW).expect("create");
+        let editor = create(&mut links, creation(3, Right::Edit, None), NOW).expect("create");
+        revoke(&mut links, &view(), NOW).expect("revoke");
+        revoke(&mut links, &edit(), NOW).expect("revoke");
+        let share = share_keys(&keys, &room(), &links, NOW).expect("a pair");
+        assert_eq!(share.edit, keys.key_of(&room(), &editor.id));
+        assert_eq!(
+            share.view,
+            keys.key_of(&room(), &lasting.id),
+            "{brief:?} expires"
+        );
+        revoke(&mut links, &lasting.id, NOW).expect("revoke");
+        let share = share_keys(&keys, &room(), &links, NOW).expect("a pair");
+        assert_eq!(share.view, keys.key_of(&room(), &brief.id));
+        revoke(&mut links, &brief.id, NOW).expect("revoke");
+        assert_eq!(
+            share_keys(&keys, &room(), &links, NOW),
+            None,
+            "no view link"
         );
     }
 

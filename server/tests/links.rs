@@ -484,3 +484,403 @@ async fn a_created_links_key_downloads_until_revoked() {
         (403, "this link was revoked")
     );
 }
+
+/// What changes to a link do to the connections it admitted: the Tandem
+/// clients and the stock Yjs ones.
+mod connections {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tandem_shared::close::{Close, CloseCode};
+    use tandem_shared::yjs::YjsFrame;
+    use tandem_shared::{ErrorCode, ServerMsg, SyncFrame};
+    use tandem_testkit::socket::close_of;
+    use tandem_testkit::{Client, DEADLINE, TestServer, http, poll};
+    use tokio::task::JoinHandle;
+    use tokio_tungstenite::tungstenite::Message;
+    use yrs::{ReadTxn as _, StateVector, Transact as _};
+
+    use super::{create, create_room};
+
+    /// How soon a change must reach a connection it concerns, from the
+    /// moment the API answered: the issue's promise, checked by waiting
+    /// with this deadline (never by measuring).
+    const AT_ONCE: Duration = Duration::from_secs(1);
+
+    /// One typed character, each different within a run, so what the
+    /// server kept is checked character by character.
+    fn nth(i: usize) -> char {
+        char::from(b'a' + (i % 26) as u8)
+    }
+
+    /// Types `count` characters at the end, one update each.
+    async fn type_some(client: &mut Client, typed: &mut String, count: usize) {
+        for _ in 0..count {
+            let c = nth(typed.len());
+            client.insert(client.len(), &c.to_string()).await;
+            typed.push(c);
+        }
+    }
+
+    /// A request to the API in a task of its own, so typing goes on while
+    /// it runs.
+    fn request(
+        server: &TestServer,
+        method: &'static str,
+        path: String,
+        key: String,
+        body: &'static str,
+    ) -> JoinHandle<(u16, String)> {
+        let addr = server.addr;
+        tokio::spawn(async move { http(addr, method, &path, Some(&key), body).await })
+    }
+
+    /// Keeps `client` typing (and reading) until `change` is answered;
+    /// returns the answer.
+    async fn type_during(
+        client: &mut Client,
+        typed: &mut String,
+        change: JoinHandle<(u16, String)>,
+    ) -> (u16, String) {
+        while !change.is_finished() {
+            type_some(client, typed, 1).await;
+            client.step(Duration::from_millis(2)).await;
+        }
+        change.await.expect("the request's task")
+    }
+
+    /// The text the server holds for `room`, read by a new editor.
+    async fn server_text(server: &TestServer, room: &str, key: &str) -> String {
+        let mut reader = Client::connect_with_key(&server.ws_url(room), key).await;
+        reader.round_trip().await;
+        reader.content()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn revoking_closes_the_link_s_connections_at_once_and_keeps_what_they_saved() {
+        let (server, _store) = TestServer::memory().await;
+        let room = create_room(&server, "links-revoked-typist").await;
+        let link = create(
+            &server,
+            "links-revoked-typist",
+            &room.edit_key,
+            r#"{"right":"edit","label":"Typist"}"#,
+        )
+        .await;
+        let key = link.key.expect("key");
+        let mut typist =
+            Client::connect_with_key(&server.ws_url("links-revoked-typist"), &key).await;
+        let mut bystander =
+            Client::connect_with_key(&server.ws_url("links-revoked-typist"), &room.edit_key).await;
+        let mut typed = String::new();
+        type_some(&mut typist, &mut typed, 5).await;
+        typist.wait_saved().await;
+
+        let path = format!("/api/rooms/links-revoked-typist/links/{}", link.id);
+        let revoke = request(&server, "DELETE", path, room.edit_key.clone(), "");
+        let (status, body) = type_during(&mut typist, &mut typed, revoke).await;
+        assert_eq!(status, 204, "{body}");
+        let mut saved = typist.saved();
+        let close: Close = poll(
+            "the revoked link's connection to be closed",
+            AT_ONCE,
+            async || {
+                typist.step(Duration::from_millis(5)).await;
+                saved = saved.max(typist.saved());
+                typist.closed.clone().ok_or_else(|| "still open".to_owned())
+            },
+        )
+        .await;
+        assert_eq!(
+            (close.code, close.reason.as_str()),
+            (CloseCode::AccessRevoked, "this link was revoked")
+        );
+        // Everything it was told was saved is on the server (its first
+        // counted frame was its sync step 2, which carried nothing).
+        let kept = server_text(&server, "links-revoked-typist", &room.edit_key).await;
+        let acked = &typed[..(saved as usize).saturating_sub(1)];
+        assert!(
+            kept.starts_with(acked),
+            "the server keeps every acknowledged character: {kept:?} vs {acked:?}"
+        );
+        // The editor on another link stays; the key no longer opens the room.
+        bystander.round_trip().await;
+        assert_eq!(bystander.closed, None);
+        let mut again = Client::upgrade_only_with_key(&server.ws_url("links-revoked-typist"), &key)
+            .await
+            .expect("upgraded");
+        let (code, reason) = again.expect_close().await;
+        assert_eq!(
+            (code, reason.as_str()),
+            (CloseCode::AccessRevoked, "this link was revoked")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn narrowing_makes_the_link_s_connections_read_only_in_place() {
+        let (server, _store) = TestServer::memory().await;
+        let name = "links-narrowed-typist";
+        let room = create_room(&server, name).await;
+        let link = create(&server, name, &room.edit_key, r#"{"right":"edit"}"#).await;
+        let key = link.key.expect("key");
+        let mut typist = Client::connect_with_key(&server.ws_url(name), &key).await;
+        let mut typed = String::new();
+        type_some(&mut typist, &mut typed, 5).await;
+        typist.wait_saved().await;
+
+        let path = format!("/api/rooms/{name}/links/{}", link.id);
+        let narrow = request(
+            &server,
+            "PATCH",
+            path,
+            room.edit_key.clone(),
+            r#"{"right":"view"}"#,
+        );
+        let (status, body) = type_during(&mut typist, &mut typed, narrow).await;
+        assert_eq!(status, 200, "{body}");
+        poll(
+            "the connection to be told it may only read",
+            AT_ONCE,
+            async || {
+                typist.step(Duration::from_millis(5)).await;
+                if typist.read_only() {
+                    Ok(())
+                } else {
+                    Err(format!("read-only: false, closed: {:?}", typist.closed))
+                }
+            },
+        )
+        .await;
+        assert_eq!(typist.share(), None, "a reader holds no share keys");
+
+        // What it sends from now on is refused, one by one, and it stays.
+        let refused_before = read_only_errors(&typist);
+        let mut late = String::new();
+        for c in ['X', 'Y', 'Z'] {
+            typist.insert(typist.len(), &c.to_string()).await;
+            late.push(c);
+        }
+        typist
+            .pump_until("three refusals", |c| {
+                read_only_errors(c) >= refused_before + 3
+            })
+            .await;
+        typist.round_trip().await;
+        assert_eq!(typist.closed, None, "narrowed in place, not closed");
+        let kept = server_text(&server, name, &room.edit_key).await;
+        assert!(
+            typed.starts_with(&kept),
+            "{kept:?} is a prefix of {typed:?}"
+        );
+        assert!(kept.len() >= 5, "what was saved before stays: {kept:?}");
+        assert!(
+            !kept.contains(['X', 'Y', 'Z']),
+            "later edits refused: {kept:?}"
+        );
+
+        // Widened again, it edits again, in place: its next step 2 carries
+        // what the server refused meanwhile.
+        let path = format!("/api/rooms/{name}/links/{}", link.id);
+        let widen = request(
+            &server,
+            "PATCH",
+            path,
+            room.edit_key.clone(),
+            r#"{"right":"edit"}"#,
+        );
+        assert_eq!(widen.await.expect("task").0, 200);
+        let sent = typist.sent();
+        typist
+            .pump_until("editing again", |c| !c.read_only() && c.share().is_some())
+            .await;
+        typist
+            .pump_until("its step 2 sent and saved", |c| {
+                c.sent() > sent && c.saved() == c.sent()
+            })
+            .await;
+        let kept = server_text(&server, name, &room.edit_key).await;
+        assert!(kept.ends_with("XYZ"), "{kept:?}");
+    }
+
+    fn read_only_errors(client: &Client) -> usize {
+        client
+            .errors
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    ServerMsg::Error {
+                        code: ErrorCode::ReadOnly,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_link_that_expires_while_connected_closes_its_connections() {
+        let (server, _store) = TestServer::memory().await;
+        let name = "links-expiring";
+        let room = create_room(&server, name).await;
+        let link = create(
+            &server,
+            name,
+            &room.edit_key,
+            r#"{"right":"view","expires_in":2}"#,
+        )
+        .await;
+        let expires_at = link.expires_at.expect("an expiry");
+        let key = link.key.expect("key");
+        let mut reader = Client::connect_with_key(&server.ws_url(name), &key).await;
+        assert!(reader.read_only());
+        // Closed at the expiry: waited for until a second past it.
+        let left = u64::try_from(expires_at - tandem_server::links::now_ms()).unwrap_or(0);
+        let close: Close = poll(
+            "the expired link's connection to be closed",
+            Duration::from_millis(left) + AT_ONCE,
+            async || {
+                reader.step(Duration::from_millis(10)).await;
+                reader.closed.clone().ok_or_else(|| "still open".to_owned())
+            },
+        )
+        .await;
+        assert!(
+            tandem_server::links::now_ms() >= expires_at,
+            "not before its time"
+        );
+        assert_eq!(
+            (close.code, close.reason.as_str()),
+            (CloseCode::AccessRevoked, "this link has expired")
+        );
+        let mut again = Client::upgrade_only_with_key(&server.ws_url(name), &key)
+            .await
+            .expect("upgraded");
+        assert_eq!(
+            again.expect_close().await,
+            (CloseCode::AccessRevoked, "this link has expired".to_owned())
+        );
+    }
+
+    /// A stock Yjs client (the y-websocket dialect, key in the URL).
+    struct YjsPeer {
+        socket: tandem_testkit::socket::PlainSocket,
+        doc: yrs::Doc,
+        closed: Option<Close>,
+    }
+
+    impl YjsPeer {
+        async fn connect(server: &TestServer, room: &str, key: &str) -> Self {
+            let url = format!("{}/yjs/{room}?key={key}", server.ws_base());
+            let (socket, _) = tokio_tungstenite::connect_async(url)
+                .await
+                .expect("connect");
+            let mut peer = Self {
+                socket,
+                doc: tandem_shared::doc::new_doc(),
+                closed: None,
+            };
+            peer.send(SyncFrame::Step1(StateVector::default())).await;
+            peer
+        }
+
+        async fn send(&mut self, frame: SyncFrame) {
+            let bytes = YjsFrame::Sync(frame).encode();
+            let _ = self.socket.send(Message::Binary(bytes.into())).await;
+        }
+
+        /// Reads frames until `done` says a sync frame is what was awaited.
+        async fn read_until(
+            &mut self,
+            what: &str,
+            deadline: Duration,
+            done: impl Fn(&SyncFrame) -> bool,
+        ) {
+            poll(what, deadline, async || {
+                match tokio::time::timeout(Duration::from_millis(10), self.socket.next()).await {
+                    Ok(Some(Ok(Message::Binary(bytes)))) => match YjsFrame::decode(&bytes) {
+                        Ok(YjsFrame::Sync(frame)) if done(&frame) => Ok(()),
+                        _ => Err("another frame".to_owned()),
+                    },
+                    Ok(Some(Ok(Message::Close(frame)))) => {
+                        self.closed = Some(close_of(frame.as_ref()));
+                        Ok(())
+                    }
+                    Ok(None | Some(Err(_))) => Ok(()),
+                    _ => Err("nothing yet".to_owned()),
+                }
+            })
+            .await;
+        }
+
+        /// An update typing `text` at the start, sent as a stock client does.
+        async fn type_text(&mut self, text: &str) {
+            let body = self.doc.get_or_insert_text(tandem_shared::doc::CONTENT);
+            let update = tandem_testkit::edit::insert(&self.doc, &body, 0, text);
+            self.send(SyncFrame::Update(update)).await;
+        }
+
+        /// A round trip through the room: a step 1, answered with a step 2.
+        async fn round_trip(&mut self) {
+            let sv = self.doc.transact().state_vector();
+            self.send(SyncFrame::Step1(sv)).await;
+            self.read_until("the room's step 2", DEADLINE, |f| {
+                matches!(f, SyncFrame::Step2(_))
+            })
+            .await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_yjs_client_is_cut_when_its_link_is_revoked_and_refused_once_narrowed() {
+        let (server, _store) = TestServer::memory().await;
+        let name = "links-yjs";
+        let room = create_room(&server, name).await;
+        let narrowed = create(&server, name, &room.edit_key, r#"{"right":"edit"}"#).await;
+        let revoked = create(&server, name, &room.edit_key, r#"{"right":"edit"}"#).await;
+
+        // Narrowed: its updates are refused from then on (it cannot be
+        // told: the dialect has no such message), and it stays connected.
+        let mut yjs = YjsPeer::connect(&server, name, narrowed.key.as_deref().expect("key")).await;
+        yjs.round_trip().await;
+        yjs.type_text("before ").await;
+        yjs.round_trip().await;
+        // A Tandem client on the same link hears of the change, so the room
+        // has made it by then.
+        let mut witness =
+            Client::connect_with_key(&server.ws_url(name), narrowed.key.as_deref().expect("key"))
+                .await;
+        let path = format!("/api/rooms/{name}/links/{}", narrowed.id);
+        let (status, _) = http(
+            server.addr,
+            "PATCH",
+            &path,
+            Some(&room.edit_key),
+            r#"{"right":"view"}"#,
+        )
+        .await;
+        assert_eq!(status, 200);
+        witness.pump_until("the narrowing", Client::read_only).await;
+        yjs.type_text("after ").await;
+        yjs.round_trip().await;
+        assert_eq!(yjs.closed, None, "still connected");
+        assert_eq!(server_text(&server, name, &room.edit_key).await, "before ");
+
+        // Revoked: cut at once.
+        let mut cut = YjsPeer::connect(&server, name, revoked.key.as_deref().expect("key")).await;
+        cut.round_trip().await;
+        let path = format!("/api/rooms/{name}/links/{}", revoked.id);
+        let (status, _) = http(server.addr, "DELETE", &path, Some(&room.edit_key), "").await;
+        assert_eq!(status, 204);
+        cut.read_until("the cut", AT_ONCE, |_| false).await;
+        let close = cut.closed.expect("a close frame");
+        assert_eq!(
+            (close.code, close.reason.as_str()),
+            (CloseCode::AccessRevoked, "this link was revoked")
+        );
+        // And its key no longer opens the room on /yjs/ either.
+        let mut again = YjsPeer::connect(&server, name, revoked.key.as_deref().expect("key")).await;
+        again.read_until("the refusal", DEADLINE, |_| false).await;
+        assert_eq!(again.closed.map(|c| c.code), Some(CloseCode::AccessRevoked));
+    }
+}

@@ -11,7 +11,9 @@
 //! Every route needs the key of an active edit link, as
 //! `Authorization: Bearer {key}` (what the page sends) or `?key=`. The
 //! check and the change are one store transaction, so a key revoked a
-//! moment before cannot still change anything. Refusals are JSON
+//! moment before cannot still change anything. Once committed, a change
+//! reaches every connection admitted with the link, on every node (see
+//! [`announce`]). Refusals are JSON
 //! `{"error": "…"}`: 400 a bad room name or body; 403 no key, a key that is
 //! not valid, revoked, expired or view-only; 404 no such link; 409 a room
 //! opened by name (it has no links), a link already revoked or expired, a
@@ -88,6 +90,7 @@ pub async fn create_link(
             links::create(stored, creation.clone(), now)
         })
         .await?;
+        announce(&state, &room).await;
         let entry = link.entry(&state.keys, &room, links::now_ms());
         Ok::<_, Refusal>((StatusCode::CREATED, Json(entry)).into_response())
     };
@@ -112,6 +115,7 @@ pub async fn change_link(
             links::patch(stored, &id, &patch, now)
         })
         .await?;
+        announce(&state, &room).await;
         Ok::<_, Refusal>(Json(link.entry(&state.keys, &room, links::now_ms())).into_response())
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
@@ -132,9 +136,24 @@ pub async fn revoke_link(
             links::revoke(stored, &id, now)
         })
         .await?;
+        announce(&state, &room).await;
         Ok::<_, Refusal>(StatusCode::NO_CONTENT.into_response())
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Tells every copy of `room` that its links changed, once the change is
+/// committed: this node's (if it has the room loaded) at once, the other
+/// nodes' through the bus. Each reads the links again from the store and
+/// brings its connections in line; a copy loaded later reads them anyway.
+async fn announce(state: &AppState, room: &RoomId) {
+    if let Some(handle) = state.registry.get(room) {
+        // Gone: it unloaded meanwhile, and its next load reads the links.
+        let _ = handle.links_changed().await;
+    }
+    if let Some(bus) = state.registry.bus() {
+        bus.publish_links(room);
+    }
 }
 
 /// The right `key` grants in `room` now, for the routes any link may use

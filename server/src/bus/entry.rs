@@ -10,7 +10,9 @@
 //! from the store; or a presence (`n`, `c` the connection, `p` its presence
 //! as JSON, or `l` when it left), ephemeral; or a presence query (`n`, `q`):
 //! the node just loaded the room and asks every node holding it to publish
-//! its members' presence again.
+//! its members' presence again; or a links change (`n`, `k`): an editor
+//! changed the room's share links in the store, so nodes holding the room
+//! read them again and bring their connections in line.
 
 use bytes::Bytes;
 use redis::Value;
@@ -81,6 +83,8 @@ pub(crate) enum Entry {
     },
     /// `node` loaded the room: every node holding it republishes its members' presence.
     PresenceQuery { node: String },
+    /// `node` changed the room's share links in the store.
+    Links { node: String },
 }
 
 pub(crate) fn text(value: &Value) -> Option<String> {
@@ -101,6 +105,7 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
     let (mut node, mut first, mut last, mut update, mut resync) = (None, None, None, None, false);
     let (mut client, mut presence, mut left, mut query, mut published_us) =
         (None, None, false, false, None);
+    let mut links = false;
     for pair in items.chunks(2) {
         let [key, value] = pair else { return None };
         match text(key)?.as_str() {
@@ -116,6 +121,7 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
             "p" => presence = text(value),
             "l" => left = true,
             "q" => query = true,
+            "k" => links = true,
             // Only a clock reading for a metric: a bad one is ignored.
             "t" => published_us = text(value).and_then(|t| t.parse().ok()),
             _ => {}
@@ -127,6 +133,9 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
     }
     if query {
         return Some(Entry::PresenceQuery { node });
+    }
+    if links {
+        return Some(Entry::Links { node });
     }
     if let Some(client) = client {
         if presence.is_none() && !left {
@@ -266,6 +275,11 @@ mod tests {
         assert_eq!(
             parse_fields(&query),
             Some(Entry::PresenceQuery { node: "b".into() })
+        );
+        let links = Value::Array(vec![bulk("n"), bulk("b"), bulk("k"), bulk("1")]);
+        assert_eq!(
+            parse_fields(&links),
+            Some(Entry::Links { node: "b".into() })
         );
         let marker = Value::Array(vec![bulk("n"), bulk("b"), bulk("r"), bulk("1")]);
         assert_eq!(

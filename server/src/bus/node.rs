@@ -179,6 +179,19 @@ impl Bus {
         }
     }
 
+    /// Tells the other nodes that `room`'s share links changed in the store,
+    /// so their copies of the room read them again. Never waits: a full
+    /// queue marks the room for a resync marker instead (a resync reads the
+    /// links too).
+    pub fn publish_links(&self, room: &RoomId) {
+        let sent = self
+            .to_publish()
+            .try_send(ToPublish::Links { room: room.clone() });
+        if sent.is_err() {
+            self.shared.lost().insert(room.clone());
+        }
+    }
+
     /// Tells the other nodes about connection `client`'s presence (`None`:
     /// it left). Presence is ephemeral: with the queue full it is dropped
     /// (the next change corrects it), never waited for.

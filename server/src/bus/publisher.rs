@@ -1,8 +1,9 @@
 //! The publisher task: appends committed batches to their rooms' streams
 //! (one entry per update, all of a batch in one round trip),
 //! trimming them to the retention window, and owes a resync marker for
-//! every room whose batch it could not publish. Presence entries, presence
-//! queries and their answers go the same way, best effort.
+//! every room whose batch it could not publish. Links changes go the same
+//! way and owe a marker too; presence entries, presence queries and their
+//! answers go the same way, best effort.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -43,6 +44,9 @@ pub(super) enum ToPublish {
         room: RoomId,
         presences: Vec<(u64, String)>,
     },
+    /// `room`'s share links changed in the store. Not ephemeral: one that
+    /// cannot be published owes the room a resync marker, as a commit does.
+    Links { room: RoomId },
 }
 
 pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ToPublish>) {
@@ -66,7 +70,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ToPublish>) 
             conn = shared.connect(COMMAND_TIMEOUT).await.ok();
         }
         let Some(c) = conn.as_mut() else {
-            if let Some(ToPublish::Update { room, .. }) = next {
+            if let Some(ToPublish::Update { room, .. } | ToPublish::Links { room }) = next {
                 shared.lost().insert(room);
             }
             continue;
@@ -103,6 +107,14 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ToPublish>) 
                 Some(ToPublish::Presences { room, presences }) => {
                     answer_presence(&shared, c, &room, &presences).await.is_ok()
                 }
+                Some(ToPublish::Links { room }) => {
+                    let sent = publish_links(&shared, c, &room).await;
+                    if let Err(err) = &sent {
+                        tracing::warn!(%room, error = %err, "could not publish a links change; the room resyncs");
+                        shared.lost().insert(room);
+                    }
+                    sent.is_ok()
+                }
                 Some(ToPublish::Wake) => wake(&shared, c).await.is_ok(),
                 None => true,
             };
@@ -124,22 +136,29 @@ async fn drain(
         None => shared.connect(COMMAND_TIMEOUT).await.ok(),
     };
     while let Ok(next) = rx.try_recv() {
-        let ToPublish::Update {
-            room,
-            first,
-            last,
-            updates,
-            ..
-        } = next
-        else {
-            continue;
+        let sent = match (next, conn.as_mut()) {
+            (
+                ToPublish::Update {
+                    room,
+                    first,
+                    last,
+                    updates,
+                    ..
+                },
+                Some(c),
+            ) => (
+                room.clone(),
+                publish(shared, c, &room, first, last, &updates)
+                    .await
+                    .is_ok(),
+            ),
+            (ToPublish::Links { room }, Some(c)) => {
+                (room.clone(), publish_links(shared, c, &room).await.is_ok())
+            }
+            (ToPublish::Update { room, .. } | ToPublish::Links { room }, None) => (room, false),
+            _ => continue,
         };
-        let sent = match conn.as_mut() {
-            Some(c) => publish(shared, c, &room, first, last, &updates)
-                .await
-                .is_ok(),
-            None => false,
-        };
+        let (room, sent) = sent;
         if !sent {
             tracing::warn!(%room, "could not publish a commit while stopping");
             conn = None;
@@ -287,6 +306,22 @@ fn entry(shared: &Shared, key: &str) -> redis::Cmd {
 fn expire(shared: &Shared, pipe: &mut redis::Pipeline, key: &str) {
     let retention = shared.settings.retention.as_millis() as u64;
     pipe.cmd("PEXPIRE").arg(key).arg(retention.max(1)).ignore();
+}
+
+/// Appends a links change: the nodes holding `room` read its share links
+/// from the store again.
+async fn publish_links(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    room: &RoomId,
+) -> redis::RedisResult<()> {
+    let key = room_key(room);
+    let mut pipe = redis::pipe();
+    let mut cmd = entry(shared, &key);
+    cmd.arg("k").arg(1);
+    pipe.add_command(cmd).ignore();
+    expire(shared, &mut pipe, &key);
+    pipe.query_async::<()>(conn).await
 }
 
 /// Appends one presence entry per member, in one round trip.

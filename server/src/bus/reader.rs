@@ -150,6 +150,7 @@ fn hand_over(shared: &Shared, room: &RoomId, entries: Vec<(StreamId, Option<Entr
                 update,
                 published_us,
             },
+            Some(Entry::Links { node }) if node != shared.node => Remote::Links,
             Some(Entry::Resync { node }) if node != shared.node => {
                 sub.resync = true;
                 continue;

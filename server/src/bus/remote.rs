@@ -37,4 +37,7 @@ pub enum Remote {
     /// Another node loaded the room and asks for its people: answer with
     /// [`Bus::answer_presence_query`](super::Bus::answer_presence_query).
     PresenceQuery,
+    /// Another node changed the room's share links in the store: read them
+    /// again (a resync does too).
+    Links,
 }

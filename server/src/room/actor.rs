@@ -35,16 +35,18 @@ use super::dialect::Dialect;
 use super::document::{self, UpdateRefused};
 use super::greeting::Greeting;
 use super::history::Checkpoints;
-use super::members::{Members, Peer};
+use super::members::{Members, Peer, Writing};
 use super::pipeline::{Pipeline, Progress};
 use super::recipient::{Outbound, Recipient};
 use super::table::Listing;
-use crate::access::{self, Right};
+use crate::access;
+use crate::links::LinkId;
 use crate::metrics::RoomLabel;
 use crate::store::{StoreError, VersionKind};
 
 mod cluster;
 mod history;
+mod links;
 
 /// Who an update comes from: a member, or the room itself (a restore).
 /// Connection ids start at 1 (`AppState`), so the room's own id, 0, names no
@@ -103,6 +105,9 @@ pub(super) struct RoomActor {
     feed: Option<crate::bus::RoomFeed>,
     /// Checkpoints: when the next is due and whom it credits.
     history: Checkpoints,
+    /// The room's share links, what its members were admitted with follows
+    /// them (`links`).
+    links: links::LinkTable,
 }
 
 impl RoomActor {
@@ -133,6 +138,7 @@ impl RoomActor {
             protected: false,
             label: None,
             feed: None,
+            links: links::LinkTable::default(),
         }
     }
 
@@ -163,6 +169,8 @@ impl RoomActor {
         self.doc = doc;
         self.pipeline.loaded(&stored);
         self.protected = stored.protected;
+        let stored_links = links::read(self.context.store.clone(), self.room.clone()).await?;
+        self.links_loaded(stored_links);
         info!(room = %self.room, log = stored.updates.len(), snapshot = stored.snapshot.is_some(), "room loaded");
         Ok(())
     }
@@ -171,6 +179,7 @@ impl RoomActor {
         loop {
             let idle = self.context.settings.idle;
             let idle_deadline = self.members.idle_since().map(|since| since + idle);
+            let link_expiry = self.links.next_expiry();
             tokio::select! {
                 cmd = self.inbox.recv() => match cmd {
                     Some(cmd) => self.handle(cmd).await,
@@ -194,6 +203,12 @@ impl RoomActor {
                 }
                 remote = Self::next_remote(&mut self.feed), if self.feed.is_some() => {
                     self.on_remote(remote).await;
+                }
+                read = self.links.read_done(), if self.links.is_reading() => {
+                    self.links_read(read);
+                }
+                () = sleep_until_opt(link_expiry), if link_expiry.is_some() => {
+                    self.reconcile_links();
                 }
                 () = sleep_until_opt(idle_deadline), if self.members.is_empty() && idle_deadline.is_some() => {
                     if self.pipeline.is_idle() && self.listing.remove_if_idle(&self.inbox) {
@@ -223,12 +238,22 @@ impl RoomActor {
             RoomCmd::Join {
                 client,
                 recipient,
-                key,
+                link,
                 dialect,
                 joined,
-            } => {
-                let _ = joined.send(self.join(client, recipient, key, dialect));
-            }
+            } => match (self.links.knows(link.as_ref()), link) {
+                (false, Some(link)) => self.wait_for_links(links::WaitingJoin {
+                    client,
+                    recipient,
+                    link,
+                    dialect,
+                    joined,
+                }),
+                (_, link) => {
+                    let _ = joined.send(self.join(client, recipient, link, dialect));
+                }
+            },
+            RoomCmd::LinksChanged => self.read_links(),
             RoomCmd::Presence {
                 client,
                 presence,
@@ -277,22 +302,24 @@ impl RoomActor {
         }
     }
 
-    /// Greets `client` through `recipient` (see [`Greeting`]), then makes it a member.
+    /// Greets `client` through `recipient` (see [`Greeting`]), then makes
+    /// it a member with the right its share link grants now.
     fn join(
         &mut self,
         client: ClientId,
         recipient: Arc<dyn Recipient>,
-        key: Option<Right>,
+        link: Option<LinkId>,
         dialect: Dialect,
     ) -> Result<(), JoinRefused> {
         if self.members.len() >= self.context.settings.max_connections {
             return Err(JoinRefused::Full);
         }
-        let read_only = access::read_only(key, self.protected);
+        let read_only = self.admission(link.as_ref())?;
         let greeting = Greeting {
             room: &self.room,
             protected: self.protected,
             keys: &self.context.keys,
+            links: self.links.standing(),
             state_vector: self.doc.transact().state_vector(),
             members: &self.members,
         };
@@ -302,7 +329,7 @@ impl RoomActor {
                 return Err(JoinRefused::Gone);
             }
         }
-        let peer = Peer::new(client, recipient, read_only, dialect);
+        let peer = Peer::new(client, recipient, read_only, dialect).admitted_with(link);
         self.members.add(client, peer);
         Ok(())
     }
@@ -343,16 +370,20 @@ impl RoomActor {
 
     /// Applies member `client`'s update; refusals close the client.
     async fn apply(&mut self, client: ClientId, update: Update, raw: Bytes) {
-        let Some(read_only) = self.members.is_read_only(client) else {
-            return;
-        };
-        if read_only {
-            let close = Close::new(
-                CloseCode::Policy,
-                "this link is view-only: edits are not accepted",
-            );
-            self.members.close(client, close);
-            return;
+        match self.members.writing(client) {
+            None => return,
+            Some(Writing::ReadOnly) => {
+                let close = Close::new(
+                    CloseCode::Policy,
+                    "this link is view-only: edits are not accepted",
+                );
+                self.members.close(client, close);
+                return;
+            }
+            // It may have sent this before it heard of the change: refused,
+            // and it stays.
+            Some(Writing::Narrowed) => return self.refuse_narrowed(client),
+            Some(Writing::Edits) => {}
         }
         match self.apply_update(Origin::Member(client), update, raw) {
             Ok(()) => {}

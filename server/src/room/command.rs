@@ -17,6 +17,7 @@ use super::document::Exported;
 use super::presence::AwarenessId;
 use super::recipient::Recipient;
 use crate::access::Right;
+use crate::links::{KeyRefusal, LinkId};
 
 /// A message to a room's actor.
 #[derive(Debug)]
@@ -28,8 +29,9 @@ pub(crate) enum RoomCmd {
         client: ClientId,
         /// Where the room sends this connection's messages.
         recipient: Arc<dyn Recipient>,
-        /// The right the connection's key grants, if it has a valid key.
-        key: Option<Right>,
+        /// The link its key names, if it presented an authentic one: the
+        /// room's links say what it grants (and whether it still stands).
+        link: Option<LinkId>,
         /// Which protocol the connection speaks.
         dialect: Dialect,
         /// Answered once the room is loaded: a member now, or why not.
@@ -89,6 +91,10 @@ pub(crate) enum RoomCmd {
     },
     /// A version-history request of the HTTP API (see `history`).
     History(super::history::HistoryCmd),
+    /// The room's share links changed in the store (an editor's change
+    /// through the API on this node): the room reads them again and brings
+    /// every connection in line (closed, narrowed or widened).
+    LinksChanged,
     /// A connection left.
     Leave {
         /// The connection's id.
@@ -125,6 +131,10 @@ pub enum JoinRefused {
     /// The room has its maximum number of members.
     #[error("room is full")]
     Full,
+    /// The link the key names was revoked or expired, or the room has no
+    /// such link: the connection is closed with `AccessRevoked`.
+    #[error("{0}")]
+    Link(KeyRefusal),
 }
 
 impl From<RoomGone> for JoinRefused {

@@ -6,13 +6,14 @@
 //! everyone's awareness, as the reference y-websocket server does: that
 //! dialect has no `welcome`.
 
-use tandem_shared::{ClientId, PROTOCOL_VERSION, RoomId, ServerMsg, ShareKeys, SyncFrame};
+use tandem_shared::{ClientId, PROTOCOL_VERSION, RoomId, ServerMsg, SyncFrame};
 use yrs::StateVector;
 
 use super::dialect::Dialect;
 use super::members::Members;
 use super::recipient::Outbound;
-use crate::access::{Keys, Right};
+use crate::access::Keys;
+use crate::links::{self, Link};
 
 /// The room as a joiner first sees it.
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub(super) struct Greeting<'a> {
     pub(super) protected: bool,
     /// Signs the share keys handed to a protected room's editors.
     pub(super) keys: &'a Keys,
+    /// The room's links, whose keys those are (see [`links::share_keys`]).
+    pub(super) links: &'a [Link],
     /// What the room's document holds, for the sync step 1.
     pub(super) state_vector: StateVector,
     /// Who is already in the room.
@@ -51,10 +54,9 @@ impl Greeting<'_> {
         // Keys only for protected rooms: an open room's name is its only
         // secret, and a key handed out there would stay valid if the name
         // were claimed later.
-        let share = (self.protected && !read_only).then(|| ShareKeys {
-            edit: self.keys.key_for(self.room, Right::Edit),
-            view: self.keys.key_for(self.room, Right::View),
-        });
+        let share = (self.protected && !read_only)
+            .then(|| links::share_keys(self.keys, self.room, self.links, links::now_ms()))
+            .flatten();
         let welcome = ServerMsg::Welcome {
             protocol: PROTOCOL_VERSION,
             client_id: client,
@@ -74,6 +76,7 @@ mod tests {
     use super::super::members::Peer;
     use super::super::recipient::testing::TestMember;
     use super::*;
+    use crate::access::Right;
 
     fn welcome_of(frames: &[Outbound]) -> ServerMsg {
         assert!(frames[0].is_text(), "{:?}", frames[0]);
@@ -100,10 +103,12 @@ mod tests {
             cursor: None,
         };
         members.set_presence(ClientId(1), Some(ada.clone()), None);
+        let standing = links::standing(Vec::new());
         let greeting = |protected| Greeting {
             room: &room,
             protected,
             keys: &keys,
+            links: &standing,
             state_vector: StateVector::default(),
             members: &members,
         };
@@ -154,6 +159,7 @@ mod tests {
                 room: &room,
                 protected: false,
                 keys: &keys,
+                links: &[],
                 state_vector: StateVector::default(),
                 members,
             }

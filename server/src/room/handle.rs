@@ -16,6 +16,7 @@ use super::dialect::Dialect;
 use super::document::Exported;
 use super::recipient::Recipient;
 use crate::access::Right;
+use crate::links::LinkId;
 
 /// Capacity of a room's command channel. Large enough that a burst from many
 /// clients does not serialise them, small enough to bound memory per room.
@@ -70,20 +71,21 @@ impl RoomHandle {
         }
     }
 
-    /// Joins the room with the right `key` grants (if any); returns once the
-    /// room is loaded and the welcome and sync step 1 went to `recipient`.
+    /// Joins the room with the right its share link `link` grants (if the
+    /// connection's key named one); returns once the room is loaded and the
+    /// welcome and sync step 1 went to `recipient`.
     pub async fn join(
         &self,
         client: ClientId,
         recipient: Arc<dyn Recipient>,
-        key: Option<Right>,
+        link: Option<LinkId>,
         dialect: Dialect,
     ) -> Result<(), JoinRefused> {
         let (joined, done) = oneshot::channel();
         self.send(RoomCmd::Join {
             client,
             recipient,
-            key,
+            link,
             dialect,
             joined,
         })
@@ -108,6 +110,12 @@ impl RoomHandle {
     /// Sends a version-history request; the caller awaits its own reply channel.
     pub(crate) async fn history(&self, cmd: super::history::HistoryCmd) -> Result<(), RoomGone> {
         self.send(RoomCmd::History(cmd)).await
+    }
+
+    /// Tells the room its share links changed in the store: it reads them
+    /// again and brings its connections in line.
+    pub async fn links_changed(&self) -> Result<(), RoomGone> {
+        self.send(RoomCmd::LinksChanged).await
     }
 
     /// Waits until every update this handle's senders sent before is durable.

@@ -21,6 +21,7 @@ use super::dialect::Dialect;
 use super::pipeline::Ack;
 use super::presence::{AwarenessId, awareness_frame};
 use super::recipient::{Outbound, Recipient, SendError};
+use crate::links::LinkId;
 
 /// One member of the room.
 #[derive(Debug)]
@@ -29,6 +30,13 @@ pub(super) struct Peer {
     to: Arc<dyn Recipient>,
     /// A view-only connection's updates are refused.
     read_only: bool,
+    /// Made view-only while open (its link was narrowed): its updates are
+    /// refused one by one with an `error` frame rather than closing it,
+    /// since it may have sent them before it heard of the change.
+    narrowed: bool,
+    /// The share link it was admitted with, if its key named one: a change
+    /// of that link reaches it (closed, narrowed or widened).
+    link: Option<LinkId>,
     /// Update frames received from this connection so far.
     received: u64,
     /// How many of those are durable (the last `saved` sent).
@@ -54,6 +62,8 @@ impl Peer {
         Self {
             to,
             read_only,
+            narrowed: false,
+            link: None,
             received: 0,
             durable: 0,
             presence: None,
@@ -61,6 +71,26 @@ impl Peer {
             awareness: AwarenessId::of(client),
         }
     }
+}
+
+impl Peer {
+    /// This peer, admitted with share link `link`.
+    pub(super) fn admitted_with(mut self, link: Option<LinkId>) -> Self {
+        self.link = link;
+        self
+    }
+}
+
+/// What a member's updates meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writing {
+    /// They are applied.
+    Edits,
+    /// It was admitted view-only: an update closes it.
+    ReadOnly,
+    /// It was made view-only while open: each update is refused, and it
+    /// stays.
+    Narrowed,
 }
 
 /// The room's members.
@@ -105,9 +135,43 @@ impl Members {
         self.peers.contains_key(&client)
     }
 
-    /// Whether `client` may only read; `None` if it is not a member.
-    pub(super) fn is_read_only(&self, client: ClientId) -> Option<bool> {
-        self.peers.get(&client).map(|peer| peer.read_only)
+    /// What `client`'s updates meet; `None` if it is not a member.
+    pub(super) fn writing(&self, client: ClientId) -> Option<Writing> {
+        self.peers.get(&client).map(|peer| match peer {
+            Peer {
+                read_only: false, ..
+            } => Writing::Edits,
+            Peer { narrowed: true, .. } => Writing::Narrowed,
+            _ => Writing::ReadOnly,
+        })
+    }
+
+    /// The protocol `client` speaks, if it is a member.
+    pub(super) fn dialect(&self, client: ClientId) -> Option<Dialect> {
+        self.peers.get(&client).map(|peer| peer.dialect)
+    }
+
+    /// Each member admitted with a share link: its id, its link, and
+    /// whether it may only read.
+    pub(super) fn linked(&self) -> Vec<(ClientId, LinkId, bool)> {
+        self.peers
+            .iter()
+            .filter_map(|(id, peer)| Some((*id, peer.link.clone()?, peer.read_only)))
+            .collect()
+    }
+
+    /// The links members were admitted with (with repeats).
+    pub(super) fn links_in_use(&self) -> impl Iterator<Item = &LinkId> {
+        self.peers.values().filter_map(|peer| peer.link.as_ref())
+    }
+
+    /// Makes `client` view-only (its link was narrowed) or an editor (its
+    /// link was widened); returns the dialect it speaks, if it is a member.
+    pub(super) fn set_read_only(&mut self, client: ClientId, read_only: bool) -> Option<Dialect> {
+        let peer = self.peers.get_mut(&client)?;
+        peer.read_only = read_only;
+        peer.narrowed = read_only;
+        Some(peer.dialect)
     }
 
     /// Since when the room has been empty.

@@ -83,6 +83,11 @@ impl RoomTable {
         handle
     }
 
+    /// The handle of `room`, if it is loaded.
+    pub(super) fn get(&self, room: &RoomId) -> Option<RoomHandle> {
+        self.lock().get(room).map(|entry| entry.handle.clone())
+    }
+
     /// Number of rooms in the table.
     pub(super) fn len(&self) -> usize {
         self.lock().len()

@@ -15,6 +15,7 @@ use yrs::{Doc, ReadTxn, Text, Transact, Update};
 use super::recipient::testing::TestMember;
 use super::*;
 use crate::access::{Keys, Right};
+use crate::links::LinkId;
 use crate::store::{MemoryStore, Store};
 
 fn settings(idle: Duration) -> RoomSettings {
@@ -55,11 +56,13 @@ async fn settle() {
     }
 }
 
-/// Joins `handle` as `client`; the member, its greeting taken.
+/// Joins `handle` as `client`, with the original link granting `key` if
+/// given; the member, its greeting taken.
 async fn join(handle: &RoomHandle, client: u64, key: Option<Right>) -> Arc<TestMember> {
     let member = TestMember::new(64);
+    let link = key.map(LinkId::original);
     handle
-        .join(ClientId(client), member.recipient(), key, Dialect::Tandem)
+        .join(ClientId(client), member.recipient(), link, Dialect::Tandem)
         .await
         .expect("joined");
     member.take();
@@ -288,4 +291,161 @@ async fn a_claimed_room_is_read_only_without_the_edit_key() {
     ));
     assert_eq!(handle.claim().await, Ok(Claim::InUse));
     assert!(store.load(&name).expect("stored").protected);
+}
+
+/// Adds a link granting `right` to `name`'s stored links, as the API does,
+/// without telling any room.
+fn store_link(store: &MemoryStore, name: &RoomId, seed: u8, right: Right) -> LinkId {
+    use tandem_shared::links::NewLink;
+    let id = LinkId::from_random([seed; 8]);
+    let creation = crate::links::Creation {
+        id: id.clone(),
+        new: NewLink {
+            right,
+            label: None,
+            expires_in: None,
+            created_by: None,
+        },
+    };
+    store
+        .edit_links(name, &mut |_, links| {
+            crate::links::create(links, creation.clone(), crate::links::now_ms()).is_ok()
+        })
+        .expect("stored");
+    id
+}
+
+#[tokio::test]
+async fn a_link_created_after_the_room_loaded_admits_at_once() {
+    let store = Arc::new(MemoryStore::default());
+    let registry = registry(store.clone(), Duration::from_secs(30));
+    let name = room("fresh-link");
+    let handle = registry.get_or_create(&name).expect("running");
+    assert_eq!(handle.claim().await, Ok(Claim::Claimed));
+    // Created while the room is loaded, its announcement not arrived yet.
+    let link = store_link(&store, &name, 1, Right::Edit);
+    let member = TestMember::new(16);
+    handle
+        .join(ClientId(1), member.recipient(), Some(link), Dialect::Tandem)
+        .await
+        .expect("the room reads its links again before refusing");
+    let welcome: ServerMsg = serde_json::from_slice(member.next().await.payload()).expect("json");
+    assert!(matches!(
+        welcome,
+        ServerMsg::Welcome {
+            read_only: false,
+            ..
+        }
+    ));
+    // A link the store does not have either is refused, after that read.
+    let unknown = LinkId::from_random([2; 8]);
+    assert_eq!(
+        handle
+            .join(
+                ClientId(2),
+                TestMember::new(16),
+                Some(unknown),
+                Dialect::Tandem
+            )
+            .await,
+        Err(JoinRefused::Link(crate::links::KeyRefusal::Unknown))
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_link_closes_its_members_and_a_narrowed_one_refuses_their_updates() {
+    let store = Arc::new(MemoryStore::default());
+    let registry = registry(store.clone(), Duration::from_secs(30));
+    let name = room("changed-links");
+    let handle = registry.get_or_create(&name).expect("running");
+    assert_eq!(handle.claim().await, Ok(Claim::Claimed));
+    let doomed = store_link(&store, &name, 1, Right::Edit);
+    let narrowed = store_link(&store, &name, 2, Right::Edit);
+    handle.links_changed().await.expect("told");
+    let cut = join_with(&handle, 1, &doomed).await;
+    let writer = join_with(&handle, 2, &narrowed).await;
+
+    store
+        .edit_links(&name, &mut |_, links| {
+            let now = crate::links::now_ms();
+            let narrow = tandem_shared::links::LinkPatch {
+                right: Some(Right::View),
+                ..Default::default()
+            };
+            crate::links::revoke(links, &doomed, now).is_ok()
+                && crate::links::patch(links, &narrowed, &narrow, now).is_ok()
+        })
+        .expect("changed");
+    handle.links_changed().await.expect("told");
+    let close = cut.wait_closed().await;
+    assert_eq!(
+        (close.code, close.reason.as_str()),
+        (CloseCode::AccessRevoked, "this link was revoked")
+    );
+    let changed = next_control(&writer, |m| matches!(m, ServerMsg::AccessChanged { .. })).await;
+    assert!(matches!(
+        changed,
+        ServerMsg::AccessChanged {
+            read_only: true,
+            share: None,
+            ..
+        }
+    ));
+    // Its next update is refused and it stays; the document is unchanged.
+    let doc = tandem_shared::doc::new_doc();
+    let update = typed(&doc, "refused");
+    handle
+        .send(RoomCmd::Update {
+            client: ClientId(2),
+            update: Update::decode_v1(&update).expect("update"),
+            raw: Bytes::from(update),
+            received: std::time::Instant::now(),
+        })
+        .await
+        .expect("sent");
+    let refused = next_control(&writer, |m| matches!(m, ServerMsg::Error { .. })).await;
+    assert!(matches!(
+        refused,
+        ServerMsg::Error {
+            code: tandem_shared::ErrorCode::ReadOnly,
+            ..
+        }
+    ));
+    handle.flush().await.expect("flushed");
+    let exported = handle
+        .export(Some(Right::Edit))
+        .await
+        .expect("running")
+        .expect("readable");
+    assert_eq!(exported.body, "");
+    assert!(writer.closed().is_none(), "narrowed in place");
+}
+
+/// The next control message `member` was sent that `wanted` picks (others,
+/// such as a `peer_left`, are passed over).
+async fn next_control(member: &TestMember, wanted: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+    loop {
+        let message = member.next().await;
+        if let Ok(control) = serde_json::from_slice::<ServerMsg>(message.payload())
+            && wanted(&control)
+        {
+            return control;
+        }
+    }
+}
+
+/// Joins as `client` with `link`; the member, its greeting taken.
+async fn join_with(handle: &RoomHandle, client: u64, link: &LinkId) -> Arc<TestMember> {
+    let member = TestMember::new(64);
+    handle
+        .join(
+            ClientId(client),
+            member.recipient(),
+            Some(link.clone()),
+            Dialect::Tandem,
+        )
+        .await
+        .expect("joined");
+    member.take();
+    member
 }

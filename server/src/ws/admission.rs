@@ -8,7 +8,8 @@
 //! crowd does not come back all at once. [`check_key`] then reads the key the
 //! connection presented (a Tandem client's `hello`, a Yjs client's `?key=`):
 //! one that does not verify for the room is refused with
-//! [`CloseCode::Policy`] (the client stops retrying). In a cluster,
+//! [`CloseCode::Policy`] (the client stops retrying); one that does names a
+//! share link, whose record the room checks at the join. In a cluster,
 //! [`admit_in_cluster`] then counts the connection against the room and
 //! per-address bounds across every node, with the same refusals as the
 //! local bounds. Every refusal, here or
@@ -23,9 +24,10 @@ use tandem_shared::close::{Close, CloseCode};
 use tracing::warn;
 
 use crate::AppState;
-use crate::access::{Keys, Right};
+use crate::access::Keys;
 use crate::bus::{Tracked, Verdict};
 use crate::limits::{ConnectionLimits, Refusal, Slot};
+use crate::links::LinkId;
 
 /// Whether a connection may stay, decided as it is upgraded.
 #[derive(Debug)]
@@ -104,16 +106,18 @@ pub(super) async fn admit_in_cluster(
     }
 }
 
-/// The right `key` grants in `room` (`None` without a key), or the close
-/// that refuses a key that does not verify.
+/// The share link `key` names in `room` (`None` without a key), or the
+/// close that refuses a key whose tag is not the server's. What the link
+/// grants now, and whether it still stands, the room decides at the join
+/// (a revoked or expired link: [`CloseCode::AccessRevoked`]).
 pub(super) fn check_key(
     keys: &Keys,
     room: &RoomId,
     key: Option<&str>,
-) -> Result<Option<Right>, Close> {
-    match key.map(|key| keys.verify(room, key)) {
+) -> Result<Option<LinkId>, Close> {
+    match key.map(|key| keys.authenticate(room, key)) {
         None => Ok(None),
-        Some(Some(right)) => Ok(Some(right)),
+        Some(Some(link)) => Ok(Some(link)),
         Some(None) => {
             count_refused("key");
             Err(Close::new(
@@ -141,6 +145,7 @@ mod tests {
     use tandem_shared::close::retry_after;
 
     use super::*;
+    use crate::access::Right;
 
     fn room() -> RoomId {
         RoomId::new("admission").expect("room")
@@ -157,18 +162,16 @@ mod tests {
     const AWAY: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
 
     #[test]
-    fn a_valid_key_grants_its_right_and_no_key_grants_none() {
+    fn a_valid_key_names_its_link_and_no_key_names_none() {
         let keys = Keys::ephemeral().expect("keys");
         let view = keys.key_for(&room(), Right::View);
-        let edit = keys.key_for(&room(), Right::Edit);
+        let made = LinkId::from_random([5; 8]);
+        let created = keys.key_of(&room(), &made);
         assert_eq!(
             check_key(&keys, &room(), Some(&view)),
-            Ok(Some(Right::View))
+            Ok(Some(LinkId::original(Right::View)))
         );
-        assert_eq!(
-            check_key(&keys, &room(), Some(&edit)),
-            Ok(Some(Right::Edit))
-        );
+        assert_eq!(check_key(&keys, &room(), Some(&created)), Ok(Some(made)));
         assert_eq!(check_key(&keys, &room(), None), Ok(None));
     }
 

@@ -30,8 +30,8 @@ use super::outbox::{Outbox, outbox};
 use super::reader::{HelloEnd, ReadEnd, Reading, read_hello, read_loop};
 use super::wire::{Event, Wire, WireOptions};
 use crate::AppState;
-use crate::access::Right;
 use crate::bus::Tracked;
+use crate::links::LinkId;
 use crate::room::{Dialect, JoinRefused, RoomCmd, RoomHandle};
 
 /// Counts a connection as open for as long as it lives.
@@ -232,6 +232,13 @@ async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
             c.outbox.close(room_full());
             Err(ReadEnd::ServerClosed)
         }
+        Err(JoinRefused::Link(refusal)) => {
+            count_refused("link");
+            Err(refused(
+                c,
+                Some(Close::new(CloseCode::AccessRevoked, refusal.to_string())),
+            ))
+        }
         Err(JoinRefused::Gone) if c.state.shutdown.is_cancelled() => {
             c.outbox.close(going_away());
             Err(ReadEnd::ServerClosed)
@@ -292,7 +299,7 @@ async fn join(
     room: &RoomId,
     client: ClientId,
     outbox: &Outbox,
-    key: Option<Right>,
+    key: Option<LinkId>,
     dialect: Dialect,
 ) -> Result<RoomHandle, JoinRefused> {
     for _ in 0..3 {
@@ -300,7 +307,10 @@ async fn join(
             .registry
             .get_or_create(room)
             .ok_or(JoinRefused::Gone)?;
-        match handle.join(client, outbox.recipient(), key, dialect).await {
+        match handle
+            .join(client, outbox.recipient(), key.clone(), dialect)
+            .await
+        {
             Ok(()) => return Ok(handle),
             Err(JoinRefused::Gone) => continue,
             Err(refused) => return Err(refused),

@@ -1,8 +1,9 @@
 //! The room actor's side of the cluster bus (`--redis-url`; see
 //! [`crate::bus`]): subscribing before the room loads, publishing each
 //! committed batch, applying what other nodes committed and relaying it to
-//! this node's members, and resyncing from the store when the bus says
-//! something may have been missed.
+//! this node's members, reading the share links again when another node
+//! changed them, and resyncing from the store when the bus says something
+//! may have been missed.
 //!
 //! Relaying a member's update to the other members never waits for any of
 //! this: it happens in `apply`, before the commit; only publishing to other
@@ -69,6 +70,7 @@ impl RoomActor {
                 }
             }
             Some(Remote::Resync) => self.resync().await,
+            Some(Remote::Links) => self.read_links(),
             Some(Remote::Presence { peer, presence }) => self.members.set_remote(peer, presence),
             Some(Remote::NodeGone { tag }) => {
                 for peer in self.members.remote_peers() {
@@ -115,8 +117,11 @@ impl RoomActor {
         }
     }
 
-    /// Reloads the room from the store and merges what this node lacks.
+    /// Reloads the room from the store and merges what this node lacks;
+    /// reads its share links again too (a links change may be what was
+    /// missed).
     async fn resync(&mut self) {
+        self.read_links();
         let loaded = document::load(self.context.store.clone(), self.room.clone()).await;
         let (stored_doc, stored) = match loaded {
             Ok(loaded) => loaded,

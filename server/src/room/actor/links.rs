@@ -1,0 +1,266 @@
+//! The room actor's side of share links (`crate::links`): the room keeps
+//! its links as they stand, admits each connection with the right its link
+//! grants now, and when the links change (an editor's change through the
+//! API, on this node or another) or a link a member holds expires, brings
+//! every member in line at once: closed with
+//! [`CloseCode::AccessRevoked`] when its link was revoked or expired,
+//! narrowed to view-only or widened to editing in place, with an
+//! `access_changed` frame saying so.
+//!
+//! A change is never applied from the message that announced it: the room
+//! reads its links again from the store, which every node writes in one
+//! transaction per change, so announcements that arrive out of order, twice
+//! or not at all (a resync reads them again too) still leave the room with
+//! what is stored. Reading is a store call, so it runs on a blocking thread
+//! and its result is one more event of the actor's loop; a change announced
+//! while a read is in flight is read again after it.
+
+use std::time::Duration;
+
+use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::{ClientId, ErrorCode, ServerMsg, SyncFrame};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{error, info};
+use yrs::{ReadTxn, Transact};
+
+use super::RoomActor;
+use crate::access;
+use crate::links::{self, Link, LinkId, Verdict};
+use crate::room::command::JoinRefused;
+use crate::room::dialect::Dialect;
+use crate::room::recipient::Outbound;
+use crate::store::{RoomLinks, StoreError};
+
+/// What an `access_changed` says to a member made view-only.
+const NARROWED: &str = "an editor made this link view-only";
+/// What it says to a member made an editor.
+const WIDENED: &str = "an editor let this link edit";
+/// What an update from a member made view-only is refused with.
+const REFUSED: &str = "this link is view-only now; the update was not applied";
+
+/// The room's share links as its actor keeps them.
+#[derive(Debug, Default)]
+pub(super) struct LinkTable {
+    /// The links that stand for the room ([`links::standing`]).
+    links: Vec<Link>,
+    /// A read of the stored links in flight.
+    reading: Option<JoinHandle<Result<RoomLinks, StoreError>>>,
+    /// The links changed again after that read started: read once more.
+    again: bool,
+    /// When a link some member was admitted with next expires; recomputed
+    /// when links are read, a member joins, or it fires.
+    next_expiry: Option<Instant>,
+    /// Joins with a link this copy of the links does not have: created a
+    /// moment ago (its announcement may still be on its way, or still being
+    /// read), or gone. They wait for a read that started after them.
+    waiting: Vec<WaitingJoin>,
+}
+
+/// A join held until the links are read again (see [`LinkTable::waiting`]).
+#[derive(Debug)]
+pub(super) struct WaitingJoin {
+    /// The connection.
+    pub(super) client: ClientId,
+    /// Where its messages go.
+    pub(super) recipient: std::sync::Arc<dyn crate::room::Recipient>,
+    /// The link its key names.
+    pub(super) link: LinkId,
+    /// Its protocol.
+    pub(super) dialect: Dialect,
+    /// Its answer.
+    pub(super) joined: tokio::sync::oneshot::Sender<Result<(), JoinRefused>>,
+}
+
+impl LinkTable {
+    /// Whether a read is in flight.
+    pub(super) fn is_reading(&self) -> bool {
+        self.reading.is_some()
+    }
+
+    /// The read's result, once it is done (pending without one).
+    pub(super) async fn read_done(&mut self) -> Result<RoomLinks, StoreError> {
+        let Some(reading) = self.reading.as_mut() else {
+            return std::future::pending().await;
+        };
+        let read = reading.await;
+        self.reading = None;
+        read.unwrap_or_else(|err| Err(StoreError::Other(err.to_string())))
+    }
+
+    /// When the next expiry is due, if any.
+    pub(super) fn next_expiry(&self) -> Option<Instant> {
+        self.next_expiry
+    }
+
+    /// The links that stand for the room.
+    pub(super) fn standing(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// Whether this copy has the link `link` names (or there is none).
+    pub(super) fn knows(&self, link: Option<&LinkId>) -> bool {
+        link.is_none_or(|id| self.links.iter().any(|l| &l.id == id))
+    }
+}
+
+/// Reads `room`'s links from `store` on a blocking thread.
+pub(super) async fn read(
+    store: std::sync::Arc<dyn crate::store::Store>,
+    room: tandem_shared::RoomId,
+) -> Result<RoomLinks, StoreError> {
+    tokio::task::spawn_blocking(move || store.links(&room))
+        .await
+        .unwrap_or_else(|err| Err(StoreError::Other(err.to_string())))
+}
+
+/// The tokio instant of `at` (Unix ms), from now (`now`, Unix ms).
+fn instant_of(at: i64, now: i64) -> Instant {
+    Instant::now() + Duration::from_millis(u64::try_from(at - now).unwrap_or(0))
+}
+
+impl RoomActor {
+    /// The links as loaded with the room.
+    pub(super) fn links_loaded(&mut self, stored: RoomLinks) {
+        self.links.links = links::standing(stored.links);
+    }
+
+    /// Whether a connection admitted with `link` may only read, or why it
+    /// may not join. Without a link (no key), the room decides (see
+    /// [`access::read_only`]).
+    pub(super) fn admission(&mut self, link: Option<&LinkId>) -> Result<bool, JoinRefused> {
+        let Some(id) = link else {
+            return Ok(access::read_only(None, self.protected));
+        };
+        let now = links::now_ms();
+        let grant = links::grant_of(&self.links.links, id, now).map_err(JoinRefused::Link)?;
+        if let Some(at) = grant.expires_at {
+            let due = instant_of(at, now);
+            if self.links.next_expiry.is_none_or(|next| due < next) {
+                self.links.next_expiry = Some(due);
+            }
+        }
+        Ok(access::read_only(Some(grant.right), self.protected))
+    }
+
+    /// Holds a join whose link this copy does not know until the links
+    /// are read again: it may have been created since they were read.
+    pub(super) fn wait_for_links(&mut self, join: WaitingJoin) {
+        self.links.waiting.push(join);
+        self.read_links();
+    }
+
+    /// The room's links changed in the store: read them again (after the
+    /// read in flight, if any).
+    pub(super) fn read_links(&mut self) {
+        if self.links.reading.is_some() {
+            self.links.again = true;
+            return;
+        }
+        let (store, room) = (self.context.store.clone(), self.room.clone());
+        self.links.reading = Some(tokio::spawn(read(store, room)));
+    }
+
+    /// A read finished: the room now has these links, and its members follow.
+    pub(super) fn links_read(&mut self, read: Result<RoomLinks, StoreError>) {
+        match read {
+            Ok(stored) => {
+                self.links.links = links::standing(stored.links);
+                self.reconcile_links();
+            }
+            // The room keeps what it had; the next change or resync reads
+            // again. Joins waiting for this read are told to try again.
+            Err(err) => {
+                error!(room = %self.room, error = %err, "could not read the room's links");
+                for join in std::mem::take(&mut self.links.waiting) {
+                    let _ = join.joined.send(Err(JoinRefused::Gone));
+                }
+            }
+        }
+        if std::mem::take(&mut self.links.again) {
+            self.read_links();
+            return;
+        }
+        // A read that started after every waiting join came: what it did
+        // not find does not exist.
+        for join in std::mem::take(&mut self.links.waiting) {
+            let joined = self.join(join.client, join.recipient, Some(join.link), join.dialect);
+            let _ = join.joined.send(joined);
+        }
+    }
+
+    /// Brings every member admitted with a link in line with the links as
+    /// they stand now: closes those whose link is gone, narrows or widens
+    /// those whose link's right changed; then sets the next expiry.
+    pub(super) fn reconcile_links(&mut self) {
+        let now = links::now_ms();
+        for (client, id, read_only) in self.members.linked() {
+            match links::verdict(&self.links.links, &id, read_only, now) {
+                Verdict::Keep => {}
+                Verdict::Close(refusal) => {
+                    info!(room = %self.room, %client, link = %id, %refusal, "closing: link gone");
+                    let close = Close::new(CloseCode::AccessRevoked, refusal.to_string());
+                    // Other nodes forget them too: once closed here, the
+                    // connection's own leave finds no member to announce.
+                    self.publish_presence(client, None);
+                    self.members.close(client, close);
+                }
+                Verdict::Narrow => self.change_access(client, true),
+                Verdict::Widen => self.change_access(client, false),
+            }
+        }
+        self.links.next_expiry =
+            links::next_expiry(&self.links.links, self.members.links_in_use(), now)
+                .map(|at| instant_of(at, now));
+    }
+
+    /// Makes `client` view-only or an editor in place, and tells it.
+    fn change_access(&mut self, client: ClientId, read_only: bool) {
+        let Some(dialect) = self.members.set_read_only(client, read_only) else {
+            return;
+        };
+        info!(room = %self.room, %client, read_only, "link changed: access changed in place");
+        if dialect == Dialect::Tandem {
+            let share = (self.protected && !read_only)
+                .then(|| {
+                    links::share_keys(
+                        &self.context.keys,
+                        &self.room,
+                        &self.links.links,
+                        links::now_ms(),
+                    )
+                })
+                .flatten();
+            let reason = if read_only { NARROWED } else { WIDENED };
+            let changed = ServerMsg::AccessChanged {
+                read_only,
+                share,
+                reason: reason.to_owned(),
+            };
+            self.members.send(client, Outbound::json(&changed));
+        }
+        if !read_only {
+            // An editor answers a step 1 with its step 2: what it wrote while
+            // it could not send reaches the room now.
+            let step1 = SyncFrame::Step1(self.doc.transact().state_vector());
+            self.members.send(client, Outbound::sync(&step1));
+        }
+    }
+
+    /// Refuses an update from `client`, made view-only while open: it is
+    /// not applied, stored or relayed, but counted, so the `saved` counts
+    /// stay in step with what it sent; a Tandem client is told which.
+    pub(super) fn refuse_narrowed(&mut self, client: ClientId) {
+        let Some(seq) = self.members.count_update(client) else {
+            return;
+        };
+        self.pipeline.push(client, seq, None);
+        if self.members.dialect(client) == Some(Dialect::Tandem) {
+            let refused = ServerMsg::Error {
+                code: ErrorCode::ReadOnly,
+                reason: REFUSED.to_owned(),
+            };
+            self.members.send(client, Outbound::json(&refused));
+        }
+    }
+}
