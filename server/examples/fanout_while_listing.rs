@@ -253,7 +253,12 @@ type Socket = tandem_testkit::socket::Socket;
 /// A reading client: says hello and reads (it never writes, never syncs).
 async fn reader(url: &str) -> anyhow::Result<Socket> {
     let mut socket = tandem_testkit::socket::open(url).await?;
-    let hello = ClientMsg::Hello { key: None }.to_json();
+    let hello = ClientMsg::Hello {
+        key: None,
+        author: None,
+        color: None,
+    }
+    .to_json();
     socket.send(Message::Text(hello.into())).await?;
     Ok(socket)
 }

@@ -141,6 +141,8 @@ async fn a_second_hello_gets_an_error_frame_and_the_connection_stays() {
     let mut a = server.client("twice").await;
     let hello = ClientMsg::Hello {
         key: Some("e.AAAAAAAAAAAAAAAAAAAAAA".into()),
+        author: None,
+        color: None,
     };
     a.send_raw(Message::Text(hello.to_json().into())).await;
     a.pump_until("an error", |c| !c.errors.is_empty()).await;

@@ -14,7 +14,12 @@ async fn a_connection_starts_with_welcome_then_the_servers_state_vector() {
         .expect("connect");
     use futures_util::{SinkExt, StreamExt};
     // The client's first frame: nothing comes for the room before it.
-    let hello = tandem_shared::ClientMsg::Hello { key: None }.to_json();
+    let hello = tandem_shared::ClientMsg::Hello {
+        key: None,
+        author: None,
+        color: None,
+    }
+    .to_json();
     socket
         .send(Message::Text(hello.into()))
         .await

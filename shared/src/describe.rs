@@ -48,6 +48,7 @@ pub fn classify_text(text: &str) -> Classified {
     let summary = match kind.as_str() {
         "ping" if fields.len() == 1 => "app-level heartbeat".to_owned(),
         "pong" if fields.len() == 1 => "answer to ping".to_owned(),
+        "authors" => authors_summary(text).unwrap_or_else(|| "authorship changed".to_owned()),
         _ => fields
             .iter()
             .filter(|(key, _)| key.as_str() != "type")
@@ -85,10 +86,72 @@ impl<'de> serde::Deserialize<'de> for OrderedObject {
     }
 }
 
+/// An `authors` message in words: who (as the page names them) and which
+/// client ids they claimed from which clock, e.g. `Ada, Grace (Yjs client);
+/// 1001 from 0 → Ada`.
+fn authors_summary(text: &str) -> Option<String> {
+    let change: crate::authors::Authorship = match serde_json::from_str::<Value>(text).ok()? {
+        Value::Object(mut fields) => {
+            fields.remove("type");
+            serde_json::from_value(Value::Object(fields)).ok()?
+        }
+        _ => return None,
+    };
+    let name = |id: &crate::authors::AuthorId| {
+        change
+            .author(id)
+            .map_or_else(|| id.to_string(), |a| a.label(crate::authors::utc_minute))
+    };
+    let listed = |mut items: Vec<String>| {
+        let more = items.len().saturating_sub(LISTED);
+        items.truncate(LISTED);
+        if more > 0 {
+            items.push(format!("and {more} more"));
+        }
+        items.join(", ")
+    };
+    let authors: Vec<String> = change
+        .authors
+        .iter()
+        .map(|a| format!("{} {}", a.label(crate::authors::utc_minute), a.color))
+        .collect();
+    let claims: Vec<String> = change
+        .claims
+        .iter()
+        .map(|c| format!("{} from {} → {}", c.client, c.clock, name(&c.author)))
+        .collect();
+    Some(match (authors.is_empty(), claims.is_empty()) {
+        (false, true) => listed(authors),
+        (true, false) => listed(claims),
+        _ => format!("{}; {}", listed(authors), listed(claims)),
+    })
+}
+
 /// A value in a summary line: scalars as JSON, strings cut, arrays by their
-/// length and objects by their keys.
+/// length and objects by their keys (a whole authorship by its counts).
 fn short_value(value: &Value) -> String {
     match value {
+        Value::Object(fields)
+            if fields.len() == 2
+                && fields.get("authors").is_some_and(Value::is_array)
+                && fields.get("claims").is_some_and(Value::is_array) =>
+        {
+            let count = |key: &str| {
+                fields
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len)
+            };
+            let (authors, claims) = (count("authors"), count("claims"));
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            format!(
+                "{} and {}",
+                plural(authors, "author", "authors"),
+                plural(claims, "claim", "claims")
+            )
+        }
         Value::String(text) if text.chars().count() > VALUE_CHARS => {
             let cut: String = text.chars().take(VALUE_CHARS).collect();
             format!(
@@ -312,6 +375,28 @@ mod tests {
             kind: kind.into(),
             summary: summary.into(),
         }
+    }
+
+    #[test]
+    fn authorship_is_described_in_words() {
+        let welcome = r##"{"type":"welcome","protocol":1,"client_id":1,"room":"demo","read_only":false,"peers":[],"share":null,"authors":{"authors":[],"claims":[]},"color":"#d23f4a"}"##;
+        assert_eq!(
+            classify_text(welcome).summary,
+            r##"protocol: 1, client_id: 1, room: "demo", read_only: false, peers: [0], share: null, authors: 0 authors and 0 claims, color: "#d23f4a""##
+        );
+        let change = r##"{"type":"authors","authors":[{"id":"pA","kind":"person","name":"Ada","color":"#d23f4a"},{"id":"y7","kind":"yjs","name":"","color":"#1a7bb8"}],"claims":[{"client":1001,"clock":0,"author":"pA"},{"client":7,"clock":3,"author":"y7"}]}"##;
+        assert_eq!(
+            classify_text(change),
+            classified(
+                "authors",
+                "Ada #d23f4a, Yjs client #1a7bb8; 1001 from 0 → Ada, 7 from 3 → Yjs client"
+            )
+        );
+        let renamed = r##"{"type":"authors","authors":[{"id":"pA","kind":"person","name":"Ada L.","color":"#d23f4a"}],"claims":[]}"##;
+        assert_eq!(classify_text(renamed).summary, "Ada L. #d23f4a");
+        let claim_only =
+            r#"{"type":"authors","authors":[],"claims":[{"client":1001,"clock":9,"author":"pB"}]}"#;
+        assert_eq!(classify_text(claim_only).summary, "1001 from 9 → pB");
     }
 
     #[test]

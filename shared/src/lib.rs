@@ -17,6 +17,7 @@ pub mod guard;
 pub mod history;
 pub mod links;
 pub mod markdown;
+pub mod palette;
 mod ids;
 pub mod protocol;
 pub mod session;

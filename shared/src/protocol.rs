@@ -58,6 +58,13 @@
 //! `read_only`, and stays open; one made an editor gets a fresh step 1 to
 //! answer), and a revoked or expired link closes the connection with 4006.
 //!
+//! Authorship: the `hello` may carry the browser's author secret (never
+//! shown to anyone: the server keeps a digest of it per room) and the
+//! colour it prefers; the `welcome` carries the room's authorship (who
+//! wrote with which client id, see [`crate::authors`]) and the colour the
+//! room gives this connection, and an `authors` message every change of
+//! the authorship, sent before the update it attributes.
+//!
 //! Durable acknowledgement: the server counts the sync step 2 and update
 //! frames each connection sends (TCP order makes the count unambiguous). Once
 //! the store has committed the first `n` of them it sends `saved` with `n`.
@@ -72,6 +79,7 @@ use yrs::encoding::write::Write;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 
+use crate::authors::Authorship;
 use crate::{ClientId, RoomId};
 
 /// The WebSocket subprotocol that names this protocol.
@@ -103,6 +111,17 @@ pub enum ServerMsg {
         /// connections and in rooms opened by name (open to anyone who has
         /// the name, so there are no rights to hand out).
         share: Option<ShareKeys>,
+        /// Who wrote what in this room so far: every author and every claim
+        /// of a client id (see [`crate::authors`]); later changes come as
+        /// [`ServerMsg::Authors`].
+        #[serde(default)]
+        authors: Authorship,
+        /// The colour the room gives this connection (`#rrggbb`), distinct
+        /// from the others present and from the document's other authors
+        /// while the palette has room; a client shows itself in it (its
+        /// `presence` colour) and its text is tinted with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        color: Option<String>,
     },
     /// Another connection's presence changed (or it just joined).
     Presence(PeerPresence),
@@ -119,6 +138,12 @@ pub enum ServerMsg {
     },
     /// Reply to a client [`ClientMsg::Ping`].
     Pong,
+    /// The room's authorship changed: authors new or changed (in full: a
+    /// person's latest name and colour) and new claims. Sent before the
+    /// update whose items the claims cover, so a client knows who wrote
+    /// text as it arrives. Merge it into the `welcome`'s with
+    /// [`Authorship::merge`].
+    Authors(Authorship),
     /// This connection's rights changed while it was open: an editor
     /// changed the right of the share link it was admitted with. From now
     /// on the server treats it as the `welcome` would have: a connection
@@ -157,6 +182,16 @@ pub enum ClientMsg {
     Hello {
         /// An edit (`e.…`) or view (`v.…`) key, or `null` for none.
         key: Option<String>,
+        /// This browser's author secret: 16–64 of `A–Z a–z 0–9 - _`, random,
+        /// kept by the browser. Its connections write as one author, whose
+        /// id is a digest of the secret (the secret is shown to no one).
+        /// Absent: this connection writes as an author of its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author: Option<String>,
+        /// The colour (`#rrggbb`) this person would like; the room gives it
+        /// unless someone present or another author of the document has it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        color: Option<String>,
     },
     /// App-level heartbeat; the server answers [`ServerMsg::Pong`].
     Ping,
@@ -426,8 +461,27 @@ mod tests {
                         edit: "e.abc".into(),
                         view: "v.def".into(),
                     }),
+                    authors: Authorship::default(),
+                    color: Some("#2f8636".into()),
                 },
-                r##"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false,"peers":[{"client_id":3,"name":"Ada","color":"#e06c75","cursor":{"anchor":{"item":{"client":99,"clock":4},"assoc":0},"head":{"tname":"content","assoc":-1}}}],"share":{"edit":"e.abc","view":"v.def"}}"##,
+                r##"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false,"peers":[{"client_id":3,"name":"Ada","color":"#e06c75","cursor":{"anchor":{"item":{"client":99,"clock":4},"assoc":0},"head":{"tname":"content","assoc":-1}}}],"share":{"edit":"e.abc","view":"v.def"},"authors":{"authors":[],"claims":[]},"color":"#2f8636"}"##,
+            ),
+            (
+                ServerMsg::Authors(Authorship {
+                    authors: vec![crate::authors::Author {
+                        id: crate::authors::AuthorId::new("pA1b2").expect("id"),
+                        kind: crate::authors::AuthorKind::Person,
+                        name: "Ada".into(),
+                        color: "#2f8636".into(),
+                        restored: None,
+                    }],
+                    claims: vec![crate::authors::Claim {
+                        client: 1001,
+                        clock: 0,
+                        author: crate::authors::AuthorId::new("pA1b2").expect("id"),
+                    }],
+                }),
+                r##"{"type":"authors","authors":[{"id":"pA1b2","kind":"person","name":"Ada","color":"#2f8636"}],"claims":[{"client":1001,"clock":0,"author":"pA1b2"}]}"##,
             ),
             (
                 ServerMsg::Presence(PeerPresence {
@@ -505,12 +559,27 @@ mod tests {
             (
                 ClientMsg::Hello {
                     key: Some("e.YUu-WjA909Ne46-U4lgNwQ".into()),
+                    author: None,
+                    color: None,
                 },
                 r#"{"type":"hello","key":"e.YUu-WjA909Ne46-U4lgNwQ"}"#.to_string(),
             ),
             (
-                ClientMsg::Hello { key: None },
+                ClientMsg::Hello {
+                    key: None,
+                    author: None,
+                    color: None,
+                },
                 r#"{"type":"hello","key":null}"#.to_string(),
+            ),
+            (
+                ClientMsg::Hello {
+                    key: None,
+                    author: Some("k3Jd9-Qp_2mZx8Lw".into()),
+                    color: Some("#2f8636".into()),
+                },
+                r##"{"type":"hello","key":null,"author":"k3Jd9-Qp_2mZx8Lw","color":"#2f8636"}"##
+                    .to_string(),
             ),
             (ClientMsg::Ping, r#"{"type":"ping"}"#.to_string()),
             (
@@ -526,8 +595,18 @@ mod tests {
         // A hello without the field has no key, as with `null`.
         assert_eq!(
             serde_json::from_str::<ClientMsg>(r#"{"type":"hello"}"#).ok(),
-            Some(ClientMsg::Hello { key: None })
+            Some(ClientMsg::Hello {
+                key: None,
+                author: None,
+                color: None
+            })
         );
+        // A welcome from a server without authorship reads as an empty one.
+        let old = r#"{"type":"welcome","protocol":1,"client_id":7,"room":"quiet-otter","read_only":false,"peers":[],"share":null}"#;
+        assert!(matches!(
+            serde_json::from_str::<ServerMsg>(old),
+            Ok(ServerMsg::Welcome { authors, color: None, .. }) if authors.is_empty()
+        ));
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"hello","key":7}"#).is_err());
     }
 

@@ -37,6 +37,7 @@ use std::rc::Rc;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
+use crate::authors::Authorship;
 use crate::protocol::{
     ClientMsg, DecodeError, ErrorCode, PROTOCOL_VERSION, PeerPresence, Presence, ServerMsg,
     ShareKeys, SyncFrame,
@@ -59,6 +60,13 @@ pub trait Replica {
     fn diff_since(&self, theirs: &StateVector) -> Vec<u8>;
     /// Applies a v1 update from the server.
     fn apply_remote(&self, update: &[u8]) -> Result<Self::Applied, Self::Error>;
+
+    /// The room's authorship changed (the `welcome` brought it whole, an
+    /// `authors` message a change), now `table`, and `color` is the one the
+    /// room gives this connection, if it said. Called before the update the
+    /// change attributes arrives. Replicas that show who wrote what keep
+    /// them; the default ignores them.
+    fn authorship_changed(&self, _table: &Authorship, _color: Option<&str>) {}
 }
 
 /// Why a plain yrs document refused an update.
@@ -108,6 +116,10 @@ impl<R: Replica + ?Sized> Replica for Rc<R> {
 
     fn apply_remote(&self, update: &[u8]) -> Result<R::Applied, R::Error> {
         (**self).apply_remote(update)
+    }
+
+    fn authorship_changed(&self, table: &Authorship, color: Option<&str>) {
+        (**self).authorship_changed(table, color);
     }
 }
 
@@ -167,6 +179,9 @@ pub enum Event<A> {
     Presence(PeerPresence),
     /// Someone left.
     PeerLeft(ClientId),
+    /// The room's authorship changed (an `authors` message): the session's
+    /// [`ClientSession::authorship`] holds it, and the replica was told.
+    Authors,
     /// The answer to our ping.
     Pong,
     /// The connection's rights changed while it was open (`access_changed`):
@@ -269,6 +284,14 @@ pub struct ClientSession<R> {
     /// The share-link key this client was opened with, presented in the
     /// `hello` of every connection (never in a URL, which gets logged).
     key: Option<String>,
+    /// The author secret and preferred colour every `hello` presents, so
+    /// this client's connections write as one author (see [`crate::authors`]).
+    author: Option<(String, Option<String>)>,
+    /// Who wrote what, as the server said (the last `welcome`, then each
+    /// `authors` change): kept across connections until the next welcome.
+    authorship: Authorship,
+    /// The colour the room gave this client in its last `welcome`.
+    color: Option<String>,
     /// A socket is open (between [`ClientSession::open`] and [`ClientSession::closed`]).
     open: bool,
     /// This connection's id, from its `welcome`; kept after it closes, so a
@@ -306,6 +329,9 @@ impl<R: Replica> ClientSession<R> {
         Self {
             replica,
             key: None,
+            author: None,
+            authorship: Authorship::default(),
+            color: None,
             open: false,
             client_id: None,
             room: None,
@@ -328,6 +354,24 @@ impl<R: Replica> ClientSession<R> {
         self
     }
 
+    /// This session with an author secret (16–64 of `A–Z a–z 0–9 - _`, see
+    /// [`crate::authors::valid_secret`]) and the colour it would like, which
+    /// its hellos present.
+    pub fn with_author(mut self, secret: String, color: Option<String>) -> Self {
+        self.author = Some((secret, color));
+        self
+    }
+
+    /// Who wrote what, as the server last said.
+    pub fn authorship(&self) -> &Authorship {
+        &self.authorship
+    }
+
+    /// The colour the room gave this client, once welcomed.
+    pub fn color(&self) -> Option<&str> {
+        self.color.as_deref()
+    }
+
     /// The replica.
     pub fn replica(&self) -> &R {
         &self.replica
@@ -344,8 +388,14 @@ impl<R: Replica> ClientSession<R> {
         self.sent = 0;
         self.saved = 0;
         self.peers.clear();
+        let (author, color) = match &self.author {
+            Some((secret, color)) => (Some(secret.clone()), color.clone()),
+            None => (None, None),
+        };
         Outgoing::Control(ClientMsg::Hello {
             key: self.key.clone(),
+            author,
+            color,
         })
     }
 
@@ -414,10 +464,16 @@ impl<R: Replica> ClientSession<R> {
                 read_only,
                 peers,
                 share,
+                authors,
+                color,
             } => {
                 if protocol != PROTOCOL_VERSION {
                     return Err(SessionError::Protocol { server: protocol });
                 }
+                self.authorship = authors;
+                self.color = color;
+                self.replica
+                    .authorship_changed(&self.authorship, self.color.as_deref());
                 self.client_id = Some(client_id);
                 self.room = Some(room);
                 self.read_only = read_only;
@@ -451,6 +507,13 @@ impl<R: Replica> ClientSession<R> {
                 Event::PeerLeft(client_id)
             }
             ServerMsg::Pong => Event::Pong,
+            ServerMsg::Authors(change) => {
+                if self.authorship.merge(change) {
+                    self.replica
+                        .authorship_changed(&self.authorship, self.color.as_deref());
+                }
+                Event::Authors
+            }
             ServerMsg::AccessChanged {
                 read_only,
                 share,
@@ -623,6 +686,8 @@ mod tests {
             read_only,
             peers: vec![peer(3, "Ada")],
             share: None,
+            authors: Authorship::default(),
+            color: Some("#2f8636".into()),
         }
         .to_json()
     }
@@ -678,7 +743,9 @@ mod tests {
             assert_eq!(
                 s.open(),
                 Outgoing::Control(ClientMsg::Hello {
-                    key: Some("e.abc".into())
+                    key: Some("e.abc".into()),
+                    author: None,
+                    color: None,
                 }),
                 "on every (re)connect"
             );
@@ -892,6 +959,87 @@ mod tests {
             Ok(Event::PeerLeft(ClientId(3)))
         );
         assert_eq!(s.peers().len(), 1);
+    }
+
+    /// A replica that records what it is told of the authorship.
+    struct Watching {
+        doc: Doc,
+        told: std::cell::RefCell<Vec<(usize, usize, Option<String>)>>,
+    }
+
+    impl Replica for Watching {
+        type Applied = ();
+        type Error = ApplyError;
+        fn state_vector(&self) -> StateVector {
+            self.doc.state_vector()
+        }
+        fn diff_since(&self, theirs: &StateVector) -> Vec<u8> {
+            self.doc.diff_since(theirs)
+        }
+        fn apply_remote(&self, update: &[u8]) -> Result<(), ApplyError> {
+            self.doc.apply_remote(update)
+        }
+        fn authorship_changed(&self, table: &Authorship, color: Option<&str>) {
+            self.told.borrow_mut().push((
+                table.authors.len(),
+                table.claims.len(),
+                color.map(str::to_owned),
+            ));
+        }
+    }
+
+    #[test]
+    fn the_hello_presents_the_author_and_authorship_reaches_the_replica() {
+        use crate::authors::{Author, AuthorId, AuthorKind, Claim};
+        let replica = Watching {
+            doc: new_doc(),
+            told: Default::default(),
+        };
+        let mut s = ClientSession::new(replica, false)
+            .with_author("secret-0123456789".into(), Some("#d23f4a".into()));
+        assert_eq!(
+            s.open().to_wire(),
+            WireFrame::Text(
+                r##"{"type":"hello","key":null,"author":"secret-0123456789","color":"#d23f4a"}"##
+                    .into()
+            )
+        );
+        s.receive_text(&welcome(false)).expect("welcome");
+        assert_eq!(s.color(), Some("#2f8636"));
+        let ada = AuthorId::new("pada").expect("id");
+        let change = ServerMsg::Authors(Authorship {
+            authors: vec![Author {
+                id: ada.clone(),
+                kind: AuthorKind::Person,
+                name: "Ada".into(),
+                color: "#1a7bb8".into(),
+                restored: None,
+            }],
+            claims: vec![Claim {
+                client: 5,
+                clock: 0,
+                author: ada,
+            }],
+        });
+        assert_eq!(
+            s.receive_text(&change.to_json()).map(|r| r.event),
+            Ok(Event::Authors)
+        );
+        // The same change again tells the replica nothing new.
+        s.receive_text(&change.to_json()).expect("authors");
+        assert_eq!(s.authorship().claims.len(), 1);
+        assert_eq!(
+            *s.replica().told.borrow(),
+            [
+                (0, 0, Some("#2f8636".into())),
+                (1, 1, Some("#2f8636".into()))
+            ]
+        );
+        // A new welcome brings the whole table again.
+        s.closed();
+        let _ = s.open();
+        s.receive_text(&welcome(false)).expect("welcome");
+        assert!(s.authorship().is_empty());
     }
 
     #[test]

@@ -314,7 +314,7 @@ impl Serving<'_> {
                 // A refused update (the link became view-only) is unsaved.
                 self.signals.publish_save(self.session, self.inputs);
             }
-            Event::Applied { .. } | Event::Saved { .. } | Event::Pong => {}
+            Event::Applied { .. } | Event::Saved { .. } | Event::Pong | Event::Authors => {}
         }
         if let Some(reply) = reply {
             socket.send(&reply, None);

@@ -119,6 +119,8 @@ mod tests {
             read_only,
             peers: vec![peer(3, "Bob"), peer(1, "Ada"), peer(5, "Me")],
             share,
+            authors: Default::default(),
+            color: None,
         }
         .to_json()
     }

@@ -64,6 +64,8 @@ impl Greeting<'_> {
             read_only,
             peers: self.members.presences(),
             share,
+            authors: Default::default(),
+            color: None,
         };
         Outbound::json(&welcome)
     }
@@ -125,6 +127,8 @@ mod tests {
                 read_only: false,
                 peers: vec![ada.for_peer(ClientId(1))],
                 share: None,
+                authors: Default::default(),
+                color: None,
             },
             "an open room hands out no keys"
         );

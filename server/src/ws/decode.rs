@@ -129,7 +129,7 @@ pub(super) fn decode_hello(text: &str) -> Result<Option<String>, Close> {
         ));
     }
     match serde_json::from_str::<ClientMsg>(text) {
-        Ok(ClientMsg::Hello { key }) => Ok(key),
+        Ok(ClientMsg::Hello { key, .. }) => Ok(key),
         Ok(other) => Err(Close::new(
             CloseCode::BadMessage,
             format!("the first message must be a hello, not {}", other.kind()),
@@ -270,6 +270,8 @@ mod tests {
             Message::Text(
                 ClientMsg::Hello {
                     key: key.map(str::to_owned),
+                    author: None,
+                    color: None,
                 }
                 .to_json()
                 .into(),
@@ -329,7 +331,12 @@ mod tests {
             );
         }
         let key = "e.".to_owned() + &"A".repeat(MAX_HELLO_BYTES);
-        let big = ClientMsg::Hello { key: Some(key) }.to_json();
+        let big = ClientMsg::Hello {
+            key: Some(key),
+            author: None,
+            color: None,
+        }
+        .to_json();
         assert_eq!(
             refused(Message::Text(big.into())),
             (
