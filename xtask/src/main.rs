@@ -11,7 +11,6 @@
 mod bench;
 mod compress;
 mod dist;
-mod dist;
 mod doc_paths;
 mod imports;
 mod services;
@@ -50,8 +49,6 @@ const E2E_CHROMEDRIVER_ENV: &str = "TANDEM_E2E_CHROMEDRIVER";
 const E2E_SERVER_ENV: &str = "TANDEM_E2E_SERVER";
 /// The one-file build of `dist`, which `e2e/tests/single_binary.rs` runs.
 const E2E_ONE_FILE_ENV: &str = "TANDEM_E2E_ONE_FILE";
-/// The one-file build of `dist`, which `e2e/tests/single_binary.rs` runs.
-const E2E_ONE_FILE_ENV: &str = "TANDEM_E2E_ONE_FILE";
 /// Where the stock Yjs clients of the interop tests are installed.
 const INTEROP_DIR_ENV: &str = "TANDEM_INTEROP_DIR";
 /// Where the tools the browser tests inject (axe-core) are installed.
@@ -71,11 +68,12 @@ Commands:
   build               setup, then build the web client into dist/ and the server (release)
   dist                the web client into dist/, then target/dist/tandem: the server with
                       the client inside, one file to deploy
-  dist                the web client into dist/, then target/dist/tandem: the server with
-                      the client inside, one file to deploy
   run [-- ARGS…]      build, then serve on http://127.0.0.1:8080 (ARGS go to `tandem`)
   test                everything CI checks: fmt, clippy (native and wasm), unit and
                       integration tests, release build, browser tests in headless Chromium
+  e2e [-- ARGS…]      only `test`'s browser part: the release builds, Chromium, the interop
+                      clients and tools, PostgreSQL and Redis, then every browser test
+                      (ARGS go to the test binaries, e.g. a test name)
   bench [--quick]     Tandem next to the Yjs reference server and y-sweet, on loopback,
                       and a cluster of Tandem nodes on PostgreSQL and Redis; writes
                       docs/BENCHMARKS.md (not part of `test`; ~30 min, --quick ~6);
@@ -119,9 +117,9 @@ fn main() -> ExitCode {
         "setup" => ws.setup().map(drop),
         "build" => ws.build(),
         "dist" => dist::dist(&ws),
-        "dist" => dist::dist(&ws),
         "run" => ws.run(rest),
         "test" => ws.test(),
+        "e2e" => ws.e2e(rest),
         "bench" => bench::bench(&ws.root, rest),
         "soak" => soak::soak(&ws.root, rest),
         "services" => services::run_with(&ws.target_dir(), rest),
@@ -463,6 +461,61 @@ impl Workspace {
 
     // ---- test --------------------------------------------------------------
 
+    /// `cargo xtask e2e`: the browser part of `test` alone, with `args`
+    /// passed to the test binaries.
+    fn e2e(&self, args: &[String]) -> Result {
+        let mut report = Report::default();
+        let outcome = report
+            .step("postgresql + redis", || {
+                services::Services::start(&self.target_dir())
+            })
+            .and_then(|services| self.browser_steps(&mut report, &services, args));
+        report.print(outcome.is_ok());
+        outcome
+    }
+
+    /// The release builds, Chromium, the interop clients and the tools the
+    /// browser tests use, then every browser test (`--no-fail-fast`); lists
+    /// what failed tests saw.
+    fn browser_steps(
+        &self,
+        report: &mut Report,
+        services: &services::Services,
+        args: &[String],
+    ) -> Result {
+        report.step("build (release)", || self.build())?;
+        // The one-file build, around the client just built, for
+        // e2e/tests/single_binary.rs.
+        report.step("dist (one file)", || dist::binary(self))?;
+        let (chromium, chromedriver) = report.step("chromium", || self.ensure_chromium())?;
+        let interop = report.step("interop clients", || self.ensure_interop())?;
+        let tools = report.step("browser-test tools", || self.ensure_e2e_tools())?;
+        let artifacts = self.target_dir().join("e2e-artifacts/failed");
+        let started = std::time::SystemTime::now();
+        let browser = report.step("browser tests", || {
+            let dist = self.root.join("dist");
+            let mut e2e = self.cargo(["test", "-p", "tandem-e2e", "--no-fail-fast"]);
+            if !args.is_empty() {
+                e2e.arg("--").args(args);
+            }
+            e2e.env(E2E_DIST_ENV, &dist)
+                .env(E2E_CHROMIUM_ENV, &chromium)
+                .env(E2E_CHROMEDRIVER_ENV, &chromedriver)
+                .env(E2E_SERVER_ENV, self.target_dir().join("release/tandem"))
+                .env(E2E_ONE_FILE_ENV, self.target_dir().join("dist/tandem"))
+                .env(INTEROP_DIR_ENV, &interop)
+                .env(E2E_TOOLS_ENV, &tools);
+            // The cluster browser test runs nodes on them, as the
+            // integration tests do.
+            services.export(&mut e2e);
+            run(&mut e2e)
+        });
+        if browser.is_err() {
+            print_failure_artifacts(&artifacts, started);
+        }
+        browser
+    }
+
     fn test(&self) -> Result {
         let mut report = Report::default();
         let outcome = self.test_steps(&mut report);
@@ -516,37 +569,7 @@ impl Workspace {
             services.export(&mut tests);
             run(&mut tests)
         });
-        report.step("build (release)", || self.build())?;
-        // The one-file build, around the client just built, for
-        // e2e/tests/single_binary.rs.
-        report.step("dist (one file)", || dist::binary(self))?;
-        // The one-file build, around the client just built, for
-        // e2e/tests/single_binary.rs.
-        report.step("dist (one file)", || dist::binary(self))?;
-        let (chromium, chromedriver) = report.step("chromium", || self.ensure_chromium())?;
-        let interop = report.step("interop clients", || self.ensure_interop())?;
-        let tools = report.step("browser-test tools", || self.ensure_e2e_tools())?;
-        let artifacts = self.target_dir().join("e2e-artifacts/failed");
-        let started = std::time::SystemTime::now();
-        let browser = report.step("browser tests", || {
-            let dist = self.root.join("dist");
-            let mut e2e = self.cargo(["test", "-p", "tandem-e2e", "--no-fail-fast"]);
-            e2e.env(E2E_DIST_ENV, &dist)
-                .env(E2E_CHROMIUM_ENV, &chromium)
-                .env(E2E_CHROMEDRIVER_ENV, &chromedriver)
-                .env(E2E_SERVER_ENV, self.target_dir().join("release/tandem"))
-                .env(E2E_ONE_FILE_ENV, self.target_dir().join("dist/tandem"))
-                .env(E2E_ONE_FILE_ENV, self.target_dir().join("dist/tandem"))
-                .env(INTEROP_DIR_ENV, &interop)
-                .env(E2E_TOOLS_ENV, &tools);
-            // The cluster browser test runs nodes on them, as the
-            // integration tests do.
-            services.export(&mut e2e);
-            run(&mut e2e)
-        });
-        if browser.is_err() {
-            print_failure_artifacts(&artifacts, started);
-        }
+        let browser = self.browser_steps(report, &services, &[]);
         match (tests, browser) {
             (Ok(()), Ok(())) => Ok(()),
             (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
