@@ -353,7 +353,7 @@ fn edited(old: &str, new: &str) -> (usize, usize, usize) {
 pub fn block_starts(text: &str) -> Vec<usize> {
     let mut starts = vec![0];
     let mut depth = 0usize;
-    for (event, range) in Parser::new_ext(text, super::options()).into_offset_iter() {
+    for (event, range) in Parser::new_ext(text, super::options::options()).into_offset_iter() {
         match event {
             Event::Start(_) => {
                 if depth == 0 {
@@ -375,7 +375,7 @@ pub fn block_starts(text: &str) -> Vec<usize> {
 
 /// What a block defines, and its heading if it is one.
 fn facts(source: &str) -> (Defines, Option<Heading>) {
-    let parser = Parser::new_ext(source, super::options());
+    let parser = Parser::new_ext(source, super::options::options());
     let mut defines = Defines::default();
     let mut links: Vec<(usize, String, LinkTarget)> = parser
         .reference_definitions()

@@ -21,26 +21,12 @@ pub mod edit;
 pub mod highlight;
 pub mod linkify;
 pub mod offsets;
+mod options;
 pub mod policy;
 pub mod refs;
 pub mod render;
 
 pub use document::{Block, Heading, MarkdownDoc};
-
-use pulldown_cmark::Options;
-
-/// The Markdown Tandem reads: CommonMark plus GitHub's tables, task lists,
-/// strikethrough, footnotes and alerts. Footnotes use pulldown-cmark's older
-/// rules, in which `[^label]` is a reference whether or not its definition
-/// is in the same block (blocks are parsed one at a time; [`refs`] decides
-/// whether the definition exists anywhere).
-pub(crate) fn options() -> Options {
-    Options::ENABLE_TABLES
-        | Options::ENABLE_OLD_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_GFM
-}
 
 /// The HTML of a whole document: what the preview shows, block after block.
 pub fn render_html(text: &str) -> String {

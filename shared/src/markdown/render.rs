@@ -66,7 +66,7 @@ pub fn render_block(text: &str, refs: &Refs) -> RenderedBlock {
             asked.push(key);
             found
         };
-        let parser = Parser::new_with_broken_link_callback(text, super::options(), Some(callback));
+        let parser = Parser::new_with_broken_link_callback(text, super::options::options(), Some(callback));
         for (event, range) in TextMergeWithOffset::new(parser.into_offset_iter()) {
             writer.event(event, range);
         }
@@ -267,7 +267,7 @@ impl<'a> Writer<'a> {
             Tag::Image {
                 dest_url, title, ..
             } => self.image(&dest_url, &title),
-            // Not enabled by `super::options`; kept harmless should they be.
+            // Not enabled by `super::options::options`; kept harmless should they be.
             Tag::MetadataBlock(_) => out.push_str("<div hidden>"),
             Tag::DefinitionList => out.push_str("<dl>"),
             Tag::DefinitionListTitle => out.push_str("<dt>"),
