@@ -2,10 +2,12 @@
 //! the document's share links from the Share popover (list, create with a
 //! right, a label and an expiry, copy, change the right, revoke), and what
 //! the page shows when its own link is taken back or narrowed while it is
-//! open.
+//! open: revoked, "This link no longer works", its unsent text kept, no
+//! reconnecting; narrowed, read-only at once, without a reload.
 
 use tandem_e2e::keys::ESCAPE;
 use tandem_e2e::{DEADLINE, Page, key_of, poll, run_test, tid};
+use tandem_shared::close::CloseCode;
 use tandem_shared::links::{LinkEntry, LinkState, Right};
 
 /// The room's links as the API lists them to `key`'s holder.
@@ -124,6 +126,208 @@ async fn an_editor_manages_the_links_from_the_share_popover() {
             .await;
             a.press_keys(ESCAPE).await;
             a.wait_for_gone(&tid("links-manager"), DEADLINE).await;
+        },
+    )
+    .await;
+}
+
+/// A new link of `room` granting `right`, made through the API with the
+/// editor's `key`: its id and its page's path.
+async fn new_link(
+    server: &tandem_e2e::TestServer,
+    room: &str,
+    key: &str,
+    right: &str,
+) -> (String, String) {
+    let path = format!("/api/rooms/{room}/links");
+    let body = format!("{{\"right\":\"{right}\",\"label\":\"Reviewer\"}}");
+    let (status, answer) = tandem_testkit::http(server.addr, "POST", &path, Some(key), &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let link: LinkEntry = serde_json::from_str(&answer).expect("a link");
+    let key = link.key.expect("an active link's key");
+    (link.id.to_string(), format!("/d/{room}#key={key}"))
+}
+
+/// Revokes link `id` from `page`'s Share popover, as its editor would.
+async fn revoke_from_popover(page: &Page, id: &str) {
+    page.click(&tid("share")).await;
+    page.click(&format!("{} [data-testid=\"link-revoke\"]", row(id)))
+        .await;
+    page.click(&tid("link-revoke-confirm")).await;
+    page.wait_for_attr(&row(id), "data-state", "revoked", DEADLINE)
+        .await;
+    page.press_keys(ESCAPE).await;
+}
+
+/// Whether the editor of `page` refuses typing.
+async fn editor_read_only(page: &Page) -> bool {
+    page.eval("return document.querySelector('[data-testid=\"editor\"]').readOnly")
+        .await
+        == serde_json::Value::Bool(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_link_is_revoked_says_so_keeps_its_text_and_stays_closed() {
+    run_test(
+        "a_page_whose_link_is_revoked_says_so_keeps_its_text_and_stays_closed",
+        async |ctx| {
+            let (editor, save, notice) = (tid("editor"), tid("save-state"), tid("access-notice"));
+            let owner = ctx.page().await;
+            let doc = owner.new_document().await;
+            let (id, path) = new_link(&ctx.server, &doc.room, &doc.key, "edit").await;
+
+            // Two pages edit with the link: one live, one about to go offline.
+            let live = ctx.page().await;
+            live.record_connection().await;
+            live.open_editor(&path).await;
+            live.wait_for_connection("connected", DEADLINE).await;
+            live.type_into(&editor, "Live. ").await;
+            live.wait_for_attr(&save, "data-state", "saved", DEADLINE)
+                .await;
+            let away = ctx.page().await;
+            away.record_connection().await;
+            away.open_editor(&path).await;
+            away.wait_for_value(&editor, "Live. ", DEADLINE).await;
+            away.set_offline(true).await;
+            away.wait_for_connection("offline", DEADLINE).await;
+            away.set_caret(&editor, 6).await;
+            away.press_keys("Written away.").await;
+            away.wait_for_attr(&save, "data-state", "unsaved", DEADLINE)
+                .await;
+
+            revoke_from_popover(&owner, &id).await;
+
+            // The live page is cut at once and says why.
+            live.wait_for_attr(&notice, "data-state", "revoked", DEADLINE)
+                .await;
+            live.wait_for_text(&notice, "This link no longer works", DEADLINE)
+                .await;
+            live.wait_for_text(&notice, "This link was revoked.", DEADLINE)
+                .await;
+            live.wait_for_connection("closed", DEADLINE).await;
+            assert!(editor_read_only(&live).await, "nothing more to type into");
+            assert_eq!(
+                live.value(&editor).await,
+                "Live. ",
+                "the text stays on screen"
+            );
+
+            // The page that was away comes back: refused, told, its
+            // unsent text kept and offered to copy, and it does not retry.
+            away.set_offline(false).await;
+            away.wait_for_attr(&notice, "data-state", "revoked", DEADLINE)
+                .await;
+            away.wait_for_connection("closed", DEADLINE).await;
+            assert_eq!(away.value(&editor).await, "Live. Written away.");
+            away.wait_for_attr(&save, "data-state", "unsaved", DEADLINE)
+                .await;
+            away.wait_for_text(&save, "kept in this browser", DEADLINE)
+                .await;
+            away.wait_for_text(&tid("access-notice-kept"), "kept in this browser", DEADLINE)
+                .await;
+            away.click(&tid("access-copy-text")).await;
+            away.wait_for_text(&tid("access-copy-text"), "Copied", DEADLINE)
+                .await;
+            assert!(
+                !away.is_present(&tid("retry-now")).await,
+                "nothing to retry"
+            );
+            for page in [&live, &away] {
+                let revoked = CloseCode::AccessRevoked.number();
+                let closes = page.closes().await;
+                assert_eq!(
+                    closes.iter().filter(|(code, _)| *code == revoked).count(),
+                    1,
+                    "one 4006, never tried again: {closes:?}"
+                );
+                // Once closed for good, the badge never went back to
+                // connecting or reconnecting.
+                let states = page.connection_states().await;
+                let closed = states
+                    .iter()
+                    .position(|s| s.starts_with("closed"))
+                    .expect("a closed state");
+                assert!(
+                    states[closed..].iter().all(|s| s.starts_with("closed")),
+                    "no reconnect after the 4006: {states:?}"
+                );
+            }
+            // The server kept what was saved, not what was refused.
+            let (status, text) = ctx
+                .server
+                .get(&format!("/api/rooms/{}/text?key={}", doc.room, doc.key))
+                .await;
+            assert_eq!((status, text.as_str()), (200, "Live. "));
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_narrowed_link_turns_the_editor_read_only_live() {
+    run_test(
+        "a_narrowed_link_turns_the_editor_read_only_live",
+        async |ctx| {
+            let (editor, save, notice) = (tid("editor"), tid("save-state"), tid("access-notice"));
+            let owner = ctx.page().await;
+            let doc = owner.new_document().await;
+            let (id, path) = new_link(&ctx.server, &doc.room, &doc.key, "edit").await;
+            let guest = ctx.page().await;
+            guest.open_editor(&path).await;
+            guest.wait_for_connection("connected", DEADLINE).await;
+            guest.type_into(&editor, "Before.").await;
+            guest
+                .wait_for_attr(&save, "data-state", "saved", DEADLINE)
+                .await;
+            assert!(!guest.is_present(&tid("read-only-banner")).await);
+
+            // The owner makes the link view-only from the popover.
+            owner.click(&tid("share")).await;
+            choose(
+                &owner,
+                &format!("{} [data-testid=\"link-right\"]", row(&id)),
+                "view",
+            )
+            .await;
+            poll("the link to be view-only", DEADLINE, async || {
+                let links = api_links(&ctx.server, &doc.room, &doc.key).await;
+                match links.iter().find(|l| l.id.as_str() == id) {
+                    Some(l) if l.right == Right::View => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            })
+            .await;
+
+            // The guest's page follows without a reload: read-only, and says why.
+            guest.wait_for(&tid("read-only-banner"), DEADLINE).await;
+            guest
+                .wait_for_attr(&notice, "data-state", "downgraded", DEADLINE)
+                .await;
+            guest
+                .wait_for_text(&notice, "An editor made this link view-only.", DEADLINE)
+                .await;
+            poll("the editor to refuse typing", DEADLINE, async || {
+                if editor_read_only(&guest).await {
+                    Ok(())
+                } else {
+                    Err("still editable".to_owned())
+                }
+            })
+            .await;
+            guest.click(&editor).await;
+            guest.press_keys("XYZ").await;
+            assert_eq!(
+                guest.value(&editor).await,
+                "Before.",
+                "typing changes nothing"
+            );
+            // Still connected, reading along live.
+            owner.press_keys(ESCAPE).await;
+            owner.type_at(&editor, 7, " After.").await;
+            guest
+                .wait_for_value(&editor, "Before. After.", DEADLINE)
+                .await;
+            guest.wait_for_connection("connected", DEADLINE).await;
         },
     )
     .await;
