@@ -33,7 +33,10 @@
 //! 413 body over 4 KiB or a restore past the size limit; 500 storage.
 //!
 //! Share links (`/api/rooms/{room}/links…`, editors only): see [`links`].
+//! Who wrote what (`/api/rooms/{room}/authors`, keys as for `/text`): see
+//! [`authors`].
 
+pub mod authors;
 pub mod links;
 
 use axum::Json;

@@ -53,6 +53,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/rooms/{room}/text", get(crate::api::export_text))
         .route("/api/rooms/{room}/html", get(crate::api::export_html))
         .route(
+            "/api/rooms/{room}/authors",
+            get(crate::api::authors::authors),
+        )
+        .route(
+            "/api/rooms/{room}/versions/{id}/authors",
+            get(crate::api::authors::version_authors),
+        )
+        .route(
             "/api/rooms/{room}/versions",
             get(crate::api::list_versions).post(crate::api::name_version),
         )

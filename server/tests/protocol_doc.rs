@@ -54,8 +54,11 @@ impl Recorder {
                 .to_str()
                 .expect("ascii"),
         );
-        let mut session =
-            ClientSession::new(doc_with_id(yrs_id), false).with_key(Some(key.to_owned()));
+        // Each browser presents a secret of its own, so its connections
+        // write as one author; both would like red.
+        let mut session = ClientSession::new(doc_with_id(yrs_id), false)
+            .with_key(Some(key.to_owned()))
+            .with_author(format!("{who}-browser-secret-2026"), Some("#d23f4a".into()));
         let hello = session.open();
         let mut recorder = Self {
             who,
@@ -210,9 +213,10 @@ async fn capture() -> String {
     let (mut ada, handshake) = Recorder::connect(&server, "Ada", 1001, key).await;
     ada.handshake().await;
     ada.recv_until(saved).await;
+    // In the colour the room gave her.
     let presence = Presence {
         name: "Ada".into(),
-        color: "#e06c75".into(),
+        color: ada.session.color().expect("a colour").to_owned(),
         cursor: None,
     };
     let presence = ada.session.presence(presence);

@@ -109,6 +109,19 @@ async fn the_first_frame_must_be_a_hello() {
             CloseCode::TooBig,
             "hello larger than 1024 bytes",
         ),
+        // An author secret or a colour that breaks its rule (issue 28).
+        (
+            Message::Text(r#"{"type":"hello","key":null,"author":"short"}"#.into()),
+            CloseCode::BadMessage,
+            "the hello's author must be 16 to 64 of A-Z a-z 0-9 - _",
+        ),
+        (
+            Message::Text(
+                r#"{"type":"hello","key":null,"author":"abcdefghijklmnop","color":"blue"}"#.into(),
+            ),
+            CloseCode::BadMessage,
+            "the hello's color must be #rrggbb",
+        ),
     ];
     for (first, code, reason) in cases {
         let (before, close) = answer_to_first_frame(&server, "hello-rules", Some(first)).await;

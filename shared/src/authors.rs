@@ -366,6 +366,208 @@ pub fn runs(spans: &[ItemSpan], lookup: &Lookup) -> Vec<Run> {
     out
 }
 
+/// One step of a text event's delta, in UTF-16 units: what a transaction
+/// did to the text, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Units left as they were.
+    Retain(u32),
+    /// Units inserted here.
+    Insert(u32),
+    /// Units removed here.
+    Delete(u32),
+}
+
+/// The steps of a yrs text delta.
+pub fn steps(delta: &[yrs::types::Delta]) -> Vec<Step> {
+    use yrs::types::Delta;
+    delta
+        .iter()
+        .map(|op| match op {
+            Delta::Retain(len, _) => Step::Retain(*len),
+            Delta::Deleted(len) => Step::Delete(*len),
+            Delta::Inserted(yrs::Out::Any(yrs::Any::String(s)), _) => {
+                Step::Insert(s.encode_utf16().count() as u32)
+            }
+            // An embed takes one position.
+            Delta::Inserted(..) => Step::Insert(1),
+        })
+        .collect()
+}
+
+/// `len` UTF-16 units written with client id `client`, at `clock` (or at a
+/// clock of the same transaction, which has the same author: a claim never
+/// starts inside one update's items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Units.
+    pub len: u32,
+    /// The client id.
+    pub client: u64,
+    /// Its clock.
+    pub clock: u32,
+}
+
+/// A text as pieces of one client id each, kept edit by edit
+/// ([`Pieces::apply`]) so the runs follow typing without reading the whole
+/// document again ([`item_spans`] is for the start and for transactions
+/// that bring several writers' items at once).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pieces {
+    /// In document order, none empty.
+    pieces: Vec<Piece>,
+}
+
+impl Pieces {
+    /// The pieces of a text read item by item.
+    pub fn from_spans(spans: &[ItemSpan]) -> Self {
+        let mut pieces = Self::default();
+        for span in spans.iter().filter(|s| s.len > 0) {
+            pieces.push(Piece {
+                len: span.len,
+                client: span.client,
+                clock: span.clock,
+            });
+        }
+        pieces
+    }
+
+    /// Units in all.
+    pub fn len(&self) -> u32 {
+        self.pieces.iter().map(|p| p.len).sum()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// How many pieces there are.
+    pub fn count(&self) -> usize {
+        self.pieces.len()
+    }
+
+    fn push(&mut self, piece: Piece) {
+        match self.pieces.last_mut() {
+            Some(last)
+                if last.client == piece.client
+                    && last.clock.checked_add(last.len) == Some(piece.clock) =>
+            {
+                last.len += piece.len;
+            }
+            _ => self.pieces.push(piece),
+        }
+    }
+
+    /// Splits piece `i` so that a piece starts `at` units into it; the index
+    /// of that piece.
+    fn split(&mut self, i: usize, at: u32) -> usize {
+        if at == 0 {
+            return i;
+        }
+        let piece = self.pieces[i];
+        self.pieces[i].len = at;
+        self.pieces.insert(
+            i + 1,
+            Piece {
+                len: piece.len - at,
+                client: piece.client,
+                clock: piece.clock.saturating_add(at),
+            },
+        );
+        i + 1
+    }
+
+    /// Applies one transaction's `steps`, its insertions written with
+    /// client id `client` from `clock` on. Steps past the end are ignored
+    /// (the text and the pieces disagree: the caller reads the text again).
+    /// Returns whether they fit.
+    pub fn apply(&mut self, steps: &[Step], client: u64, clock: u32) -> bool {
+        let (mut i, mut off) = (0usize, 0u32);
+        let mut written = 0u32;
+        for step in steps {
+            match *step {
+                Step::Retain(mut n) => {
+                    while n > 0 {
+                        let Some(piece) = self.pieces.get(i) else {
+                            return false;
+                        };
+                        let rest = piece.len - off;
+                        if n < rest {
+                            off += n;
+                            n = 0;
+                        } else {
+                            n -= rest;
+                            i += 1;
+                            off = 0;
+                        }
+                    }
+                }
+                Step::Delete(mut n) => {
+                    if i < self.pieces.len() {
+                        i = self.split(i, off);
+                        off = 0;
+                    }
+                    while n > 0 {
+                        let Some(piece) = self.pieces.get_mut(i) else {
+                            return false;
+                        };
+                        if piece.len <= n {
+                            n -= piece.len;
+                            self.pieces.remove(i);
+                        } else {
+                            piece.len -= n;
+                            piece.clock = piece.clock.saturating_add(n);
+                            n = 0;
+                        }
+                    }
+                }
+                Step::Insert(n) if n > 0 => {
+                    if i < self.pieces.len() {
+                        i = self.split(i, off);
+                    }
+                    off = 0;
+                    let piece = Piece {
+                        len: n,
+                        client,
+                        clock: clock.saturating_add(written),
+                    };
+                    written = written.saturating_add(n);
+                    // Typing at the end of one's own piece extends it.
+                    match i.checked_sub(1).map(|p| &mut self.pieces[p]) {
+                        Some(before)
+                            if before.client == client
+                                && before.clock.checked_add(before.len) == Some(piece.clock) =>
+                        {
+                            before.len += n;
+                        }
+                        _ => {
+                            self.pieces.insert(i, piece);
+                            i += 1;
+                        }
+                    }
+                }
+                Step::Insert(_) => {}
+            }
+        }
+        true
+    }
+
+    /// The runs of one author each, under `lookup`.
+    pub fn runs(&self, lookup: &Lookup) -> Vec<Run> {
+        let spans: Vec<ItemSpan> = self
+            .pieces
+            .iter()
+            .map(|p| ItemSpan {
+                client: p.client,
+                clock: p.clock,
+                len: p.len,
+            })
+            .collect();
+        runs(&spans, lookup)
+    }
+}
+
 /// A run as exported (`GET /api/rooms/{room}/authors`): offsets in UTF-16
 /// units, as JavaScript strings and Yjs count, and the author's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -641,6 +843,95 @@ mod tests {
         });
         let runs = runs_of(&ada, CONTENT, &split);
         assert_eq!(runs, [r(0, 3, Some(0)), r(3, 5, None), r(5, 23, Some(1))]);
+    }
+
+    /// Pieces kept from each transaction's delta give the runs read from
+    /// the items, after every one of many random edits by three writers
+    /// (each syncing with the others now and then, so their edits
+    /// interleave and sometimes arrive several at once).
+    #[test]
+    fn pieces_kept_edit_by_edit_match_the_items() {
+        use std::sync::{Arc, Mutex};
+        use yrs::Observable;
+
+        let writers: Vec<Doc> = (1..=3).map(with_client).collect();
+        let reader = new_doc();
+        let text = reader.get_or_insert_text(CONTENT);
+        // What each of the reader's transactions did, as its page sees it.
+        type Seen = Vec<(Vec<Step>, Option<(u64, u32)>)>;
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let sink = seen.clone();
+        text.observe("pieces", move |txn, event| {
+            let mut inserters = txn.insert_set().iter();
+            let writer = match (inserters.next(), inserters.next()) {
+                (Some((client, ranges)), None) => ranges
+                    .iter()
+                    .map(|r| r.start)
+                    .min()
+                    .map(|start| (client.get(), start)),
+                (None, _) => Some((0, 0)),
+                _ => None,
+            };
+            sink.lock()
+                .expect("one thread")
+                .push((steps(event.delta(txn)), writer));
+        });
+        let table = Authorship {
+            authors: vec![person("A"), person("B"), person("C")],
+            claims: vec![claim(1, 0, "a"), claim(2, 0, "b"), claim(3, 5, "c")],
+        };
+        let lookup = table.lookup();
+        let mut pieces = Pieces::default();
+        let mut rng = fastrand_like(7);
+        for round in 0..600 {
+            let w = &writers[rng() % 3];
+            let body = w.get_or_insert_text(CONTENT);
+            let len = body.len(&w.transact());
+            let at = (rng() % (len as usize + 1)) as u32;
+            if len > 0 && rng() % 3 == 0 {
+                let n = ((rng() % 4) as u32 + 1).min(len - at.min(len - 1));
+                body.remove_range(&mut w.transact_mut(), at.min(len - 1), n);
+            } else {
+                let words = ["a", "bc", "déf", "👋", "ghij "];
+                body.insert(&mut w.transact_mut(), at, words[rng() % words.len()]);
+            }
+            // Now and then the writers catch up with each other and the
+            // reader takes what one has, several writers' edits at once.
+            if round % 7 == 0 {
+                for a in &writers {
+                    for b in &writers {
+                        sync(a, b);
+                    }
+                }
+            }
+            sync(w, &reader);
+            for (steps, writer) in seen.lock().expect("one thread").drain(..) {
+                let fits = match writer {
+                    Some((client, clock)) => pieces.apply(&steps, client, clock),
+                    None => false,
+                };
+                if !fits {
+                    let spans = item_spans(&mut reader.transact_mut(), &text);
+                    pieces = Pieces::from_spans(&spans);
+                }
+            }
+            let spans = item_spans(&mut reader.transact_mut(), &text);
+            assert_eq!(pieces.runs(&lookup), runs(&spans, &lookup), "round {round}");
+            assert_eq!(pieces.len(), text.len(&reader.transact()));
+        }
+        assert!(pieces.count() > 1);
+    }
+
+    /// A small deterministic generator (SplitMix64) for the random edits.
+    fn fastrand_like(seed: u64) -> impl FnMut() -> usize {
+        let mut state = seed;
+        move || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) as usize
+        }
     }
 
     #[test]

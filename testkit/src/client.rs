@@ -65,6 +65,23 @@ impl Client {
         Self::welcomed(url, new_doc(), Some(key)).await.sync().await
     }
 
+    /// Connects as the browser whose author secret is `secret` (see
+    /// `tandem_shared::authors`), with the share-link `key` if given, and
+    /// completes the sync handshake.
+    pub async fn connect_as(url: &str, key: Option<&str>, secret: &str) -> Self {
+        Self::connect_as_with(url, key, secret, new_doc()).await
+    }
+
+    /// [`Client::connect_as`], with `doc` as the starting replica (for
+    /// a chosen yrs client id, or edits made offline).
+    pub async fn connect_as_with(url: &str, key: Option<&str>, secret: &str, doc: Doc) -> Self {
+        let mut client = Self::open_with(url, doc, key, Some(secret))
+            .await
+            .expect("connect");
+        client.welcome().await;
+        client.sync().await
+    }
+
     /// Connects with `doc` as the starting replica (e.g. offline edits).
     pub async fn connect_with(url: &str, doc: Doc) -> Self {
         Self::welcomed(url, doc, None).await.sync().await
@@ -113,9 +130,22 @@ impl Client {
         doc: Doc,
         key: Option<&str>,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        Self::open_with(url, doc, key, None).await
+    }
+
+    /// [`Client::open`], presenting the author `secret` if given.
+    async fn open_with(
+        url: &str,
+        doc: Doc,
+        key: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
         let socket = socket::open(url).await?;
         let text = doc.get_or_insert_text(CONTENT);
         let mut session = ClientSession::new(doc, false).with_key(key.map(str::to_owned));
+        if let Some(secret) = secret {
+            session = session.with_author(secret.to_owned(), None);
+        }
         let hello = session.open();
         let mut client = Self {
             socket,
@@ -137,6 +167,13 @@ impl Client {
     /// Opens the socket, says hello and takes the welcome, which must come first.
     async fn welcomed(url: &str, doc: Doc, key: Option<&str>) -> Self {
         let mut client = Self::open(url, doc, key).await.expect("connect");
+        client.welcome().await;
+        client
+    }
+
+    /// Takes the welcome, which must be the first frame.
+    async fn welcome(&mut self) {
+        let client = self;
         let first = tokio::time::timeout(DEADLINE, client.socket.next())
             .await
             .expect("welcome within the deadline")
@@ -149,7 +186,7 @@ impl Client {
             Ok(Reaction {
                 event: Event::Welcomed,
                 ..
-            }) => client,
+            }) => {}
             other => panic!("first frame is a welcome, got {text} ({other:?})"),
         }
     }
@@ -159,6 +196,16 @@ impl Client {
         self.send_frame(&self.session.step1()).await;
         self.pump_until("initial sync", Self::synced).await;
         self
+    }
+
+    /// Who wrote what, as the server said (welcome, then `authors`).
+    pub fn authorship(&self) -> &tandem_shared::authors::Authorship {
+        self.session.authorship()
+    }
+
+    /// The colour the room gave this connection.
+    pub fn color(&self) -> Option<&str> {
+        self.session.color()
     }
 
     /// The replica.

@@ -12,7 +12,10 @@
 //! the node just loaded the room and asks every node holding it to publish
 //! its members' presence again; or a links change (`n`, `k`): an editor
 //! changed the room's share links in the store, so nodes holding the room
-//! read them again and bring their connections in line.
+//! read them again and bring their connections in line; or an authorship
+//! change (`n`, `a` as JSON): who wrote with which client id, committed
+//! with the rows that follow it (published before them, so the nodes
+//! applying them know who wrote them; issue 28).
 
 use bytes::Bytes;
 use redis::Value;
@@ -85,6 +88,10 @@ pub(crate) enum Entry {
     PresenceQuery { node: String },
     /// `node` changed the room's share links in the store.
     Links { node: String },
+    /// `node` recorded a change of the room's authorship (JSON of a
+    /// `tandem_shared::authors::Authorship`), stored with the rows it
+    /// publishes next.
+    Authors { node: String, authors: String },
 }
 
 pub(crate) fn text(value: &Value) -> Option<String> {
@@ -106,6 +113,7 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
     let (mut client, mut presence, mut left, mut query, mut published_us) =
         (None, None, false, false, None);
     let mut links = false;
+    let mut authors = None;
     for pair in items.chunks(2) {
         let [key, value] = pair else { return None };
         match text(key)?.as_str() {
@@ -122,6 +130,7 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
             "l" => left = true,
             "q" => query = true,
             "k" => links = true,
+            "a" => authors = text(value),
             // Only a clock reading for a metric: a bad one is ignored.
             "t" => published_us = text(value).and_then(|t| t.parse().ok()),
             _ => {}
@@ -136,6 +145,9 @@ pub(crate) fn parse_fields(fields: &Value) -> Option<Entry> {
     }
     if links {
         return Some(Entry::Links { node });
+    }
+    if let Some(authors) = authors {
+        return Some(Entry::Authors { node, authors });
     }
     if let Some(client) = client {
         if presence.is_none() && !left {
@@ -275,6 +287,14 @@ mod tests {
         assert_eq!(
             parse_fields(&query),
             Some(Entry::PresenceQuery { node: "b".into() })
+        );
+        let authors = Value::Array(vec![bulk("n"), bulk("b"), bulk("a"), bulk("{}")]);
+        assert_eq!(
+            parse_fields(&authors),
+            Some(Entry::Authors {
+                node: "b".into(),
+                authors: "{}".into()
+            })
         );
         let links = Value::Array(vec![bulk("n"), bulk("b"), bulk("k"), bulk("1")]);
         assert_eq!(

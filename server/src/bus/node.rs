@@ -179,6 +179,20 @@ impl Bus {
         }
     }
 
+    /// Hands a committed change of `room`'s authorship to the other nodes,
+    /// before the rows committed with it ([`Bus::publish`], called next).
+    /// Never waits: a full queue marks the room for a resync marker instead
+    /// (a resync reads the authorship too).
+    pub fn publish_authors(&self, room: &RoomId, authors: &tandem_shared::authors::Authorship) {
+        let sent = self.to_publish().try_send(ToPublish::Authors {
+            room: room.clone(),
+            authors: serde_json::to_string(authors).unwrap_or_default(),
+        });
+        if sent.is_err() {
+            self.shared.lost().insert(room.clone());
+        }
+    }
+
     /// Tells the other nodes that `room`'s share links changed in the store,
     /// so their copies of the room read them again. Never waits: a full
     /// queue marks the room for a resync marker instead (a resync reads the

@@ -47,6 +47,10 @@ pub(super) enum ToPublish {
     /// `room`'s share links changed in the store. Not ephemeral: one that
     /// cannot be published owes the room a resync marker, as a commit does.
     Links { room: RoomId },
+    /// A change of `room`'s authorship (JSON), committed with the rows
+    /// published after it. Not ephemeral: one that cannot be published
+    /// makes the room resync (which reads the authorship again).
+    Authors { room: RoomId, authors: String },
 }
 
 pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ToPublish>) {
@@ -70,7 +74,12 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ToPublish>) 
             conn = shared.connect(COMMAND_TIMEOUT).await.ok();
         }
         let Some(c) = conn.as_mut() else {
-            if let Some(ToPublish::Update { room, .. } | ToPublish::Links { room }) = next {
+            if let Some(
+                ToPublish::Update { room, .. }
+                | ToPublish::Links { room }
+                | ToPublish::Authors { room, .. },
+            ) = next
+            {
                 shared.lost().insert(room);
             }
             continue;
@@ -115,6 +124,14 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ToPublish>) 
                     }
                     sent.is_ok()
                 }
+                Some(ToPublish::Authors { room, authors }) => {
+                    let sent = publish_authors(&shared, c, &room, &authors).await;
+                    if let Err(err) = &sent {
+                        tracing::warn!(%room, error = %err, "could not publish an authorship change; the room resyncs");
+                        shared.lost().insert(room);
+                    }
+                    sent.is_ok()
+                }
                 Some(ToPublish::Wake) => wake(&shared, c).await.is_ok(),
                 None => true,
             };
@@ -155,7 +172,16 @@ async fn drain(
             (ToPublish::Links { room }, Some(c)) => {
                 (room.clone(), publish_links(shared, c, &room).await.is_ok())
             }
-            (ToPublish::Update { room, .. } | ToPublish::Links { room }, None) => (room, false),
+            (ToPublish::Authors { room, authors }, Some(c)) => (
+                room.clone(),
+                publish_authors(shared, c, &room, &authors).await.is_ok(),
+            ),
+            (
+                ToPublish::Update { room, .. }
+                | ToPublish::Links { room }
+                | ToPublish::Authors { room, .. },
+                None,
+            ) => (room, false),
             _ => continue,
         };
         let (room, sent) = sent;
@@ -319,6 +345,23 @@ async fn publish_links(
     let mut pipe = redis::pipe();
     let mut cmd = entry(shared, &key);
     cmd.arg("k").arg(1);
+    pipe.add_command(cmd).ignore();
+    expire(shared, &mut pipe, &key);
+    pipe.query_async::<()>(conn).await
+}
+
+/// Appends an authorship change: the nodes holding `room` add it to theirs
+/// (before the rows published after it).
+async fn publish_authors(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    room: &RoomId,
+    authors: &str,
+) -> redis::RedisResult<()> {
+    let key = room_key(room);
+    let mut pipe = redis::pipe();
+    let mut cmd = entry(shared, &key);
+    cmd.arg("a").arg(authors);
     pipe.add_command(cmd).ignore();
     expire(shared, &mut pipe, &key);
     pipe.query_async::<()>(conn).await

@@ -151,6 +151,16 @@ fn hand_over(shared: &Shared, room: &RoomId, entries: Vec<(StreamId, Option<Entr
                 published_us,
             },
             Some(Entry::Links { node }) if node != shared.node => Remote::Links,
+            Some(Entry::Authors { node, authors }) if node != shared.node => {
+                match serde_json::from_str(&authors) {
+                    Ok(change) => Remote::Authors(change),
+                    // Not from a node of this build: the store has it.
+                    Err(_) => {
+                        sub.resync = true;
+                        continue;
+                    }
+                }
+            }
             Some(Entry::Resync { node }) if node != shared.node => {
                 sub.resync = true;
                 continue;

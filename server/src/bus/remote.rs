@@ -40,4 +40,7 @@ pub enum Remote {
     /// Another node changed the room's share links in the store: read them
     /// again (a resync does too).
     Links,
+    /// Another node recorded this change of the room's authorship (it
+    /// stored it with the rows that follow).
+    Authors(tandem_shared::authors::Authorship),
 }

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+use super::authors::{Identity, RoomAuthors};
 use super::command::{Claim, JoinRefused, RoomCmd};
 use super::context::RoomContext;
 use super::dialect::Dialect;
@@ -44,6 +45,7 @@ use crate::links::LinkId;
 use crate::metrics::RoomLabel;
 use crate::store::{StoreError, VersionKind};
 
+mod authors;
 mod cluster;
 mod history;
 mod links;
@@ -108,6 +110,8 @@ pub(super) struct RoomActor {
     /// The room's share links, what its members were admitted with follows
     /// them (`links`).
     links: links::LinkTable,
+    /// Who wrote what, and the members as authors (`authors`).
+    authors: RoomAuthors,
 }
 
 impl RoomActor {
@@ -138,6 +142,7 @@ impl RoomActor {
             protected: false,
             label: None,
             feed: None,
+            authors: RoomAuthors::default(),
             links: links::LinkTable::default(),
         }
     }
@@ -165,9 +170,12 @@ impl RoomActor {
     async fn load(&mut self) -> Result<(), StoreError> {
         // Before loading, so nothing committed meanwhile is missed.
         self.subscribe().await;
-        let (doc, stored) = document::load(self.context.store.clone(), self.room.clone()).await?;
+        let (doc, mut stored) =
+            document::load(self.context.store.clone(), self.room.clone()).await?;
         self.doc = doc;
         self.pipeline.loaded(&stored);
+        self.authors = RoomAuthors::loaded(std::mem::take(&mut stored.authors));
+        self.authors.counter().watch(&self.doc);
         self.protected = stored.protected;
         let stored_links = links::read(self.context.store.clone(), self.room.clone()).await?;
         self.links_loaded(stored_links);
@@ -240,6 +248,7 @@ impl RoomActor {
                 recipient,
                 link,
                 dialect,
+                identity,
                 joined,
             } => match (self.links.knows(link.as_ref()), link) {
                 (false, Some(link)) => self.wait_for_links(links::WaitingJoin {
@@ -247,10 +256,11 @@ impl RoomActor {
                     recipient,
                     link,
                     dialect,
+                    identity,
                     joined,
                 }),
                 (_, link) => {
-                    let _ = joined.send(self.join(client, recipient, link, dialect));
+                    let _ = joined.send(self.join(client, recipient, link, dialect, identity));
                 }
             },
             RoomCmd::LinksChanged => self.read_links(),
@@ -261,6 +271,9 @@ impl RoomActor {
             } => {
                 let name = presence.as_ref().map(|p| p.name.as_str());
                 self.history.named(client, name);
+                if let Some(change) = self.authors.named(client, name) {
+                    self.authors_changed(change);
+                }
                 self.publish_presence(client, presence.as_ref());
                 self.members.set_presence(client, presence, awareness);
             }
@@ -288,6 +301,9 @@ impl RoomActor {
                     access::may_read(key, self.protected).then(|| document::export(&self.doc));
                 let _ = reply.send(exported);
             }
+            RoomCmd::Authors { key, reply } => {
+                let _ = reply.send(self.export_authors(key));
+            }
             RoomCmd::Flush { done } => self.pipeline.flush(done),
             RoomCmd::Claim { reply } => {
                 let claim = self.claim().await;
@@ -296,6 +312,7 @@ impl RoomActor {
             RoomCmd::History(cmd) => self.history_request(cmd),
             RoomCmd::Leave { client } => {
                 self.history.left(client);
+                self.authors.left(client);
                 self.publish_presence(client, None);
                 self.members.remove(client);
             }
@@ -310,11 +327,19 @@ impl RoomActor {
         recipient: Arc<dyn Recipient>,
         link: Option<LinkId>,
         dialect: Dialect,
+        identity: Identity,
     ) -> Result<(), JoinRefused> {
         if self.members.len() >= self.context.settings.max_connections {
             return Err(JoinRefused::Full);
         }
         let read_only = self.admission(link.as_ref())?;
+        let shown: Vec<String> = self
+            .members
+            .presences()
+            .into_iter()
+            .map(|p| p.color)
+            .collect();
+        let (color, recolored) = self.authors.join(client, &identity, &shown);
         let greeting = Greeting {
             room: &self.room,
             protected: self.protected,
@@ -322,12 +347,19 @@ impl RoomActor {
             links: self.links.standing(),
             state_vector: self.doc.transact().state_vector(),
             members: &self.members,
+            authors: self.authors.table(),
+            color: Some(&color),
         };
         for message in greeting.frames(client, dialect, read_only) {
             if recipient.send(message).is_err() {
                 // The connection is gone or cannot take its greeting.
+                self.authors.left(client);
                 return Err(JoinRefused::Gone);
             }
+        }
+        if let Some(change) = recolored {
+            // A returning author's new colour: the others learn it too.
+            self.authors_changed(change);
         }
         let peer = Peer::new(client, recipient, read_only, dialect).admitted_with(link);
         self.members.add(client, peer);
@@ -425,7 +457,16 @@ impl RoomActor {
         if self.pipeline.size() + raw.len() as u64 > limit {
             return Err(Refused::TooLarge(limit));
         }
-        let changed = document::apply(&self.doc, update).map_err(Refused::Update)?;
+        // Counts only what this update changes.
+        let _ = self.authors.counter().take();
+        let applied = document::apply_counted(&self.doc, update).map_err(Refused::Update)?;
+        let changed = applied.changed;
+        let writer = match origin {
+            Origin::Member(client) => client,
+            Origin::Room => ROOM,
+        };
+        // Before the update goes out: members learn who wrote it first.
+        self.attribute(writer, &applied.grown);
         let (from, seq) = match origin {
             Origin::Member(client) => {
                 let Some(seq) = self.members.count_update(client) else {
@@ -456,7 +497,10 @@ impl RoomActor {
     async fn rebuild(&mut self) {
         let (store, room) = (self.context.store.clone(), self.room.clone());
         match document::rebuild(store, room, self.pipeline.unsaved()).await {
-            Ok(doc) => self.doc = doc,
+            Ok(doc) => {
+                self.doc = doc;
+                self.authors.counter().watch(&self.doc);
+            }
             Err(err) => {
                 error!(room = %self.room, error = %err, "could not reload room after a bad update");
             }

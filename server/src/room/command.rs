@@ -12,6 +12,9 @@ use tandem_shared::{ClientId, Presence};
 use tokio::sync::oneshot;
 use yrs::{StateVector, Update};
 
+use tandem_shared::authors::AuthorsExport;
+
+use super::authors::Identity;
 use super::dialect::Dialect;
 use super::document::Exported;
 use super::presence::AwarenessId;
@@ -34,6 +37,8 @@ pub(crate) enum RoomCmd {
         link: Option<LinkId>,
         /// Which protocol the connection speaks.
         dialect: Dialect,
+        /// Who it writes as (see `super::authors`).
+        identity: Identity,
         /// Answered once the room is loaded: a member now, or why not.
         joined: oneshot::Sender<Result<(), JoinRefused>>,
     },
@@ -78,6 +83,14 @@ pub(crate) enum RoomCmd {
         key: Option<Right>,
         /// `None` if the requester may not read the room.
         reply: oneshot::Sender<Option<Exported>>,
+    },
+    /// Asks who wrote what in the body: its runs of one author each, and
+    /// the room's authors (`GET /api/rooms/{room}/authors`).
+    Authors {
+        /// The right the requester's key grants, if any.
+        key: Option<Right>,
+        /// `None` if the requester may not read the room.
+        reply: oneshot::Sender<Option<AuthorsExport>>,
     },
     /// Answered once every update received before it is durable.
     Flush {

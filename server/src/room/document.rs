@@ -88,6 +88,22 @@ fn build(room: &RoomId, stored: &StoredRoom) -> Doc {
 /// A refused update may have been applied in part ([`UpdateRefused::Gap`]
 /// excepted): the caller must [`rebuild`] the document.
 pub(super) fn apply(doc: &Doc, update: Update) -> Result<bool, UpdateRefused> {
+    apply_counted(doc, update).map(|applied| applied.changed)
+}
+
+/// What applying an update did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Applied {
+    /// Whether it changed anything.
+    pub(super) changed: bool,
+    /// Each client id it brought new items for, with the first new clock
+    /// (the room's state for that client before): what its sender claims
+    /// (see `super::authors`).
+    pub(super) grown: Vec<(u64, u32)>,
+}
+
+/// [`apply`], saying which client ids the update brought new items for.
+pub(super) fn apply_counted(doc: &Doc, update: Update) -> Result<Applied, UpdateRefused> {
     // yrs would park an update with a gap as "pending" and integrate it
     // later, through code paths that crafted updates drive into
     // use-after-free (found by fuzzing, see docs/FUZZING.md); no Tandem
@@ -103,11 +119,24 @@ pub(super) fn apply(doc: &Doc, update: Update) -> Result<bool, UpdateRefused> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut txn = doc.transact_mut();
         let result = txn.apply_update(update);
-        (result, txn.has_changes() || txn.has_missing_updates())
+        // What this transaction integrated, per client id: its new items.
+        let mut grown: Vec<(u64, u32)> = txn
+            .insert_set()
+            .iter()
+            .filter_map(|(client, ranges)| {
+                Some((client.get(), ranges.iter().map(|r| r.start).min()?))
+            })
+            .collect();
+        grown.sort_unstable();
+        (
+            result,
+            txn.has_changes() || txn.has_missing_updates(),
+            grown,
+        )
     }));
     match outcome {
-        Ok((Ok(()), changed)) => Ok(changed),
-        Ok((Err(err), _)) => Err(UpdateRefused::Rejected(err.to_string())),
+        Ok((Ok(()), changed, grown)) => Ok(Applied { changed, grown }),
+        Ok((Err(err), _, _)) => Err(UpdateRefused::Rejected(err.to_string())),
         Err(_) => Err(UpdateRefused::Panicked),
     }
 }
@@ -161,6 +190,32 @@ mod tests {
         assert_eq!(apply(&room, decode(&update)), Ok(true));
         assert_eq!(body(&room), "hello");
         assert_eq!(apply(&room, decode(&update)), Ok(false), "nothing new");
+    }
+
+    #[test]
+    fn an_update_says_which_client_ids_it_brought_new_items_for() {
+        let author = new_doc();
+        let first = typed(&author, CONTENT, "hello");
+        let room = new_doc();
+        let applied = apply_counted(&room, decode(&first)).expect("applies");
+        let client = author.client_id().get();
+        assert_eq!(applied.grown, [(client, 0)]);
+        let second = typed(&author, CONTENT, " you");
+        assert_eq!(
+            apply_counted(&room, decode(&second)).map(|a| a.grown),
+            Ok(vec![(client, 5)])
+        );
+        // The whole state again: nothing new, nothing claimed.
+        let all = author
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        assert_eq!(
+            apply_counted(&room, decode(&all)),
+            Ok(Applied {
+                changed: false,
+                grown: Vec::new()
+            })
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! everyone's awareness, as the reference y-websocket server does: that
 //! dialect has no `welcome`.
 
+use tandem_shared::authors::Authorship;
 use tandem_shared::{ClientId, PROTOCOL_VERSION, RoomId, ServerMsg, SyncFrame};
 use yrs::StateVector;
 
@@ -30,6 +31,10 @@ pub(super) struct Greeting<'a> {
     pub(super) state_vector: StateVector,
     /// Who is already in the room.
     pub(super) members: &'a Members,
+    /// Who wrote what so far (see `super::authors`).
+    pub(super) authors: &'a Authorship,
+    /// The colour the room gives the joiner.
+    pub(super) color: Option<&'a str>,
 }
 
 impl Greeting<'_> {
@@ -64,8 +69,8 @@ impl Greeting<'_> {
             read_only,
             peers: self.members.presences(),
             share,
-            authors: Default::default(),
-            color: None,
+            authors: self.authors.clone(),
+            color: self.color.map(str::to_owned),
         };
         Outbound::json(&welcome)
     }
@@ -106,6 +111,14 @@ mod tests {
         };
         members.set_presence(ClientId(1), Some(ada.clone()), None);
         let standing = links::standing(Vec::new());
+        let authors = Authorship {
+            authors: Vec::new(),
+            claims: vec![tandem_shared::authors::Claim {
+                client: 1001,
+                clock: 0,
+                author: tandem_shared::authors::AuthorId::new("p-ada").expect("id"),
+            }],
+        };
         let greeting = |protected| Greeting {
             room: &room,
             protected,
@@ -113,6 +126,8 @@ mod tests {
             links: &standing,
             state_vector: StateVector::default(),
             members: &members,
+            authors: &authors,
+            color: Some("#1a7bb8"),
         };
 
         let frames = greeting(false).frames(ClientId(2), Dialect::Tandem, false);
@@ -127,10 +142,10 @@ mod tests {
                 read_only: false,
                 peers: vec![ada.for_peer(ClientId(1))],
                 share: None,
-                authors: Default::default(),
-                color: None,
+                authors: authors.clone(),
+                color: Some("#1a7bb8".into()),
             },
-            "an open room hands out no keys"
+            "an open room hands out no keys; the authorship and the joiner's colour"
         );
 
         let editor = welcome_of(&greeting(true).frames(ClientId(2), Dialect::Tandem, false));
@@ -166,6 +181,8 @@ mod tests {
                 links: &[],
                 state_vector: StateVector::default(),
                 members,
+                authors: &Authorship::default(),
+                color: None,
             }
             .frames(client, Dialect::Yjs, false)
         };

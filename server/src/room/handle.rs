@@ -8,9 +8,11 @@
 
 use std::sync::Arc;
 
+use tandem_shared::authors::AuthorsExport;
 use tandem_shared::{ClientId, RoomId};
 use tokio::sync::{mpsc, oneshot};
 
+use super::authors::Identity;
 use super::command::{Claim, JoinRefused, RoomCmd, RoomGone};
 use super::dialect::Dialect;
 use super::document::Exported;
@@ -81,16 +83,42 @@ impl RoomHandle {
         link: Option<LinkId>,
         dialect: Dialect,
     ) -> Result<(), JoinRefused> {
+        let identity = match dialect {
+            Dialect::Tandem => Identity::Connection { preferred: None },
+            Dialect::Yjs => Identity::Yjs,
+        };
+        self.join_as(client, recipient, link, dialect, identity)
+            .await
+    }
+
+    /// [`join`](Self::join), writing as `identity` (see `super::authors`).
+    pub(crate) async fn join_as(
+        &self,
+        client: ClientId,
+        recipient: Arc<dyn Recipient>,
+        link: Option<LinkId>,
+        dialect: Dialect,
+        identity: Identity,
+    ) -> Result<(), JoinRefused> {
         let (joined, done) = oneshot::channel();
         self.send(RoomCmd::Join {
             client,
             recipient,
             link,
             dialect,
+            identity,
             joined,
         })
         .await?;
         done.await.map_err(|_| JoinRefused::Gone)?
+    }
+
+    /// Who wrote what in the body; `Ok(None)` if `key` does not allow
+    /// reading it.
+    pub async fn authors(&self, key: Option<Right>) -> Result<Option<AuthorsExport>, RoomGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(RoomCmd::Authors { key, reply }).await?;
+        answer.await.map_err(|_| RoomGone)
     }
 
     /// The document as plain text; `Ok(None)` if `key` does not allow reading it.

@@ -274,6 +274,18 @@ impl Members {
         }
     }
 
+    /// Sends `message` to every Tandem member (Yjs clients get no control
+    /// messages): the room's authorship as it changes.
+    pub(super) fn tell_tandem(&mut self, message: &Outbound) {
+        let slow: Vec<(ClientId, SendError)> = self
+            .peers
+            .iter()
+            .filter(|(_, peer)| peer.dialect == Dialect::Tandem)
+            .filter_map(|(id, peer)| peer.to.send(message.clone()).err().map(|e| (*id, e)))
+            .collect();
+        self.drop_all(slow);
+    }
+
     /// Sends `message` to every member but `from`: one message, its payload
     /// shared by all of them.
     pub(super) fn relay(&mut self, from: ClientId, message: &Outbound) {

@@ -20,8 +20,10 @@
 //! | `document` | the yrs document: loading, applying untrusted updates, rebuilding, export |
 //! | `pipeline` | group commit, `saved` acknowledgements and compaction |
 //! | `history` | checkpoints, retention and restore (version history) |
+//! | `authors` | who wrote what: members as authors, claims of client ids, colours, characters counted |
 
 mod actor;
+mod authors;
 mod command;
 mod context;
 mod dialect;
@@ -38,6 +40,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use authors::Identity;
 pub(crate) use command::RoomCmd;
 pub use command::{Claim, JoinRefused, RoomGone};
 pub use context::RoomSettings;

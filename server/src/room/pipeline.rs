@@ -31,6 +31,8 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 use yrs::{Doc, ReadTxn, StateVector, Transact};
 
+use tandem_shared::authors::Authorship;
+
 use super::history::{HistoryJob, JobDone};
 use crate::store::{Store, StoreError, StoredRoom};
 
@@ -102,6 +104,8 @@ enum Operation {
     Append {
         /// The batch, kept to rebuild the document if a bad update taints it.
         updates: Arc<Vec<Bytes>>,
+        /// What changed in the room's authorship, stored with the batch.
+        authors: Authorship,
         /// The acknowledgements it completes.
         acks: Vec<Ack>,
         /// Updates and bytes in the batch, for the log's size.
@@ -136,6 +140,13 @@ pub(super) struct Pipeline {
     compact_bytes: u64,
     /// Applied, not yet handed to the store, oldest first.
     pending: Vec<Pending>,
+    /// Changes of the room's authorship not yet handed to the store: they
+    /// go with the next batch (the claims of an update in its own
+    /// transaction), or on their own (a rename).
+    authors: Authorship,
+    /// The authorship changes committed last, until the actor publishes
+    /// them to the bus.
+    committed_authors: Option<Authorship>,
     /// Version-history jobs waiting, oldest first.
     history: VecDeque<HistoryJob>,
     /// The last operation started was a commit: a waiting history job goes
@@ -177,6 +188,8 @@ impl Pipeline {
             compact_updates: compact_updates.max(1),
             compact_bytes: compact_bytes.max(1),
             pending: Vec::new(),
+            authors: Authorship::default(),
+            committed_authors: None,
             history: VecDeque::new(),
             appended_last: false,
             in_flight: None,
@@ -202,6 +215,18 @@ impl Pipeline {
     /// The batch committed last, once: what the bus publishes.
     pub(super) fn take_committed(&mut self) -> Option<(u64, u64, Arc<Vec<Bytes>>)> {
         self.committed.take()
+    }
+
+    /// The authorship changes committed last, once: what the bus publishes
+    /// with (or, for a rename, without) the batch.
+    pub(super) fn take_committed_authors(&mut self) -> Option<Authorship> {
+        self.committed_authors.take()
+    }
+
+    /// Queues a change of the room's authorship for the store, with the
+    /// next batch.
+    pub(super) fn record_authors(&mut self, change: Authorship) {
+        self.authors.merge(change);
     }
 
     /// Another node committed log rows `first..=last` (`bytes` long), now
@@ -232,7 +257,10 @@ impl Pipeline {
 
     /// Whether nothing is waiting for or in the store.
     pub(super) fn is_idle(&self) -> bool {
-        self.in_flight.is_none() && self.pending.is_empty() && self.history.is_empty()
+        self.in_flight.is_none()
+            && self.pending.is_empty()
+            && self.authors.is_empty()
+            && self.history.is_empty()
     }
 
     /// Whether every update queued so far is durable (or changed nothing):
@@ -308,16 +336,17 @@ impl Pipeline {
 
     fn start_next(&mut self, doc: &Doc, progress: &mut Progress) {
         let history_turn = !self.history.is_empty() && self.appended_last;
-        if !self.pending.is_empty() && !history_turn {
+        if (!self.pending.is_empty() || !self.authors.is_empty()) && !history_turn {
             let batch = std::mem::take(&mut self.pending);
             let acks = last_seq_per_client(&batch);
             let updates: Vec<Bytes> = batch.into_iter().filter_map(|p| p.bytes).collect();
-            if updates.is_empty() {
+            if updates.is_empty() && self.authors.is_empty() {
                 // Nothing to write: these updates changed nothing and are as
                 // durable as what came before them.
                 progress.acks = acks;
             } else {
-                self.start_append(updates, acks);
+                let authors = std::mem::take(&mut self.authors);
+                self.start_append(updates, acks, authors);
                 self.appended_last = true;
                 return;
             }
@@ -338,19 +367,21 @@ impl Pipeline {
         }
     }
 
-    fn start_append(&mut self, updates: Vec<Bytes>, acks: Vec<Ack>) {
+    fn start_append(&mut self, updates: Vec<Bytes>, acks: Vec<Ack>, authors: Authorship) {
         let count = updates.len() as u64;
         let bytes = updates.iter().map(|u| u.len() as u64).sum();
         let updates = Arc::new(updates);
         let (store, room, batch) = (self.store.clone(), self.room.clone(), updates.clone());
+        let written = authors.clone();
         let task = tokio::task::spawn_blocking(move || {
             let refs: Vec<&[u8]> = batch.iter().map(|u| u.as_ref()).collect();
-            Outcome::Log(store.append(&room, &refs))
+            Outcome::Log(store.append_with_authors(&room, &refs, &written))
         });
         self.in_flight = Some(InFlight {
             task,
             operation: Operation::Append {
                 updates,
+                authors,
                 acks,
                 count,
                 bytes,
@@ -432,9 +463,19 @@ impl Pipeline {
                     bytes,
                     started,
                     updates,
+                    authors,
                 },
                 Ok(seq),
             ) => {
+                if !authors.is_empty() {
+                    self.committed_authors
+                        .get_or_insert_with(Authorship::default)
+                        .merge(authors);
+                }
+                if count == 0 {
+                    // Authorship alone (a rename): no log row.
+                    return Ok(acks);
+                }
                 let first = seq + 1 - count.min(seq);
                 self.folded.insert(first, seq);
                 self.committed = Some((first, seq, updates));
@@ -743,6 +784,45 @@ mod tests {
         assert_eq!(flushed.try_recv(), Ok(()));
         finish(&mut pipeline).await.expect("the second job ran");
         assert_eq!(second_answer.try_recv(), Ok(Ok(Vec::new())));
+        let _ = pipeline.start(&doc);
+        assert!(pipeline.is_idle());
+    }
+
+    fn claim_of(client: u64) -> Authorship {
+        Authorship {
+            authors: Vec::new(),
+            claims: vec![tandem_shared::authors::Claim {
+                client,
+                clock: 0,
+                author: tandem_shared::authors::AuthorId::new("p-ada").expect("id"),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn authorship_goes_with_its_batch_in_one_append_or_alone() {
+        let store = Arc::new(MemoryStore::default());
+        let mut pipeline = pipeline(&store, 1000);
+        let doc = yrs::Doc::new();
+        pipeline.push(A, 1, bytes("a1"));
+        pipeline.record_authors(claim_of(7));
+        let _ = pipeline.start(&doc);
+        assert_eq!(finish(&mut pipeline).await.expect("committed"), [ack(A, 1)]);
+        assert_eq!(store.appends(), 1, "one transaction for both");
+        let stored = store.load(&room()).expect("load");
+        assert_eq!(stored.authors, claim_of(7));
+        assert_eq!(pipeline.take_committed_authors(), Some(claim_of(7)));
+        assert!(pipeline.take_committed().is_some());
+
+        // A change with no update (a rename) is stored on its own.
+        pipeline.record_authors(claim_of(8));
+        assert!(!pipeline.is_idle(), "it waits for the store");
+        let _ = pipeline.start(&doc);
+        assert_eq!(finish(&mut pipeline).await.expect("committed"), []);
+        assert_eq!(store.log_len(&room()), 1, "no log row");
+        assert_eq!(store.load(&room()).expect("load").authors.claims.len(), 2);
+        assert_eq!(pipeline.take_committed_authors(), Some(claim_of(8)));
+        assert!(pipeline.take_committed().is_none(), "no rows to publish");
         let _ = pipeline.start(&doc);
         assert!(pipeline.is_idle());
     }

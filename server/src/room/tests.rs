@@ -175,10 +175,19 @@ async fn an_update_is_relayed_at_once_and_acknowledged_once_durable() {
     let bytes = typed(&doc, "hello");
     handle.send(update(1, &bytes)).await.expect("sent");
 
+    // Who wrote it comes first (issue 28), to everyone, then the update.
+    let told = reader.next().await;
+    assert!(
+        matches!(
+            serde_json::from_slice(told.payload()),
+            Ok(ServerMsg::Authors(_))
+        ),
+        "{told:?}"
+    );
     let relayed = reader.next().await;
     assert_eq!(relayed, Outbound::sync(&SyncFrame::Update(bytes.clone())));
-    let saved = author.next().await;
-    assert_eq!(saved, Outbound::json(&ServerMsg::Saved { updates: 1 }));
+    let saved = next_control(&author, |m| matches!(m, ServerMsg::Saved { .. })).await;
+    assert_eq!(saved, ServerMsg::Saved { updates: 1 });
     assert_eq!(store.log_len(&room("relay")), 1);
     handle.flush().await.expect("flushed");
     assert_eq!(

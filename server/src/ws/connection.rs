@@ -32,7 +32,7 @@ use super::wire::{Event, Wire, WireOptions};
 use crate::AppState;
 use crate::bus::Tracked;
 use crate::links::LinkId;
-use crate::room::{Dialect, JoinRefused, RoomCmd, RoomHandle};
+use crate::room::{Dialect, Identity, JoinRefused, RoomCmd, RoomHandle};
 
 /// Counts a connection as open for as long as it lives.
 struct OpenConnection;
@@ -186,16 +186,21 @@ async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
         let close = close.clone();
         return Err(refused(c, Some(close)));
     }
-    let key = match c.dialect {
-        Dialect::Yjs => c.url_key.take(),
+    let (key, identity) = match c.dialect {
+        Dialect::Yjs => (c.url_key.take(), Identity::Yjs),
         Dialect::Tandem => {
             c.outbox.set_awaiting_hello(true);
             let hello = read_hello(&mut c.wire, &c.state).await;
             c.outbox.set_awaiting_hello(false);
             match hello {
-                HelloEnd::Hello(key) => {
+                HelloEnd::Hello(hello) => {
                     c.wire.heard();
-                    key
+                    let identity = Identity::from_hello(
+                        &c.room,
+                        hello.author.as_deref(),
+                        hello.color.as_deref(),
+                    );
+                    (hello.key, identity)
                 }
                 HelloEnd::Refused(close) => {
                     count_refused("hello");
@@ -224,7 +229,10 @@ async fn admit_and_join(c: &mut Conn) -> Result<RoomHandle, ReadEnd> {
         }
     }
     count_accepted();
-    let joined = Box::pin(join(&c.state, &c.room, c.client, &c.outbox, key, c.dialect)).await;
+    let joined = Box::pin(join(
+        &c.state, &c.room, c.client, &c.outbox, key, c.dialect, identity,
+    ))
+    .await;
     match joined {
         Ok(handle) => Ok(handle),
         Err(JoinRefused::Full) => {
@@ -301,6 +309,7 @@ async fn join(
     outbox: &Outbox,
     key: Option<LinkId>,
     dialect: Dialect,
+    identity: Identity,
 ) -> Result<RoomHandle, JoinRefused> {
     for _ in 0..3 {
         let handle = state
@@ -308,7 +317,13 @@ async fn join(
             .get_or_create(room)
             .ok_or(JoinRefused::Gone)?;
         match handle
-            .join(client, outbox.recipient(), key.clone(), dialect)
+            .join_as(
+                client,
+                outbox.recipient(),
+                key.clone(),
+                dialect,
+                identity.clone(),
+            )
             .await
         {
             Ok(()) => return Ok(handle),

@@ -91,11 +91,23 @@ impl FrameDecoder {
     }
 }
 
+/// What a Tandem client's `hello` presented.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Hello {
+    /// The share key (`None`: no key).
+    pub(super) key: Option<String>,
+    /// The browser's author secret, checked for form
+    /// (`tandem_shared::authors::valid_secret`).
+    pub(super) author: Option<String>,
+    /// The colour it would like, `#rrggbb`.
+    pub(super) color: Option<String>,
+}
+
 /// What a frame means while the server waits for a Tandem client's hello.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum BeforeHello {
-    /// The hello, with its key (`None`: no key).
-    Hello(Option<String>),
+    /// The hello.
+    Hello(Hello),
     /// A ping or pong: keep waiting.
     Wait,
     /// The client closed.
@@ -108,7 +120,7 @@ pub(super) enum BeforeHello {
 pub(super) fn before_hello(message: &Message) -> BeforeHello {
     match message {
         Message::Text(text) => match decode_hello(text) {
-            Ok(key) => BeforeHello::Hello(key),
+            Ok(hello) => BeforeHello::Hello(hello),
             Err(close) => BeforeHello::Refused(close),
         },
         Message::Binary(_) => BeforeHello::Refused(Close::new(
@@ -120,8 +132,9 @@ pub(super) fn before_hello(message: &Message) -> BeforeHello {
     }
 }
 
-/// A first text frame: the key of a `hello`, or the close that refuses it.
-pub(super) fn decode_hello(text: &str) -> Result<Option<String>, Close> {
+/// A first text frame: what its `hello` presented, or the close that
+/// refuses it (also an author secret or colour that breaks its rule).
+pub(super) fn decode_hello(text: &str) -> Result<Hello, Close> {
     if text.len() > MAX_HELLO_BYTES {
         return Err(Close::new(
             CloseCode::TooBig,
@@ -129,7 +142,27 @@ pub(super) fn decode_hello(text: &str) -> Result<Option<String>, Close> {
         ));
     }
     match serde_json::from_str::<ClientMsg>(text) {
-        Ok(ClientMsg::Hello { key, .. }) => Ok(key),
+        Ok(ClientMsg::Hello { key, author, color }) => {
+            if author
+                .as_deref()
+                .is_some_and(|a| !tandem_shared::authors::valid_secret(a))
+            {
+                return Err(Close::new(
+                    CloseCode::BadMessage,
+                    "the hello's author must be 16 to 64 of A-Z a-z 0-9 - _",
+                ));
+            }
+            if color
+                .as_deref()
+                .is_some_and(|c| tandem_shared::palette::rgb(c).is_none())
+            {
+                return Err(Close::new(
+                    CloseCode::BadMessage,
+                    "the hello's color must be #rrggbb",
+                ));
+            }
+            Ok(Hello { key, author, color })
+        }
         Ok(other) => Err(Close::new(
             CloseCode::BadMessage,
             format!("the first message must be a hello, not {}", other.kind()),
@@ -277,14 +310,27 @@ mod tests {
                 .into(),
             )
         };
-        assert_eq!(
-            before_hello(&hello(Some("e.abc"))),
-            BeforeHello::Hello(Some("e.abc".into()))
-        );
-        assert_eq!(before_hello(&hello(None)), BeforeHello::Hello(None));
+        let keyed = |key: Option<&str>| {
+            BeforeHello::Hello(Hello {
+                key: key.map(str::to_owned),
+                ..Hello::default()
+            })
+        };
+        assert_eq!(before_hello(&hello(Some("e.abc"))), keyed(Some("e.abc")));
+        assert_eq!(before_hello(&hello(None)), keyed(None));
         assert_eq!(
             before_hello(&Message::Text(r#"{"type":"hello"}"#.into())),
-            BeforeHello::Hello(None)
+            keyed(None)
+        );
+        let authored =
+            r##"{"type":"hello","key":null,"author":"abcdefghijklmnop","color":"#2f8636"}"##;
+        assert_eq!(
+            before_hello(&Message::Text(authored.into())),
+            BeforeHello::Hello(Hello {
+                key: None,
+                author: Some("abcdefghijklmnop".into()),
+                color: Some("#2f8636".into()),
+            })
         );
         assert_eq!(
             before_hello(&Message::Ping(Bytes::new())),
@@ -330,6 +376,22 @@ mod tests {
                 "{reason}"
             );
         }
+        let short = r#"{"type":"hello","key":null,"author":"short"}"#;
+        assert_eq!(
+            refused(Message::Text(short.into())),
+            (
+                CloseCode::BadMessage,
+                "the hello's author must be 16 to 64 of A-Z a-z 0-9 - _".into()
+            )
+        );
+        let red = r#"{"type":"hello","key":null,"color":"red"}"#;
+        assert_eq!(
+            refused(Message::Text(red.into())),
+            (
+                CloseCode::BadMessage,
+                "the hello's color must be #rrggbb".into()
+            )
+        );
         let key = "e.".to_owned() + &"A".repeat(MAX_HELLO_BYTES);
         let big = ClientMsg::Hello {
             key: Some(key),

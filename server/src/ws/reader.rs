@@ -22,7 +22,7 @@ use governor::DefaultDirectRateLimiter;
 use tandem_shared::close::{Close, CloseCode};
 use tracing::debug;
 
-use super::decode::{BeforeHello, FrameDecoder, Inbound, before_hello};
+use super::decode::{BeforeHello, FrameDecoder, Hello, Inbound, before_hello};
 use super::outbox::Outbox;
 use super::wire::{Event, Wire, count_incoming};
 use crate::AppState;
@@ -44,8 +44,8 @@ pub(super) enum ReadEnd {
 /// How the wait for a Tandem client's hello ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum HelloEnd {
-    /// The hello came, with this key (or none).
-    Hello(Option<String>),
+    /// The hello came: its key (or none), author secret and colour.
+    Hello(Hello),
     /// Something else came first: the close that refuses the connection.
     Refused(Close),
     /// It did not come in time: the heartbeat closed the connection.
@@ -71,7 +71,7 @@ pub(super) async fn read_hello(wire: &mut Wire, state: &AppState) -> HelloEnd {
         };
         count_incoming(&state.frames_in, &message);
         match before_hello(&message) {
-            BeforeHello::Hello(key) => return HelloEnd::Hello(key),
+            BeforeHello::Hello(hello) => return HelloEnd::Hello(hello),
             BeforeHello::Wait => {}
             BeforeHello::Closed => return HelloEnd::ClientClosed,
             BeforeHello::Refused(close) => {

@@ -42,10 +42,19 @@ impl RoomActor {
         }
     }
 
-    /// Hands the batch just committed to the bus (it never waits).
+    /// Hands the batch just committed to the bus (it never waits): the
+    /// authorship it recorded first, so the nodes applying its rows know
+    /// who wrote them.
     pub(super) fn publish_committed(&mut self) {
+        let authors = self.pipeline.take_committed_authors();
         let committed = self.pipeline.take_committed();
-        if let (Some(bus), Some((first, last, updates))) = (self.context.bus.get(), committed) {
+        let Some(bus) = self.context.bus.get() else {
+            return;
+        };
+        if let Some(authors) = authors {
+            bus.publish_authors(&self.room, &authors);
+        }
+        if let Some((first, last, updates)) = committed {
             bus.publish(&self.room, first, last, updates);
         }
     }
@@ -71,6 +80,12 @@ impl RoomActor {
             }
             Some(Remote::Resync) => self.resync().await,
             Some(Remote::Links) => self.read_links(),
+            Some(Remote::Authors(change)) => {
+                // Another node stored it; here it is only told.
+                if let Some(new) = self.authors.recorded_elsewhere(change) {
+                    self.tell_authors(&new);
+                }
+            }
             Some(Remote::Presence { peer, presence }) => self.members.set_remote(peer, presence),
             Some(Remote::NodeGone { tag }) => {
                 for peer in self.members.remote_peers() {
@@ -123,7 +138,7 @@ impl RoomActor {
     async fn resync(&mut self) {
         self.read_links();
         let loaded = document::load(self.context.store.clone(), self.room.clone()).await;
-        let (stored_doc, stored) = match loaded {
+        let (stored_doc, mut stored) = match loaded {
             Ok(loaded) => loaded,
             Err(err) => {
                 // The room keeps serving; the next commit meets the same
@@ -132,6 +147,13 @@ impl RoomActor {
                 return;
             }
         };
+        // The authorship first: members learn who wrote what they are sent.
+        if let Some(new) = self
+            .authors
+            .recorded_elsewhere(std::mem::take(&mut stored.authors))
+        {
+            self.tell_authors(&new);
+        }
         let missing = stored_doc
             .transact()
             .encode_diff_v1(&self.doc.transact().state_vector());

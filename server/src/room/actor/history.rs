@@ -8,7 +8,9 @@ use tracing::{info, warn};
 use yrs::Update;
 use yrs::updates::decoder::Decode;
 
-use super::{Origin, Refused, RoomActor};
+use tandem_shared::authors::RestoredVersion;
+
+use super::{Origin, ROOM, Refused, RoomActor};
 use crate::room::history::{
     AfterCheckpoint, HistoryCmd, HistoryError, HistoryJob, JobDone, may_edit, may_read, splice,
 };
@@ -27,6 +29,12 @@ impl RoomActor {
             HistoryCmd::Text { key, id, reply } => {
                 checked(may_read(key, protected), reply, |reply| {
                     pipeline.history(HistoryJob::Text { id, reply });
+                });
+            }
+            HistoryCmd::Authors { key, id, reply } => {
+                let table = self.authors.table().clone();
+                checked(may_read(key, protected), reply, |reply| {
+                    pipeline.history(HistoryJob::Authors { id, table, reply });
                 });
             }
             HistoryCmd::Label {
@@ -60,16 +68,31 @@ impl RoomActor {
     pub(super) async fn history_done(&mut self, done: JobDone) {
         match done {
             JobDone::Answered => {}
-            JobDone::RestoreRead { id, target, reply } => {
+            JobDone::RestoreRead {
+                id,
+                target,
+                restored,
+                reply,
+            } => {
                 // The splice is made from the state the checkpoint stores,
                 // and applied once that checkpoint is durable.
                 let update = splice(&self.doc, &target);
-                let then = AfterCheckpoint::Restore { id, update, reply };
+                let then = AfterCheckpoint::Restore {
+                    id,
+                    update,
+                    restored,
+                    reply,
+                };
                 self.checkpoint(VersionKind::BeforeRestore, None, None, then);
             }
-            JobDone::RestoreReady { id, update, reply } => {
+            JobDone::RestoreReady {
+                id,
+                update,
+                restored,
+                reply,
+            } => {
                 if let Some(update) = update
-                    && let Err(err) = self.apply_restore(update).await
+                    && let Err(err) = self.apply_restore(update, restored).await
                 {
                     let _ = reply.send(Err(err));
                     return;
@@ -81,10 +104,18 @@ impl RoomActor {
         }
     }
 
-    /// Applies a restore's splice as the room's own update.
-    async fn apply_restore(&mut self, update: Vec<u8>) -> Result<(), HistoryError> {
+    /// Applies a restore's splice as the room's own update, its text
+    /// attributed to the version it brings back.
+    async fn apply_restore(
+        &mut self,
+        update: Vec<u8>,
+        restored: RestoredVersion,
+    ) -> Result<(), HistoryError> {
         let decoded = Update::decode_v1(&update).map_err(|_| HistoryError::Damaged)?;
-        match self.apply_update(Origin::Room, decoded, update.into()) {
+        self.authors.restoring(ROOM, restored);
+        let applied = self.apply_update(Origin::Room, decoded, update.into());
+        self.authors.left(ROOM);
+        match applied {
             Ok(()) => Ok(()),
             Err(Refused::TooLarge(_)) => Err(HistoryError::TooLarge),
             Err(Refused::Update(refused)) => {

@@ -68,6 +68,8 @@ pub(super) struct WaitingJoin {
     pub(super) link: LinkId,
     /// Its protocol.
     pub(super) dialect: Dialect,
+    /// Who it writes as.
+    pub(super) identity: crate::room::authors::Identity,
     /// Its answer.
     pub(super) joined: tokio::sync::oneshot::Sender<Result<(), JoinRefused>>,
 }
@@ -184,7 +186,13 @@ impl RoomActor {
         // A read that started after every waiting join came: what it did
         // not find does not exist.
         for join in std::mem::take(&mut self.links.waiting) {
-            let joined = self.join(join.client, join.recipient, Some(join.link), join.dialect);
+            let joined = self.join(
+                join.client,
+                join.recipient,
+                Some(join.link),
+                join.dialect,
+                join.identity,
+            );
             let _ = join.joined.send(joined);
         }
     }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tandem_shared::ClientId;
-use tandem_shared::history::AuthorChange;
+use tandem_shared::authors::AuthorId;
+use tandem_shared::history::{AuthorChange, count_change};
 use tokio::time::Instant;
 use yrs::{Doc, ReadTxn, StateVector, Transact};
 
@@ -94,6 +95,11 @@ impl Checkpoints {
         if !self.editors.contains(&client) {
             self.editors.push(client);
         }
+    }
+
+    /// `author` added and removed these many characters (UTF-16 units).
+    pub(crate) fn changed(&mut self, author: &AuthorId, added: u64, removed: u64) {
+        count_change(&mut self.changes, author, added, removed);
     }
 
     /// `client` gave (or cleared) its name.
@@ -193,7 +199,20 @@ mod tests {
         assert!(taken.changes.is_empty(), "nobody's characters were counted");
         assert!(!checkpoints.is_dirty(), "cleared");
         checkpoints.edited(ClientId(1));
+        let ada = AuthorId::new("p-ada").expect("id");
+        checkpoints.changed(&ada, 4, 1);
+        checkpoints.changed(&ada, 2, 0);
         let next = checkpoints.take(&doc, VersionKind::Idle, None, None, |_| false);
         assert_eq!(next.authors, [ANONYMOUS], "her name went with the credit");
+        assert_eq!(
+            next.changes,
+            [AuthorChange {
+                author: ada,
+                added: 6,
+                removed: 1
+            }]
+        );
+        let last = checkpoints.take(&doc, VersionKind::Idle, None, None, |_| false);
+        assert!(last.changes.is_empty(), "counted once");
     }
 }

@@ -5,8 +5,11 @@
 //! next step of a restore) comes back as a [`JobDone`].
 
 use tandem_shared::RoomId;
+use tandem_shared::authors::{AuthorsExport, Authorship, RestoredVersion, runs_of};
+use tandem_shared::doc::CONTENT;
 use tokio::sync::oneshot;
 use tracing::{error, info};
+use yrs::updates::decoder::Decode;
 
 use super::checkpoints::Checkpoint;
 use super::policy::HistoryPolicy;
@@ -36,6 +39,13 @@ pub(crate) enum HistoryJob {
     Text {
         id: u64,
         reply: oneshot::Sender<Result<Exported, HistoryError>>,
+    },
+    /// Reads one version's body and its runs under `table`, the room's
+    /// authorship when asked (claims only grow, so it covers the version).
+    Authors {
+        id: u64,
+        table: Authorship,
+        reply: oneshot::Sender<Result<AuthorsExport, HistoryError>>,
     },
     /// Names (or renames) a version.
     Label {
@@ -69,6 +79,8 @@ pub(crate) enum AfterCheckpoint {
     Restore {
         id: u64,
         update: Option<Vec<u8>>,
+        /// What the restore's text is attributed to.
+        restored: RestoredVersion,
         reply: oneshot::Sender<Result<Version, HistoryError>>,
     },
 }
@@ -83,6 +95,8 @@ pub(crate) enum JobDone {
     RestoreRead {
         id: u64,
         target: Exported,
+        /// The version, to name the text the restore puts back.
+        restored: RestoredVersion,
         reply: oneshot::Sender<Result<Version, HistoryError>>,
     },
     /// The checkpoint before restoring version `id` is stored: the actor
@@ -90,6 +104,8 @@ pub(crate) enum JobDone {
     RestoreReady {
         id: u64,
         update: Option<Vec<u8>>,
+        /// What the restore's text is attributed to.
+        restored: RestoredVersion,
         reply: oneshot::Sender<Result<Version, HistoryError>>,
     },
 }
@@ -113,8 +129,21 @@ impl HistoryJob {
                     (AfterCheckpoint::Reply(reply), stored) => {
                         let _ = reply.send(stored);
                     }
-                    (AfterCheckpoint::Restore { id, update, reply }, Ok(_)) => {
-                        return JobDone::RestoreReady { id, update, reply };
+                    (
+                        AfterCheckpoint::Restore {
+                            id,
+                            update,
+                            restored,
+                            reply,
+                        },
+                        Ok(_),
+                    ) => {
+                        return JobDone::RestoreReady {
+                            id,
+                            update,
+                            restored,
+                            reply,
+                        };
                     }
                     (AfterCheckpoint::Restore { reply, .. }, Err(err)) => {
                         let _ = reply.send(Err(err));
@@ -127,6 +156,9 @@ impl HistoryJob {
             Self::Text { id, reply } => {
                 let _ = reply.send(read_version(store, room, id));
             }
+            Self::Authors { id, table, reply } => {
+                let _ = reply.send(version_authors(store, room, id, &table));
+            }
             Self::Label { id, label, reply } => {
                 let _ = reply.send(relabel(store, room, id, &label));
             }
@@ -134,7 +166,15 @@ impl HistoryJob {
                 let _ = reply.send(delete(store, room, id));
             }
             Self::ReadForRestore { id, reply } => match read_version(store, room, id) {
-                Ok(target) => return JobDone::RestoreRead { id, target, reply },
+                Ok(target) => {
+                    let restored = restored_version(store, room, id);
+                    return JobDone::RestoreRead {
+                        id,
+                        target,
+                        restored,
+                        reply,
+                    };
+                }
                 Err(err) => {
                     let _ = reply.send(Err(err));
                 }
@@ -177,6 +217,44 @@ fn read_version(store: &dyn Store, room: &RoomId, id: u64) -> Result<Exported, H
         .version_state(room, id)?
         .ok_or(HistoryError::NotFound)?;
     decode(&state)
+}
+
+/// Who wrote what in version `id`'s body, under `table`.
+fn version_authors(
+    store: &dyn Store,
+    room: &RoomId,
+    id: u64,
+    table: &Authorship,
+) -> Result<AuthorsExport, HistoryError> {
+    let state = store
+        .version_state(room, id)?
+        .ok_or(HistoryError::NotFound)?;
+    let update = yrs::Update::decode_v1(&state).map_err(|_| HistoryError::Damaged)?;
+    let doc = tandem_shared::doc::new_doc();
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        use yrs::Transact as _;
+        doc.transact_mut().apply_update(update)
+    }));
+    if !matches!(built, Ok(Ok(()))) {
+        return Err(HistoryError::Damaged);
+    }
+    let runs = runs_of(&doc, CONTENT, table);
+    let text = crate::room::document::export(&doc);
+    Ok(AuthorsExport::new(text.title, text.body, &runs, table))
+}
+
+/// Version `id` as a restore names it (its time and label; the id alone if
+/// the list does not read).
+fn restored_version(store: &dyn Store, room: &RoomId, id: u64) -> RestoredVersion {
+    let listed = store
+        .list_versions(room)
+        .ok()
+        .and_then(|versions| versions.into_iter().find(|v| v.id == id));
+    RestoredVersion {
+        id,
+        at: listed.as_ref().map_or(0, |v| v.at),
+        label: listed.and_then(|v| v.label),
+    }
 }
 
 /// Gives version `id` the label `label`; the version as now listed.
@@ -280,6 +358,11 @@ mod tests {
             then: AfterCheckpoint::Restore {
                 id: 7,
                 update: None,
+                restored: RestoredVersion {
+                    id: 7,
+                    at: 0,
+                    label: None,
+                },
                 reply,
             },
         };

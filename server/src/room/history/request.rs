@@ -58,6 +58,16 @@ pub(crate) enum HistoryCmd {
         /// Its text, or why not.
         reply: oneshot::Sender<Result<Exported, HistoryError>>,
     },
+    /// Who wrote what in one version's body (issue 28): its runs under the
+    /// room's authorship.
+    Authors {
+        /// The right of the requester's key, if any.
+        key: Option<Right>,
+        /// The version.
+        id: u64,
+        /// Its runs and the room's authors, or why not.
+        reply: oneshot::Sender<Result<tandem_shared::authors::AuthorsExport, HistoryError>>,
+    },
     /// Checkpoints the current state under a label.
     Name {
         /// The right of the requester's key, if any.
