@@ -883,12 +883,12 @@ mod tests {
         let lookup = table.lookup();
         let mut pieces = Pieces::default();
         let mut rng = fastrand_like(7);
-        for round in 0..600 {
+        for round in 0..600u32 {
             let w = &writers[rng() % 3];
             let body = w.get_or_insert_text(CONTENT);
             let len = body.len(&w.transact());
             let at = (rng() % (len as usize + 1)) as u32;
-            if len > 0 && rng() % 3 == 0 {
+            if len > 0 && rng().is_multiple_of(3) {
                 let n = ((rng() % 4) as u32 + 1).min(len - at.min(len - 1));
                 body.remove_range(&mut w.transact_mut(), at.min(len - 1), n);
             } else {
@@ -897,7 +897,7 @@ mod tests {
             }
             // Now and then the writers catch up with each other and the
             // reader takes what one has, several writers' edits at once.
-            if round % 7 == 0 {
+            if round.is_multiple_of(7) {
                 for a in &writers {
                     for b in &writers {
                         sync(a, b);
