@@ -3,8 +3,10 @@
 //! right, a label and an expiry, copy, change the right, revoke), and what
 //! the page shows when its own link is taken back or narrowed while it is
 //! open: revoked, "This link no longer works", its unsent text kept, no
-//! reconnecting; narrowed, read-only at once, without a reload.
+//! reconnecting; narrowed, read-only at once, without a reload. Both
+//! notices are checked with axe-core as they show.
 
+use tandem_e2e::accessibility::assert_accessible;
 use tandem_e2e::keys::ESCAPE;
 use tandem_e2e::{DEADLINE, Page, key_of, poll, run_test, tid};
 use tandem_shared::close::CloseCode;
@@ -211,6 +213,7 @@ async fn a_page_whose_link_is_revoked_says_so_keeps_its_text_and_stays_closed() 
                 "Live. ",
                 "the text stays on screen"
             );
+            assert_accessible(&live, "a page whose link was revoked").await;
 
             // The page that was away comes back: refused, told, its
             // unsent text kept and offered to copy, and it does not retry.
@@ -306,6 +309,7 @@ async fn a_narrowed_link_turns_the_editor_read_only_live() {
             guest
                 .wait_for_text(&notice, "An editor made this link view-only.", DEADLINE)
                 .await;
+            assert_accessible(&guest, "a page whose link was made view-only").await;
             poll("the editor to refuse typing", DEADLINE, async || {
                 if editor_read_only(&guest).await {
                     Ok(())

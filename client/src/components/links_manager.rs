@@ -321,9 +321,9 @@ pub(crate) fn LinksManager(
     view! {
         <Show when=move || listing.with(|l| *l != Listing::Unavailable)>
             <section class="links-manager" data-testid="links-manager" aria-labelledby="links-heading">
-                <h3 class="links-heading" id="links-heading" data-testid="links-heading" tabindex="-1">
+                <h2 class="links-heading" id="links-heading" data-testid="links-heading" tabindex="-1">
                     {count}
-                </h3>
+                </h2>
                 <p class="muted small">
                     "Each link grants a right until it expires or you revoke it; changes reach everyone using it at once."
                 </p>
@@ -344,7 +344,7 @@ pub(crate) fn LinksManager(
                     }
                 }
                 <form class="new-link" aria-labelledby="new-link-heading" on:submit=on_create.clone()>
-                    <h4 class="new-link-heading" id="new-link-heading">"New link"</h4>
+                    <h3 class="new-link-heading" id="new-link-heading">"New link"</h3>
                     <div class="new-link-fields">
                         <label class="new-link-field">
                             <span class="popover-label">"Allows"</span>
