@@ -297,14 +297,44 @@ pub struct KeyParam {
 
 /// The right a request's key grants now (`None` without a key), or the
 /// 403 for a key that is not valid for `room`, or whose link was revoked
-/// or has expired (see [`links::right_of`]).
+/// or has expired (the link's record decides, see [`crate::links`]).
 async fn request_key(
     state: &AppState,
     room: &RoomId,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Option<Right>, Refusal> {
-    links::right_of(state, room, bearer_key(headers).or(query)).await
+    let Some(key) = bearer_key(headers).or(query) else {
+        return Ok(None);
+    };
+    let Some(id) = state.keys.authenticate(room, key) else {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "this key is not valid for this document",
+        ));
+    };
+    let (store, name) = (state.store.clone(), room.clone());
+    let stored = match tokio::task::spawn_blocking(move || store.links(&name)).await {
+        Ok(Ok(stored)) => stored,
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "reading a room's links failed");
+            return Err(Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage failure",
+            ));
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "reading a room's links failed");
+            return Err(Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage failure",
+            ));
+        }
+    };
+    let standing = crate::links::standing(stored.links);
+    crate::links::grant_of(&standing, &id, crate::links::now_ms())
+        .map(|grant| Some(grant.right))
+        .map_err(|refusal| Refusal::new(StatusCode::FORBIDDEN, &refusal.to_string()))
 }
 
 /// The room named in a path, or a 400.

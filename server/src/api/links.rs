@@ -156,33 +156,6 @@ async fn announce(state: &AppState, room: &RoomId) {
     }
 }
 
-/// The right `key` grants in `room` now, for the routes any link may use
-/// (downloads, version history): `None` without a key; a 403 for a key
-/// that is not valid for the room, or whose link was revoked or expired.
-pub(super) async fn right_of(
-    state: &AppState,
-    room: &RoomId,
-    key: Option<&str>,
-) -> Result<Option<Right>, Refusal> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    let Some(id) = state.keys.authenticate(room, key) else {
-        return Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "this key is not valid for this document",
-        ));
-    };
-    let (store, room) = (state.store.clone(), room.clone());
-    blocking(move || {
-        let stored = store.links(&room).map_err(storage_failure)?;
-        links::grant_of(&links::standing(stored.links), &id, links::now_ms())
-            .map(|grant| Some(grant.right))
-            .map_err(|refusal| Refusal::new(StatusCode::FORBIDDEN, &refusal.to_string()))
-    })
-    .await
-}
-
 /// The request's key, if its tag is the server's for `room`: whether its
 /// link still stands, and edits, is checked against the records.
 fn editor_key(

@@ -36,6 +36,7 @@ use super::dialect::Dialect;
 use super::document::{self, UpdateRefused};
 use super::greeting::Greeting;
 use super::history::Checkpoints;
+use super::link_table::{self, LinkTable, WaitingJoin};
 use super::members::{Members, Peer, Writing};
 use super::pipeline::{Pipeline, Progress};
 use super::recipient::{Outbound, Recipient};
@@ -109,7 +110,7 @@ pub(super) struct RoomActor {
     history: Checkpoints,
     /// The room's share links, what its members were admitted with follows
     /// them (`links`).
-    links: links::LinkTable,
+    links: LinkTable,
     /// Who wrote what, and the members as authors (`authors`).
     authors: RoomAuthors,
 }
@@ -143,7 +144,7 @@ impl RoomActor {
             label: None,
             feed: None,
             authors: RoomAuthors::default(),
-            links: links::LinkTable::default(),
+            links: LinkTable::default(),
         }
     }
 
@@ -177,7 +178,7 @@ impl RoomActor {
         self.authors = RoomAuthors::loaded(std::mem::take(&mut stored.authors));
         self.authors.counter().watch(&self.doc);
         self.protected = stored.protected;
-        let stored_links = links::read(self.context.store.clone(), self.room.clone()).await?;
+        let stored_links = link_table::read(self.context.store.clone(), self.room.clone()).await?;
         self.links_loaded(stored_links);
         info!(room = %self.room, log = stored.updates.len(), snapshot = stored.snapshot.is_some(), "room loaded");
         Ok(())
@@ -251,7 +252,7 @@ impl RoomActor {
                 identity,
                 joined,
             } => match (self.links.knows(link.as_ref()), link) {
-                (false, Some(link)) => self.wait_for_links(links::WaitingJoin {
+                (false, Some(link)) => self.wait_for_links(WaitingJoin {
                     client,
                     recipient,
                     link,

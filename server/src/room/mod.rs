@@ -30,6 +30,7 @@ mod dialect;
 mod document;
 mod greeting;
 mod handle;
+mod link_table;
 pub mod history;
 mod members;
 mod pipeline;

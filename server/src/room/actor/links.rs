@@ -15,20 +15,17 @@
 //! and its result is one more event of the actor's loop; a change announced
 //! while a read is in flight is read again after it.
 
-use std::time::Duration;
-
 use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::{ClientId, ErrorCode, ServerMsg, SyncFrame};
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
 use tracing::{error, info};
 use yrs::{ReadTxn, Transact};
 
 use super::RoomActor;
 use crate::access;
-use crate::links::{self, Link, LinkId, Verdict};
+use crate::links::{self, LinkId, Verdict};
 use crate::room::command::JoinRefused;
 use crate::room::dialect::Dialect;
+use crate::room::link_table::{WaitingJoin, instant_of, read};
 use crate::room::recipient::Outbound;
 use crate::store::{RoomLinks, StoreError};
 
@@ -38,88 +35,6 @@ const NARROWED: &str = "an editor made this link view-only";
 const WIDENED: &str = "an editor let this link edit";
 /// What an update from a member made view-only is refused with.
 const REFUSED: &str = "this link is view-only now; the update was not applied";
-
-/// The room's share links as its actor keeps them.
-#[derive(Debug, Default)]
-pub(super) struct LinkTable {
-    /// The links that stand for the room ([`links::standing`]).
-    links: Vec<Link>,
-    /// A read of the stored links in flight.
-    reading: Option<JoinHandle<Result<RoomLinks, StoreError>>>,
-    /// The links changed again after that read started: read once more.
-    again: bool,
-    /// When a link some member was admitted with next expires; recomputed
-    /// when links are read, a member joins, or it fires.
-    next_expiry: Option<Instant>,
-    /// Joins with a link this copy of the links does not have: created a
-    /// moment ago (its announcement may still be on its way, or still being
-    /// read), or gone. They wait for a read that started after them.
-    waiting: Vec<WaitingJoin>,
-}
-
-/// A join held until the links are read again (see [`LinkTable::waiting`]).
-#[derive(Debug)]
-pub(super) struct WaitingJoin {
-    /// The connection.
-    pub(super) client: ClientId,
-    /// Where its messages go.
-    pub(super) recipient: std::sync::Arc<dyn crate::room::Recipient>,
-    /// The link its key names.
-    pub(super) link: LinkId,
-    /// Its protocol.
-    pub(super) dialect: Dialect,
-    /// Who it writes as.
-    pub(super) identity: crate::room::authors::Identity,
-    /// Its answer.
-    pub(super) joined: tokio::sync::oneshot::Sender<Result<(), JoinRefused>>,
-}
-
-impl LinkTable {
-    /// Whether a read is in flight.
-    pub(super) fn is_reading(&self) -> bool {
-        self.reading.is_some()
-    }
-
-    /// The read's result, once it is done (pending without one).
-    pub(super) async fn read_done(&mut self) -> Result<RoomLinks, StoreError> {
-        let Some(reading) = self.reading.as_mut() else {
-            return std::future::pending().await;
-        };
-        let read = reading.await;
-        self.reading = None;
-        read.unwrap_or_else(|err| Err(StoreError::Other(err.to_string())))
-    }
-
-    /// When the next expiry is due, if any.
-    pub(super) fn next_expiry(&self) -> Option<Instant> {
-        self.next_expiry
-    }
-
-    /// The links that stand for the room.
-    pub(super) fn standing(&self) -> &[Link] {
-        &self.links
-    }
-
-    /// Whether this copy has the link `link` names (or there is none).
-    pub(super) fn knows(&self, link: Option<&LinkId>) -> bool {
-        link.is_none_or(|id| self.links.iter().any(|l| &l.id == id))
-    }
-}
-
-/// Reads `room`'s links from `store` on a blocking thread.
-pub(super) async fn read(
-    store: std::sync::Arc<dyn crate::store::Store>,
-    room: tandem_shared::RoomId,
-) -> Result<RoomLinks, StoreError> {
-    tokio::task::spawn_blocking(move || store.links(&room))
-        .await
-        .unwrap_or_else(|err| Err(StoreError::Other(err.to_string())))
-}
-
-/// The tokio instant of `at` (Unix ms), from now (`now`, Unix ms).
-fn instant_of(at: i64, now: i64) -> Instant {
-    Instant::now() + Duration::from_millis(u64::try_from(at - now).unwrap_or(0))
-}
 
 impl RoomActor {
     /// The links as loaded with the room.
