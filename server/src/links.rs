@@ -235,17 +235,13 @@ pub fn verdict(links: &[Link], id: &LinkId, read_only: bool, now: i64) -> Verdic
 }
 
 /// The keys handed to a protected room's editors in `welcome.share` (and
-/// `access_changed`): an active edit link that never expires and an active
-/// view link, the oldest of each (the originals while they stand); `None`
-/// if the room has no such pair.
+/// `access_changed`): the pair [`tandem_shared::links::share_pair`] picks
+/// (the originals while they stand); `None` if the room has no such pair.
 pub fn share_keys(keys: &Keys, room: &RoomId, links: &[Link], now: i64) -> Option<ShareKeys> {
-    let active = |link: &&Link| link.state(now) == LinkState::Active;
-    let edit = links.iter().filter(active).find(|l| l.lasting_edit(now))?;
-    let view = links
-        .iter()
-        .filter(active)
-        .filter(|l| l.right == Right::View)
-        .min_by_key(|l| l.expires_at.is_some())?;
+    let (edit, view) = tandem_shared::links::share_pair(links, |link| {
+        let active = link.state(now) == LinkState::Active;
+        (link.right, active, link.expires_at.is_some())
+    })?;
     Some(ShareKeys {
         edit: keys.key_of(room, &edit.id),
         view: keys.key_of(room, &view.id),

@@ -196,6 +196,27 @@ pub struct LinkEntry {
     pub key: Option<String>,
 }
 
+/// Which links a protected room's editors are handed as its quick edit and
+/// view links (`welcome.share`, and the Share popover's first two fields):
+/// an active edit link that never expires and an active view link (one that
+/// never expires first), the oldest of each, so the two originals while
+/// they stand. `facts` says of a link its right, whether it works now, and
+/// whether it expires. One rule for the server and the page.
+pub fn share_pair<T>(links: &[T], facts: impl Fn(&T) -> (Right, bool, bool)) -> Option<(&T, &T)> {
+    let edit = links.iter().find(|link| {
+        let (right, active, expires) = facts(link);
+        right == Right::Edit && active && !expires
+    })?;
+    let view = links
+        .iter()
+        .filter(|link| {
+            let (right, active, _) = facts(link);
+            right == Right::View && active
+        })
+        .min_by_key(|link| facts(link).2)?;
+    Some((edit, view))
+}
+
 /// Longest link label, in characters.
 pub const MAX_LABEL_CHARS: usize = 100;
 /// Longest `created_by` name, in characters (a presence name's bound).
