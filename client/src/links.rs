@@ -4,8 +4,9 @@
 //! a link reads in the list (its name, what it allows, when it stops
 //! working), as plain functions tested without a browser.
 
-use tandem_shared::RoomId;
 use tandem_shared::links::{LinkEntry, LinkId, LinkPatch, LinkState, NewLink, Right};
+
+use tandem_shared::{RoomId, ShareKeys};
 
 use crate::error::ClientError;
 use crate::net;
@@ -75,6 +76,21 @@ async fn request(
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ClientError> {
     serde_json::from_str(text).map_err(|e| ClientError::BadResponse(e.to_string()))
+}
+
+/// The quick edit and view links of the Share popover from the room's
+/// links as listed: the pair the server hands out in `welcome.share`
+/// ([`share_pair`](tandem_shared::links::share_pair)), so a link revoked
+/// from the list leaves the quick fields at once.
+pub(crate) fn share_keys(links: &[LinkEntry]) -> Option<ShareKeys> {
+    let (edit, view) = tandem_shared::links::share_pair(links, |link| {
+        let active = link.state == LinkState::Active && link.key.is_some();
+        (link.right, active, link.expires_at.is_some())
+    })?;
+    Some(ShareKeys {
+        edit: edit.key.clone()?,
+        view: view.key.clone()?,
+    })
 }
 
 /// What the list calls `link`: its label, or what it is.
@@ -172,6 +188,25 @@ mod tests {
             details(&entry("e", Right::Edit, LinkState::Active), now),
             "never expires · came with the document"
         );
+    }
+
+    #[test]
+    fn the_quick_links_are_the_servers_pair() {
+        let mut links = vec![
+            entry("e", Right::Edit, LinkState::Active),
+            entry("v", Right::View, LinkState::Active),
+        ];
+        for link in &mut links {
+            link.key = Some(format!("{}.tag", link.id));
+        }
+        let share = share_keys(&links).expect("a pair");
+        assert_eq!(
+            (share.edit.as_str(), share.view.as_str()),
+            ("e.tag", "v.tag")
+        );
+        links[1].state = LinkState::Revoked;
+        links[1].key = None;
+        assert_eq!(share_keys(&links), None, "no view link left");
     }
 
     #[test]

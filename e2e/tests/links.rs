@@ -113,6 +113,9 @@ async fn an_editor_manages_the_links_from_the_share_popover() {
                 api_links(&ctx.server, &doc.room, &doc.key).await[1].state,
                 LinkState::Revoked
             );
+            // The quick view link at the top was that one: it goes with it
+            // (no other view link is left to offer).
+            a.wait_for_gone(&tid("share-view-url"), DEADLINE).await;
 
             // The server's refusals are shown: `e` is the last edit link
             // that never expires (the new one expires in a day), so

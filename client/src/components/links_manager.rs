@@ -9,10 +9,10 @@
 //! (409) and the section stays hidden.
 
 use leptos::prelude::*;
-use tandem_shared::RoomId;
 use tandem_shared::links::{
     EXPIRY_CHOICES, LinkEntry, LinkId, LinkPatch, LinkState, NewLink, Right, check_label,
 };
+use tandem_shared::{RoomId, ShareKeys};
 use wasm_bindgen::JsCast;
 
 use super::CopyField;
@@ -46,6 +46,9 @@ pub(crate) fn LinksManager(
     key: String,
     /// The name this person gave in the editor, recorded as the creator.
     creator: Signal<String>,
+    /// The popover's quick edit and view links, kept in step with the
+    /// list (a revoked one leaves them at once).
+    share: RwSignal<Option<ShareKeys>>,
 ) -> impl IntoView {
     let listing = RwSignal::new(Listing::Loading);
     let error = RwSignal::new(None::<String>);
@@ -68,6 +71,12 @@ pub(crate) fn LinksManager(
             wasm_bindgen_futures::spawn_local(async move {
                 match links::list(&room, &key).await {
                     Ok(list) => {
+                        // Only a change re-renders the quick fields (and
+                        // moves the focus out of them).
+                        let quick = links::share_keys(&list);
+                        if share.try_get_untracked().is_some_and(|now| now != quick) {
+                            share.try_set(quick);
+                        }
                         listing.try_set(Listing::Links(links::ordered(list)));
                     }
                     Err(ClientError::Http { status: 409, .. }) => {

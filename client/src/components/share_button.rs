@@ -43,7 +43,7 @@ pub(crate) fn ShareButton(
         let (room, page_key) = (room.clone(), page_key.clone());
         move || {
             let key = page_key.clone().filter(|_| !read_only.get())?;
-            Some(view! { <LinksManager room=room.clone() key=key creator=creator/> })
+            Some(view! { <LinksManager room=room.clone() key=key creator=creator share=share/> })
         }
     };
     let managing = {

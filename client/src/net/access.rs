@@ -5,11 +5,11 @@
 //! Either way, edits the server did not take stay in this browser, and the
 //! notice offers to copy the page's text out.
 
-use leptos::prelude::{Set, Update};
+use leptos::prelude::{RwSignal, Set};
+use tandem_shared::ShareKeys;
 use tandem_shared::close::CloseCode;
 
 use super::PageSession;
-use super::signals::SessionSignals;
 
 /// The notice the page shows about its access.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,37 +77,44 @@ impl AccessNotice {
     }
 }
 
-/// What the page shows after the session took an `access_changed`.
-pub(super) fn show_access_changed(
-    signals: &SessionSignals,
-    session: &PageSession,
-    read_only: bool,
-    reason: String,
-) {
-    session.replica().set_read_only(read_only);
-    signals.read_only.set(read_only);
-    signals.share.set(session.share().cloned());
-    signals.access.set(if read_only {
-        AccessNotice::Downgraded { reason }
-    } else {
-        AccessNotice::None
-    });
+/// The page's signals a change of access shows in (the header's, from
+/// `SessionSignals`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AccessShown {
+    /// Whether the page may only read.
+    pub(super) read_only: RwSignal<bool>,
+    /// The share keys it may hand out.
+    pub(super) share: RwSignal<Option<ShareKeys>>,
+    /// The notice under the header.
+    pub(super) notice: RwSignal<AccessNotice>,
 }
 
-/// What the page shows after the server closed the connection with `code`:
-/// a revoked or expired link makes the page read-only for good.
-pub(super) fn show_close(signals: &SessionSignals, session: &PageSession, code: u16, reason: &str) {
-    if CloseCode::from_number(code) != Some(CloseCode::AccessRevoked) {
-        return;
+impl AccessShown {
+    /// What the page shows after the session took an `access_changed`.
+    pub(super) fn changed(self, session: &PageSession, read_only: bool, reason: String) {
+        session.replica().set_read_only(read_only);
+        self.read_only.set(read_only);
+        self.share.set(session.share().cloned());
+        self.notice.set(if read_only {
+            AccessNotice::Downgraded { reason }
+        } else {
+            AccessNotice::None
+        });
     }
-    session.replica().set_read_only(true);
-    signals.read_only.set(true);
-    signals.share.set(None);
-    signals.access.update(|notice| {
-        *notice = AccessNotice::Revoked {
+
+    /// What the page shows after the server closed the connection with
+    /// `code`: a revoked or expired link makes the page read-only for good.
+    pub(super) fn closed(self, session: &PageSession, code: u16, reason: &str) {
+        if CloseCode::from_number(code) != Some(CloseCode::AccessRevoked) {
+            return;
+        }
+        session.replica().set_read_only(true);
+        self.read_only.set(true);
+        self.share.set(None);
+        self.notice.set(AccessNotice::Revoked {
             reason: reason.to_owned(),
-        };
-    });
+        });
+    }
 }
 
 #[cfg(test)]

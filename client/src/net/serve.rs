@@ -15,7 +15,7 @@ use tandem_shared::close::{Close, CloseCode};
 use tandem_shared::session::{Event, Reaction, SessionError};
 
 use super::PageSession;
-use super::access;
+use super::access::AccessShown;
 use super::inputs::{Control, Input, Inputs};
 use super::link::{Link, now_ms};
 use super::page_socket::PageSocket;
@@ -232,7 +232,8 @@ impl Serving<'_> {
                     if event.was_clean {
                         socket.received_close(event.code, &event.reason);
                     }
-                    access::show_close(&self.signals, self.session, event.code, &event.reason);
+                    self.access_shown()
+                        .closed(self.session, event.code, &event.reason);
                     return Served::lost(event.code, event.reason, synced);
                 }
                 // The `error` event carries nothing; the `close` event follows.
@@ -306,7 +307,7 @@ impl Serving<'_> {
             Event::Answered => self.inputs.drop_queued_updates(),
             Event::Presence(_) | Event::PeerLeft(_) => self.signals.show_peers(self.session),
             Event::AccessChanged { read_only, reason } => {
-                access::show_access_changed(&self.signals, self.session, read_only, reason);
+                self.access_shown().changed(self.session, read_only, reason);
                 self.signals.publish_save(self.session, self.inputs);
             }
             Event::Refused { code, reason } => {
@@ -323,6 +324,15 @@ impl Serving<'_> {
             self.signals.publish_save(self.session, self.inputs);
         }
         None
+    }
+
+    /// Where a change of this page's access shows.
+    fn access_shown(&self) -> AccessShown {
+        AccessShown {
+            read_only: self.signals.read_only,
+            share: self.signals.share,
+            notice: self.signals.access,
+        }
     }
 
     /// Sends the presence the throttle says is due, and sets its timer for
