@@ -86,7 +86,8 @@ use crate::{ClientId, RoomId};
 pub const SUBPROTOCOL: &str = "tandem.v1";
 /// The protocol version carried in `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
-/// The largest `hello` a server takes, in bytes of JSON; keys are 24.
+/// The largest `hello` a server takes, in bytes of JSON; keys are at most
+/// 34 characters (a share link's id, a dot, its tag).
 pub const MAX_HELLO_BYTES: usize = 1024;
 
 /// JSON control messages from the server, carried in text frames.
@@ -180,7 +181,8 @@ pub enum ClientMsg {
     /// connection so it never appears in a URL (which servers and proxies
     /// log). The server decides the connection's rights from it.
     Hello {
-        /// An edit (`e.…`) or view (`v.…`) key, or `null` for none.
+        /// A share link's key (`{id}.{tag}`, see `crate::links`), or `null`
+        /// for none.
         key: Option<String>,
         /// This browser's author secret: 16–64 of `A–Z a–z 0–9 - _`, random,
         /// kept by the browser. Its connections write as one author, whose
