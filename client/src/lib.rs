@@ -19,6 +19,8 @@
 //! - `history`: the version-history API and the line diff the History
 //!   panel marks changes with.
 //! - `links`: the share-links API and how a link reads in the Share popover.
+//! - `authors`: who wrote what: the runs of one author each over the body,
+//!   kept as people type, tinted in the editor and the preview.
 //! - `inspector`: every frame the tab sent and received, classified for the
 //!   frame inspector panel.
 //! - `markdown`: the body's Markdown blocks as the page keeps them (shared by
@@ -36,6 +38,7 @@
 // function's own visibility, which `unreachable_pub` flags.
 #[allow(unreachable_pub)]
 mod app;
+mod authors;
 #[allow(unreachable_pub)]
 mod components;
 mod editor;

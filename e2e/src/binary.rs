@@ -23,8 +23,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::server::dist_dir;
-use crate::wait::try_poll;
 use crate::{DEADLINE, paths};
+use tandem_testkit::try_poll;
 
 /// A `tandem` child process, or the place one ran until it was killed.
 /// Dropping it kills the process; its data directory is removed unless the

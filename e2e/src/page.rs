@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use crate::frames::{self, Frame, WsEvent};
 use crate::keys::ESCAPE;
 use crate::stored_copy::{self, StoredCopy};
-use tandem_testkit::try_poll;
 use crate::{DEADLINE, key_of, poll, tid};
+use tandem_testkit::try_poll;
 
 /// A document a test started with [`Page::new_document`].
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
 //! Everyone can use it (issue 32). axe-core runs over every view and state
 //! the layout test visits — the home page; a document connected with
 //! people in it, with Share, Download, History or Frames open, reconnecting,
-//! and read through a view link — at 1280, 390 and 320 px, light and dark,
+//! and read through a view link; with its authors shown (issue 28), in the
+//! editor, the preview and History — at 1280, 390 and 320 px, light and dark,
 //! and fails on any serious or critical violation (and on moderate ones
 //! not written down with a reason, see `tandem_e2e::accessibility`).
 //!
@@ -158,6 +159,62 @@ async fn reconnecting_and_view_only_pages_are_clean() {
         audit_everywhere(&writer, "a page reconnecting with unsaved changes").await;
         ctx.server.restart().await;
         writer.wait_for_connection("connected", RECONNECT).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authors_view_and_its_legend_are_clean() {
+    // Who wrote what (issue 28): the tints in the editor and the preview,
+    // the legend, the tooltip, and the History panel's insertions by
+    // author, with two authors' text.
+    run_test("the_authors_view_and_its_legend_are_clean", async |ctx| {
+        let page = still_page(ctx).await;
+        let doc = page.new_document().await;
+        page.type_into(&tid("editor"), "# Plan\n\nWritten here. ")
+            .await;
+        page.wait_for_attr(&tid("save-state"), "data-state", "saved", DEADLINE)
+            .await;
+        page.click(&tid("history-toggle")).await;
+        page.type_into(&tid("history-label"), "Before Grace").await;
+        page.click(&tid("history-name")).await;
+        page.wait_for_text(FIRST_ROW, "Before Grace", DEADLINE)
+            .await;
+        page.click(&tid("history-close")).await;
+        let peer = NativePeer::join(
+            &ctx.server.ws_base(),
+            &doc.room,
+            Some(&doc.key),
+            "Grace Hopper",
+        )
+        .await;
+        peer.wait_for_text("# Plan\n\nWritten here. ", DEADLINE)
+            .await;
+        peer.insert(22, "And by Grace.").await;
+        page.wait_for_value(
+            &tid("editor"),
+            "# Plan\n\nWritten here. And by Grace.",
+            DEADLINE,
+        )
+        .await;
+
+        page.click(&tid("authors-toggle")).await;
+        page.wait_for(&tid("authors-legend"), DEADLINE).await;
+        page.wait_for(".editor-highlight span.au", DEADLINE).await;
+        audit_everywhere(&page, "the authors' tints and legend").await;
+        page.click(&tid("view-split")).await;
+        page.wait_for(".markdown-body span.au", DEADLINE).await;
+        audit_everywhere(&page, "the authors' tints in the preview").await;
+        page.click(&tid("view-edit")).await;
+
+        page.click(&tid("history-toggle")).await;
+        page.wait_for(
+            &format!("{} ins.by-author", tid("history-preview")),
+            DEADLINE,
+        )
+        .await;
+        audit_everywhere(&page, "the History panel's insertions by author").await;
+        drop(peer);
     })
     .await;
 }

@@ -15,7 +15,6 @@
 use tandem_e2e::{DEADLINE, Page, ServerProcess, run_test, tid};
 use tandem_testkit::{DATABASE_URL_ENV, Nginx, REDIS_URL_ENV, required};
 
-
 /// How many rooms `node` has loaded, from its `/metrics`.
 async fn rooms_loaded(node: &ServerProcess) -> u64 {
     let (status, body) = node.get("/metrics").await;

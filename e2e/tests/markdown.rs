@@ -6,7 +6,9 @@
 //! keeps editor and preview on the same block while either scrolls; a view
 //! link opens in Preview with its boxes disabled; a stock Yjs client's
 //! Markdown is rendered; the toolbar fits at every width the layout test
-//! visits.
+//! visits; an edit, typed or received, replaces its own block only and
+//! reads no layout outside animation frames (what made typing on a long
+//! document slow, see docs/BENCHMARKS.md).
 
 use fantoccini::key::Key;
 use serde_json::{Value, json};
@@ -411,5 +413,125 @@ async fn the_toolbar_and_modes_fit_at_every_width() {
             .await;
         }
     })
+    .await;
+}
+
+/// Installed in a page: counts the layout reads made outside animation
+/// frame callbacks (a read right after an edit's writes makes the browser
+/// lay the page out there and then, once more for the frame) and the
+/// block elements added to the preview and the highlight layer.
+const WATCH_RENDERING: &str = r#"
+window.__reads = {outside: [], inside: 0};
+let inFrame = 0;
+const raf = window.requestAnimationFrame.bind(window);
+window.requestAnimationFrame = (cb) => raf((t) => { inFrame++; try { cb(t); } finally { inFrame--; } });
+const note = (what) => {
+  if (inFrame) { window.__reads.inside++; return; }
+  const stack = (new Error().stack || '').split('\n').slice(3, 6).map(s => s.trim()).join(' < ');
+  window.__reads.outside.push(what + ' at ' + stack);
+};
+const method = (proto, name) => {
+  const f = proto[name];
+  proto[name] = function (...args) { note(name); return f.apply(this, args); };
+};
+const getter = (proto, name) => {
+  const d = Object.getOwnPropertyDescriptor(proto, name);
+  Object.defineProperty(proto, name, {...d, get() { note(name); return d.get.call(this); }});
+};
+for (const m of ['getBoundingClientRect', 'getClientRects']) { method(Element.prototype, m); method(Range.prototype, m); }
+for (const g of ['scrollTop', 'scrollLeft', 'scrollWidth', 'scrollHeight', 'clientWidth', 'clientHeight']) getter(Element.prototype, g);
+for (const g of ['offsetTop', 'offsetLeft', 'offsetWidth', 'offsetHeight', 'innerText']) getter(HTMLElement.prototype, g);
+const style = window.getComputedStyle;
+window.getComputedStyle = function (...args) { note('getComputedStyle'); return style.apply(this, args); };
+window.__added = {preview: 0, layer: 0};
+const count = (selector, key) => new MutationObserver((records) => {
+  for (const r of records) window.__added[key] += [...r.addedNodes].filter(n => n.nodeType === 1).length;
+}).observe(document.querySelector(selector), {childList: true});
+count('[data-testid="preview"]', 'preview');
+count('.editor-highlight', 'layer');
+return true;
+"#;
+
+/// What [`WATCH_RENDERING`] counted, once two more frames have gone by.
+const RENDERING_SEEN: &str = r#"
+const done = arguments[arguments.length - 1];
+requestAnimationFrame(() => requestAnimationFrame(() => done({reads: window.__reads, added: window.__added})));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_re_renders_its_block_and_reads_no_layout_until_the_frame() {
+    run_test(
+        "an_edit_re_renders_its_block_and_reads_no_layout_until_the_frame",
+        async |ctx| {
+            let editor = tid("editor");
+            let (a, b) = (ctx.page().await, ctx.page().await);
+            let doc = a.new_document().await;
+            b.open_editor(doc.url.as_str()).await;
+            switch(&a, "split").await;
+            switch(&b, "split").await;
+            let mut text = String::new();
+            for n in 1..=30 {
+                text.push_str(&format!(
+                    "## Section {n}\n\nParagraph {n}, long enough to wrap in a pane of the split view, with *emphasis* and `code`.\n\n"
+                ));
+            }
+            text.push_str("| a | b |\n|---|---|\n| 1 | 2 |\n\n- [ ] one\n- [x] two\n");
+            write(&a, &text).await;
+            b.wait_for_text(&tid("preview"), "Section 30", DEADLINE).await;
+
+            // A's caret in the second paragraph, which both pages show.
+            let at = text.find("Paragraph 2,").map_or(0, |i| i + "Paragraph 2".len());
+            a.set_caret(&editor, at as u32).await;
+            b.wait_for(&tid("remote-caret"), DEADLINE).await;
+            for page in [&a, &b] {
+                page.eval(WATCH_RENDERING).await;
+            }
+
+            // A types; each keystroke reaches B's field and preview.
+            let typed = "xyzzy";
+            for (n, key) in typed.chars().enumerate() {
+                a.press_keys(&key.to_string()).await;
+                let so_far: String = format!("Paragraph 2{}", typed.chars().take(n + 1).collect::<String>());
+                b.wait_for_script(
+                    &format!("keystroke {} in B's preview", n + 1),
+                    DEADLINE,
+                    &format!(
+                        "return document.querySelector('[data-testid=\"preview\"]').textContent.includes({so_far:?})"
+                    ),
+                    |seen| (seen == &json!(true)).then_some(()),
+                )
+                .await;
+            }
+
+            for (who, page) in [("A (typing)", &a), ("B (receiving)", &b)] {
+                let seen = match page.client().execute_async(RENDERING_SEEN, Vec::new()).await {
+                    Ok(seen) => seen,
+                    Err(err) => panic!("cannot read what {who} counted: {err}"),
+                };
+                assert_eq!(
+                    seen["reads"]["outside"],
+                    json!([]),
+                    "{who} read layout only in animation frames"
+                );
+                let added = |key: &str| seen["added"][key].as_u64().unwrap_or(u64::MAX);
+                for key in ["preview", "layer"] {
+                    assert!(
+                        (1..=typed.len() as u64).contains(&added(key)),
+                        "{who} replaced one {key} block per keystroke at most, not the \
+                         document's: {seen}"
+                    );
+                }
+            }
+            // B placed A's moving caret by measuring, in frames.
+            let seen = match b.client().execute_async(RENDERING_SEEN, Vec::new()).await {
+                Ok(seen) => seen,
+                Err(err) => panic!("cannot read what B counted: {err}"),
+            };
+            assert!(
+                seen["reads"]["inside"].as_u64().unwrap_or(0) > 0,
+                "B measured A's caret in animation frames: {seen}"
+            );
+        },
+    )
     .await;
 }

@@ -159,37 +159,97 @@ pub fn tint(color: &str, scheme: Scheme) -> String {
     hex(mix(color, paper, MIN_SHARE))
 }
 
+/// Colours closer than this (in OKLab) are told apart with difficulty
+/// (red and pink, amber and brown): a room hands out such a pair only when
+/// the palette has nothing farther left.
+const CLOSE: f64 = 0.09;
+
+/// `#rrggbb` in OKLab (Björn Ottosson's perceptual space,
+/// <https://bottosson.github.io/posts/oklab/>), for distances between colours.
+fn oklab(hex: &str) -> Option<[f64; 3]> {
+    let [r, g, b] = rgb(hex)?;
+    let linear = |c: u8| {
+        let v = f64::from(c) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let (r, g, b) = (linear(r), linear(g), linear(b));
+    let l = (0.412_221_470_8 * r + 0.536_332_536_3 * g + 0.051_445_992_9 * b).cbrt();
+    let m = (0.211_903_498_2 * r + 0.680_699_545_1 * g + 0.107_396_956_6 * b).cbrt();
+    let s = (0.088_302_461_9 * r + 0.281_718_837_6 * g + 0.629_978_700_5 * b).cbrt();
+    Some([
+        0.210_454_255_3 * l + 0.793_617_785_0 * m - 0.004_072_046_8 * s,
+        1.977_998_495_1 * l - 2.428_592_205_0 * m + 0.450_593_709_9 * s,
+        0.025_904_037_1 * l + 0.782_771_766_2 * m - 0.808_675_766_0 * s,
+    ])
+}
+
+/// How far apart two colours look (OKLab distance); `None` for a colour that
+/// is not `#rrggbb`.
+pub fn distance(a: &str, b: &str) -> Option<f64> {
+    let (a, b) = (oklab(a)?, oklab(b)?);
+    Some(((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt())
+}
+
 /// The colour a room gives someone arriving: `kept` (the colour this
-/// author has in the room already) unless someone present shows it;
-/// else `preferred` (the one their browser picked) if nobody present and no
-/// other author has it; else the palette colour fewest people present have,
-/// then fewest authors, trying colours from the preferred one on so the
-/// same person tends to land on the same one. `present` are the colours of
-/// the others in the room, `authors` those of the document's other authors.
+/// author has in the room already) unless someone present shows it; else
+/// `preferred` (the one their browser picked) if no one present and no
+/// other author has it or one close to it; else the palette colour that
+/// the fewest present, then the fewest authors, show exactly, then closely,
+/// the farthest from every colour in use, trying colours from the preferred
+/// one on so the same person tends to land on the same one. `present` are
+/// the colours of the others in the room, `authors` those of the document's
+/// other authors.
 pub fn pick(
     kept: Option<&str>,
     preferred: Option<&str>,
     present: &[&str],
     authors: &[&str],
 ) -> String {
-    let shown = |c: &str| present.iter().any(|p| p.eq_ignore_ascii_case(c));
-    let authored = |c: &str| authors.iter().any(|a| a.eq_ignore_ascii_case(c));
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let shown = |c: &str| present.iter().any(|p| same(p, c));
     if let Some(kept) = kept.filter(|k| rgb(k).is_some() && !shown(k)) {
         return kept.to_ascii_lowercase();
     }
+    let near = |list: &[&str], c: &str| {
+        list.iter()
+            .filter(|x| distance(x, c).is_some_and(|d| d < CLOSE))
+            .count()
+    };
+    let exactly = |list: &[&str], c: &str| list.iter().filter(|x| same(x, c)).count();
     let start = preferred
-        .and_then(|p| PALETTE.iter().position(|c| c.eq_ignore_ascii_case(p)))
+        .and_then(|p| PALETTE.iter().position(|c| same(c, p)))
         .unwrap_or(0);
-    if let Some(preferred) = preferred.filter(|p| PALETTE.iter().any(|c| c.eq_ignore_ascii_case(p)))
-        && !shown(preferred)
-        && !authored(preferred)
+    if let Some(preferred) = preferred.filter(|p| PALETTE.iter().any(|c| same(c, p)))
+        && near(present, preferred) == 0
+        && near(authors, preferred) == 0
     {
         return preferred.to_ascii_lowercase();
     }
-    let count = |list: &[&str], c: &str| list.iter().filter(|x| x.eq_ignore_ascii_case(c)).count();
+    // Farther is better: the nearest colour in use, in thousandths (an
+    // integer key, so candidates compare exactly).
+    let room = |c: &str| {
+        present
+            .iter()
+            .chain(authors)
+            .filter_map(|x| distance(x, c))
+            .fold(f64::INFINITY, f64::min)
+            .min(10.0)
+    };
     (0..PALETTE.len())
         .map(|i| PALETTE[(start + i) % PALETTE.len()])
-        .min_by_key(|c| (count(present, c), count(authors, c)))
+        .min_by_key(|c| {
+            (
+                exactly(present, c),
+                exactly(authors, c),
+                near(present, c),
+                near(authors, c),
+                std::cmp::Reverse((room(c) * 1000.0) as u64),
+            )
+        })
         .unwrap_or(PALETTE[0])
         .to_owned()
 }
@@ -341,18 +401,48 @@ mod tests {
 
     #[test]
     fn people_get_distinct_colours_while_the_palette_has_room() {
-        // Everyone arriving prefers red: each still gets a colour of their own.
+        // Everyone arriving prefers red: each still gets a colour of their
+        // own, and the first few are far apart.
         let mut present: Vec<String> = Vec::new();
-        for _ in 0..PALETTE.len() {
+        for n in 0..PALETTE.len() {
             let refs: Vec<&str> = present.iter().map(String::as_str).collect();
             let got = pick(None, Some(PALETTE[0]), &refs, &[]);
             assert!(!present.contains(&got), "{got} twice in {present:?}");
+            if n < 6 {
+                for other in &present {
+                    let d = distance(&got, other).expect("colours");
+                    assert!(
+                        d >= CLOSE,
+                        "{got} is close to {other} ({d:.3}) among {present:?}"
+                    );
+                }
+            }
             present.push(got);
         }
         // Past the palette, colours repeat as little as they can.
         let refs: Vec<&str> = present.iter().map(String::as_str).collect();
         let thirteenth = pick(None, Some(PALETTE[3]), &refs, &[]);
-        assert_eq!(thirteenth, PALETTE[3], "the preferred one, among equals");
+        assert!(PALETTE.contains(&thirteenth.as_str()));
+        let fourteenth = pick(
+            None,
+            None,
+            &[&refs[..], &[thirteenth.as_str()]].concat(),
+            &[],
+        );
+        assert_ne!(
+            fourteenth, thirteenth,
+            "no third of one colour while others have two"
+        );
+    }
+
+    #[test]
+    fn close_colours_count_as_taken() {
+        let (red, pink) = (PALETTE[0], PALETTE[6]);
+        assert!(distance(red, pink).expect("colours") < CLOSE);
+        // Someone shows red: a person who prefers pink gets something else.
+        let got = pick(None, Some(pink), &[red], &[]);
+        assert!(distance(&got, red).expect("colours") >= CLOSE, "{got}");
+        assert_eq!(pick(None, Some(pink), &[], &[]), pink, "free: theirs");
     }
 
     #[test]
@@ -362,11 +452,14 @@ mod tests {
         assert_eq!(pick(Some(green), Some(blue), &[red], &[]), green);
         // Someone present shows it: the preferred one, free.
         assert_eq!(pick(Some(green), Some(blue), &[green], &[]), blue);
-        // Preferred is another author's: the first free one from it on.
-        assert_eq!(pick(None, Some(blue), &[red], &[blue]), green);
+        // Preferred is another author's: a free one, far from both.
+        let got = pick(None, Some(blue), &[red], &[blue]);
+        assert!(got != red && got != blue, "{got}");
+        assert!(distance(&got, red).expect("colours") >= CLOSE);
+        assert!(distance(&got, blue).expect("colours") >= CLOSE);
         // Present people weigh more than authors.
         let all_authors: Vec<&str> = PALETTE.to_vec();
-        assert_eq!(pick(None, Some(red), &[red], &all_authors), blue);
+        assert_ne!(pick(None, Some(red), &[red], &all_authors), red);
         // A preferred colour outside the palette is not handed out.
         assert_eq!(pick(None, Some("#123456"), &[], &[]), PALETTE[0]);
     }

@@ -11,18 +11,20 @@ use send_wrapper::SendWrapper;
 use tandem_shared::RoomId;
 use web_sys::VisibilityState;
 
-use crate::page::set_page_title;
-use super::popover::return_focus_on_close;
 use super::AccessNoticeView;
+use super::popover::return_focus_on_close;
+use super::{AuthorTints, AuthorsLegend, AuthorsToggle};
 use super::{
     ConnectionBadge, DocStatsView, DownloadMenu, HistoryPanel, InspectorPanel, Logo, NameField,
     Participants, ReadOnlyBadge, SaveBadge, ShareButton, StatusAnnouncer, TextEditor, TitleField,
 };
 use super::{MarkdownToolbar, Outline, Preview, ViewModeSwitch};
+use crate::authors::AuthorsView;
 use crate::editor::{DocSignals, SharedDoc, StoredCopy};
 use crate::listener::EventListener;
 use crate::markdown::{MarkdownState, ViewMode};
 use crate::net::{Connection, ConnectionState, Control, PageSocket, SessionSignals};
+use crate::page::set_page_title;
 use crate::presence::{Identity, PresenceReporter};
 use crate::random::random_u64;
 use crate::recent;
@@ -36,7 +38,9 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
     let identity = RwSignal::new(Identity::load_or_create(random_u64));
     let opened = SharedDoc::open(&room, doc_signals, stored);
     let doc = Rc::clone(&opened.doc);
-    let (connection, page_socket) = Connection::start(&room, key.as_deref(), opened, session);
+    let author = identity.with_untracked(|i| (i.secret.clone(), i.color().to_owned()));
+    let (connection, page_socket) =
+        Connection::start(&room, key.as_deref(), author, opened, session);
     let reporter = PresenceReporter::new(connection.presence_inbox(), identity, Rc::clone(&doc));
     let inspector_open = RwSignal::new(false);
     let history_open = RwSignal::new(false);
@@ -45,14 +49,19 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
     return_focus_on_close(inspector_open, inspector_button);
     let listeners = page_listeners(&connection, &page_socket, &reporter, inspector_open);
 
-    // A new name (or the first render) is news for the room.
+    // A new name, the colour the room gives (or the first render) is news
+    // for the room.
     {
         let reporter = reporter.clone();
         Effect::new(move |_| {
             identity.track();
+            doc_signals.room_color.track();
             reporter.report();
         });
     }
+    // Who wrote what (issue 28): the toggle as this browser left it.
+    let authors = AuthorsView::remembered();
+    let tints_doc = Rc::clone(&doc);
 
     let name = room.to_string();
     let remembered_key = key.clone();
@@ -123,6 +132,7 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                 <div class="doc-header-people">
                     <Participants
                         identity=identity
+                        room_color=doc_signals.room_color
                         peers=session.peers
                         connection=session.connection
                     />
@@ -139,6 +149,7 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                 </div>
                 <div class="doc-header-actions">
                     <ViewModeSwitch mode=mode/>
+                    <AuthorsToggle view=authors/>
                     <DownloadMenu room=room.clone() key=key.clone() title=doc_signals.title/>
                     <button
                         type="button"
@@ -192,6 +203,18 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                 mode=mode
                 outline_open=outline_open
             />
+            <Show when=move || authors.shown.get()>
+                <AuthorsLegend view=authors/>
+            </Show>
+            <AuthorTints
+                doc=tints_doc
+                view=authors
+                markdown=markdown
+                content_version=doc_signals.content_version
+                authorship=doc_signals.authorship
+                editor_scroller=editor_scroller
+                preview_scroller=preview_scroller
+            />
             <main
                 class="doc-main"
                 class:with-inspector=move || inspector_open.get()
@@ -240,6 +263,7 @@ pub(crate) fn DocumentView(room: RoomId, key: Option<String>, stored: StoredCopy
                         content_version=doc_signals.content_version
                         read_only=session.read_only
                         open=history_open
+                        authorship=doc_signals.authorship
                     />
                 </Show>
             </main>

@@ -1,6 +1,7 @@
 //! "Download": the document as a `.txt` or `.md` file, fetched from the
 //! server (`GET /api/rooms/{room}/text`) with this page's key, and saved
-//! under the server's file name (the title) or one made here.
+//! under the server's file name (the title) or one made here; as a web page;
+//! or with who wrote what (`GET /api/rooms/{room}/authors`, JSON).
 
 use leptos::html::{Button, Div};
 use leptos::prelude::*;
@@ -128,6 +129,16 @@ pub(crate) fn DownloadMenu(
                     >
                         <span class="menu-item-title">"Web page"</span>
                         <span class="menu-item-hint">".html"</span>
+                    </button>
+                    <button
+                        type="button"
+                        role="menuitem"
+                        class="menu-item"
+                        data-testid="download-authors"
+                        on:click=download(ExportFormat::Authors)
+                    >
+                        <span class="menu-item-title">"Who wrote what"</span>
+                        <span class="menu-item-hint">".json"</span>
                     </button>
                     <p class="menu-note muted small">
                         {move || {

@@ -6,17 +6,20 @@
 //! (`crate::markdown::reconcile`). The layer has the textarea's font,
 //! padding and wrapping (`.editor-text`), so every character lands where
 //! the textarea's own (transparent) character is; its height is the grid
-//! row's, which the textarea stretches to.
+//! row's, which the textarea stretches to. Other people's carets are placed
+//! by measuring its characters (`RemoteCursors`).
+//!
+//! Updating it only writes to the DOM: nothing here reads layout, so the
+//! browser lays the page out once, for the frame that shows the edit.
 
 use std::rc::Rc;
 
-use leptos::html::{Div, Textarea};
+use leptos::html::Div;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 
 use crate::editor::SharedDoc;
 use crate::markdown::MarkdownState;
-use crate::markdown::reconcile::reconcile;
 
 /// `editor-highlight`.
 #[component]
@@ -25,8 +28,6 @@ pub(crate) fn HighlightLayer(
     markdown: MarkdownState,
     /// Bumped on every change of the body.
     content_version: RwSignal<u64>,
-    /// The textarea it lies under.
-    editor: NodeRef<Textarea>,
 ) -> impl IntoView {
     let layer = NodeRef::<Div>::new();
     // Reactive closures must be `Send`; the wrapper is only opened on this thread.
@@ -37,22 +38,16 @@ pub(crate) fn HighlightLayer(
             return;
         };
         markdown.sync(version, || doc.content());
+        let blocks = markdown.layer();
         markdown.with(|md| {
             let ids: Vec<u64> = md.blocks().iter().map(|b| b.id).collect();
-            reconcile(&layer, &ids, "div", "m-b", |i| md.highlight(i).to_owned());
+            blocks.reconcile(&layer, &ids, "div", "m-b", |i| md.highlight(i).to_owned());
             // A final line break makes one more (empty) line in a textarea;
             // the stylesheet adds it to the layer's last block.
             let _ = layer
                 .class_list()
                 .toggle_with_force("ends-with-newline", md.text().ends_with('\n'));
         });
-        // A textarea briefly taller than its row (a new line, before this
-        // ran) may have scrolled itself; the row has grown since.
-        if let Some(textarea) = editor.get_untracked()
-            && textarea.scroll_top() != 0
-        {
-            textarea.set_scroll_top(0);
-        }
     });
     view! { <div class="editor-highlight editor-text" node_ref=layer aria-hidden="true"></div> }
 }

@@ -1,7 +1,8 @@
-//! The History panel: the document's versions (time, who, named ones
-//! marked), one version's text read-only with its changes marked against
-//! the live document or the version before it, and, for editors only,
-//! "Restore" and "Name this version". The live document keeps updating
+//! The History panel: the document's versions (time, who changed what,
+//! named ones marked), one version's text read-only with its changes marked
+//! against the live document or the version before it (insertions in the
+//! colour of who wrote them), and, for editors only, "Restore" and "Name
+//! this version". The live document keeps updating
 //! beside it; the list is fetched again when the panel opens, when the
 //! document changes (a restore by someone else changes it) and after this
 //! page names or restores.
@@ -13,12 +14,15 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use tandem_shared::RoomId;
+use tandem_shared::authors::{Authorship, ExportedRun, Pieces};
 use tandem_shared::history::{VersionEntry, check_label};
 
 use super::popover::focus_when_shown;
 use super::{HistoryDiff, HistoryRow};
 use crate::editor::SharedDoc;
-use crate::history::{diff, list_versions, name_version, restore_version, version_text};
+use crate::history::{
+    by_author, diff, list_versions, name_version, restore_version, version_authors,
+};
 
 /// What the selected version is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,8 @@ enum Compare {
 struct Loaded {
     id: u64,
     text: String,
+    /// Who wrote what in it.
+    runs: Vec<ExportedRun>,
 }
 
 /// `history-panel`, its list (`history-list`, rows `history-item`), the
@@ -52,6 +58,9 @@ pub(crate) fn HistoryPanel(
     read_only: RwSignal<bool>,
     /// Whether the panel shows; Escape clears it.
     open: RwSignal<bool>,
+    /// Who wrote what, as the server last said: names the insertions and
+    /// each version's changes.
+    authorship: RwSignal<Authorship>,
 ) -> impl IntoView {
     let versions = RwSignal::new(Vec::<VersionEntry>::new());
     let selected = RwSignal::new(None::<u64>);
@@ -114,9 +123,13 @@ pub(crate) fn HistoryPanel(
             }
             let (room, key) = (room.clone(), key.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match version_text(&room, id, key.as_deref()).await {
-                    Ok(text) => {
-                        target.try_set(Some(Loaded { id, text }));
+                match version_authors(&room, id, key.as_deref()).await {
+                    Ok(export) => {
+                        target.try_set(Some(Loaded {
+                            id,
+                            text: export.text,
+                            runs: export.runs,
+                        }));
                     }
                     Err(e) => {
                         error.try_set(Some(format!(
@@ -156,11 +169,12 @@ pub(crate) fn HistoryPanel(
             Some(match compare.get() {
                 Compare::Current => {
                     content_version.track();
-                    diff(&shown.text, &doc.content())
+                    let runs = authorship.with(|table| live_runs(&doc, table));
+                    by_author(diff(&shown.text, &doc.content()), &runs)
                 }
                 Compare::Previous => match previous.get() {
-                    Some(before) => diff(&before.text, &shown.text),
-                    None => diff("", &shown.text),
+                    Some(before) => by_author(diff(&before.text, &shown.text), &shown.runs),
+                    None => by_author(diff("", &shown.text), &shown.runs),
                 },
             })
         })
@@ -326,7 +340,7 @@ pub(crate) fn HistoryPanel(
                             key=|v| (v.id, v.label.clone())
                             let:version
                         >
-                            <HistoryRow version=version selected=selected/>
+                            <HistoryRow version=version selected=selected authorship=authorship/>
                         </For>
                     </ul>
                 </Show>
@@ -360,11 +374,34 @@ pub(crate) fn HistoryPanel(
                             </button>
                         </Show>
                     </div>
-                    <HistoryDiff pieces=pieces against_current=Signal::derive(move || compare.get() == Compare::Current)/>
+                    <HistoryDiff
+                        pieces=pieces
+                        against_current=Signal::derive(move || compare.get() == Compare::Current)
+                        authorship=authorship
+                    />
                 </section>
             </div>
         </aside>
     }
+}
+
+/// Who wrote what in the live document's body, read from its items.
+fn live_runs(doc: &SharedDoc, table: &Authorship) -> Vec<ExportedRun> {
+    let Some(items) = doc.body_items() else {
+        return Vec::new();
+    };
+    Pieces::from_spans(&items)
+        .runs(&table.lookup())
+        .into_iter()
+        .map(|run| ExportedRun {
+            from: run.from,
+            to: run.to,
+            author: run
+                .author
+                .and_then(|i| table.authors.get(i))
+                .map(|a| a.id.clone()),
+        })
+        .collect()
 }
 
 /// Moves the focus to the row of version `id`.

@@ -4,6 +4,9 @@
 //! [`InvalidRoom`]) and [`NotFound`]. The rest are parts of those pages.
 
 mod access_notice;
+mod author_tints;
+mod authors_legend;
+mod authors_toggle;
 mod connection_badge;
 mod copy_field;
 mod cross_icon;
@@ -41,6 +44,9 @@ mod title_field;
 mod view_mode;
 
 pub(crate) use access_notice::AccessNoticeView;
+pub(crate) use author_tints::AuthorTints;
+pub(crate) use authors_legend::AuthorsLegend;
+pub(crate) use authors_toggle::AuthorsToggle;
 pub(crate) use connection_badge::ConnectionBadge;
 pub(crate) use copy_field::CopyField;
 pub(crate) use cross_icon::CrossIcon;

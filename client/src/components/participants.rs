@@ -14,6 +14,8 @@ use crate::presence::{Identity, PresenceTable, initials, safe_color};
 pub(crate) fn Participants(
     /// This person.
     identity: RwSignal<Identity>,
+    /// The colour the room gave this person (their browser's until then).
+    room_color: RwSignal<Option<String>>,
     /// Everyone else.
     peers: RwSignal<PresenceTable>,
     /// For this connection's client id.
@@ -48,11 +50,13 @@ pub(crate) fn Participants(
                         connection.with(|c| c.client_id().map(|id| id.to_string()))
                     }
                     data-name=move || identity.with(|i| i.name.clone())
+                    data-room-color=move || room_color.get()
                 >
                     {move || {
+                        let color = room_color.get();
                         identity
                             .with(|i| {
-                                avatar(&i.name, i.color(), true)
+                                avatar(&i.name, color.as_deref().unwrap_or(i.color()), true)
                             })
                     }}
                 </li>

@@ -14,7 +14,14 @@
 //! instead of changing the page address (which carries the share key).
 //!
 //! In Split mode the two panes follow each other's scrolling block by block
-//! (`crate::markdown::scroll_sync`).
+//! (`crate::markdown::scroll_sync`), in the animation frame after the
+//! scroll. A move of the preview that its own change caused (the scroll
+//! anchoring that keeps its text in place) is not passed on: before, each
+//! keystroke's re-rendered block nudged the preview, the preview moved the
+//! editor, and typing moved the editor's text by a line and back.
+//!
+//! Rendering only writes to the DOM; nothing here reads layout during an
+//! edit.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -23,12 +30,12 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
-use web_sys::Element;
+use web_sys::{Element, HtmlElement};
 
 use crate::editor::SharedDoc;
 use crate::listener::EventListener;
-use crate::markdown::reconcile::{block_children, reconcile};
-use crate::markdown::scroll_sync::map_scroll;
+use crate::markdown::reconcile::BlockElements;
+use crate::markdown::scroll_sync::{Pane, map_scroll};
 use crate::markdown::{MarkdownState, ViewMode};
 
 /// `preview`.
@@ -48,8 +55,14 @@ pub(crate) fn Preview(
     let article = NodeRef::<leptos::html::Article>::new();
     let doc = SendWrapper::new(doc);
 
+    // Set while the preview's own content change may still move its scroll
+    // position (the browser's scroll anchoring), so that move is not taken
+    // for the reader's and passed on to the editor.
+    let settling = SendWrapper::new(Rc::new(Cell::new(false)));
+
     Effect::new({
         let doc = doc.clone();
+        let settling = settling.clone();
         move |_| {
             let version = content_version.get();
             let editable = !read_only.get();
@@ -57,16 +70,28 @@ pub(crate) fn Preview(
                 return;
             };
             markdown.sync(version, || doc.content());
-            let focused = focused_box(&article);
-            markdown.with(|md| {
-                let ids: Vec<u64> = md.blocks().iter().map(|b| b.id).collect();
-                let made = reconcile(&article, &ids, "div", "md-block", |i| md.html(i).to_owned());
-                for (_, block) in &made {
-                    enable_boxes(block, editable);
-                }
-            });
+            let blocks = markdown.preview();
+            let focused = focused_box(&article, blocks);
+            let first = !blocks.shows_in(&article);
+            let made = markdown
+                .with(|md| {
+                    let ids: Vec<u64> = md.blocks().iter().map(|b| b.id).collect();
+                    let made = blocks
+                        .reconcile(&article, &ids, "div", "md-block", |i| md.html(i).to_owned());
+                    for (_, block) in &made {
+                        enable_boxes(block, editable);
+                    }
+                    made
+                })
+                .unwrap_or_default();
             if let Some((block, task)) = focused {
-                refocus(&article, block, &task);
+                refocus(blocks, block, &task);
+            }
+            if !made.is_empty() {
+                settle(&settling);
+                if !first {
+                    lay_out_at_once(made.into_iter().map(|(_, el)| el).collect());
+                }
             }
         }
     });
@@ -130,7 +155,11 @@ pub(crate) fn Preview(
         }
     };
 
-    // Split mode: each pane follows the other, block by block.
+    // Split mode: each pane follows the other, block by block. A scroll
+    // event only notes which pane moved; the following happens in the next
+    // animation frame (of the same rendering update: scroll events come
+    // first), once for both panes, where reading layout costs no extra
+    // layout.
     let listeners = SendWrapper::new(Rc::new(
         std::cell::RefCell::new(Vec::<EventListener>::new()),
     ));
@@ -139,47 +168,29 @@ pub(crate) fn Preview(
         let Some(editor) = editor_scroller.get_untracked() else {
             return;
         };
-        // The pane that moved last because the other one did, whose next
-        // scroll event is an echo.
-        let echo: Rc<Cell<Option<bool>>> = Rc::new(Cell::new(None));
+        let sync = Rc::new(ScrollSync {
+            echo: Cell::new(None),
+            pending: Cell::new(None),
+            settling: Rc::clone(&settling),
+        });
         let follow = |from_editor: bool| {
-            let echo = Rc::clone(&echo);
+            let sync = Rc::clone(&sync);
             move |_| {
-                if mode.get_untracked() != ViewMode::Split {
+                if mode.get_untracked() != ViewMode::Split || !sync.moved(from_editor) {
                     return;
                 }
-                if echo.get() == Some(from_editor) {
-                    echo.set(None);
-                    return;
-                }
-                let (Some(editor), Some(pane)) =
-                    (editor_scroller.get_untracked(), scroller.get_untracked())
-                else {
-                    return;
-                };
-                let (from, to): (&web_sys::HtmlElement, &web_sys::HtmlElement) = if from_editor {
-                    (&editor, &pane)
-                } else {
-                    (&pane, &editor)
-                };
-                let (Some((from_tops, from_end)), Some((to_tops, to_end))) =
-                    (block_tops(from, from_editor), block_tops(to, !from_editor))
-                else {
-                    return;
-                };
-                let target = map_scroll(
-                    &from_tops,
-                    from_end,
-                    &to_tops,
-                    to_end,
-                    f64::from(from.scroll_top()),
-                );
-                let max = f64::from(to.scroll_height() - to.client_height()).max(0.0);
-                let target = target.clamp(0.0, max).round() as i32;
-                if (target - to.scroll_top()).abs() >= 1 {
-                    echo.set(Some(!from_editor));
-                    to.set_scroll_top(target);
-                }
+                let sync = Rc::clone(&sync);
+                request_animation_frame(move || {
+                    let Some(from_editor) = sync.pending.take() else {
+                        return;
+                    };
+                    let (Some(editor), Some(pane)) =
+                        (editor_scroller.get_untracked(), scroller.get_untracked())
+                    else {
+                        return;
+                    };
+                    sync.follow(from_editor, &editor, &pane, markdown);
+                });
             }
         };
         let mut listeners = attach.borrow_mut();
@@ -202,44 +213,139 @@ pub(crate) fn Preview(
     }
 }
 
-/// The tops of the block elements of a pane (relative to its scrolled
-/// content) and the bottom of the last, or `None` before it has any.
-fn block_tops(pane: &web_sys::HtmlElement, editor: bool) -> Option<(Vec<f64>, f64)> {
-    let container = pane
-        .query_selector(if editor {
-            ".editor-highlight"
+/// Split mode's scroll sync between the editor's surface and the preview.
+struct ScrollSync {
+    /// The pane that moved last because the other one did, whose next
+    /// scroll event is an echo (`Some(true)`: the editor).
+    echo: Cell<Option<bool>>,
+    /// The pane whose move the next animation frame passes on, if any.
+    pending: Cell<Option<bool>>,
+    /// Set while the preview's own content change may move it.
+    settling: Rc<Cell<bool>>,
+}
+
+impl ScrollSync {
+    /// A pane scrolled (`from_editor`: the editor). Returns whether a
+    /// frame must pass the move on (none is asked for yet).
+    fn moved(&self, from_editor: bool) -> bool {
+        if self.echo.get() == Some(from_editor) {
+            self.echo.set(None);
+            return false;
+        }
+        // Scroll anchoring keeping the preview's text in place while its
+        // blocks change is not the reader scrolling it.
+        if !from_editor && self.settling.get() {
+            return false;
+        }
+        self.pending.replace(Some(from_editor)).is_none()
+    }
+
+    /// Scrolls the other pane to the block, and the fraction of it, this
+    /// one shows at its top.
+    fn follow(
+        &self,
+        from_editor: bool,
+        editor: &HtmlElement,
+        pane: &HtmlElement,
+        markdown: MarkdownState,
+    ) {
+        let (from, to) = if from_editor {
+            (editor, pane)
         } else {
-            "article"
-        })
-        .ok()
-        .flatten()?;
-    let blocks = block_children(&container);
-    let tops: Vec<f64> = blocks
-        .iter()
-        .filter_map(|(_, el)| el.dyn_ref::<web_sys::HtmlElement>())
-        .map(|el| f64::from(el.offset_top()))
-        .collect();
-    let last = blocks.last()?.1.dyn_ref::<web_sys::HtmlElement>()?.clone();
-    let end = f64::from(last.offset_top() + last.offset_height());
-    Some((tops, end))
+            (pane, editor)
+        };
+        let (from_blocks, to_blocks) = if from_editor {
+            (markdown.layer(), markdown.preview())
+        } else {
+            (markdown.preview(), markdown.layer())
+        };
+        let target = from_blocks.with(|from_shown| {
+            to_blocks.with(|to_shown| {
+                map_scroll(
+                    &pane_of(from_shown),
+                    &pane_of(to_shown),
+                    f64::from(from.scroll_top()),
+                )
+            })
+        });
+        let Some(Some(target)) = target else {
+            return;
+        };
+        let max = f64::from(to.scroll_height() - to.client_height()).max(0.0);
+        let target = target.clamp(0.0, max).round() as i32;
+        if (target - to.scroll_top()).abs() >= 1 {
+            self.echo.set(Some(!from_editor));
+            to.set_scroll_top(target);
+        }
+    }
+}
+
+/// A pane's block elements as the scroll mapping reads them: each top
+/// (relative to the pane's scrolled content) read only when asked for.
+fn pane_of(shown: &[(u64, HtmlElement)]) -> Pane<impl Fn(usize) -> f64 + '_> {
+    let end = shown.last().map_or(0.0, |(_, last)| {
+        f64::from(last.offset_top() + last.offset_height())
+    });
+    Pane {
+        blocks: shown.len(),
+        top: move |i| {
+            shown
+                .get(i)
+                .map_or(0.0, |(_, el)| f64::from(el.offset_top()))
+        },
+        end,
+    }
+}
+
+/// Has the preview lay out blocks that replaced others in the next frame.
+/// A block off screen is not laid out (`content-visibility: auto`) and
+/// takes the size it had last; a new element has none, so for a frame it
+/// would be 4em tall, the text below would jump, and scroll anchoring would
+/// move the preview twice. `md-fresh` keeps them visible until they have a
+/// size of their own.
+fn lay_out_at_once(made: Vec<HtmlElement>) {
+    for block in &made {
+        let _ = block.class_list().add_1("md-fresh");
+    }
+    request_animation_frame(move || {
+        request_animation_frame(move || {
+            for block in &made {
+                let _ = block.class_list().remove_1("md-fresh");
+            }
+        });
+    });
+}
+
+/// Marks the preview as settling until its content change has been laid
+/// out and any scroll anchoring it causes has been reported: scroll events
+/// are dispatched at the start of a frame, before its animation frame
+/// callbacks, so the mark goes in the callbacks of the frame after next.
+fn settle(settling: &Rc<Cell<bool>>) {
+    settling.set(true);
+    let settling = Rc::clone(settling);
+    request_animation_frame(move || {
+        request_animation_frame(move || settling.set(false));
+    });
 }
 
 /// The task box with the focus, as (the index of its block, its `data-task`).
-fn focused_box(article: &Element) -> Option<(usize, String)> {
+fn focused_box(article: &Element, blocks: BlockElements) -> Option<(usize, String)> {
     let active = web_sys::window()?.document()?.active_element()?;
     if !article.contains(Some(&active)) || !active.matches(".task-list-item-checkbox").ok()? {
         return None;
     }
     let block = active.closest("[data-block]").ok()??;
-    let index = block_children(article)
-        .iter()
-        .position(|(_, el)| *el == block)?;
+    let index = blocks.with(|shown| {
+        shown
+            .iter()
+            .position(|(_, el)| block.is_same_node(Some(el)))
+    })??;
     Some((index, active.get_attribute("data-task")?))
 }
 
 /// Gives the focus back to the box `task` of the block at `index`.
-fn refocus(article: &Element, index: usize, task: &str) {
-    let Some((_, block)) = block_children(article).into_iter().nth(index) else {
+fn refocus(blocks: BlockElements, index: usize, task: &str) {
+    let Some(Some(block)) = blocks.with(|shown| shown.get(index).map(|(_, el)| el.clone())) else {
         return;
     };
     let selector = format!(".task-list-item-checkbox[data-task=\"{task}\"]");

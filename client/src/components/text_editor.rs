@@ -45,6 +45,10 @@ pub(crate) fn TextEditor(
         let doc = Rc::clone(&doc);
         let reporter = reporter.clone();
         move |_| {
+            // The page's own change of the field (a remote edit) is not news.
+            if doc.is_patching(Field::Content) {
+                return;
+            }
             doc.input(Field::Content);
             reporter.report();
         }
@@ -111,6 +115,17 @@ pub(crate) fn TextEditor(
             reporter.report();
         });
     }
+    // The textarea is as tall as its text and never scrolls (the surface
+    // around it does), but while a new line waits for the highlight layer
+    // to grow the row, the browser may scroll it to show the caret. The
+    // event comes only when it did, so nothing reads layout on a keystroke.
+    let on_scroll = move |_| {
+        if let Some(textarea) = node.get_untracked()
+            && textarea.scroll_top() != 0
+        {
+            textarea.set_scroll_top(0);
+        }
+    };
     let placeholder = move || {
         if read_only.get() {
             "Nothing has been written here yet."
@@ -122,12 +137,7 @@ pub(crate) fn TextEditor(
     view! {
         <div class="editor-surface" node_ref=scroller class:is-composing=move || composing.get()>
             <div class="editor-grid">
-            <HighlightLayer
-                doc=highlight_doc
-                markdown=markdown
-                content_version=content_version
-                editor=node
-            />
+            <HighlightLayer doc=highlight_doc markdown=markdown content_version=content_version/>
             <textarea
                 node_ref=node
                 class="editor editor-text"
@@ -144,11 +154,18 @@ pub(crate) fn TextEditor(
                 on:select=reporting(&reporter)
                 on:focus=reporting(&reporter)
                 on:beforeinput=on_before_input
+                on:scroll=on_scroll
                 on:compositionstart=on_composition_start
                 on:compositionend=on_composition_end
                 on:blur=on_blur
             ></textarea>
-            <RemoteCursors doc=doc peers=peers content_version=content_version editor=node/>
+            <RemoteCursors
+                doc=doc
+                peers=peers
+                content_version=content_version
+                editor=node
+                markdown=markdown
+            />
             </div>
         </div>
     }

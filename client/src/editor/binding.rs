@@ -3,15 +3,27 @@
 //! Local input: the field's new value is diffed against what it showed before
 //! (`shown`), and the splice becomes one local transaction. Remote changes:
 //! the selection is pinned to the text with sticky indexes before the update
-//! applies, the field is patched with `setRangeText` (only the changed run),
-//! and the selection is put back where its text went. Undo and redo go
-//! through a yrs `UndoManager` that tracks this person's edits only.
+//! applies, the field is patched (only the changed run, see [`patch`]), and
+//! the selection is put back where its text went. Undo and redo go through a
+//! yrs `UndoManager` that tracks this person's edits only.
+//!
+//! Patching a long text: Chromium keeps a textarea's text as one element per
+//! line, and `setRangeText` (like setting `value`) builds all of them again,
+//! so the page lays out every line anew: 25–50 ms on the 104,852-character
+//! paper, on every remote keystroke. An edit made with the browser's own
+//! editing command touches one line and costs a millisecond or two. So a
+//! focused, writable textarea is patched with `execCommand("insertText")`
+//! over the range (the selection and the scroll position put back, the
+//! `input` events it fires ignored: see `SharedDoc::is_patching`), checked,
+//! and anything else with `setRangeText`.
 
 use tandem_shared::Cursor;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::HtmlTextAreaElement;
 use yrs::StickyIndex;
 use yrs::undo::UndoManager;
 
-use super::field::{Field, FieldElement};
+use super::field::{Field, FieldElement, Selection};
 use super::replica::Replica;
 use super::undo::UndoAction;
 use tandem_shared::markdown::edit::Utf16Edit;
@@ -152,11 +164,17 @@ impl TextBinding {
         replica.apply_local_changes(self.field, &edit.changes);
         self.undo.reset();
         for (index, delete, insert) in edit.changes.iter().rev() {
-            self.element
-                .replace_range(insert, *index as u32, (*index + *delete) as u32);
             let end = (*index + *delete).min(self.shown.len());
-            self.shown
-                .splice((*index).min(end)..end, insert.encode_utf16());
+            let mut expected = self.shown.clone();
+            expected.splice((*index).min(end)..end, insert.encode_utf16());
+            patch(
+                &self.element,
+                insert,
+                *index as u32,
+                (*index + *delete) as u32,
+                &expected,
+            );
+            self.shown = expected;
         }
         if !keep_selection {
             let (start, end) = (edit.selection.start as u32, edit.selection.end as u32);
@@ -183,8 +201,137 @@ impl TextBinding {
         }
         let inserted = String::from_utf16_lossy(&new[change.insert.clone()]);
         let (start, end) = (change.index as u32, (change.index + change.delete) as u32);
-        self.element.replace_range(&inserted, start, end);
+        patch(&self.element, &inserted, start, end, &new);
         self.shown = new;
         Some(value)
     }
+}
+
+/// Replaces units `start..end` of `element` with `text`; `expected` is the
+/// whole text it must then hold. The rest of the field, its scroll position
+/// and its selection (moved as `setRangeText` moves it) are left alone.
+fn patch(element: &FieldElement, text: &str, start: u32, end: u32, expected: &[u16]) {
+    if let FieldElement::TextArea(area) = element
+        && element.is_focused()
+    {
+        match edit_in_place(area, text, start, end, expected.len()) {
+            InPlace::Done => return,
+            InPlace::NotHere => {}
+            InPlace::Wrong(selection) => {
+                // Never seen; the field is made right whatever happened.
+                leptos::logging::warn!("an in-place edit went wrong; rewriting the field");
+                element.set_value(&String::from_utf16_lossy(expected));
+                element.set_selection(selection.start, selection.end, &selection.direction);
+                return;
+            }
+        }
+    }
+    element.replace_range(text, start, end);
+}
+
+/// What [`edit_in_place`] did.
+enum InPlace {
+    /// The field holds the new text.
+    Done,
+    /// Nothing: the textarea cannot be edited, or the browser refused the
+    /// command.
+    NotHere,
+    /// The field changed, but not as asked; this is the selection to put
+    /// back once it is rewritten.
+    Wrong(Selection),
+}
+
+/// Makes the change in the focused `area` with the browser's editing
+/// command, which lays out the lines it touches only (see the module doc).
+/// It edits where the selection is, so the selection goes there and back;
+/// the command scrolls nothing (checked in Chromium: a reader scrolled away
+/// from their caret stays where they are).
+fn edit_in_place(
+    area: &HtmlTextAreaElement,
+    text: &str,
+    start: u32,
+    end: u32,
+    expected_len: usize,
+) -> InPlace {
+    if start == end && text.is_empty() {
+        return InPlace::Done;
+    }
+    if area.read_only() || area.disabled() {
+        return InPlace::NotHere;
+    }
+    let Some(document) = area
+        .owner_document()
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+    else {
+        return InPlace::NotHere;
+    };
+    let (Ok(Some(before_start)), Ok(Some(before_end))) =
+        (area.selection_start(), area.selection_end())
+    else {
+        return InPlace::NotHere;
+    };
+    let direction = area
+        .selection_direction()
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "none".to_owned());
+    if area.set_selection_range(start, end).is_err() {
+        return InPlace::NotHere;
+    }
+    let done = if text.is_empty() {
+        document.exec_command("delete")
+    } else {
+        document.exec_command_with_show_ui_and_value("insertText", false, text)
+    };
+    // Where `setRangeText` ("preserve") would leave the selection.
+    let inserted = text.encode_utf16().count() as u32;
+    let moved = |at: u32, end_of_selection: bool| {
+        if at > end {
+            at + inserted - (end - start)
+        } else if at > start {
+            if end_of_selection {
+                start + inserted
+            } else {
+                start
+            }
+        } else {
+            at
+        }
+    };
+    let selection = Selection {
+        start: moved(before_start, false),
+        end: moved(before_end, true),
+        direction,
+    };
+    if !matches!(done, Ok(true)) {
+        let _ =
+            area.set_selection_range_with_direction(before_start, before_end, &selection.direction);
+        return InPlace::NotHere;
+    }
+    let _ = area.set_selection_range_with_direction(
+        selection.start,
+        selection.end,
+        &selection.direction,
+    );
+    if holds(area, text, start, expected_len) {
+        InPlace::Done
+    } else {
+        InPlace::Wrong(selection)
+    }
+}
+
+/// Whether `area` is `expected_len` units long with `text` at `start`
+/// (the value stays in JavaScript).
+fn holds(area: &HtmlTextAreaElement, text: &str, start: u32, expected_len: usize) -> bool {
+    if area.text_length() as usize != expected_len {
+        return false;
+    }
+    let Some(value) = js_sys::Reflect::get(area, &JsValue::from_str("value"))
+        .ok()
+        .and_then(|v| v.dyn_into::<js_sys::JsString>().ok())
+    else {
+        return false;
+    };
+    let len = text.encode_utf16().count() as u32;
+    value.substring(start, start + len) == text
 }

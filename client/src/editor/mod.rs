@@ -12,19 +12,18 @@
 mod binding;
 mod changes;
 mod field;
-mod undo;
 mod local_copy;
-mod overlay;
+pub(crate) mod overlay;
 mod replica;
 mod shared_doc;
 mod stats;
+mod undo;
 
 pub(crate) use field::{Field, FieldElement};
-pub(crate) use overlay::{Piece, PlacedCursor, layout as overlay_layout};
 
 pub(crate) use changes::describe as describe_changes;
 pub(crate) use local_copy::{StorageProblem, StoredCopy};
-pub(crate) use replica::LocalUpdate;
+pub(crate) use replica::{BodyEdit, LocalUpdate};
 pub(crate) use shared_doc::{DocSignals, OpenedDoc, Received, SharedDoc};
 pub(crate) use stats::DocStats;
 pub(crate) use undo::Modifiers;

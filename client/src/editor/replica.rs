@@ -20,6 +20,8 @@ use yrs::{
     Text, TextRef, Transact, Update,
 };
 
+use tandem_shared::authors::{self, ItemSpan, Step};
+
 use super::changes::{self, TextChange};
 use super::field::Field;
 use crate::error::ClientError;
@@ -36,6 +38,12 @@ const STORED_ORIGIN: &str = "tandem:stored";
 const OUTBOX_KEY: &str = "tandem:outbox";
 /// Key of the text observers that describe each transaction's changes.
 const CHANGES_KEY: &str = "tandem:changes";
+/// Key of the body observer that tells the authorship's pieces what each
+/// transaction did (see `crate::authors`).
+const AUTHORS_KEY: &str = "tandem:authors";
+/// Origin of the write transaction that reads the body's items (it changes
+/// nothing, see `tandem_shared::authors::item_spans`).
+const READING_ORIGIN: &str = "tandem:reading";
 /// Edits closer together than this undo as one step.
 const UNDO_CAPTURE_MS: u64 = 500;
 
@@ -61,6 +69,26 @@ type Unstored = Arc<Mutex<Vec<Vec<u8>>>>;
 /// `Send + Sync`; there is one thread, so it is never contended.
 type PendingChanges = Arc<Mutex<Vec<TextChange>>>;
 
+/// What one transaction did to the body, for the authorship's pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyEdit {
+    /// Its steps, its insertions written with one client id, from `clock`.
+    Steps {
+        /// What it did, in order.
+        steps: Vec<Step>,
+        /// The client id of everything it inserted.
+        client: u64,
+        /// A clock of its insertions (the first).
+        clock: u32,
+    },
+    /// It brought several writers' items at once (a sync step 2, a merged
+    /// copy): the body is read again.
+    Reread,
+}
+
+/// The body edits not yet taken; a std `Mutex` as [`PendingChanges`] is.
+type BodyEdits = Arc<Mutex<Vec<BodyEdit>>>;
+
 /// The room's document as this tab holds it.
 pub(crate) struct Replica {
     /// The CRDT document; UTF-16 offsets, like the browser's text fields.
@@ -80,6 +108,8 @@ pub(crate) struct Replica {
     /// How many updates went out on the outgoing channel, so the connection
     /// can tell whether any is still queued (see [`Replica::updates_made`]).
     made: Arc<AtomicU64>,
+    /// What each transaction did to the body, for who-wrote-what.
+    body_edits: BodyEdits,
 }
 
 impl std::fmt::Debug for Replica {
@@ -108,6 +138,34 @@ impl Replica {
                 }
             });
         }
+        let body_edits = BodyEdits::default();
+        let sink = Arc::clone(&body_edits);
+        content.observe(AUTHORS_KEY, move |txn, event| {
+            let mut inserters = txn.insert_set().iter();
+            let edit = match (inserters.next(), inserters.next()) {
+                (Some((client, ranges)), None) => {
+                    ranges
+                        .iter()
+                        .map(|r| r.start)
+                        .min()
+                        .map_or(BodyEdit::Reread, |clock| BodyEdit::Steps {
+                            steps: authors::steps(event.delta(txn)),
+                            client: client.get(),
+                            clock,
+                        })
+                }
+                // Only removals: no writer to name.
+                (None, _) => BodyEdit::Steps {
+                    steps: authors::steps(event.delta(txn)),
+                    client: 0,
+                    clock: 0,
+                },
+                _ => BodyEdit::Reread,
+            };
+            if let Ok(mut edits) = sink.lock() {
+                edits.push(edit);
+            }
+        });
         let (outbox, outgoing) = mpsc::unbounded();
         let skip = remote.clone();
         let stored = Origin::from(STORED_ORIGIN);
@@ -150,6 +208,7 @@ impl Replica {
             pending,
             unstored,
             made,
+            body_edits,
         };
         (replica, outgoing)
     }
@@ -197,6 +256,29 @@ impl Replica {
     /// session.
     pub(crate) fn updates_made(&self) -> u64 {
         self.made.load(Ordering::Relaxed)
+    }
+
+    /// What the transactions since the last call did to the body.
+    pub(crate) fn take_body_edits(&self) -> Vec<BodyEdit> {
+        self.body_edits
+            .lock()
+            .map(|mut edits| std::mem::take(&mut *edits))
+            .unwrap_or_default()
+    }
+
+    /// The body's items in document order, with their ids; `None` while
+    /// another transaction is open (not the case outside observers).
+    pub(crate) fn body_items(&self) -> Option<Vec<ItemSpan>> {
+        let mut txn = self
+            .doc
+            .try_transact_mut_with(Origin::from(READING_ORIGIN))
+            .ok()?;
+        Some(authors::item_spans(&mut txn, &self.content))
+    }
+
+    /// This replica's yrs client id: what its edits are written with.
+    pub(crate) fn client_id(&self) -> u64 {
+        self.doc.client_id().get()
     }
 
     /// A cheap handle on the same document (for the local-copy writer).
@@ -527,6 +609,49 @@ mod tests {
         assert_eq!(b.string(Field::Content), ", theirs");
         assert!(undo.redo_blocking());
         assert_eq!(a.string(Field::Content), "mine, theirs");
+    }
+
+    #[test]
+    fn body_edits_say_who_inserted_and_several_writers_mean_a_reread() {
+        let (a, mut a_out) = Replica::new();
+        let (b, _b_out) = Replica::new();
+        type_into(&a, Field::Content, "hello");
+        type_into(&a, Field::Content, "help");
+        type_into(&a, Field::Title, "T");
+        let me = a.client_id();
+        assert_eq!(
+            a.take_body_edits(),
+            [
+                BodyEdit::Steps {
+                    steps: vec![Step::Insert(5)],
+                    client: me,
+                    clock: 0
+                },
+                BodyEdit::Steps {
+                    steps: vec![Step::Retain(3), Step::Delete(2), Step::Insert(1)],
+                    client: me,
+                    clock: 5
+                },
+            ],
+            "one per body transaction; the title's are not the body's"
+        );
+        for update in drain(&mut a_out) {
+            receive(&b, &update);
+        }
+        assert_eq!(b.take_body_edits().len(), 2);
+        // Two writers' edits in one update: read again.
+        type_into(&b, Field::Content, "help!");
+        let (c, _c_out) = Replica::new();
+        receive(&c, &a.encode_state());
+        c.take_body_edits();
+        let both = b.encode_state();
+        let (d, _d_out) = Replica::new();
+        receive(&d, &both);
+        assert_eq!(d.take_body_edits(), [BodyEdit::Reread]);
+        let items = d.body_items().expect("no transaction open");
+        assert_eq!(items.iter().map(|i| i.len).sum::<u32>(), 5);
+        assert!(items.iter().any(|i| i.client == me));
+        assert!(items.iter().any(|i| i.client == b.client_id()));
     }
 
     #[test]

@@ -12,7 +12,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use futures_channel::mpsc::UnboundedReceiver;
-use leptos::prelude::{RwSignal, Set, Update as _};
+use leptos::prelude::{GetUntracked, RwSignal, Set, Update as _};
+use tandem_shared::authors::{Authorship, ItemSpan};
 use tandem_shared::{Cursor, RoomId};
 use yrs::{StateVector, Update};
 
@@ -21,7 +22,7 @@ use super::changes::{self, TextChange};
 use super::field::{Field, FieldElement};
 use super::local_copy::{Loaded, LocalCopy, Made, MergeStored, Merged, StorageProblem, StoredCopy};
 use super::overlay::PlacedCursor;
-use super::replica::{LocalUpdate, Replica};
+use super::replica::{BodyEdit, LocalUpdate, Replica};
 use super::stats::DocStats;
 use super::undo::{Modifiers, UndoAction};
 use crate::error::ClientError;
@@ -40,6 +41,10 @@ pub(crate) struct DocSignals {
     pub(crate) content_version: RwSignal<u64>,
     /// Why the offline copy is not being kept, if it is not.
     pub(crate) storage: RwSignal<Option<StorageProblem>>,
+    /// Who wrote what, as the server last said (`welcome`, `authors`).
+    pub(crate) authorship: RwSignal<Authorship>,
+    /// The colour the room gave this page, once welcomed.
+    pub(crate) room_color: RwSignal<Option<String>>,
 }
 
 impl DocSignals {
@@ -49,6 +54,8 @@ impl DocSignals {
             stats: RwSignal::new(DocStats::default()),
             content_version: RwSignal::new(0),
             storage: RwSignal::new(None),
+            authorship: RwSignal::new(Authorship::default()),
+            room_color: RwSignal::new(None),
         }
     }
 }
@@ -176,7 +183,7 @@ impl SharedDoc {
 
     /// The field changed in the DOM (`input` event).
     pub(crate) fn input(&self, field: Field) {
-        if self.composing.get() || self.read_only.get() {
+        if self.composing.get() || self.read_only.get() || self.is_patching(field) {
             return;
         }
         let changed = self
@@ -187,6 +194,14 @@ impl SharedDoc {
         if let Some(text) = changed {
             self.changed(field, text);
         }
+    }
+
+    /// Whether the page is changing `field` itself right now (a remote
+    /// update, an undo, a Markdown edit: its binding is busy). The browser's
+    /// editing command fires `input` for such a change (see
+    /// `super::binding`); it is not the person's.
+    pub(crate) fn is_patching(&self, field: Field) -> bool {
+        self.binding(field).try_borrow_mut().is_err()
     }
 
     /// Undo or redo in `field`.
@@ -351,6 +366,28 @@ impl SharedDoc {
         })
     }
 
+    /// What the transactions since the last call did to the body (see
+    /// `crate::authors`).
+    pub(crate) fn take_body_edits(&self) -> Vec<BodyEdit> {
+        self.replica.take_body_edits()
+    }
+
+    /// The body's items with their ids, in order; `None` while a
+    /// transaction is open.
+    pub(crate) fn body_items(&self) -> Option<Vec<ItemSpan>> {
+        self.replica.body_items()
+    }
+
+    /// The colour the room gave this page, once welcomed.
+    pub(crate) fn room_color(&self) -> Option<String> {
+        self.signals.room_color.get_untracked()
+    }
+
+    /// The yrs client id this page writes with.
+    pub(crate) fn client_id(&self) -> u64 {
+        self.replica.client_id()
+    }
+
     /// The body's text.
     pub(crate) fn content(&self) -> String {
         self.replica.string(Field::Content)
@@ -474,6 +511,15 @@ impl tandem_shared::Replica for SharedDoc {
 
     fn diff_since(&self, theirs: &StateVector) -> Vec<u8> {
         self.replica.diff_since(theirs)
+    }
+
+    /// Who wrote what changed: the page shows it (`crate::authors`).
+    fn authorship_changed(&self, table: &Authorship, color: Option<&str>) {
+        self.signals.authorship.set(table.clone());
+        let color = color.map(str::to_owned);
+        if self.signals.room_color.get_untracked() != color {
+            self.signals.room_color.set(color);
+        }
     }
 
     /// A sync step 2 or update from the server. Held during a composition;

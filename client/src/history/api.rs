@@ -1,8 +1,10 @@
 //! The version-history endpoints (see docs/PROTOCOL.md): list, one
-//! version's text, name the current state, restore. The page's share key
+//! version's text with who wrote what in it, name the current state,
+//! restore. The page's share key
 //! goes in `Authorization: Bearer`, never in the URL (which gets logged).
 
 use tandem_shared::RoomId;
+use tandem_shared::authors::AuthorsExport;
 use tandem_shared::history::{NameVersion, VersionEntry};
 
 use crate::error::ClientError;
@@ -17,19 +19,20 @@ pub(crate) async fn list_versions(
     serde_json::from_str(&text).map_err(|e| ClientError::BadResponse(e.to_string()))
 }
 
-/// The body of version `id`.
-pub(crate) async fn version_text(
+/// The body of version `id`, with who wrote what in it.
+pub(crate) async fn version_authors(
     room: &RoomId,
     id: u64,
     key: Option<&str>,
-) -> Result<String, ClientError> {
-    request(
+) -> Result<AuthorsExport, ClientError> {
+    let text = request(
         "GET",
-        &format!("/api/rooms/{room}/versions/{id}/text"),
+        &format!("/api/rooms/{room}/versions/{id}/authors"),
         None,
         key,
     )
-    .await
+    .await?;
+    serde_json::from_str(&text).map_err(|e| ClientError::BadResponse(e.to_string()))
 }
 
 /// Names the current state `label`; answers the new version.

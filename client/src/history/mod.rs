@@ -5,9 +5,12 @@
 //! |---|---|
 //! | `api` | `GET`/`POST /api/rooms/{room}/versions…` with the page's key |
 //! | `diff` | a line diff of two texts, for marking insertions and deletions |
+//! | `authored` | who wrote each insertion, and a version's changes by person |
 
 mod api;
+mod authored;
 mod diff;
 
-pub(crate) use api::{list_versions, name_version, restore_version, version_text};
-pub(crate) use diff::{Change, Piece, diff};
+pub(crate) use api::{list_versions, name_version, restore_version, version_authors};
+pub(crate) use authored::{Changed, Marked, by_author, changed};
+pub(crate) use diff::{Change, diff};

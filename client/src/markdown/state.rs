@@ -1,9 +1,13 @@
 //! [`MarkdownState`]: the page's [`MarkdownDoc`], kept in step with the
 //! body text, shared by the editor's highlighting, the preview and the
-//! outline.
+//! outline, with the block elements the highlight layer and the preview
+//! show (for the scroll sync and the remote carets, which find a block's
+//! element without asking the DOM).
 
 use leptos::prelude::*;
 use tandem_shared::markdown::MarkdownDoc;
+
+use super::reconcile::BlockElements;
 
 /// A small `Copy` handle on the page's Markdown document.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +16,10 @@ pub(crate) struct MarkdownState {
     doc: StoredValue<MarkdownDoc>,
     /// The body's `content_version` the blocks reflect (`None`: not yet).
     synced: StoredValue<Option<u64>>,
+    /// The highlight layer's block elements.
+    layer: BlockElements,
+    /// The preview's block elements.
+    preview: BlockElements,
 }
 
 impl MarkdownState {
@@ -20,7 +28,19 @@ impl MarkdownState {
         Self {
             doc: StoredValue::new(MarkdownDoc::new("")),
             synced: StoredValue::new(None),
+            layer: BlockElements::new(),
+            preview: BlockElements::new(),
         }
+    }
+
+    /// The block elements of the editor's highlight layer.
+    pub(crate) fn layer(&self) -> BlockElements {
+        self.layer
+    }
+
+    /// The block elements of the preview.
+    pub(crate) fn preview(&self) -> BlockElements {
+        self.preview
     }
 
     /// Brings the blocks to the body at `version`, reading the text with

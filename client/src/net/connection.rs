@@ -28,10 +28,13 @@ pub(crate) struct Connection {
 impl Connection {
     /// Starts the task for `room` on the opened document. `key` is the
     /// share-link key from the page address's fragment, if any: each
-    /// connection presents it in its `hello`, never in the socket's URL.
+    /// connection presents it in its `hello`, never in the socket's URL,
+    /// with `author`: this browser's author secret and the colour it would
+    /// like (see `tandem_shared::authors`).
     pub(crate) fn start(
         room: &RoomId,
         key: Option<&str>,
+        author: (String, String),
         opened: OpenedDoc,
         signals: SessionSignals,
     ) -> (Self, Rc<PageSocket>) {
@@ -43,7 +46,9 @@ impl Connection {
             .unwrap_or_default();
         let lifecycle = Lifecycle::new(
             socket_url(&origin, room),
-            ClientSession::new(opened.doc, opened.unsaved).with_key(key.map(str::to_owned)),
+            ClientSession::new(opened.doc, opened.unsaved)
+                .with_key(key.map(str::to_owned))
+                .with_author(author.0, Some(author.1)),
             Inputs::new(control_rx, opened.outgoing, presence_rx),
             signals,
             Rc::clone(&page_socket),

@@ -28,6 +28,9 @@ pub(crate) enum ExportFormat {
     Md,
     /// The Markdown rendered as a standalone HTML page (`/html`).
     Html,
+    /// Who wrote what (issue 28): the text, its runs of one author each and
+    /// the authors, as JSON (`/authors`).
+    Authors,
 }
 
 impl ExportFormat {
@@ -37,6 +40,7 @@ impl ExportFormat {
             Self::Txt => "txt",
             Self::Md => "md",
             Self::Html => "html",
+            Self::Authors => "authors.json",
         }
     }
 }
@@ -74,8 +78,10 @@ pub(crate) async fn download_text(
 /// `/api/rooms/{room}/text?format=…`. The key, if any, goes in the
 /// request's `Authorization` header, never in the URL (which gets logged).
 pub(crate) fn export_path(room: &RoomId, format: ExportFormat) -> String {
-    if format == ExportFormat::Html {
-        return format!("/api/rooms/{room}/html");
+    match format {
+        ExportFormat::Html => return format!("/api/rooms/{room}/html"),
+        ExportFormat::Authors => return format!("/api/rooms/{room}/authors"),
+        ExportFormat::Txt | ExportFormat::Md => {}
     }
     format!("/api/rooms/{room}/text?format={}", format.extension())
 }
@@ -260,6 +266,14 @@ mod tests {
         assert_eq!(
             export_path(&room(), ExportFormat::Md),
             "/api/rooms/quiet-otter/text?format=md"
+        );
+        assert_eq!(
+            export_path(&room(), ExportFormat::Authors),
+            "/api/rooms/quiet-otter/authors"
+        );
+        assert_eq!(
+            fallback_file_name("Plan", &room(), ExportFormat::Authors),
+            "Plan.authors.json"
         );
     }
 

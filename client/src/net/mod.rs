@@ -26,10 +26,10 @@ mod inputs;
 mod lifecycle;
 mod link;
 mod page_socket;
+mod recording_socket;
 mod serve;
 mod signals;
 mod status;
-mod recording_socket;
 
 pub(crate) use access::AccessNotice;
 pub(crate) use connection::Connection;

@@ -1,35 +1,21 @@
 //! Who this person is to the others: a display name and a colour.
 //!
-//! Each browser keeps a random id and a name in `localStorage`. The colour
-//! is derived from the id, so it stays the same across reloads and tabs
-//! without being stored; the name defaults to a friendly pair such as
-//! "Curious Otter", also derived from the id, until the person types their own.
+//! Each browser keeps a random id, a name and an author secret in
+//! `localStorage`. The colour it would like is derived from the id, so it
+//! stays the same across reloads and tabs without being stored (each room
+//! then gives a colour that no one else there shows, see
+//! `tandem_shared::palette`); the name defaults to a friendly pair such as
+//! "Curious Otter", also derived from the id, until the person types their
+//! own. The secret goes in every `hello`: the server recognises this
+//! browser as one author by it, and shows others only a digest of it.
 
 use serde::{Deserialize, Serialize};
 use tandem_shared::Presence;
+use tandem_shared::authors::valid_secret;
+// Colours for people: contrast-tested in `tandem_shared::palette`.
+use tandem_shared::palette::PALETTE;
 
 use crate::storage;
-
-/// Colours for people, chosen so that each one
-/// - reads as a caret or outline on the light paper (`#ffffff`) and on the
-///   dark one (`#1e2128`), at WCAG's 3:1 for graphics, and
-/// - carries white initials and name labels at 4.5:1 (normal text).
-///
-/// The unit tests check both, so a new colour cannot break them.
-pub(crate) const PALETTE: [&str; 12] = [
-    "#d23f4a", // red
-    "#c4541c", // orange
-    "#a3650d", // amber
-    "#2f8636", // green
-    "#0f8274", // teal
-    "#1a7bb8", // blue
-    "#4f66e8", // indigo
-    "#8357e6", // violet
-    "#a942b6", // purple
-    "#cc3777", // pink
-    "#6b7a14", // olive
-    "#9c5a32", // brown
-];
 
 const ADJECTIVES: [&str; 24] = [
     "Curious", "Brave", "Calm", "Clever", "Gentle", "Happy", "Jolly", "Kind", "Lively", "Lucky",
@@ -51,14 +37,19 @@ pub(crate) struct Identity {
     pub(crate) id: u64,
     /// The display name others see, already valid for the protocol.
     pub(crate) name: String,
+    /// The author secret its hellos present (32 hex digits, random); made
+    /// when missing (identities stored before authorship was recorded).
+    #[serde(default)]
+    pub(crate) secret: String,
 }
 
 impl Identity {
-    /// A new identity for `id`, with the default name.
-    pub(crate) fn new(id: u64) -> Self {
+    /// A new identity for `id`, with the default name and `secret`.
+    pub(crate) fn new(id: u64, secret: String) -> Self {
         Self {
             id,
             name: default_name(id),
+            secret,
         }
     }
 
@@ -68,7 +59,7 @@ impl Identity {
     }
 
     /// The identity stored in this browser, or a new one (stored at once).
-    pub(crate) fn load_or_create(random: impl FnOnce() -> u64) -> Self {
+    pub(crate) fn load_or_create(mut random: impl FnMut() -> u64) -> Self {
         let stored = storage::get(storage::IDENTITY_KEY)
             .and_then(|json| serde_json::from_str::<Self>(&json).ok());
         match stored {
@@ -76,10 +67,15 @@ impl Identity {
                 if clean_name(&identity.name).is_none() {
                     identity.name = default_name(identity.id);
                 }
+                if !valid_secret(&identity.secret) {
+                    identity.secret = new_secret(&mut random);
+                    identity.save();
+                }
                 identity
             }
             None => {
-                let identity = Self::new(random());
+                let id = random();
+                let identity = Self::new(id, new_secret(&mut random));
                 identity.save();
                 identity
             }
@@ -94,6 +90,11 @@ impl Identity {
             leptos::logging::warn!("name not remembered: {e}");
         }
     }
+}
+
+/// A new author secret: 128 random bits as 32 hex digits.
+fn new_secret(random: &mut impl FnMut() -> u64) -> String {
+    format!("{:016x}{:016x}", random(), random())
 }
 
 /// The colour for a browser id.
@@ -181,46 +182,6 @@ mod hex_id {
 mod tests {
     use super::*;
 
-    /// WCAG relative luminance of `#rrggbb`.
-    fn luminance(hex: &str) -> f64 {
-        let channel = |i: usize| {
-            let v = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")) / 255.0;
-            if v <= 0.04045 {
-                v / 12.92
-            } else {
-                ((v + 0.055) / 1.055).powf(2.4)
-            }
-        };
-        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
-    }
-
-    fn contrast(a: &str, b: &str) -> f64 {
-        let (a, b) = (luminance(a), luminance(b));
-        (a.max(b) + 0.05) / (a.min(b) + 0.05)
-    }
-
-    #[test]
-    fn palette_reads_in_light_and_dark_mode() {
-        for color in PALETTE {
-            let presence = Presence {
-                name: "x".into(),
-                color: color.into(),
-                cursor: None,
-            };
-            assert_eq!(presence.validate(), Ok(()), "{color}");
-            // Carets and outlines on the light and dark paper (and page).
-            for paper in ["#ffffff", "#f6f5f2", "#1e2128", "#16181d"] {
-                let ratio = contrast(color, paper);
-                assert!(ratio >= 3.0, "{color} on {paper}: {ratio:.2}");
-            }
-            // White initials and labels on the colour.
-            let ratio = contrast(color, "#ffffff");
-            assert!(ratio >= 4.5, "white on {color}: {ratio:.2}");
-        }
-        let distinct: std::collections::HashSet<_> = PALETTE.iter().collect();
-        assert_eq!(distinct.len(), PALETTE.len());
-    }
-
     #[test]
     fn colours_and_names_are_stable_and_spread() {
         assert_eq!(color_for(42), color_for(42));
@@ -277,9 +238,17 @@ mod tests {
 
     #[test]
     fn identity_round_trips_through_json_with_a_full_width_id() {
-        let identity = Identity::new(u64::MAX - 7);
+        let mut draws = [7u64, 9].into_iter();
+        let secret = new_secret(&mut || draws.next().unwrap_or(0));
+        assert_eq!(secret, "00000000000000070000000000000009");
+        assert!(valid_secret(&secret));
+        let identity = Identity::new(u64::MAX - 7, secret);
         let json = serde_json::to_string(&identity).expect("serializes");
         assert!(json.contains("\"fffffffffffffff8\""), "{json}");
         assert_eq!(serde_json::from_str::<Identity>(&json).ok(), Some(identity));
+        // One stored before authorship had no secret: it reads, without one.
+        let old = r#"{"id":"00000000000000ff","name":"Ada"}"#;
+        let read: Identity = serde_json::from_str(old).expect("reads");
+        assert!(read.secret.is_empty());
     }
 }

@@ -61,9 +61,11 @@ impl PresenceReporter {
         } else {
             None
         };
+        // In the colour the room gave this page, once it did.
+        let color = self.doc.room_color();
         let presence = self.identity.with_untracked(|identity| Presence {
             name: identity.name.clone(),
-            color: identity.color().to_owned(),
+            color: color.unwrap_or_else(|| identity.color().to_owned()),
             cursor,
         });
         // A closed inbox means the connection ended with the page.

@@ -12,9 +12,11 @@
 //!
 //! - **sent**: in A, a `keydown` listener on `window` (capture phase, so it
 //!   runs before the editor's own handlers) stamps the key;
-//! - **shown**: in B, the editor's `value` setter and `setRangeText` (the two
-//!   ways the page writes remote text into the field) are wrapped, and the
-//!   moment the field first holds the new character is stamped.
+//! - **shown**: in B, the editor's `value` setter and `setRangeText` are
+//!   wrapped and its `input` event is watched (the ways the page writes
+//!   remote text into the field: a focused field is edited in place with
+//!   the browser's editing command, which fires `input`), and the moment the
+//!   field first holds the new character is stamped.
 //!
 //! Both stamps are `performance.timeOrigin + performance.now()`: high
 //! resolution, on the machine's wall clock, so the two sessions' stamps are
@@ -59,6 +61,8 @@ Object.defineProperty(el, 'value', {
   set(v) { value.set.call(this, v); check(); },
 });
 el.setRangeText = function (...args) { const r = setRangeText.apply(this, args); check(); return r; };
+// The page's in-place edits (`execCommand`) fire `input`.
+el.addEventListener('input', check);
 return seen;
 "#;
 

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! TANDEM_E2E_DIST=$PWD/dist cargo run --release -p tandem-e2e --bin markdown-perf \
-//!     [-- ../shared/bench-data/automerge-paper.json.gz]
+//!     [-- [--trace DIR] ../shared/bench-data/automerge-paper.json.gz]
 //! ```
 //!
 //! The document is the final text of an editing trace (`endContent`, read
@@ -25,28 +25,54 @@
 //!    observer on B's preview).
 //!
 //! Stamps are `performance.timeOrigin + performance.now()` in both sessions
-//! (see `keystroke-latency` for why they compare). It prints median, p95 and
-//! maximum of each, and exits; nothing is asserted.
+//! (see `keystroke-latency` for why they compare). *Local paint* is taken
+//! twice: at the next animation frame's callback (before that frame's style,
+//! layout and paint run) and at the first task after it (a `MessageChannel`
+//! message posted from the callback, which Chromium runs once the frame's
+//! rendering work on the main thread is done): the second is what a person
+//! waits for. It prints median, p95 and maximum of each, and exits; nothing
+//! is asserted.
+//!
+//! With `--trace DIR` it also records a DevTools performance trace of each
+//! browser (what the Performance panel records: events, layouts, paints and
+//! CPU samples; open the files in DevTools or ui.perfetto.dev) over phases 1,
+//! 3 and 4: `DIR/{a,b}-{empty,first-render,paper}.json`. Each keystroke is a
+//! `performance.mark("key")` in A's trace. The trace goes through a second
+//! DevTools connection to each Chromium (the port chromedriver asked it to
+//! write into its profile, `DevToolsActivePort`).
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use serde_json::Value;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
 use tandem_e2e::{Browser, DEADLINE, Page, start_server, tid};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Characters typed per phase.
-const KEYSTROKES: usize = 50;
+fn keystrokes_per_phase() -> usize {
+    std::env::var("PERF_KEYS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(50)
+}
 /// Preview first renders measured.
 const RENDERS: usize = 10;
 
 /// Installed in A: stamps each single-character keydown, and the animation
 /// frame after each input event.
 const STAMP_LOCAL: &str = r#"
-window.__sent = []; window.__painted = [];
+window.__sent = []; window.__painted = []; window.__rendered = [];
+const now = () => performance.timeOrigin + performance.now();
 window.addEventListener('keydown', (ev) => {
-  if (ev.key.length === 1) window.__sent.push(performance.timeOrigin + performance.now());
+  if (ev.key.length === 1) { window.__sent.push(now()); performance.mark('key'); }
 }, true);
+window.__scrolls = [];
+document.addEventListener('scroll', (ev) => window.__scrolls.push([window.__sent.length, ev.target.className, ev.target.scrollTop]), true);
+const after = new MessageChannel();
+after.port1.onmessage = () => window.__rendered.push(now());
 document.querySelector('[data-testid="editor"]').addEventListener('input', () => {
-  requestAnimationFrame(() => window.__painted.push(performance.timeOrigin + performance.now()));
+  requestAnimationFrame(() => { window.__painted.push(now()); after.port2.postMessage(0); });
 });
 return true;
 "#;
@@ -70,6 +96,8 @@ Object.defineProperty(el, 'value', {
   set(v) { value.set.call(this, v); check(); },
 });
 el.setRangeText = function (...args) { const r = setRangeText.apply(this, args); check(); return r; };
+// The page's in-place edits (`execCommand`) fire `input`.
+el.addEventListener('input', check);
 return seen;
 "#;
 
@@ -110,7 +138,25 @@ async fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let trace = std::env::args().nth(1).unwrap_or_else(|| {
+    let mut trace = None;
+    let mut traces_dir = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--trace" {
+            let Some(dir) = args.next() else {
+                eprintln!("error: --trace needs a folder");
+                return ExitCode::FAILURE;
+            };
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                eprintln!("error: cannot create {dir}: {e}");
+                return ExitCode::FAILURE;
+            }
+            traces_dir = Some(PathBuf::from(dir));
+        } else {
+            trace = Some(arg);
+        }
+    }
+    let trace = trace.unwrap_or_else(|| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../shared/bench-data/automerge-paper.json.gz"
@@ -128,6 +174,17 @@ async fn main() -> ExitCode {
     let browser = Browser::start().await;
     let a = browser.session(server.url()).await;
     let b = browser.session(server.url()).await;
+    let tracing = traces_dir.map(|dir| {
+        let profiles = session_profiles();
+        match profiles.as_slice() {
+            [a, b] => Tracing {
+                dir,
+                a: a.clone(),
+                b: b.clone(),
+            },
+            other => panic!("expected the profiles of A and B, found {other:?}"),
+        }
+    });
     let path = "/d/markdown-perf";
     for page in [&a, &b] {
         page.set_viewport(1280, 900).await;
@@ -138,7 +195,9 @@ async fn main() -> ExitCode {
     // 1. The baseline: an empty document, Edit mode.
     a.eval(STAMP_LOCAL).await;
     b.eval(STAMP_REMOTE).await;
+    let recording = Recording::start(tracing.as_ref()).await;
     let empty = keystrokes(&a, &b, 0, false).await;
+    recording.stop("empty").await;
 
     // 2. The document, in one paste.
     let typed = a.value(&tid("editor")).await;
@@ -158,6 +217,7 @@ async fn main() -> ExitCode {
     let mut to_dom = Vec::new();
     let mut to_frame = Vec::new();
     let mut blocks = 0;
+    let recording = Recording::start(tracing.as_ref()).await;
     for _ in 0..RENDERS {
         let seen = b.eval(FIRST_RENDER).await;
         to_dom.push(seen[0].as_f64().unwrap_or(f64::NAN));
@@ -165,13 +225,16 @@ async fn main() -> ExitCode {
         blocks = seen[2].as_u64().unwrap_or(0);
         switch(&b, "edit").await;
     }
+    recording.stop("first-render").await;
 
     // 4. Keystrokes on the document, both in Split.
     switch(&a, "split").await;
     switch(&b, "split").await;
     b.eval(STAMP_PREVIEW).await;
     let middle = (units / 2) as u32;
+    let recording = Recording::start(tracing.as_ref()).await;
     let paper = keystrokes(&a, &b, middle, true).await;
+    recording.stop("paper").await;
 
     a.close().await;
     b.close().await;
@@ -184,14 +247,25 @@ async fn main() -> ExitCode {
     );
     println!("| figure | median | p95 | max |");
     println!("|---|---:|---:|---:|");
-    row("empty document, Edit: keystroke → local paint", &empty.0);
+    row(
+        "empty document, Edit: keystroke → next frame (rAF)",
+        &empty.frame,
+    );
+    row(
+        "empty document, Edit: keystroke → local paint",
+        &empty.painted,
+    );
     row(
         "empty document, Edit: keystroke → remote character",
-        &empty.1,
+        &empty.remote,
     );
-    row("paper, Split: keystroke → local paint", &paper.0);
-    row("paper, Split: keystroke → remote character", &paper.1);
-    row("paper, Split: keystroke → remote preview updated", &paper.2);
+    row("paper, Split: keystroke → next frame (rAF)", &paper.frame);
+    row("paper, Split: keystroke → local paint", &paper.painted);
+    row("paper, Split: keystroke → remote character", &paper.remote);
+    row(
+        "paper, Split: keystroke → remote preview updated",
+        &paper.preview,
+    );
     row("paper: first render of the whole preview (to DOM)", &to_dom);
     row(
         "paper: first render of the whole preview (to the next frame)",
@@ -222,9 +296,20 @@ async fn switch(page: &Page, mode: &str) {
         .await;
 }
 
-/// Types the keystrokes at `at` in A; returns (local paint, remote
-/// character, remote preview) latencies in milliseconds.
-async fn keystrokes(a: &Page, b: &Page, at: u32, preview: bool) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+/// What one phase of keystrokes measured, in milliseconds per keystroke.
+struct Latencies {
+    /// A's keydown to the next animation frame's callback.
+    frame: Vec<f64>,
+    /// A's keydown to the first task after that frame (its rendering done).
+    painted: Vec<f64>,
+    /// A's keydown to the character in B's field.
+    remote: Vec<f64>,
+    /// A's keydown to B's preview changing (phase 4 only).
+    preview: Vec<f64>,
+}
+
+/// Types the keystrokes at `at` in A and measures them.
+async fn keystrokes(a: &Page, b: &Page, at: u32, preview: bool) -> Latencies {
     let editor = tid("editor");
     a.set_caret(&editor, at).await;
     let field = a.wait_for(&editor, DEADLINE).await;
@@ -241,11 +326,12 @@ async fn keystrokes(a: &Page, b: &Page, at: u32, preview: bool) -> (Vec<f64>, Ve
         |done| (done.as_bool() == Some(true)).then_some(()),
     )
     .await;
-    a.eval("window.__sent = []; window.__painted = [];").await;
+    a.eval("window.__sent = []; window.__painted = []; window.__rendered = [];")
+        .await;
     b.eval("window.__shown = []; window.__previewed = [];")
         .await;
     let mut previewed = Vec::new();
-    for i in 0..KEYSTROKES {
+    for i in 0..keystrokes_per_phase() {
         let key = char::from(b'a' + u8::try_from(i % 26).unwrap_or(0)).to_string();
         let before = b.eval("return window.__previewed.length").await;
         if let Err(err) = field.send_keys(&key).await {
@@ -272,14 +358,214 @@ async fn keystrokes(a: &Page, b: &Page, at: u32, preview: bool) -> (Vec<f64>, Ve
                 .await;
             previewed.push(first);
         }
+        // The last key's frame, before the next key comes.
+        a.wait_for_script(
+            &format!("keystroke {} painted in A", i + 1),
+            DEADLINE,
+            &format!("return window.__rendered.length >= {}", i + 1),
+            |done| (done.as_bool() == Some(true)).then_some(()),
+        )
+        .await;
+    }
+    if std::env::var_os("PERF_DEBUG").is_some() {
+        eprintln!("A scrolls: {}", a.eval("return window.__scrolls").await);
     }
     let sent = numbers(a.eval("return window.__sent").await);
-    let painted = numbers(a.eval("return window.__painted").await);
-    let shown = numbers(b.eval("return window.__shown").await);
-    let local = sent.iter().zip(&painted).map(|(s, p)| p - s).collect();
-    let remote = sent.iter().zip(&shown).map(|(s, r)| r - s).collect();
-    let previews = sent.iter().zip(&previewed).map(|(s, r)| r - s).collect();
-    (local, remote, previews)
+    let since = |stamps: Vec<f64>| sent.iter().zip(&stamps).map(|(s, r)| r - s).collect();
+    Latencies {
+        frame: since(numbers(a.eval("return window.__painted").await)),
+        painted: since(numbers(a.eval("return window.__rendered").await)),
+        remote: since(numbers(b.eval("return window.__shown").await)),
+        preview: since(previewed),
+    }
+}
+
+/// Where the traces go and the profiles of the two Chromium sessions.
+struct Tracing {
+    /// `--trace DIR`.
+    dir: PathBuf,
+    /// A's `--user-data-dir`.
+    a: PathBuf,
+    /// B's.
+    b: PathBuf,
+}
+
+/// The `--user-data-dir` of every session this process opened, in the
+/// order they were opened (the harness numbers them, see `tandem_e2e`'s
+/// `paths`).
+fn session_profiles() -> Vec<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    let dir = target.join("e2e-tmp").join(std::process::id().to_string());
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let n = path
+                .file_name()?
+                .to_str()?
+                .strip_prefix("profile-")?
+                .parse()
+                .ok()?;
+            Some((n, path))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, path)| path).collect()
+}
+
+/// A trace being recorded in both browsers (or nothing, without `--trace`).
+struct Recording<'a> {
+    /// Where the files go, and the two recorders.
+    running: Option<(&'a Path, Recorder, Recorder)>,
+}
+
+impl<'a> Recording<'a> {
+    async fn start(tracing: Option<&'a Tracing>) -> Recording<'a> {
+        let Some(tracing) = tracing else {
+            return Recording { running: None };
+        };
+        let a = Recorder::start(&tracing.a).await;
+        let b = Recorder::start(&tracing.b).await;
+        Recording {
+            running: Some((&tracing.dir, a, b)),
+        }
+    }
+
+    /// Ends the recording; writes `{a,b}-{phase}.json`.
+    async fn stop(self, phase: &str) {
+        let Some((dir, a, b)) = self.running else {
+            return;
+        };
+        for (who, recorder) in [("a", a), ("b", b)] {
+            let out = dir.join(format!("{who}-{phase}.json"));
+            let events = recorder.stop().await;
+            let n = events.len();
+            let file = json!({ "traceEvents": events }).to_string();
+            match std::fs::write(&out, file) {
+                Ok(()) => eprintln!("trace: {} ({n} events)", out.display()),
+                Err(e) => eprintln!("cannot write {}: {e}", out.display()),
+            }
+        }
+    }
+}
+
+/// The categories DevTools' Performance panel records.
+const CATEGORIES: [&str; 12] = [
+    "-*",
+    "devtools.timeline",
+    "disabled-by-default-devtools.timeline",
+    "disabled-by-default-devtools.timeline.frame",
+    "disabled-by-default-devtools.timeline.stack",
+    "v8.execute",
+    "disabled-by-default-v8.cpu_profiler",
+    "blink.user_timing",
+    "blink.console",
+    "latencyInfo",
+    "toplevel",
+    "loading",
+];
+
+/// One browser's trace, over its own DevTools connection.
+struct Recorder {
+    /// Where commands go.
+    commands: futures_util::stream::SplitSink<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        Message,
+    >,
+    /// Collects the trace's events until `Tracing.tracingComplete`.
+    reader: tokio::task::JoinHandle<Vec<Value>>,
+}
+
+impl Recorder {
+    /// Connects to the Chromium whose profile is `profile` and starts tracing.
+    async fn start(profile: &Path) -> Recorder {
+        let file = profile.join("DevToolsActivePort");
+        let port_file = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+        let mut lines = port_file.lines();
+        let (Some(port), Some(path)) = (lines.next(), lines.next()) else {
+            panic!("{} holds no port and path: {port_file:?}", file.display());
+        };
+        let url = format!("ws://127.0.0.1:{port}{path}");
+        let (socket, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open DevTools at {url}: {e}"));
+        let (mut commands, mut events) = socket.split();
+        let (started, on_start) = tokio::sync::oneshot::channel();
+        let reader = tokio::spawn(async move {
+            let mut started = Some(started);
+            let mut collected = Vec::new();
+            while let Some(Ok(message)) = events.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let Ok(message) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                if message["id"] == json!(1)
+                    && let Some(started) = started.take()
+                {
+                    let _ = started.send(message["error"].clone());
+                }
+                match message["method"].as_str() {
+                    Some("Tracing.dataCollected") => {
+                        if let Some(Value::Array(values)) = message["params"].get("value") {
+                            collected.extend(values.iter().cloned());
+                        }
+                    }
+                    Some("Tracing.tracingComplete") => break,
+                    _ => {}
+                }
+            }
+            collected
+        });
+        let mut categories: Vec<String> = CATEGORIES.iter().map(|c| (*c).to_owned()).collect();
+        if let Ok(extra) = std::env::var("PERF_EXTRA_CATEGORIES") {
+            categories.extend(extra.split(',').map(str::to_owned));
+        }
+        let start = json!({
+            "id": 1,
+            "method": "Tracing.start",
+            "params": {
+                "traceConfig": {
+                    "includedCategories": categories,
+                    // Not a ring buffer: the CPU profile's early chunks
+                    // name the functions of all later samples.
+                    "recordMode": "recordAsMuchAsPossible",
+                    "traceBufferSizeInKb": 1_000_000,
+                },
+                "transferMode": "ReportEvents",
+            },
+        });
+        if let Err(e) = commands.send(Message::text(start.to_string())).await {
+            panic!("cannot start tracing: {e}");
+        }
+        match on_start.await {
+            Ok(Value::Null) => {}
+            Ok(error) => panic!("Tracing.start failed: {error}"),
+            Err(_) => panic!("DevTools closed before tracing started"),
+        }
+        Recorder { commands, reader }
+    }
+
+    /// Ends the trace and returns its events.
+    async fn stop(mut self) -> Vec<Value> {
+        let end = json!({"id": 2, "method": "Tracing.end"});
+        if let Err(e) = self.commands.send(Message::text(end.to_string())).await {
+            panic!("cannot end tracing: {e}");
+        }
+        // A loaded machine takes a while to hand over a long trace.
+        let deadline = DEADLINE * 10;
+        match tokio::time::timeout(deadline, self.reader).await {
+            Ok(Ok(events)) => events,
+            Ok(Err(e)) => panic!("the trace reader failed: {e}"),
+            Err(_) => panic!("the trace did not complete within {deadline:?}"),
+        }
+    }
 }
 
 fn numbers(value: Value) -> Vec<f64> {

@@ -142,7 +142,8 @@ pub fn styles(text: &str, refs: &Refs, asked: &mut Vec<String>) -> Vec<Style> {
         asked.push(key);
         found
     };
-    let parser = Parser::new_with_broken_link_callback(text, super::options::options(), Some(callback));
+    let parser =
+        Parser::new_with_broken_link_callback(text, super::options::options(), Some(callback));
     for (_, def) in parser.reference_definitions().iter() {
         paint(&mut styles, def.span.clone(), Style::REF_DEF);
     }

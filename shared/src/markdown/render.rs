@@ -66,7 +66,8 @@ pub fn render_block(text: &str, refs: &Refs) -> RenderedBlock {
             asked.push(key);
             found
         };
-        let parser = Parser::new_with_broken_link_callback(text, super::options::options(), Some(callback));
+        let parser =
+            Parser::new_with_broken_link_callback(text, super::options::options(), Some(callback));
         for (event, range) in TextMergeWithOffset::new(parser.into_offset_iter()) {
             writer.event(event, range);
         }
