@@ -1,14 +1,16 @@
 //! The layout of a Tandem document, so every peer binds to the same shared types.
 //!
-//! A room holds one yrs [`Doc`] with two root types:
+//! A room holds one yrs [`Doc`] with these root types:
 //!
 //! | name | type | holds |
 //! |---|---|---|
 //! | `content` | `Y.Text` | the body of the document |
 //! | `title` | `Y.Text` | the document's title |
+//! | `comments` | `Y.Map` | comment threads anchored to the body (see [`crate::comments`]) |
 //!
 //! A Yjs application joins by binding `ydoc.getText("content")` and
-//! `ydoc.getText("title")`.
+//! `ydoc.getText("title")`; one that shows comments reads
+//! `ydoc.getMap("comments")`.
 
 use yrs::{Doc, OffsetKind, Options};
 
@@ -16,6 +18,8 @@ use yrs::{Doc, OffsetKind, Options};
 pub const CONTENT: &str = "content";
 /// Name of the root `Y.Text` holding the document title.
 pub const TITLE: &str = "title";
+/// Name of the root `Y.Map` holding the comment threads.
+pub const COMMENTS: &str = "comments";
 /// The document's two texts, by what they hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {

@@ -93,11 +93,53 @@ pub struct UpdateShape {
     pub skips: u64,
 }
 
+/// Where one block of an update goes, as [`block_heads_v1`] reads it (not
+/// what it holds): enough to tell which root type an item joins, which the
+/// comment right's check needs (`crate::comments::check_comment_update`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockHead {
+    /// Its first id: client and clock.
+    pub id: yrs::ID,
+    /// Its length in clock units.
+    pub len: u32,
+    /// What kind of block, with an item's placement.
+    pub kind: HeadKind,
+}
+
+/// The kinds of block an update carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadKind {
+    /// An item: it joins the parent of its left or right neighbour, or the
+    /// parent it names when it has neither.
+    Item {
+        /// The item to its left when it was made.
+        origin: Option<yrs::ID>,
+        /// The item to its right when it was made.
+        right_origin: Option<yrs::ID>,
+        /// Its parent, written only when it has no origin.
+        parent: Option<HeadParent>,
+    },
+    /// A garbage-collected range: no content, no parent.
+    Gc,
+    /// A placeholder for a range the update does not carry.
+    Skip,
+}
+
+/// The parent an item names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadParent {
+    /// A root type, by name.
+    Root(String),
+    /// A type held by the item with this id.
+    Nested(yrs::ID),
+}
+
 /// Checks `update` (v1 encoding) against the grammar above; see the module doc.
 pub fn check_update_v1(update: &[u8]) -> Result<UpdateShape, GuardError> {
     let mut walker = Walker {
         cursor: Cursor::new(update),
         shape: UpdateShape::default(),
+        heads: None,
     };
     walker.update()?;
     if walker.cursor.has_content() {
@@ -106,11 +148,27 @@ pub fn check_update_v1(update: &[u8]) -> Result<UpdateShape, GuardError> {
     Ok(walker.shape)
 }
 
+/// Checks `update` (v1 encoding) as [`check_update_v1`] does and returns
+/// where each of its blocks goes, in the order it holds them.
+pub fn block_heads_v1(update: &[u8]) -> Result<Vec<BlockHead>, GuardError> {
+    let mut walker = Walker {
+        cursor: Cursor::new(update),
+        shape: UpdateShape::default(),
+        heads: Some(Vec::new()),
+    };
+    walker.update()?;
+    if walker.cursor.has_content() {
+        return Err(GuardError::TrailingBytes);
+    }
+    Ok(walker.heads.unwrap_or_default())
+}
+
 /// Checks a v1 state vector: a count of (client, clock) pairs that fits the bytes.
 pub fn check_state_vector_v1(state_vector: &[u8]) -> Result<(), GuardError> {
     let mut walker = Walker {
         cursor: Cursor::new(state_vector),
         shape: UpdateShape::default(),
+        heads: None,
     };
     let entries = walker.count(2)?;
     for _ in 0..entries {
@@ -126,6 +184,8 @@ pub fn check_state_vector_v1(state_vector: &[u8]) -> Result<(), GuardError> {
 struct Walker<'a> {
     cursor: Cursor<'a>,
     shape: UpdateShape,
+    /// The blocks' placements, when the caller asked for them.
+    heads: Option<Vec<BlockHead>>,
 }
 
 const HAS_ORIGIN: u8 = 0x80;
@@ -210,17 +270,19 @@ impl Walker<'_> {
         check_json_depth(self.string()?)
     }
 
-    fn client(&mut self) -> Result<(), GuardError> {
-        if self.u64()? >= 1 << 53 {
+    fn client(&mut self) -> Result<u64, GuardError> {
+        let client = self.u64()?;
+        if client >= 1 << 53 {
             return Err(GuardError::ClientIdTooLarge);
         }
-        Ok(())
+        Ok(client)
     }
 
-    fn id(&mut self) -> Result<(), GuardError> {
-        self.client()?;
-        self.u32()?;
-        Ok(())
+    fn id(&mut self) -> Result<yrs::ID, GuardError> {
+        let client = self.client()?;
+        // A u32 as yrs reads it, so the cast keeps every value.
+        let clock = self.u32()? as u32;
+        Ok(yrs::ID::new(yrs::ClientID::new(client), clock))
     }
 
     fn update(&mut self) -> Result<(), GuardError> {
@@ -228,11 +290,13 @@ impl Walker<'_> {
         let clients = self.count(3)?;
         for _ in 0..clients {
             let blocks = self.count(2)?;
-            self.client()?;
+            let client = yrs::ClientID::new(self.client()?);
             let mut clock = self.u32()?;
             for _ in 0..blocks {
+                // The clock is at most u32::MAX here (checked below).
+                let id = yrs::ID::new(client, clock as u32);
                 // yrs adds each block's length to the clock in a u32.
-                clock = clock.saturating_add(self.block()?);
+                clock = clock.saturating_add(self.block(id)?);
                 if clock > u64::from(u32::MAX) {
                     return Err(GuardError::ClockOverflow);
                 }
@@ -242,8 +306,9 @@ impl Walker<'_> {
         self.delete_set()
     }
 
-    /// Checks one block and returns its length in clock units.
-    fn block(&mut self) -> Result<u64, GuardError> {
+    /// Checks one block (its first id is `id`) and returns its length in
+    /// clock units.
+    fn block(&mut self, id: yrs::ID) -> Result<u64, GuardError> {
         let info = self.u8()?;
         match info {
             0 | 10 => {
@@ -254,27 +319,50 @@ impl Walker<'_> {
                 if info == 10 {
                     self.shape.skips += 1;
                 }
+                let kind = if info == 10 {
+                    HeadKind::Skip
+                } else {
+                    HeadKind::Gc
+                };
+                self.record(id, len, kind);
                 return Ok(len);
             }
             _ => {}
         }
-        if info & HAS_ORIGIN != 0 {
-            self.id()?;
-        }
-        if info & HAS_RIGHT_ORIGIN != 0 {
-            self.id()?;
-        }
+        let origin = (info & HAS_ORIGIN != 0).then(|| self.id()).transpose()?;
+        let right_origin = (info & HAS_RIGHT_ORIGIN != 0)
+            .then(|| self.id())
+            .transpose()?;
+        let mut parent = None;
         if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
-            if self.u32()? == 1 {
-                self.string()?; // root type name
+            parent = Some(if self.u32()? == 1 {
+                HeadParent::Root(self.string()?.to_owned())
             } else {
-                self.id()?; // parent item
-            }
+                HeadParent::Nested(self.id()?)
+            });
             if info & HAS_PARENT_SUB != 0 {
                 self.string()?;
             }
         }
-        self.content(info & 0x0F)
+        let len = self.content(info & 0x0F)?;
+        let kind = HeadKind::Item {
+            origin,
+            right_origin,
+            parent,
+        };
+        self.record(id, len, kind);
+        Ok(len)
+    }
+
+    /// Keeps a block's placement when the caller asked for them.
+    fn record(&mut self, id: yrs::ID, len: u64, kind: HeadKind) {
+        if let Some(heads) = &mut self.heads {
+            heads.push(BlockHead {
+                id,
+                len: u32::try_from(len).unwrap_or(u32::MAX),
+                kind,
+            });
+        }
     }
 
     /// Checks a block's content and returns its length in clock units (as

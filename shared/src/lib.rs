@@ -11,6 +11,7 @@
 
 pub mod authors;
 pub mod close;
+pub mod comments;
 pub mod describe;
 pub mod doc;
 pub mod guard;
