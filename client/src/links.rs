@@ -103,6 +103,7 @@ pub(crate) fn name(link: &LinkEntry) -> String {
         "v" => "Original view-only link".to_owned(),
         _ => match link.right {
             Right::Edit => "Edit link".to_owned(),
+            Right::Comment => "Comment link".to_owned(),
             Right::View => "View-only link".to_owned(),
         },
     }

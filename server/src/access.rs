@@ -46,7 +46,7 @@ const MAX_KEY_LEN: usize = 64;
 pub fn read_only(key: Option<Right>, protected: bool) -> bool {
     match key {
         Some(Right::Edit) => false,
-        Some(Right::View) => true,
+        Some(Right::Comment | Right::View) => true,
         None => protected,
     }
 }

@@ -109,7 +109,10 @@ impl Link {
 /// or the two originals while none is stored.
 pub fn standing(stored: Vec<Link>) -> Vec<Link> {
     if stored.is_empty() {
-        Right::ALL.into_iter().map(Link::original).collect()
+        [Right::Edit, Right::View]
+            .into_iter()
+            .map(Link::original)
+            .collect()
     } else {
         stored
     }
@@ -213,24 +216,23 @@ pub fn next_expiry<'a>(
 pub enum Verdict {
     /// Its rights stand.
     Keep,
-    /// Its link no longer grants editing: it may only read from now on.
-    Narrow,
+    /// Its link no longer grants editing, or its read-only right changed
+    /// (view to comment or back): it holds this right from now on.
+    Narrow(Right),
     /// Its link grants editing now: it may edit from now on.
     Widen,
     /// Its link was revoked or expired: it is closed.
     Close(KeyRefusal),
 }
 
-/// What becomes at `now` of a connection admitted with link `id` that may
-/// only read (`read_only`) or edit, given the room's links.
-pub fn verdict(links: &[Link], id: &LinkId, read_only: bool, now: i64) -> Verdict {
+/// What becomes at `now` of a connection admitted with link `id` that
+/// holds right `held`, given the room's links.
+pub fn verdict(links: &[Link], id: &LinkId, held: Right, now: i64) -> Verdict {
     match grant_of(links, id, now) {
         Err(refusal) => Verdict::Close(refusal),
-        Ok(grant) => match (read_only, grant.right.read_only()) {
-            (false, true) => Verdict::Narrow,
-            (true, false) => Verdict::Widen,
-            _ => Verdict::Keep,
-        },
+        Ok(grant) if grant.right == held => Verdict::Keep,
+        Ok(grant) if grant.right.read_only() => Verdict::Narrow(grant.right),
+        Ok(_) => Verdict::Widen,
     }
 }
 
@@ -607,22 +609,33 @@ mod tests {
     fn connections_follow_their_links() {
         let mut links = Vec::new();
         let made = create(&mut links, creation(1, Right::Edit, Some(60)), NOW).expect("create");
-        assert_eq!(verdict(&links, &made.id, false, NOW), Verdict::Keep);
-        assert_eq!(verdict(&links, &made.id, true, NOW), Verdict::Widen);
+        assert_eq!(verdict(&links, &made.id, Right::Edit, NOW), Verdict::Keep);
+        assert_eq!(verdict(&links, &made.id, Right::View, NOW), Verdict::Widen);
+        assert_eq!(
+            verdict(&links, &made.id, Right::Comment, NOW),
+            Verdict::Widen
+        );
         let narrow = LinkPatch {
             right: Some(Right::View),
             ..LinkPatch::default()
         };
         patch(&mut links, &made.id, &narrow, NOW).expect("narrow");
-        assert_eq!(verdict(&links, &made.id, false, NOW), Verdict::Narrow);
-        assert_eq!(verdict(&links, &made.id, true, NOW), Verdict::Keep);
         assert_eq!(
-            verdict(&links, &made.id, true, NOW + 60_000),
+            verdict(&links, &made.id, Right::Edit, NOW),
+            Verdict::Narrow(Right::View)
+        );
+        assert_eq!(
+            verdict(&links, &made.id, Right::Comment, NOW),
+            Verdict::Narrow(Right::View)
+        );
+        assert_eq!(verdict(&links, &made.id, Right::View, NOW), Verdict::Keep);
+        assert_eq!(
+            verdict(&links, &made.id, Right::View, NOW + 60_000),
             Verdict::Close(KeyRefusal::Expired)
         );
         revoke(&mut links, &view(), NOW).expect("revoke");
         assert_eq!(
-            verdict(&links, &view(), true, NOW),
+            verdict(&links, &view(), Right::View, NOW),
             Verdict::Close(KeyRefusal::Revoked)
         );
     }

@@ -411,14 +411,17 @@ pub fn set_resolved(
     by: &Stamp,
 ) -> Result<(), CommentError> {
     let thread = thread_map(txn, comments, id)?;
-    let resolution = Any::from(HashMap::from([
+    thread.insert(txn, "resolution", resolution_any(resolved, by));
+    Ok(())
+}
+
+fn resolution_any(resolved: bool, by: &Stamp) -> Any {
+    Any::from(HashMap::from([
         ("resolved".to_owned(), Any::Bool(resolved)),
         ("author".to_owned(), Any::from(by.author.as_str())),
         ("name".to_owned(), Any::from(by.name.as_str())),
         ("time".to_owned(), millis(by.time)),
-    ]));
-    thread.insert(txn, "resolution", resolution);
-    Ok(())
+    ]))
 }
 
 /// Deletes comment `comment` of thread `id`; the thread goes with its last
@@ -446,6 +449,81 @@ pub fn delete_comment(
         list.remove(txn, index as u32);
     }
     Ok(())
+}
+
+/// A thread with where its anchor was in the state it was read from: what
+/// a restore of that state writes back ([`restore_threads`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    /// The thread as read.
+    pub thread: Thread,
+    /// Where its anchor was, in that state's body.
+    pub anchor: Anchor,
+}
+
+/// Every well-formed thread of `comments`, placed in `txn`'s state.
+pub fn placed<T: ReadTxn>(txn: &T, comments: &MapRef) -> Vec<Placed> {
+    threads(txn, comments)
+        .into_iter()
+        .map(|thread| Placed {
+            anchor: thread.anchor(txn),
+            thread,
+        })
+        .collect()
+}
+
+/// Makes the threads of `comments` those of `wanted`, read from another
+/// state of the document whose body is now `body`'s text (a restore splices
+/// the text back first): threads not wanted are removed, wanted ones that
+/// differ are written again, anchored at the offsets they had in that state
+/// (an anchor that was deleted there keeps its old positions). Returns
+/// whether anything changed.
+pub fn restore_threads(
+    txn: &mut TransactionMut,
+    comments: &MapRef,
+    body: &TextRef,
+    wanted: &[Placed],
+) -> bool {
+    let live = placed(txn, comments);
+    let mut changed = false;
+    let keys: Vec<String> = comments.keys(txn).map(str::to_owned).collect();
+    for key in keys {
+        if !wanted.iter().any(|w| w.thread.id == key) {
+            comments.remove(txn, &key);
+            changed = true;
+        }
+    }
+    let length = body.len(txn);
+    for want in wanted {
+        if live.iter().any(|l| l == want) {
+            continue;
+        }
+        let thread = &want.thread;
+        let anchors = match want.anchor {
+            Anchor::Range { start, end } if end <= length => body
+                .sticky_index(txn, start, Assoc::After)
+                .zip(body.sticky_index(txn, end, Assoc::Before)),
+            _ => None,
+        };
+        let (start, end) = anchors.unwrap_or_else(|| (thread.start.clone(), thread.end.clone()));
+        let map = comments.insert(txn, thread.id.as_str(), MapPrelim::default());
+        map.insert(txn, "start", Any::from(start.encode_v1()));
+        map.insert(txn, "end", Any::from(end.encode_v1()));
+        map.insert(txn, "quote", Any::from(thread.quote.as_str()));
+        let list = map.insert(txn, "comments", ArrayPrelim::default());
+        for comment in &thread.comments {
+            list.push_back(txn, comment_any(comment));
+        }
+        if let Some(resolution) = &thread.resolution {
+            map.insert(
+                txn,
+                "resolution",
+                resolution_any(resolution.resolved, &resolution.stamp),
+            );
+        }
+        changed = true;
+    }
+    changed
 }
 
 #[cfg(test)]

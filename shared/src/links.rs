@@ -11,9 +11,12 @@
 //! links are first changed, which writes them down as records that can then
 //! be relabelled, narrowed or revoked like any other.
 //!
-//! Adding a right (comment-only, say) is one variant of [`Right`]: the
-//! store keeps it by [`Right::as_str`], the API and the page by its serde
-//! name, and every `match` on it says what it allows.
+//! Adding a right is one variant of [`Right`]: the store keeps it by
+//! [`Right::as_str`], the API and the page by its serde name, and every
+//! `match` on it says what it allows. [`Right::Comment`] came that way: a
+//! link that may add and answer comments (`crate::comments`) but not change
+//! the text; only created links grant it (the two originals are edit and
+//! view).
 
 use std::fmt;
 
@@ -25,18 +28,27 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub enum Right {
     /// Read and change the document, and manage its links.
     Edit,
+    /// Read the document, be present, and add and answer comments: the
+    /// server refuses any update that changes more than the comments.
+    Comment,
     /// Read the document and be present; changes are refused.
     View,
 }
 
 impl Right {
     /// Every right, widest first.
-    pub const ALL: [Self; 2] = [Self::Edit, Self::View];
+    pub const ALL: [Self; 3] = [Self::Edit, Self::Comment, Self::View];
 
-    /// The stored and serialised name: `edit`, `view`.
+    /// The rights the Share popover offers for a link. The comment right
+    /// is left out until the page can comment (a comment link opens
+    /// read-only there); the links API grants it.
+    pub const OFFERED: [Self; 2] = [Self::Edit, Self::View];
+
+    /// The stored and serialised name: `edit`, `comment`, `view`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Edit => "edit",
+            Self::Comment => "comment",
             Self::View => "view",
         }
     }
@@ -46,11 +58,20 @@ impl Right {
         Self::ALL.into_iter().find(|right| right.as_str() == name)
     }
 
-    /// Whether a connection holding this right may only read the document.
+    /// Whether a connection holding this right may not change the text
+    /// (the body and the title): a comment link may still comment.
     pub fn read_only(self) -> bool {
         match self {
             Self::Edit => false,
-            Self::View => true,
+            Self::Comment | Self::View => true,
+        }
+    }
+
+    /// Whether a connection holding this right may add and answer comments.
+    pub fn may_comment(self) -> bool {
+        match self {
+            Self::Edit | Self::Comment => true,
+            Self::View => false,
         }
     }
 
@@ -58,6 +79,7 @@ impl Right {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Edit => "Can edit",
+            Self::Comment => "Can comment",
             Self::View => "View only",
         }
     }
@@ -126,10 +148,12 @@ impl LinkId {
     }
 
     /// The original link granting `right`: `e` for edit, `v` for view.
+    /// No original link grants comments (only created ones do): asked for
+    /// one, this names the view link, the original that grants no more.
     pub fn original(right: Right) -> Self {
         match right {
             Right::Edit => Self("e".into()),
-            Right::View => Self("v".into()),
+            Right::Comment | Right::View => Self("v".into()),
         }
     }
 
@@ -363,6 +387,9 @@ mod tests {
         }
         assert_eq!(Right::parse("admin"), None);
         assert!(Right::View.read_only() && !Right::Edit.read_only());
+        assert!(Right::Comment.read_only() && Right::Comment.may_comment());
+        assert!(Right::Edit.may_comment() && !Right::View.may_comment());
+        assert_eq!(Right::parse("comment"), Some(Right::Comment));
     }
 
     #[test]

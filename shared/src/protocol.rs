@@ -301,6 +301,10 @@ pub enum ErrorCode {
     /// was open (see [`ServerMsg::AccessChanged`]): it was not applied,
     /// stored or relayed.
     ReadOnly,
+    /// An update from a connection that may only comment (a comment link)
+    /// changed more than the comments (`crate::comments`): it was not
+    /// applied, stored or relayed.
+    CommentOnly,
 }
 
 impl ServerMsg {

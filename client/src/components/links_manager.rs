@@ -258,9 +258,15 @@ pub(crate) fn LinksManager(
                                 prop:disabled=move || busy.get()
                                 on:change=on_right.clone()
                             >
-                                {Right::ALL.map(|r| view! {
-                                    <option value=r.as_str() selected=r == right>{r.describe()}</option>
-                                })}
+                                // The rights offered, and the link's own
+                                // (a comment link made through the API).
+                                {Right::ALL
+                                    .into_iter()
+                                    .filter(|r| Right::OFFERED.contains(r) || *r == right)
+                                    .map(|r| view! {
+                                        <option value=r.as_str() selected=r == right>{r.describe()}</option>
+                                    })
+                                    .collect::<Vec<_>>()}
                             </select>
                             <button
                                 type="button"
@@ -365,7 +371,7 @@ pub(crate) fn LinksManager(
                                     }
                                 }
                             >
-                                {Right::ALL.map(|r| view! {
+                                {Right::OFFERED.map(|r| view! {
                                     <option value=r.as_str() selected=move || new_right.get() == r>{r.describe()}</option>
                                 })}
                             </select>

@@ -195,6 +195,10 @@ fn authorise(
             StatusCode::FORBIDDEN,
             "only editors may manage links; this link is view-only",
         )),
+        Right::Comment => Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "only editors may manage links; this link may only comment",
+        )),
     }
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::comments::check_comment_update;
 use tandem_shared::{ClientId, RoomId, SyncFrame};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -42,7 +43,7 @@ use super::pipeline::{Pipeline, Progress};
 use super::recipient::{Outbound, Recipient};
 use super::table::Listing;
 use crate::access;
-use crate::links::LinkId;
+use crate::links::{LinkId, Right};
 use crate::metrics::RoomLabel;
 use crate::store::{StoreError, VersionKind};
 
@@ -333,7 +334,8 @@ impl RoomActor {
         if self.members.len() >= self.context.settings.max_connections {
             return Err(JoinRefused::Full);
         }
-        let read_only = self.admission(link.as_ref())?;
+        let right = self.admission(link.as_ref())?;
+        let read_only = right.read_only();
         let shown: Vec<String> = self
             .members
             .presences()
@@ -362,7 +364,9 @@ impl RoomActor {
             // A returning author's new colour: the others learn it too.
             self.authors_changed(change);
         }
-        let peer = Peer::new(client, recipient, read_only, dialect).admitted_with(link);
+        let peer = Peer::new(client, recipient, read_only, dialect)
+            .admitted_with(link)
+            .commenting(right == Right::Comment);
         self.members.add(client, peer);
         Ok(())
     }
@@ -416,6 +420,12 @@ impl RoomActor {
             // It may have sent this before it heard of the change: refused,
             // and it stays.
             Some(Writing::Narrowed) => return self.refuse_narrowed(client),
+            Some(Writing::Comments) => {
+                let checked = check_comment_update(&self.doc.transact(), &raw);
+                if let Err(refusal) = checked {
+                    return self.refuse_comment(client, &refusal);
+                }
+            }
             Some(Writing::Edits) => {}
         }
         match self.apply_update(Origin::Member(client), update, raw) {

@@ -21,7 +21,7 @@ use super::dialect::Dialect;
 use super::pipeline::Ack;
 use super::presence::{AwarenessId, awareness_frame};
 use super::recipient::{Outbound, Recipient, SendError};
-use crate::links::LinkId;
+use crate::links::{LinkId, Right};
 
 /// One member of the room.
 #[derive(Debug)]
@@ -30,6 +30,10 @@ pub(super) struct Peer {
     to: Arc<dyn Recipient>,
     /// A view-only connection's updates are refused.
     read_only: bool,
+    /// A read-only connection that may comment (a comment link): its
+    /// updates that change only the comments are applied, the others
+    /// refused (`tandem_shared::comments::check_comment_update`).
+    comment: bool,
     /// Made view-only while open (its link was narrowed): its updates are
     /// refused one by one with an `error` frame rather than closing it,
     /// since it may have sent them before it heard of the change.
@@ -62,6 +66,7 @@ impl Peer {
         Self {
             to,
             read_only,
+            comment: false,
             narrowed: false,
             link: None,
             received: 0,
@@ -79,6 +84,21 @@ impl Peer {
         self.link = link;
         self
     }
+
+    /// This peer, read-only but allowed to comment (`comment`).
+    pub(super) fn commenting(mut self, comment: bool) -> Self {
+        self.comment = comment && self.read_only;
+        self
+    }
+
+    /// The right it holds now.
+    fn right(&self) -> Right {
+        match (self.read_only, self.comment) {
+            (false, _) => Right::Edit,
+            (true, true) => Right::Comment,
+            (true, false) => Right::View,
+        }
+    }
 }
 
 /// What a member's updates meet.
@@ -91,6 +111,9 @@ pub(super) enum Writing {
     /// It was made view-only while open: each update is refused, and it
     /// stays.
     Narrowed,
+    /// It may only comment: an update that changes only the comments is
+    /// applied, any other refused, and it stays.
+    Comments,
 }
 
 /// The room's members.
@@ -141,6 +164,7 @@ impl Members {
             Peer {
                 read_only: false, ..
             } => Writing::Edits,
+            Peer { comment: true, .. } => Writing::Comments,
             Peer { narrowed: true, .. } => Writing::Narrowed,
             _ => Writing::ReadOnly,
         })
@@ -151,12 +175,12 @@ impl Members {
         self.peers.get(&client).map(|peer| peer.dialect)
     }
 
-    /// Each member admitted with a share link: its id, its link, and
-    /// whether it may only read.
-    pub(super) fn linked(&self) -> Vec<(ClientId, LinkId, bool)> {
+    /// Each member admitted with a share link: its id, its link, and the
+    /// right it holds.
+    pub(super) fn linked(&self) -> Vec<(ClientId, LinkId, Right)> {
         self.peers
             .iter()
-            .filter_map(|(id, peer)| Some((*id, peer.link.clone()?, peer.read_only)))
+            .filter_map(|(id, peer)| Some((*id, peer.link.clone()?, peer.right())))
             .collect()
     }
 
@@ -165,12 +189,14 @@ impl Members {
         self.peers.values().filter_map(|peer| peer.link.as_ref())
     }
 
-    /// Makes `client` view-only (its link was narrowed) or an editor (its
-    /// link was widened); returns the dialect it speaks, if it is a member.
-    pub(super) fn set_read_only(&mut self, client: ClientId, read_only: bool) -> Option<Dialect> {
+    /// Gives `client` the right `right`: view-only or comment-only (its
+    /// link was narrowed) or editing (its link was widened); returns the
+    /// dialect it speaks, if it is a member.
+    pub(super) fn set_right(&mut self, client: ClientId, right: Right) -> Option<Dialect> {
         let peer = self.peers.get_mut(&client)?;
-        peer.read_only = read_only;
-        peer.narrowed = read_only;
+        peer.read_only = right.read_only();
+        peer.narrowed = right.read_only();
+        peer.comment = right == Right::Comment;
         Some(peer.dialect)
     }
 

@@ -71,12 +71,13 @@ impl RoomActor {
             JobDone::RestoreRead {
                 id,
                 target,
+                threads,
                 restored,
                 reply,
             } => {
                 // The splice is made from the state the checkpoint stores,
                 // and applied once that checkpoint is durable.
-                let update = splice(&self.doc, &target);
+                let update = splice(&self.doc, &target, &threads);
                 let then = AfterCheckpoint::Restore {
                     id,
                     update,

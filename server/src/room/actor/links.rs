@@ -16,13 +16,14 @@
 //! while a read is in flight is read again after it.
 
 use tandem_shared::close::{Close, CloseCode};
+use tandem_shared::comments::CommentRefusal;
 use tandem_shared::{ClientId, ErrorCode, ServerMsg, SyncFrame};
 use tracing::{error, info};
 use yrs::{ReadTxn, Transact};
 
 use super::RoomActor;
 use crate::access;
-use crate::links::{self, LinkId, Verdict};
+use crate::links::{self, LinkId, Right, Verdict};
 use crate::room::command::JoinRefused;
 use crate::room::dialect::Dialect;
 use crate::room::link_table::{WaitingJoin, instant_of, read};
@@ -35,6 +36,12 @@ const NARROWED: &str = "an editor made this link view-only";
 const WIDENED: &str = "an editor let this link edit";
 /// What an update from a member made view-only is refused with.
 const REFUSED: &str = "this link is view-only now; the update was not applied";
+/// What an `access_changed` says to a member whose link now only comments.
+const COMMENTING: &str = "an editor made this link comment-only";
+/// What an update from a comment-only member that changes more than the
+/// comments is refused with.
+const COMMENT_ONLY: &str =
+    "this link may only comment; the update changed the text and was not applied";
 
 impl RoomActor {
     /// The links as loaded with the room.
@@ -42,12 +49,16 @@ impl RoomActor {
         self.links.links = links::standing(stored.links);
     }
 
-    /// Whether a connection admitted with `link` may only read, or why it
-    /// may not join. Without a link (no key), the room decides (see
+    /// The right a connection admitted with `link` holds, or why it may
+    /// not join. Without a link (no key), the room decides (see
     /// [`access::read_only`]).
-    pub(super) fn admission(&mut self, link: Option<&LinkId>) -> Result<bool, JoinRefused> {
+    pub(super) fn admission(&mut self, link: Option<&LinkId>) -> Result<Right, JoinRefused> {
         let Some(id) = link else {
-            return Ok(access::read_only(None, self.protected));
+            return Ok(if access::read_only(None, self.protected) {
+                Right::View
+            } else {
+                Right::Edit
+            });
         };
         let now = links::now_ms();
         let grant = links::grant_of(&self.links.links, id, now).map_err(JoinRefused::Link)?;
@@ -57,7 +68,7 @@ impl RoomActor {
                 self.links.next_expiry = Some(due);
             }
         }
-        Ok(access::read_only(Some(grant.right), self.protected))
+        Ok(grant.right)
     }
 
     /// Holds a join whose link this copy does not know until the links
@@ -117,8 +128,8 @@ impl RoomActor {
     /// those whose link's right changed; then sets the next expiry.
     pub(super) fn reconcile_links(&mut self) {
         let now = links::now_ms();
-        for (client, id, read_only) in self.members.linked() {
-            match links::verdict(&self.links.links, &id, read_only, now) {
+        for (client, id, held) in self.members.linked() {
+            match links::verdict(&self.links.links, &id, held, now) {
                 Verdict::Keep => {}
                 Verdict::Close(refusal) => {
                     info!(room = %self.room, %client, link = %id, %refusal, "closing: link gone");
@@ -128,8 +139,8 @@ impl RoomActor {
                     self.publish_presence(client, None);
                     self.members.close(client, close);
                 }
-                Verdict::Narrow => self.change_access(client, true),
-                Verdict::Widen => self.change_access(client, false),
+                Verdict::Narrow(right) => self.change_access(client, right),
+                Verdict::Widen => self.change_access(client, Right::Edit),
             }
         }
         self.links.next_expiry =
@@ -137,12 +148,14 @@ impl RoomActor {
                 .map(|at| instant_of(at, now));
     }
 
-    /// Makes `client` view-only or an editor in place, and tells it.
-    fn change_access(&mut self, client: ClientId, read_only: bool) {
-        let Some(dialect) = self.members.set_read_only(client, read_only) else {
+    /// Gives `client` the right `right` in place (view-only, comment-only
+    /// or editing), and tells it.
+    fn change_access(&mut self, client: ClientId, right: Right) {
+        let Some(dialect) = self.members.set_right(client, right) else {
             return;
         };
-        info!(room = %self.room, %client, read_only, "link changed: access changed in place");
+        let read_only = right.read_only();
+        info!(room = %self.room, %client, %right, "link changed: access changed in place");
         if dialect == Dialect::Tandem {
             let share = (self.protected && !read_only)
                 .then(|| {
@@ -154,7 +167,11 @@ impl RoomActor {
                     )
                 })
                 .flatten();
-            let reason = if read_only { NARROWED } else { WIDENED };
+            let reason = match right {
+                Right::Edit => WIDENED,
+                Right::Comment => COMMENTING,
+                Right::View => NARROWED,
+            };
             let changed = ServerMsg::AccessChanged {
                 read_only,
                 share,
@@ -174,14 +191,26 @@ impl RoomActor {
     /// not applied, stored or relayed, but counted, so the `saved` counts
     /// stay in step with what it sent; a Tandem client is told which.
     pub(super) fn refuse_narrowed(&mut self, client: ClientId) {
+        self.refuse_update(client, ErrorCode::ReadOnly, REFUSED);
+    }
+
+    /// Refuses an update from `client`, which may only comment, that
+    /// changes more than the comments: as [`Self::refuse_narrowed`], with
+    /// the `comment_only` code.
+    pub(super) fn refuse_comment(&mut self, client: ClientId, refusal: &CommentRefusal) {
+        info!(room = %self.room, %client, %refusal, "refused a comment link's update");
+        self.refuse_update(client, ErrorCode::CommentOnly, COMMENT_ONLY);
+    }
+
+    fn refuse_update(&mut self, client: ClientId, code: ErrorCode, reason: &str) {
         let Some(seq) = self.members.count_update(client) else {
             return;
         };
         self.pipeline.push(client, seq, None);
         if self.members.dialect(client) == Some(Dialect::Tandem) {
             let refused = ServerMsg::Error {
-                code: ErrorCode::ReadOnly,
-                reason: REFUSED.to_owned(),
+                code,
+                reason: reason.to_owned(),
             };
             self.members.send(client, Outbound::json(&refused));
         }

@@ -6,6 +6,7 @@
 
 use tandem_shared::RoomId;
 use tandem_shared::authors::{AuthorsExport, Authorship, RestoredVersion, runs_of};
+use tandem_shared::comments::Placed;
 use tandem_shared::doc::CONTENT;
 use tokio::sync::oneshot;
 use tracing::{error, info};
@@ -14,7 +15,7 @@ use yrs::updates::decoder::Decode;
 use super::checkpoints::Checkpoint;
 use super::policy::HistoryPolicy;
 use super::request::HistoryError;
-use super::restore::decode;
+use super::restore::{decode, decode_restore};
 use super::retention::thin;
 use crate::room::document::Exported;
 use crate::store::{Store, StoreError, Version};
@@ -95,6 +96,8 @@ pub(crate) enum JobDone {
     RestoreRead {
         id: u64,
         target: Exported,
+        /// Its comment threads, placed in its text.
+        threads: Vec<Placed>,
         /// The version, to name the text the restore puts back.
         restored: RestoredVersion,
         reply: oneshot::Sender<Result<Version, HistoryError>>,
@@ -165,12 +168,13 @@ impl HistoryJob {
             Self::Delete { id, reply } => {
                 let _ = reply.send(delete(store, room, id));
             }
-            Self::ReadForRestore { id, reply } => match read_version(store, room, id) {
-                Ok(target) => {
+            Self::ReadForRestore { id, reply } => match read_restore(store, room, id) {
+                Ok((target, threads)) => {
                     let restored = restored_version(store, room, id);
                     return JobDone::RestoreRead {
                         id,
                         target,
+                        threads,
                         restored,
                         reply,
                     };
@@ -209,6 +213,18 @@ fn store_checkpoint(
         restored_from: checkpoint.restored_from,
         changes: checkpoint.changes.clone(),
     })
+}
+
+/// Version `id`'s title and body, and its comment threads.
+fn read_restore(
+    store: &dyn Store,
+    room: &RoomId,
+    id: u64,
+) -> Result<(Exported, Vec<Placed>), HistoryError> {
+    let state = store
+        .version_state(room, id)?
+        .ok_or(HistoryError::NotFound)?;
+    decode_restore(&state)
 }
 
 /// Version `id`'s title and body.

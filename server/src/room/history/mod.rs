@@ -46,5 +46,5 @@ pub use policy::{DEFAULT_INTERVAL, DEFAULT_KEEP_ALL, DEFAULT_KEEP_HOURLY, Histor
 pub(crate) use request::HistoryCmd;
 pub use request::{HistoryError, entry};
 pub(super) use request::{may_edit, may_read};
-pub use restore::{decode, splice};
+pub use restore::{decode, decode_restore, splice};
 pub use retention::thin;

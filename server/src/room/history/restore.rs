@@ -1,8 +1,10 @@
 //! The yrs side of version history: the text a stored state holds
-//! ([`decode`]), and the update that turns the live document's text into an
-//! old version's ([`splice`]), made on a scratch copy so the live document
-//! only ever changes through the room's ordinary apply path.
+//! ([`decode`]) and its comment threads ([`decode_restore`]), and the
+//! update that turns the live document's text and comments into an old
+//! version's ([`splice`]), made on a scratch copy so the live document only
+//! ever changes through the room's ordinary apply path.
 
+use tandem_shared::comments::{self, COMMENTS, Placed};
 use tandem_shared::doc::{CONTENT, TITLE};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
@@ -10,23 +12,38 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
 use super::request::HistoryError;
 use crate::room::document::{self, Exported};
 
-/// The text of an encoded state.
-pub fn decode(state: &[u8]) -> Result<Exported, HistoryError> {
+/// The document an encoded state holds.
+fn build(state: &[u8]) -> Result<Doc, HistoryError> {
     let update = Update::decode_v1(state).map_err(|_| HistoryError::Damaged)?;
     let doc = tandem_shared::doc::new_doc();
     let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         doc.transact_mut().apply_update(update)
     }));
     match applied {
-        Ok(Ok(())) => Ok(document::export(&doc)),
+        Ok(Ok(())) => Ok(doc),
         _ => Err(HistoryError::Damaged),
     }
 }
 
+/// The text of an encoded state.
+pub fn decode(state: &[u8]) -> Result<Exported, HistoryError> {
+    build(state).map(|doc| document::export(&doc))
+}
+
+/// The text of an encoded state and its comment threads, each placed in
+/// that text: what a restore puts back.
+pub fn decode_restore(state: &[u8]) -> Result<(Exported, Vec<Placed>), HistoryError> {
+    let doc = build(state)?;
+    let notes = doc.get_or_insert_map(COMMENTS);
+    let threads = comments::placed(&doc.transact(), &notes);
+    Ok((document::export(&doc), threads))
+}
+
 /// The update that turns `doc`'s title and body into `target`'s through the
-/// smallest splice of each, made on a scratch copy; `None` if they are
-/// equal already.
-pub fn splice(doc: &Doc, target: &Exported) -> Option<Vec<u8>> {
+/// smallest splice of each, and its comment threads into `threads`
+/// ([`comments::restore_threads`]), made on a scratch copy; `None` if they
+/// are equal already.
+pub fn splice(doc: &Doc, target: &Exported, threads: &[Placed]) -> Option<Vec<u8>> {
     let before = doc.transact().state_vector();
     let scratch = tandem_shared::doc::new_doc();
     {
@@ -64,6 +81,9 @@ pub fn splice(doc: &Doc, target: &Exported) -> Option<Vec<u8>> {
         }
         changed = true;
     }
+    let notes = scratch.get_or_insert_map(COMMENTS);
+    let body = scratch.get_or_insert_text(CONTENT);
+    changed |= comments::restore_threads(&mut scratch.transact_mut(), &notes, &body, threads);
     changed.then(|| scratch.transact().encode_diff_v1(&before))
 }
 
@@ -85,10 +105,10 @@ mod tests {
             title: "Fox".into(),
             body: "The slow brown fox 🦊 sleeps".into(),
         };
-        let update = splice(&doc, &target).expect("a change");
+        let update = splice(&doc, &target, &[]).expect("a change");
         apply(&doc, &update);
         assert_eq!(document::export(&doc), target);
-        assert_eq!(splice(&doc, &target), None, "nothing left to change");
+        assert_eq!(splice(&doc, &target, &[]), None, "nothing left to change");
     }
 
     #[test]
@@ -100,7 +120,7 @@ mod tests {
             title: String::new(),
             body: "draft one".into(),
         };
-        let update = splice(&doc, &target).expect("a change");
+        let update = splice(&doc, &target, &[]).expect("a change");
         // Someone types while the checkpoint before the restore is stored.
         let end = body.len(&doc.transact());
         body.insert(&mut doc.transact_mut(), end, "!");
