@@ -322,3 +322,79 @@ async fn a_restore_brings_back_the_comments_of_that_version() {
     let (_, _, stored) = room_state(&server, name, &room.edit_key).await;
     assert_eq!(stored, then);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_changed_to_comment_and_then_to_view_follows_in_place() {
+    let (server, _store) = TestServer::memory().await;
+    let name = "comments-narrowed";
+    let room = create_room(&server, name).await;
+    let path = format!("/api/rooms/{name}/links");
+    let (status, answer) = http(
+        server.addr,
+        "POST",
+        &path,
+        Some(&room.edit_key),
+        r#"{"right":"edit"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let link: LinkEntry = serde_json::from_str(&answer).expect("a link");
+    let mut writer =
+        Client::connect_with_key(&server.ws_url(name), link.key.as_deref().expect("key")).await;
+    writer.insert(0, "Hello world.").await;
+    writer.wait_saved().await;
+
+    let path = format!("/api/rooms/{name}/links/{}", link.id);
+    let body = r#"{"right":"comment"}"#;
+    let (status, answer) = http(server.addr, "PATCH", &path, Some(&room.edit_key), body).await;
+    assert_eq!(status, 200, "{answer}");
+    writer
+        .pump_until("the writer to be told", Client::read_only)
+        .await;
+    assert!(
+        writer.errors.is_empty() && writer.closed.is_none(),
+        "{:?}",
+        writer.errors
+    );
+    send_change(&mut writer, open("t1", (0, 5), "Now I only comment")).await;
+    writer.insert(0, "X").await;
+    writer
+        .pump_until("the edit refused", |c| refusals(c) == 1)
+        .await;
+    let (body, _, threads) = room_state(&server, name, &room.edit_key).await;
+    assert_eq!(body, "Hello world.");
+    assert_eq!(threads.len(), 1, "the comment was taken: {threads:?}");
+
+    // Narrowed to view, it may not even comment.
+    let (status, answer) = http(
+        server.addr,
+        "PATCH",
+        &path,
+        Some(&room.edit_key),
+        r#"{"right":"view"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let before = writer.errors.len();
+    writer.round_trip().await;
+    send_change(&mut writer, |txn| {
+        let notes = txn.get_or_insert_map(COMMENTS);
+        comments::reply(txn, &notes, "t1", &note("c2", "Still here?")).expect("reply");
+    })
+    .await;
+    writer
+        .pump_until("the reply refused", |c| {
+            c.errors[before..].iter().any(|e| {
+                matches!(
+                    e,
+                    ServerMsg::Error {
+                        code: ErrorCode::ReadOnly,
+                        ..
+                    }
+                )
+            })
+        })
+        .await;
+    let (_, _, threads) = room_state(&server, name, &room.edit_key).await;
+    assert_eq!(threads[0].2.len(), 1, "no reply: {threads:?}");
+}

@@ -264,3 +264,95 @@ async fn the_yjs_endpoint_applies_the_same_rules() {
     viewer.pump_until("closed", |p| p.closed.is_some()).await;
     assert_eq!(viewer.close_code(), Some(CloseCode::Policy));
 }
+
+/// A comment link on `/yjs/`: a stock Yjs app may add comments (the
+/// `comments` map, docs/PROTOCOL.md "Comments") and its text edits are
+/// dropped, the connection staying open.
+#[tokio::test]
+async fn a_yjs_comment_link_comments_and_its_text_edits_are_dropped() {
+    use tandem_shared::comments::{self, COMMENTS, Comment, Stamp};
+    use yrs::{ReadTxn as _, WriteTxn as _};
+
+    let (server, _store) = TestServer::memory().await;
+    let (_, created) = tandem_testkit::http(server.addr, "POST", "/api/rooms", None, "{}").await;
+    let created: tandem_server::api::CreatedRoom = serde_json::from_str(&created).expect("json");
+    let room = created.room.as_str().to_owned();
+    let path = format!("/api/rooms/{room}/links");
+    let (status, link) = tandem_testkit::http(
+        server.addr,
+        "POST",
+        &path,
+        Some(&created.edit_key),
+        r#"{"right":"comment"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{link}");
+    let link: tandem_shared::links::LinkEntry = serde_json::from_str(&link).expect("a link");
+    let mut editor = Client::connect_with_key(&server.ws_url(&room), &created.edit_key).await;
+    editor.insert(0, "Hello world").await;
+    editor.wait_saved().await;
+
+    let url = format!(
+        "{}?key={}",
+        yjs_url(&server, &room),
+        link.key.expect("a key")
+    );
+    let mut reviewer = YjsPeer::connect(&url).await;
+    reviewer
+        .pump_until("synced", |p| p.text() == "Hello world")
+        .await;
+    let update = {
+        let doc = reviewer.session.replica();
+        let before = doc.transact().state_vector();
+        let mut txn = doc.transact_mut();
+        let notes = txn.get_or_insert_map(COMMENTS);
+        let body = txn.get_or_insert_text("content");
+        let first = Comment {
+            id: "c1".into(),
+            stamp: Stamp {
+                author: "yjs-app".into(),
+                name: "Reviewer".into(),
+                color: "#2f8636".into(),
+                time: 1_765_000_000_000,
+            },
+            text: "Which world?".into(),
+        };
+        comments::open_thread(&mut txn, &notes, &body, "t1", (6, 11), &first).expect("open");
+        drop(txn);
+        doc.transact().encode_diff_v1(&before)
+    };
+    let frame = reviewer.session.update_frame(update);
+    reviewer.send_sync(frame).await;
+    let threads = |client: &Client| {
+        let doc = client.doc();
+        let notes = doc.get_or_insert_map(COMMENTS);
+        comments::threads(&doc.transact(), &notes).len()
+    };
+    editor
+        .pump_until("the Yjs app's thread", |c| threads(c) == 1)
+        .await;
+
+    let relayed = editor.updates_received;
+    reviewer.insert(0, "X").await;
+    // Its presence, sent after the edit, reaches the editor after the room
+    // handled the edit: had the edit been applied, it would have come first.
+    let state = r##"{"user":{"name":"Reviewer","color":"#30bced"},"cursor":null}"##;
+    reviewer
+        .send(YjsFrame::Awareness(vec![AwarenessEntry {
+            client: 77,
+            clock: 1,
+            state: state.into(),
+        }]))
+        .await;
+    editor
+        .pump_until("the reviewer's presence", |c| {
+            c.peers().values().any(|p| p.name == "Reviewer")
+        })
+        .await;
+    let mut late = Client::connect_with_key(&server.ws_url(&room), &created.edit_key).await;
+    late.round_trip().await;
+    assert_eq!(late.content(), "Hello world");
+    assert_eq!(threads(&late), 1);
+    assert_eq!(editor.updates_received, relayed, "the edit was not relayed");
+    assert_eq!(reviewer.closed, None, "the Yjs app stays connected");
+}

@@ -92,8 +92,25 @@ pub fn check_comment_update<T: ReadTxn>(txn: &T, update: &[u8]) -> Result<(), Co
             .push(index);
     }
     for (index, head) in heads.iter().enumerate() {
-        let fresh = head.id.clock.saturating_add(head.len) > state.get(&head.id.client);
-        if fresh && matches!(head.kind, HeadKind::Item { .. }) {
+        let known = state.get(&head.id.client);
+        let fresh = head.id.clock.saturating_add(head.len) > known;
+        if !fresh {
+            continue;
+        }
+        // A client's blocks follow each other, so a new one that starts
+        // past what the room has, or a skip, leaves a gap yrs would keep
+        // pending: the room cannot know now what it changes.
+        let follows = head.id.clock <= known
+            || index > 0 && {
+                let before = &heads[index - 1];
+                before.id.client == head.id.client
+                    && before.id.clock.saturating_add(before.len) == head.id.clock
+                    && !matches!(before.kind, HeadKind::Skip)
+            };
+        if !follows || matches!(head.kind, HeadKind::Skip) {
+            return Err(CommentRefusal::Unknown);
+        }
+        if matches!(head.kind, HeadKind::Item { .. }) {
             require_comments(places.of_head(index))?;
         }
     }
@@ -478,6 +495,7 @@ mod tests {
         });
         let edit = change(&reviewer, |txn, (body, _, _)| body.insert(txn, 0, "X"));
         assert_eq!(check(&room, &reply), Ok(()));
+        apply(&room, &reply);
         assert_eq!(check(&room, &edit), Err(CommentRefusal::Outside));
     }
 
@@ -511,6 +529,13 @@ mod tests {
             comments::reply(txn, notes, "t1", &comment("c3", "Two")).expect("reply");
         });
         assert_eq!(check(&room, &second), Err(CommentRefusal::Unknown));
+        // A comment written after a refused edit hangs on that edit's clocks.
+        let (room, reviewer) = room_and_reviewer();
+        let _refused = change(&reviewer, |txn, (body, _, _)| body.insert(txn, 0, "X"));
+        let after = change(&reviewer, |txn, (_, _, notes)| {
+            comments::reply(txn, notes, "t1", &comment("c2", "Later")).expect("reply");
+        });
+        assert_eq!(check(&room, &after), Err(CommentRefusal::Unknown));
         assert!(matches!(
             check(&room, &[0xff, 0xff, 0xff]),
             Err(CommentRefusal::Malformed(_))

@@ -39,9 +39,8 @@ const REFUSED: &str = "this link is view-only now; the update was not applied";
 /// What an `access_changed` says to a member whose link now only comments.
 const COMMENTING: &str = "an editor made this link comment-only";
 /// What an update from a comment-only member that changes more than the
-/// comments is refused with.
-const COMMENT_ONLY: &str =
-    "this link may only comment; the update changed the text and was not applied";
+/// comments (or hangs on changes the room does not have) is refused with.
+const COMMENT_ONLY: &str = "this link may only comment; the update was not applied";
 
 impl RoomActor {
     /// The links as loaded with the room.
