@@ -55,6 +55,7 @@ mod interop;
 mod native;
 mod page;
 mod paths;
+pub mod perf;
 mod server;
 mod stored_copy;
 
