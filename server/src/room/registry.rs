@@ -67,14 +67,14 @@ impl Registry {
         }))
     }
 
-    /// Connects every room started from now on to the other nodes through
-    /// `bus`; a second call changes nothing.
     /// The handle of `room` if it is loaded on this node (never loads it):
     /// for news only a loaded room needs, such as a change of its links.
     pub fn get(&self, room: &RoomId) -> Option<RoomHandle> {
         self.table.get(room)
     }
 
+    /// Connects every room started from now on to the other nodes through
+    /// `bus`; a second call changes nothing.
     pub fn attach_bus(&self, bus: Arc<crate::bus::Bus>) {
         let _ = self.context.bus.set(bus);
     }
