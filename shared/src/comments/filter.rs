@@ -42,6 +42,10 @@ pub enum CommentRefusal {
     /// It depends on items the room does not have, so what it changes
     /// cannot be known now.
     Unknown,
+    /// It deletes more than [`MAX_LIVE_DELETIONS`] units of items the room
+    /// holds: more than a thread's worth, and each costs a walk of its
+    /// branch.
+    TooManyDeletions,
 }
 
 impl fmt::Display for CommentRefusal {
@@ -50,6 +54,10 @@ impl fmt::Display for CommentRefusal {
             Self::Malformed(error) => write!(f, "malformed update: {error}"),
             Self::Outside => f.write_str("a comment link may change only the comments"),
             Self::Unknown => f.write_str("the update depends on changes the room does not have"),
+            Self::TooManyDeletions => write!(
+                f,
+                "the update deletes more than {MAX_LIVE_DELETIONS} items at once"
+            ),
         }
     }
 }
@@ -70,6 +78,12 @@ enum Root {
 /// items (resolved once each and remembered), so a chain this long is a
 /// crafted one.
 const MAX_STEPS: usize = 100_000;
+
+/// Most units of the room's live items one update may delete. Finding an
+/// item's branch walks the items to its left in that branch (yrs keeps no
+/// public index from an id to its item), so this bounds the check's work;
+/// deleting a thread with thousands of replies stays well within it.
+pub const MAX_LIVE_DELETIONS: usize = 4_096;
 
 /// Accepts `update` (v1) when applying it to `txn`'s document would change
 /// nothing outside [`COMMENTS`]; see the module doc.
@@ -120,11 +134,16 @@ pub fn check_comment_update<T: ReadTxn>(txn: &T, update: &[u8]) -> Result<(), Co
     }
     // Deleting what is deleted already changes nothing.
     let pending = deletions.diff(&txn.snapshot().delete_set);
+    let mut looked_up = 0;
     for (client, ranges) in pending.iter() {
         for range in ranges.iter() {
             for clock in range.clone() {
                 let id = ID::new(*client, clock);
                 let root = if clock < state.get(client) {
+                    looked_up += 1;
+                    if looked_up > MAX_LIVE_DELETIONS {
+                        return Err(CommentRefusal::TooManyDeletions);
+                    }
                     places.of_room_item(id)
                 } else {
                     // Only an item this update inserts (and was checked
@@ -536,6 +555,19 @@ mod tests {
             comments::reply(txn, notes, "t1", &comment("c2", "Later")).expect("reply");
         });
         assert_eq!(check(&room, &after), Err(CommentRefusal::Unknown));
+        // Deleting more live items than a thread holds at once.
+        let (room, reviewer) = room_and_reviewer();
+        let many = change(&reviewer, |txn, (_, _, notes)| {
+            for i in 0..MAX_LIVE_DELETIONS {
+                comments::reply(txn, notes, "t1", &comment(&format!("m{i}"), "x")).expect("reply");
+            }
+        });
+        assert_eq!(check(&room, &many), Ok(()));
+        apply(&room, &many);
+        let gone = change(&reviewer, |txn, (_, _, notes)| {
+            notes.remove(txn, "t1");
+        });
+        assert_eq!(check(&room, &gone), Err(CommentRefusal::TooManyDeletions));
         assert!(matches!(
             check(&room, &[0xff, 0xff, 0xff]),
             Err(CommentRefusal::Malformed(_))
