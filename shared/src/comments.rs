@@ -47,7 +47,7 @@ use yrs::{
 };
 
 pub use crate::doc::COMMENTS;
-pub use filter::{CommentRefusal, check_comment_update};
+pub use filter::{CommentRefusal, MAX_LIVE_DELETIONS, check_comment_update};
 
 /// Longest comment, in characters.
 pub const MAX_TEXT_CHARS: usize = 10_000;
