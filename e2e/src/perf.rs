@@ -7,6 +7,26 @@ use serde_json::Value;
 
 use crate::{DEADLINE, Page, tid};
 
+/// The 259,778-edit automerge paper's trace, the long document the
+/// measurements use unless told otherwise.
+pub const PAPER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/bench-data/automerge-paper.json.gz"
+);
+
+/// Whether the built client is named (`TANDEM_E2E_DIST`); when it is not,
+/// says so on stderr.
+pub fn dist_given() -> bool {
+    let given = std::env::var_os(crate::env::DIST).is_some_and(|v| !v.is_empty());
+    if !given {
+        eprintln!(
+            "error: set {} to the built client (see the binary's header)",
+            crate::env::DIST
+        );
+    }
+    given
+}
+
 /// Characters typed per phase.
 pub fn keystrokes_per_phase() -> usize {
     std::env::var("PERF_KEYS")

@@ -32,7 +32,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::Value;
-use tandem_e2e::perf::{STAMP_LOCAL, STAMP_REMOTE, keystrokes, numbers, row};
+use tandem_e2e::perf::{PAPER, STAMP_LOCAL, STAMP_REMOTE, dist_given, keystrokes, numbers, row};
 use tandem_e2e::{Browser, DEADLINE, Page, start_server, tid};
 use tandem_loadgen::trace::{Trace, Utf16Edit, to_utf16};
 use tandem_testkit::{Client, TestServer};
@@ -52,20 +52,10 @@ return performance.getEntriesByName(arguments[0], 'measure').map(m => m.duration
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    if std::env::var_os(tandem_e2e::env::DIST).is_none_or(|v| v.is_empty()) {
-        eprintln!(
-            "error: set {} to the built client (see the file's header)",
-            tandem_e2e::env::DIST
-        );
+    if !dist_given() {
         return ExitCode::FAILURE;
     }
-    let path = std::env::args().nth(1).unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/bench-data/automerge-paper.json.gz"
-        )
-        .to_owned()
-    });
+    let path = std::env::args().nth(1).unwrap_or_else(|| PAPER.to_owned());
     let (edits, text) = match Trace::load(Path::new(&path)).and_then(|t| to_utf16(&t, None)) {
         Ok(loaded) => loaded,
         Err(e) => {

@@ -33,6 +33,14 @@
 //! waits for. It prints median, p95 and maximum of each, and exits; nothing
 //! is asserted.
 //!
+//! 5. **Keystrokes on the document, Edit mode in both**: as 4, without the
+//!    preview (what the highlight layer costs, apart from the preview).
+//!
+//! With `--plain` it measures a client without Markdown (an earlier build,
+//! e.g. the commit before issue 26, in `TANDEM_E2E_DIST`): no mode is
+//! switched and phases 3 and 5 are skipped, so phase 4 is the paper in the
+//! plain-text pad, the baseline the Markdown editor is held to.
+//!
 //! With `--trace DIR` it also records a DevTools performance trace of each
 //! browser (what the Performance panel records: events, layouts, paints and
 //! CPU samples; open the files in DevTools or ui.perfetto.dev) over phases 1,
@@ -46,7 +54,9 @@ use std::process::{Command, ExitCode};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use tandem_e2e::perf::{STAMP_LOCAL, STAMP_PREVIEW, STAMP_REMOTE, keystrokes, row};
+use tandem_e2e::perf::{
+    PAPER, STAMP_LOCAL, STAMP_PREVIEW, STAMP_REMOTE, dist_given, keystrokes, row,
+};
 use tandem_e2e::{Browser, DEADLINE, Page, start_server, tid};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -75,18 +85,17 @@ return new Promise((resolve) => {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    if std::env::var_os(tandem_e2e::env::DIST).is_none_or(|v| v.is_empty()) {
-        eprintln!(
-            "error: set {} to the built client (see the file's header)",
-            tandem_e2e::env::DIST
-        );
+    if !dist_given() {
         return ExitCode::FAILURE;
     }
     let mut trace = None;
     let mut traces_dir = None;
+    let mut plain = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--trace" {
+        if arg == "--plain" {
+            plain = true;
+        } else if arg == "--trace" {
             let Some(dir) = args.next() else {
                 eprintln!("error: --trace needs a folder");
                 return ExitCode::FAILURE;
@@ -100,13 +109,7 @@ async fn main() -> ExitCode {
             trace = Some(arg);
         }
     }
-    let trace = trace.unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/bench-data/automerge-paper.json.gz"
-        )
-        .to_owned()
-    });
+    let trace = trace.unwrap_or_else(|| PAPER.to_owned());
     let text = match end_content(&trace) {
         Ok(text) => text,
         Err(e) => {
@@ -133,7 +136,9 @@ async fn main() -> ExitCode {
     for page in [&a, &b] {
         page.set_viewport(1280, 900).await;
         page.open_editor(path).await;
-        switch(page, "edit").await;
+        if !plain {
+            switch(page, "edit").await;
+        }
     }
 
     // 1. The baseline: an empty document, Edit mode.
@@ -162,7 +167,7 @@ async fn main() -> ExitCode {
     let mut to_frame = Vec::new();
     let mut blocks = 0;
     let recording = Recording::start(tracing.as_ref()).await;
-    for _ in 0..RENDERS {
+    for _ in 0..if plain { 0 } else { RENDERS } {
         let seen = b.eval(FIRST_RENDER).await;
         to_dom.push(seen[0].as_f64().unwrap_or(f64::NAN));
         to_frame.push(seen[1].as_f64().unwrap_or(f64::NAN));
@@ -171,14 +176,25 @@ async fn main() -> ExitCode {
     }
     recording.stop("first-render").await;
 
-    // 4. Keystrokes on the document, both in Split.
-    switch(&a, "split").await;
-    switch(&b, "split").await;
-    b.eval(STAMP_PREVIEW).await;
+    // 4. Keystrokes on the document, both in Split (or the plain pad).
+    if !plain {
+        switch(&a, "split").await;
+        switch(&b, "split").await;
+        b.eval(STAMP_PREVIEW).await;
+    }
     let middle = (units / 2) as u32;
     let recording = Recording::start(tracing.as_ref()).await;
-    let paper = keystrokes(&a, &b, middle, true).await;
+    let paper = keystrokes(&a, &b, middle, !plain).await;
     recording.stop("paper").await;
+
+    // 5. Keystrokes on the document, both in Edit.
+    let edit = if plain {
+        None
+    } else {
+        switch(&a, "edit").await;
+        switch(&b, "edit").await;
+        Some(keystrokes(&a, &b, middle, false).await)
+    };
 
     a.close().await;
     b.close().await;
@@ -203,18 +219,33 @@ async fn main() -> ExitCode {
         "empty document, Edit: keystroke → remote character",
         &empty.remote,
     );
-    row("paper, Split: keystroke → next frame (rAF)", &paper.frame);
-    row("paper, Split: keystroke → local paint", &paper.painted);
-    row("paper, Split: keystroke → remote character", &paper.remote);
+    let mode = if plain { "plain pad" } else { "Split" };
     row(
-        "paper, Split: keystroke → remote preview updated",
-        &paper.preview,
+        &format!("paper, {mode}: keystroke → next frame (rAF)"),
+        &paper.frame,
     );
-    row("paper: first render of the whole preview (to DOM)", &to_dom);
     row(
-        "paper: first render of the whole preview (to the next frame)",
-        &to_frame,
+        &format!("paper, {mode}: keystroke → local paint"),
+        &paper.painted,
     );
+    row(
+        &format!("paper, {mode}: keystroke → remote character"),
+        &paper.remote,
+    );
+    if let Some(edit) = edit {
+        row(
+            "paper, Split: keystroke → remote preview updated",
+            &paper.preview,
+        );
+        row("paper, Edit: keystroke → next frame (rAF)", &edit.frame);
+        row("paper, Edit: keystroke → local paint", &edit.painted);
+        row("paper, Edit: keystroke → remote character", &edit.remote);
+        row("paper: first render of the whole preview (to DOM)", &to_dom);
+        row(
+            "paper: first render of the whole preview (to the next frame)",
+            &to_frame,
+        );
+    }
     ExitCode::SUCCESS
 }
 
