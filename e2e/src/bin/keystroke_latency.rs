@@ -27,7 +27,7 @@
 
 use std::process::ExitCode;
 
-use serde_json::Value;
+use tandem_e2e::perf::{STAMP_REMOTE, numbers};
 use tandem_e2e::{Browser, DEADLINE, Page, start_server, tid};
 
 /// How many characters are typed.
@@ -41,29 +41,6 @@ window.__sent = [];
 window.addEventListener('keydown', (ev) => {
   if (ev.key.length === 1) window.__sent.push(performance.timeOrigin + performance.now());
 }, true);
-"#;
-
-/// Installed in B: stamps the moment the editor first holds each new length.
-const STAMP_ARRIVALS: &str = r#"
-const el = document.querySelector('[data-testid="editor"]');
-const value = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value');
-const setRangeText = HTMLTextAreaElement.prototype.setRangeText;
-window.__shown = [];
-let seen = value.get.call(el).length;
-const check = () => {
-  const now = performance.timeOrigin + performance.now();
-  const length = value.get.call(el).length;
-  while (seen < length) { seen += 1; window.__shown.push(now); }
-};
-Object.defineProperty(el, 'value', {
-  configurable: true,
-  get() { return value.get.call(this); },
-  set(v) { value.set.call(this, v); check(); },
-});
-el.setRangeText = function (...args) { const r = setRangeText.apply(this, args); check(); return r; };
-// The page's in-place edits (`execCommand`) fire `input`.
-el.addEventListener('input', check);
-return seen;
 "#;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +75,7 @@ async fn measure(a: &Page, b: &Page) -> Vec<f64> {
     a.open_editor(&path).await;
     b.open_editor(&path).await;
     a.eval(STAMP_KEYS).await;
-    let start = b.eval(STAMP_ARRIVALS).await;
+    let start = b.eval(STAMP_REMOTE).await;
     assert_eq!(start, 0, "the room starts empty");
 
     // A couple of warm-up keys, not counted: the first edit of a session
@@ -137,13 +114,6 @@ async fn measure(a: &Page, b: &Page) -> Vec<f64> {
         "B stamped every arrival: {shown:?}"
     );
     sent.iter().zip(&shown).map(|(s, r)| r - s).collect()
-}
-
-fn numbers(value: Value) -> Vec<f64> {
-    value
-        .as_array()
-        .map(|items| items.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default()
 }
 
 fn report(latencies: &[f64]) {
