@@ -528,15 +528,22 @@ impl tandem_shared::Replica for SharedDoc {
         let update = Replica::decode_update(bytes)?;
         // Stored as received, held or not: local edits made on top of it
         // must still read after a reload made offline. (A step 2 that
-        // brings nothing is not worth a record.)
-        if !update.is_empty() {
+        // brings nothing is not worth a record.) Stored after the fields
+        // show it, so the person sees the text without waiting for the
+        // record's transaction to be opened: a local edit can only come in a
+        // later task, and IndexedDB runs transactions in the order they were
+        // opened, so the record still lands before any edit made on top.
+        let record = !update.is_empty();
+        let received = if self.composing.get() {
+            self.held.borrow_mut().push(update);
+            Ok(Received::Held)
+        } else {
+            self.apply_updates(vec![update]).map(Received::Applied)
+        };
+        if record {
             self.local_copy.append(bytes, Made::Server);
         }
-        if self.composing.get() {
-            self.held.borrow_mut().push(update);
-            return Ok(Received::Held);
-        }
-        self.apply_updates(vec![update]).map(Received::Applied)
+        received
     }
 }
 
