@@ -17,7 +17,7 @@ use crate::{DEADLINE, TempDir};
 /// Names the nginx binary when it is not `/usr/sbin/nginx`.
 pub const NGINX_ENV: &str = "TANDEM_TEST_NGINX";
 
-/// A running nginx; killed on drop.
+/// A running nginx; stopped on drop, its workers with it.
 #[derive(Debug)]
 pub struct Nginx {
     /// The loopback port it listens on.
@@ -99,6 +99,20 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: the master stops its workers before it
+        // exits (killed outright, it left them running, orphaned, after
+        // every test). SIGKILL only if it has not gone within the deadline.
+        let asked = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        let deadline = Instant::now() + DEADLINE;
+        while asked && Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                _ => break,
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         // `dir` goes with the struct, after nginx has stopped writing to it.
