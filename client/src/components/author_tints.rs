@@ -180,14 +180,20 @@ pub(crate) fn AuthorTints(
     }
 }
 
-/// The highlight layer and the preview's article, where they are mounted.
-fn containers(editor: NodeRef<Div>, preview: NodeRef<Div>) -> Vec<Element> {
+/// The highlight layer and the preview's article, each if mounted.
+fn mounted(editor: NodeRef<Div>, preview: NodeRef<Div>) -> (Option<Element>, Option<Element>) {
     let layer = editor
         .get_untracked()
         .and_then(|e| e.query_selector(".editor-highlight").ok().flatten());
     let article = preview
         .get_untracked()
         .and_then(|p| p.query_selector("article").ok().flatten());
+    (layer, article)
+}
+
+/// The highlight layer and the preview's article, where they are mounted.
+fn containers(editor: NodeRef<Div>, preview: NodeRef<Div>) -> Vec<Element> {
+    let (layer, article) = mounted(editor, preview);
     layer.into_iter().chain(article).collect()
 }
 
@@ -206,12 +212,7 @@ fn watch(
         Closure::new(move |_: js_sys::Array, _: MutationObserver| paint())
     });
     let callback = repaint.as_ref().unchecked_ref::<js_sys::Function>().clone();
-    let layer = editor
-        .get_untracked()
-        .and_then(|e| e.query_selector(".editor-highlight").ok().flatten());
-    let article = preview
-        .get_untracked()
-        .and_then(|p| p.query_selector("article").ok().flatten());
+    let (layer, article) = mounted(editor, preview);
     for (slot, current) in [(&mut w.layer, layer), (&mut w.preview, article)] {
         if slot.as_ref().map(|(el, _)| el) == current.as_ref() {
             continue;
@@ -244,12 +245,7 @@ fn paint_all(
     if !view.shown.get_untracked() {
         return;
     }
-    let layer = editor
-        .get_untracked()
-        .and_then(|e| e.query_selector(".editor-highlight").ok().flatten());
-    let article = preview
-        .get_untracked()
-        .and_then(|p| p.query_selector("article").ok().flatten());
+    let (layer, article) = mounted(editor, preview);
     let page = editor
         .get_untracked()
         .and_then(|e| e.closest(".doc-page").ok().flatten())
